@@ -1,0 +1,42 @@
+// Builds one node's HTTP server: client, admin and internal RPC routes as separate plugins
+// (each with its own body parsers), one error catalog, metrics on every response.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { errorHandler, sendError } from './errors.js';
+import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
+import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
+import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
+
+export type AppOptions = ClientRoutesOptions & AdminRoutesOptions & RpcRoutesOptions & { readonly logger: FastifyBaseLogger };
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    disableRequestLogging: true,
+    // Keys are parsed from the raw URL (api/key.ts); the router must not reject them first.
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 4096 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // The router refuses URLs it cannot decode (e.g. /kv/%FF) before any route runs.
+    frameworkErrors: (error, request, reply) => {
+      if (request.url.startsWith('/kv/')) return sendError(reply, 'invalid_key', 'Invalid key: not valid UTF-8.');
+      return sendError(reply, 'bad_request', error.message);
+    },
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader(nodeHeader)) reply.header(nodeHeader, opts.self);
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
+    opts.metrics.requests.inc(labels);
+    opts.metrics.latency.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.register(adminRoutes, opts);
+  app.register(clientRoutes, opts);
+  app.register(rpcRoutes, opts);
+  return app;
+}

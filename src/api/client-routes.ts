@@ -1,0 +1,139 @@
+// The client API (API.md section 2): GET/PUT/DELETE /kv/{key}.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Coordinator } from '../core/coordinator.js';
+import { liveValues, contextIsEmpty } from '../core/dvv.js';
+import { decodeContext, encodeContext } from '../core/context-token.js';
+import { KvError } from '../core/errors.js';
+import { requestTimeoutMsDefault, requestTimeoutMsMax } from '../core/limits.js';
+import { checkPrimaryQuorum, parseQuorum } from '../core/quorum.js';
+import type { ClientOp, ClientResult, QuorumSpec } from '../core/rpc.js';
+import type { CausalContext, VersionedObject } from '../core/types.js';
+import { sendError } from './errors.js';
+import { keyFromUrl } from './key.js';
+import type { NodeMetrics } from './metrics.js';
+
+export interface ClientRoutesOptions {
+  readonly coordinator: Coordinator;
+  readonly n: number;
+  readonly defaults: { readonly r: QuorumSpec; readonly w: QuorumSpec };
+  readonly valueBytesMax: number;
+  readonly metrics: NodeMetrics;
+}
+
+export const contextHeader = 'x-kvorum-context';
+export const nodeHeader = 'x-kvorum-node';
+const defaultContentType = 'application/octet-stream';
+
+const quorumParam = { type: 'string', maxLength: 16 } as const;
+const querySchema = {
+  type: 'object',
+  properties: {
+    r: quorumParam,
+    w: quorumParam,
+    pr: quorumParam,
+    pw: quorumParam,
+    timeout: { type: 'string', maxLength: 16 },
+    returnbody: { type: 'string', enum: ['true', 'false'] },
+  },
+} as const;
+
+interface Query {
+  r?: string;
+  w?: string;
+  pr?: string;
+  pw?: string;
+  timeout?: string;
+  returnbody?: 'true' | 'false';
+}
+
+function parseTimeout(raw: string | undefined): number {
+  if (raw === undefined) return requestTimeoutMsDefault;
+  const ms = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(ms >= 1 && ms <= requestTimeoutMsMax)) {
+    throw new KvError('invalid_timeout', `timeout must be an integer in 1..${requestTimeoutMsMax}; got "${raw}".`);
+  }
+  return ms;
+}
+
+function parseContext(request: FastifyRequest): CausalContext | undefined {
+  const raw = request.headers[contextHeader];
+  if (raw === undefined) return undefined;
+  if (Array.isArray(raw)) throw new KvError('invalid_context', 'Send X-Kvorum-Context once.');
+  return decodeContext(raw);
+}
+
+export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptions): Promise<void> {
+  const { coordinator, n, defaults, metrics } = opts;
+
+  // Values are opaque bytes of any type: one raw-buffer parser for every content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.valueBytesMax }, (_req, body, done) => done(null, body));
+
+  const quorums = (q: Query, total: 'r' | 'w', primary: 'pr' | 'pw') => {
+    const t = q[total] === undefined ? defaults[total] : parseQuorum(q[total]!, n, total);
+    const p = q[primary] === undefined ? 0 : parseQuorum(q[primary]!, n, primary, true);
+    checkPrimaryQuorum(p, t, n, [primary, total]);
+    return [t, p] as const;
+  };
+
+  const run = async (reply: FastifyReply, op: ClientOp): Promise<ClientResult> => {
+    const result = await coordinator.execute(op);
+    metrics.quorum.inc({ op: op.op, outcome: result.ok ? 'met' : 'unavailable' });
+    reply.header(nodeHeader, result.node);
+    return result;
+  };
+
+  app.get<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+    const key = keyFromUrl(request.url);
+    const [r, pr] = quorums(request.query, 'r', 'pr');
+    const result = await run(reply, { op: 'get', key, r, pr, timeoutMs: parseTimeout(request.query.timeout) });
+    if (!result.ok) return sendError(reply, result.code, result.message, result.details);
+    return sendObject(reply, result.object);
+  });
+
+  app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+    const key = keyFromUrl(request.url);
+    const [w, pw] = quorums(request.query, 'w', 'pw');
+    const timeoutMs = parseTimeout(request.query.timeout);
+    const context = parseContext(request);
+    const contentType = request.headers['content-type'] ?? defaultContentType;
+    const data = request.body ?? Buffer.alloc(0);
+    const result = await run(reply, { op: 'put', key, data, contentType, context, w, pw, timeoutMs });
+    if (!result.ok) return sendError(reply, result.code, result.message, result.details);
+    if (request.query.returnbody === 'true') return sendObject(reply, result.object);
+    return reply.header(contextHeader, encodeContext(result.context)).status(204).send();
+  });
+
+  app.delete<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+    const key = keyFromUrl(request.url);
+    const [w, pw] = quorums(request.query, 'w', 'pw');
+    const timeoutMs = parseTimeout(request.query.timeout);
+    const context = parseContext(request);
+    const result = await run(reply, { op: 'delete', key, context, w, pw, timeoutMs });
+    if (!result.ok) return sendError(reply, result.code, result.message, result.details);
+    return reply.header(contextHeader, encodeContext(result.context)).status(204).send();
+  });
+
+  // `/kv/` with an empty key, any method.
+  app.all('/kv/', async () => {
+    throw new KvError('invalid_key', 'Invalid key: empty.');
+  });
+}
+
+/** A read's answer: 404 (no live value), 200 (one value) or 300 (siblings as JSON). */
+function sendObject(reply: FastifyReply, object: VersionedObject | undefined): FastifyReply {
+  const values = liveValues(object);
+  if (object && !contextIsEmpty(object.context)) reply.header(contextHeader, encodeContext(object.context));
+  if (values.length === 0) return sendError(reply, 'not_found');
+  if (values.length === 1) {
+    const [only] = values;
+    return reply.status(200).header('content-type', only!.contentType).send(Buffer.from(only!.data));
+  }
+  return reply
+    .status(300)
+    .type('application/json')
+    .send({
+      context: encodeContext(object!.context),
+      siblings: values.map((v) => ({ value: Buffer.from(v.data).toString('base64'), contentType: v.contentType })),
+    });
+}

@@ -1,0 +1,42 @@
+// Internal RPC (API.md section 4): one POST route with msgpack bodies. With a secret configured,
+// the credential is checked before the body is read, so an unauthenticated call changes nothing.
+import type { FastifyInstance } from 'fastify';
+import type { Coordinator } from '../core/coordinator.js';
+import { rpcBodyBytesMax } from '../core/limits.js';
+import type { RpcRequest } from '../core/rpc.js';
+import { credentialMatches, rpcAuthHeader } from '../transport/auth.js';
+import { decodeRpc, encodeRpc, rpcContentType } from '../transport/codec.js';
+import { rpcPath } from '../transport/http-transport.js';
+import { sendError } from './errors.js';
+
+export interface RpcRoutesOptions {
+  readonly coordinator: Coordinator;
+  readonly secret: string | undefined;
+}
+
+export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: rpcBodyBytesMax }, (_req, body, done) => done(null, body));
+
+  if (opts.secret !== undefined) {
+    const secret = opts.secret;
+    app.addHook('onRequest', async (request, reply) => {
+      const presented = request.headers[rpcAuthHeader];
+      if (!credentialMatches(secret, typeof presented === 'string' ? presented : undefined)) {
+        request.log.warn({ remote: request.ip }, 'internal RPC without a valid cluster credential refused');
+        return sendError(reply, 'unauthorized');
+      }
+    });
+  }
+
+  app.post<{ Body: Buffer }>(rpcPath, async (request, reply) => {
+    let message: RpcRequest;
+    try {
+      message = decodeRpc<RpcRequest>(request.body);
+    } catch {
+      return sendError(reply, 'bad_request', 'Undecodable RPC body.');
+    }
+    const response = await opts.coordinator.handleRpc(message);
+    return reply.type(rpcContentType).send(encodeRpc(response));
+  });
+}

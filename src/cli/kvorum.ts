@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// The `kvorum` command: start | cluster | status (API.md section 1).
+import { parseArgs } from 'node:util';
+import { ConfigError, loadNodeConfig, startFlags } from '../node/config.js';
+import { createLogger } from '../node/logger.js';
+import { startNode } from '../node/node.js';
+import { runCluster } from './cluster.js';
+import { printStatus } from './status.js';
+
+const usage = `usage:
+  kvorum start --id ID [--listen HOST:PORT] [--data-dir DIR] [--peers id=URL,...]
+               [--n N] [--r R] [--w W] [--partitions Q] [--secret S] [--config FILE]
+               [--max-value-bytes B] [--sync normal|full] [--log-level LEVEL]
+  kvorum cluster [--nodes K] [--base-port P] [--data-dir D] [--host H] [-- extra start flags]
+  kvorum status --url URL
+
+  start    run one node in the foreground (SIGINT/SIGTERM stop it cleanly)
+  cluster  run K local nodes as child processes on ports P..P+K-1 (default 3 nodes, 7001, ./data)
+  status   print the cluster as the node at URL sees it`;
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: startFlags, strict: true });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const config = loadNodeConfig(values);
+  const log = createLogger(config.logLevel, { node: config.id });
+  const node = await startNode(config, log);
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      node.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error({ err }, 'unclean stop');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+async function cluster(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      nodes: { type: 'string', default: '3' },
+      'base-port': { type: 'string', default: '7001' },
+      'data-dir': { type: 'string', default: './data' },
+      host: { type: 'string', default: '127.0.0.1' },
+    },
+  });
+  const nodes = Number(values.nodes);
+  const basePort = Number(values['base-port']);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new ConfigError('--nodes must be an integer in 1..64');
+  if (!Number.isInteger(basePort) || basePort < 1 || basePort + nodes - 1 > 65535) throw new ConfigError('--base-port out of range');
+  return runCluster({ nodes, basePort, dataDir: values['data-dir'], host: values.host, extraArgs: positionals });
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { url: { type: 'string', default: 'http://127.0.0.1:7001' } } });
+  return printStatus(values.url);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(rest);
+      case 'cluster':
+        return await cluster(rest);
+      case 'status':
+        return await status(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(usage);
+        return command === undefined ? 2 : 0;
+      default:
+        console.error(`kvorum: unknown command "${command}"\n${usage}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`kvorum: ${(err as Error).message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+// Exit explicitly: a stopped node has nothing left to do, whatever handles a library still holds.
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,116 @@
+// Versions: dotted version vectors (Preguiça, Almeida et al., "Scalable and Accurate Causality
+// Tracking for Eventually Consistent Stores"). Every sibling carries the dot of the write that
+// made it; the object's causal context says which writes it has seen. A write with a client's
+// context discards exactly the siblings that context covers, so concurrent writes survive as
+// siblings. Dots are stamped only by replicas (actor = node + data-directory incarnation), so the
+// number of clock entries is bounded by replicas, not clients.
+import type { ActorId, CausalContext, Dot, Sibling, SiblingValue, VersionedObject } from './types.js';
+
+export const emptyContext: CausalContext = { vv: [], cloud: [] };
+export const emptyObject: VersionedObject = { context: emptyContext, siblings: [] };
+
+const dotKey = (d: Dot): string => `${d[0]}#${d[1]}`;
+const compareActors = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const compareDots = (a: Dot, b: Dot): number => compareActors(a[0], b[0]) || a[1] - b[1];
+
+function vvGet(ctx: CausalContext, actor: ActorId): number {
+  for (const [a, n] of ctx.vv) if (a === actor) return n;
+  return 0;
+}
+
+export function covers(ctx: CausalContext, dot: Dot): boolean {
+  return dot[1] <= vvGet(ctx, dot[0]) || ctx.cloud.some((d) => d[0] === dot[0] && d[1] === dot[1]);
+}
+
+/** Builds a normalised context: cloud dots that extend or fall under the vv are folded into it. */
+function normalise(vv: Map<ActorId, number>, cloud: Iterable<Dot>): CausalContext {
+  const pending = [...cloud].sort(compareDots);
+  const rest: Dot[] = [];
+  for (const dot of pending) {
+    const have = vv.get(dot[0]) ?? 0;
+    if (dot[1] === have + 1) vv.set(dot[0], dot[1]);
+    else if (dot[1] > have) rest.push(dot);
+  }
+  const remaining = rest.filter((d) => d[1] > (vv.get(d[0]) ?? 0));
+  const seen = new Set<string>();
+  return {
+    vv: [...vv.entries()].filter(([, n]) => n > 0).sort((a, b) => compareActors(a[0], b[0])),
+    cloud: remaining.filter((d) => !seen.has(dotKey(d)) && seen.add(dotKey(d))),
+  };
+}
+
+export function joinContexts(a: CausalContext, b: CausalContext): CausalContext {
+  const vv = new Map<ActorId, number>(a.vv);
+  for (const [actor, n] of b.vv) vv.set(actor, Math.max(n, vv.get(actor) ?? 0));
+  return normalise(vv, [...a.cloud, ...b.cloud]);
+}
+
+export function addDot(ctx: CausalContext, dot: Dot): CausalContext {
+  return normalise(new Map(ctx.vv), [...ctx.cloud, dot]);
+}
+
+function sortSiblings(siblings: Sibling[]): Sibling[] {
+  return siblings.sort((x, y) => compareDots(x.dot, y.dot));
+}
+
+/**
+ * Merges two replicas' copies of a key. A sibling survives if the other side has it too or has
+ * not seen its write; the result has seen everything either side had seen. Commutative,
+ * associative and idempotent, so replicas may exchange objects in any order, any number of times.
+ */
+export function sync(a: VersionedObject, b: VersionedObject): VersionedObject {
+  const inB = new Set(b.siblings.map((s) => dotKey(s.dot)));
+  const inA = new Set(a.siblings.map((s) => dotKey(s.dot)));
+  const fromA = a.siblings.filter((s) => inB.has(dotKey(s.dot)) || !covers(b.context, s.dot));
+  const fromB = b.siblings.filter((s) => !inA.has(dotKey(s.dot)) && !covers(a.context, s.dot));
+  return { context: joinContexts(a.context, b.context), siblings: sortSiblings([...fromA, ...fromB]) };
+}
+
+function maxCounter(ctx: CausalContext, actor: ActorId): number {
+  return Math.max(vvGet(ctx, actor), ...ctx.cloud.filter((d) => d[0] === actor).map((d) => d[1]));
+}
+
+export interface UpdateResult {
+  readonly object: VersionedObject;
+  readonly dot: Dot;
+  /** What the writer has now seen: its own context plus the new write, nothing concurrent. */
+  readonly writerContext: CausalContext;
+}
+
+/**
+ * A coordinated write at replica `actor`: the siblings `clientContext` covers are superseded and
+ * one new sibling is added with a fresh dot. Without a client context nothing is superseded.
+ */
+export function update(
+  stored: VersionedObject | undefined,
+  clientContext: CausalContext | undefined,
+  actor: ActorId,
+  value: SiblingValue,
+): UpdateResult {
+  const base = stored ?? emptyObject;
+  const seen = clientContext ?? emptyContext;
+  const dot: Dot = [actor, Math.max(maxCounter(base.context, actor), maxCounter(seen, actor)) + 1];
+  const kept = base.siblings.filter((s) => !covers(seen, s.dot));
+  return {
+    object: { context: addDot(joinContexts(base.context, seen), dot), siblings: sortSiblings([...kept, { dot, value }]) },
+    dot,
+    writerContext: addDot(seen, dot),
+  };
+}
+
+export type LiveValue = Extract<SiblingValue, { kind: 'value' }>;
+
+/** The values a read returns: every sibling that is not a delete marker. */
+export function liveValues(object: VersionedObject | undefined): LiveValue[] {
+  if (!object) return [];
+  return object.siblings.flatMap((s) => (s.value.kind === 'value' ? [s.value] : []));
+}
+
+/** Distinct actors in a context: bounded by the replicas that ever coordinated a write. */
+export function actorsOf(ctx: CausalContext): Set<ActorId> {
+  return new Set([...ctx.vv.map(([a]) => a), ...ctx.cloud.map(([a]) => a)]);
+}
+
+export function contextIsEmpty(ctx: CausalContext): boolean {
+  return ctx.vv.length === 0 && ctx.cloud.length === 0;
+}

@@ -1,0 +1,40 @@
+// r/w/pr/pw: parsing the accepted forms and resolving them against N and the membership.
+import { KvError } from './errors.js';
+import type { QuorumSpec } from './rpc.js';
+
+/** Parses one of `1..N | one | quorum | all` (and `0` where `zeroAllowed`, for pr/pw). */
+export function parseQuorum(raw: string, n: number, name: string, zeroAllowed = false): QuorumSpec {
+  if (raw === 'one' || raw === 'quorum' || raw === 'all') return raw;
+  const min = zeroAllowed ? 0 : 1;
+  if (/^[0-9]{1,4}$/.test(raw)) {
+    const k = Number(raw);
+    if (k >= min && k <= n) return k;
+  }
+  throw new KvError('invalid_quorum', `${name} must be ${min}..${n}, one, quorum or all; got "${raw}".`);
+}
+
+/**
+ * The number of distinct replicas a spec asks for, given N and the number of members. The named
+ * forms adapt to a cluster smaller than N; a number is taken literally, so it may exceed what the
+ * cluster can give (the caller answers 503, never silently lowers it).
+ */
+export function resolveQuorum(spec: QuorumSpec, n: number, members: number): number {
+  const replicas = Math.min(n, members);
+  switch (spec) {
+    case 'one':
+      return 1;
+    case 'quorum':
+      return Math.floor(replicas / 2) + 1;
+    case 'all':
+      return replicas;
+    default:
+      return spec;
+  }
+}
+
+/** pr/pw may not ask for more primaries than r/w asks for replicas. */
+export function checkPrimaryQuorum(primary: QuorumSpec, total: QuorumSpec, n: number, names: [string, string]): void {
+  if (resolveQuorum(primary, n, n) > resolveQuorum(total, n, n)) {
+    throw new KvError('invalid_quorum', `${names[0]} may not be greater than ${names[1]}.`);
+  }
+}

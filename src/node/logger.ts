@@ -1,0 +1,11 @@
+// Structured JSON logs (pino); a readable, coloured format when a person is watching a terminal.
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export function createLogger(level: string, fields: Record<string, string> = {}): Logger {
+  const options = { level, base: { pid: process.pid, ...fields } };
+  if (process.stdout.isTTY) {
+    return pino(options, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+  }
+  return pino(options);
+}

@@ -1,0 +1,72 @@
+// One kvorum node: storage + transport + coordinator + HTTP server, started and stopped together.
+import type { FastifyBaseLogger } from 'fastify';
+import { buildApp } from '../api/app.js';
+import { createMetrics } from '../api/metrics.js';
+import { Coordinator } from '../core/coordinator.js';
+import { shutdownGraceMs } from '../core/limits.js';
+import { createRing } from '../core/ring.js';
+import { actorIdOf } from '../core/types.js';
+import { SqliteStorage } from '../storage/sqlite.js';
+import { HttpTransport } from '../transport/http-transport.js';
+import type { NodeConfig } from './config.js';
+import { PeerMonitor } from './peer-monitor.js';
+import { realRuntime } from './real-runtime.js';
+
+export interface RunningNode {
+  readonly url: string;
+  /** Stops accepting, lets in-flight requests finish (bounded), flushes storage. */
+  stop(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
+  const storage = SqliteStorage.open({ dir: config.dataDir, sync: config.sync });
+  const transport = new HttpTransport(config.peers, config.secret);
+  const ring = createRing([...config.peers.keys()], config.partitions, config.n);
+  const coordinator = new Coordinator({
+    self: config.id,
+    actor: actorIdOf(config.id, storage.incarnation),
+    runtime: realRuntime,
+    transport,
+    storage,
+    ring: () => ring,
+    log,
+  });
+  const monitor = new PeerMonitor(config.id, ring.members, transport);
+  let ready = false;
+  const app = buildApp({
+    logger: log,
+    self: config.id,
+    coordinator,
+    n: config.n,
+    defaults: { r: config.r, w: config.w },
+    valueBytesMax: config.maxValueBytes,
+    metrics: createMetrics(config.id),
+    ring: () => ring,
+    peerUrls: config.peers,
+    memberStatus: (id) => monitor.statusOf(id),
+    ready: () => ready,
+    secret: config.secret,
+  });
+  if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
+
+  await app.listen({ host: config.host, port: config.port });
+  monitor.start();
+  ready = true;
+  const url = `http://${config.host}:${config.port}`;
+  log.info({ url, dataDir: config.dataDir, members: ring.members, n: config.n, partitions: config.partitions }, 'node ready');
+
+  return {
+    url,
+    async stop() {
+      ready = false;
+      monitor.stop();
+      const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, shutdownGraceMs, 'timeout').unref());
+      if ((await Promise.race([app.close().then(() => 'closed' as const), grace])) === 'timeout') {
+        log.warn({ graceMs: shutdownGraceMs }, 'in-flight requests did not finish in time; closing anyway');
+      }
+      await transport.close();
+      await storage.close();
+      log.info('node stopped');
+    },
+  };
+}
