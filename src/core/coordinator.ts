@@ -108,7 +108,7 @@ export class Coordinator {
     const calls: ReplicaCall<VersionedObject | undefined>[] = primaries.map((node) => ({
       node,
       primary: true,
-      reply: node === this.deps.self ? this.deps.storage.get(op.key) : this.fetch(node, op.key, op.timeoutMs),
+      reply: node === this.deps.self ? this.deps.storage.get(op.key) : this.readReplica(node, op.key, op.timeoutMs),
     }));
     const outcome = await awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
@@ -130,7 +130,7 @@ export class Coordinator {
     return true;
   }
 
-  private async fetch(peer: NodeId, key: string, timeoutMs: number): Promise<VersionedObject | undefined> {
+  private async readReplica(peer: NodeId, key: string, timeoutMs: number): Promise<VersionedObject | undefined> {
     const reply = await this.deps.transport.call(peer, { type: 'read', key }, timeoutMs);
     if (reply.type !== 'object') throw new TransportError(peer, 'protocol', `expected object, got ${reply.type}`);
     return reply.object ?? undefined;

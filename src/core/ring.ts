@@ -58,6 +58,8 @@ export function preferenceList(ring: Ring, partition: PartitionId): PreferenceLi
     const owner = ring.owners[(partition + i) % ring.partitions]!;
     if (!seen.includes(owner)) seen.push(owner);
   }
+  // With more members than partitions some own none; they still serve as fallbacks.
+  for (const member of ring.members) if (!seen.includes(member)) seen.push(member);
   const replicas = Math.min(ring.n, ring.members.length);
   return { primaries: seen.slice(0, replicas), fallbacks: seen.slice(replicas) };
 }

@@ -1,0 +1,165 @@
+// Dotted version vectors (Almeida, Baquero, Gonçalves, Preguiça, Fonte, "Scalable and Accurate
+// Causality Tracking for Eventually Consistent Stores", DAIS 2014): merge laws, supersession by
+// context, one sibling per blind write, clock size bounded by replicas.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { actorsOf, covers, emptyObject, liveValues, sync, update } from '../../src/core/dvv.js';
+import { decodeContext, encodeContext } from '../../src/core/context-token.js';
+import { KvError } from '../../src/core/errors.js';
+import type { ActorId, CausalContext, VersionedObject } from '../../src/core/types.js';
+
+const actors = ['n1.a', 'n2.b', 'n3.c'] as ActorId[];
+const value = (s: string) => ({ kind: 'value' as const, data: new TextEncoder().encode(s), contentType: 'text/plain' });
+
+/** A replayable history: writes at replicas (with a context some client read earlier) and syncs. */
+type Step =
+  | { kind: 'write'; replica: number; contextFrom: number | null; deleted: boolean }
+  | { kind: 'sync'; from: number; to: number }
+  | { kind: 'read'; replica: number };
+
+const arbStep: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant('write' as const), replica: fc.nat(2), contextFrom: fc.option(fc.nat(20)), deleted: fc.boolean() }),
+  fc.record({ kind: fc.constant('sync' as const), from: fc.nat(2), to: fc.nat(2) }),
+  fc.record({ kind: fc.constant('read' as const), replica: fc.nat(2) }),
+);
+
+function replay(steps: readonly Step[]): { replicas: VersionedObject[]; contexts: CausalContext[] } {
+  const replicas: VersionedObject[] = [emptyObject, emptyObject, emptyObject];
+  const contexts: CausalContext[] = [];
+  steps.forEach((step, i) => {
+    if (step.kind === 'read') contexts.push(replicas[step.replica]!.context);
+    else if (step.kind === 'sync') replicas[step.to] = sync(replicas[step.to]!, replicas[step.from]!);
+    else {
+      const ctx = step.contextFrom === null ? undefined : contexts[step.contextFrom % Math.max(1, contexts.length)];
+      const w = update(replicas[step.replica], ctx, actors[step.replica]!, step.deleted ? { kind: 'tombstone' } : value(`v${i}`));
+      replicas[step.replica] = w.object;
+      contexts.push(w.writerContext);
+    }
+  });
+  return { replicas, contexts };
+}
+
+const arbReplicas = fc.array(arbStep, { maxLength: 40 }).map((steps) => replay(steps).replicas);
+
+describe('dvv: merge laws', () => {
+  it('sync is commutative', () => {
+    fc.assert(fc.property(arbReplicas, ([a, b]) => assert.deepEqual(sync(a!, b!), sync(b!, a!))), { numRuns: 300 });
+  });
+
+  it('sync is associative', () => {
+    fc.assert(
+      fc.property(arbReplicas, ([a, b, c]) => assert.deepEqual(sync(sync(a!, b!), c!), sync(a!, sync(b!, c!)))),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sync is idempotent', () => {
+    fc.assert(
+      fc.property(arbReplicas, ([a, b]) => {
+        assert.deepEqual(sync(a!, a!), a);
+        assert.deepEqual(sync(a!, sync(a!, b!)), sync(a!, b!));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('every sibling is covered by its object context, dots are unique, actors are only replicas', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 60 }), (steps) => {
+        for (const o of replay(steps).replicas) {
+          for (const s of o.siblings) assert.ok(covers(o.context, s.dot));
+          assert.equal(new Set(o.siblings.map((s) => s.dot.join('#'))).size, o.siblings.length);
+          for (const a of actorsOf(o.context)) assert.ok(actors.includes(a), `unexpected actor ${a}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('dvv: writes', () => {
+  it('a write with the context of a read supersedes exactly what that read saw', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 40 }), fc.nat(2), fc.nat(2), (steps, readAt, writeAt) => {
+        const { replicas } = replay(steps);
+        const read = replicas[readAt]!;
+        const target = replicas[writeAt]!;
+        const result = update(target, read.context, actors[writeAt]!, value('new')).object;
+        const surviving = new Set(result.siblings.map((s) => s.dot.join('#')));
+        for (const s of read.siblings) assert.ok(!surviving.has(s.dot.join('#')), 'a sibling the read saw survived');
+        for (const s of target.siblings) {
+          assert.equal(surviving.has(s.dot.join('#')), !covers(read.context, s.dot), 'an unseen sibling was dropped');
+        }
+        assert.equal(result.siblings.length, target.siblings.filter((s) => !covers(read.context, s.dot)).length + 1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('blind concurrent writes produce one sibling each', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(2), { minLength: 1, maxLength: 20 }), (writers) => {
+        const replicas: VersionedObject[] = [emptyObject, emptyObject, emptyObject];
+        writers.forEach((r, i) => (replicas[r] = update(replicas[r], undefined, actors[r]!, value(`w${i}`)).object));
+        const merged = replicas.reduce((a, b) => sync(a, b));
+        assert.equal(liveValues(merged).length, writers.length);
+      }),
+    );
+  });
+
+  it('the writer context covers what the client saw plus its write, never a concurrent sibling', () => {
+    const first = update(undefined, undefined, actors[0]!, value('mine'));
+    const other = update(first.object, undefined, actors[0]!, value('theirs')); // blind, same replica
+    assert.ok(!covers(first.writerContext, other.dot));
+    const again = update(other.object, first.writerContext, actors[0]!, value('mine-2'));
+    assert.deepEqual(liveValues(again.object).map((v) => new TextDecoder().decode(v.data)), ['theirs', 'mine-2']);
+  });
+
+  it('clock entries stay bounded by replicas however many clients write', () => {
+    let o: VersionedObject = emptyObject;
+    let ctx: CausalContext | undefined;
+    for (let client = 0; client < 500; client++) {
+      const w = update(o, client % 2 === 0 ? ctx : undefined, actors[client % 3]!, value(`c${client}`));
+      o = w.object;
+      ctx = o.context;
+    }
+    assert.ok(o.context.vv.length <= 3 && o.context.cloud.length === 0, JSON.stringify(o.context));
+  });
+});
+
+describe('context token', () => {
+  it('round-trips any context produced by the store', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 40 }), (steps) => {
+        for (const ctx of replay(steps).contexts) assert.deepEqual(decodeContext(encodeContext(ctx)), ctx);
+      }),
+    );
+  });
+
+  it('is URL-safe', () => {
+    const { contexts } = replay([{ kind: 'write', replica: 0, contextFrom: null, deleted: false }]);
+    assert.match(encodeContext(contexts[0]!), /^[A-Za-z0-9._-]+$/);
+  });
+
+  it('rejects garbage with invalid_context', () => {
+    const bad = ['', 'garbage', 'c1.', 'c1.!!!', 'c2.W10', `c1.${Buffer.from('[1,2]').toString('base64url')}`,
+      `c1.${Buffer.from('[[["n1.a",0]],[]]').toString('base64url')}`, `c1.${Buffer.from('[[["BAD",1]],[]]').toString('base64url')}`,
+      `c1.${Buffer.from('{"a":1}').toString('base64url')}`, 'c1.' + 'A'.repeat(70_000)];
+    for (const token of bad) {
+      assert.throws(() => decodeContext(token), (e: unknown) => e instanceof KvError && e.code === 'invalid_context', token.slice(0, 40));
+    }
+  });
+
+  it('fc: arbitrary strings either decode to a valid context or are refused as invalid_context', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        try {
+          decodeContext(s);
+        } catch (e) {
+          assert.ok(e instanceof KvError && e.code === 'invalid_context');
+        }
+      }),
+    );
+  });
+});

@@ -1,0 +1,116 @@
+// Fake time and a fake network for driving the real core in unit tests: timers fire only when
+// the test advances the clock, and every link can be healthy, down, slow or silent.
+import { Coordinator } from '../../src/core/coordinator.js';
+import { createRing, type Ring } from '../../src/core/ring.js';
+import { TransportError, silentLogger, type Runtime, type Timer, type Transport } from '../../src/core/runtime.js';
+import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
+import { actorIdOf, asNodeId, type NodeId } from '../../src/core/types.js';
+import { MemoryStorage } from '../../src/storage/memory.js';
+
+export class FakeClock implements Runtime {
+  private time = 0;
+  private seq = 0;
+  private timers: { at: number; seq: number; fire: () => void; live: boolean }[] = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  random(): number {
+    return 0.5;
+  }
+
+  setTimer(delayMs: number, fire: () => void): Timer {
+    const t = { at: this.time + Math.max(0, delayMs), seq: this.seq++, fire, live: true };
+    this.timers.push(t);
+    return { cancel: () => void (t.live = false) };
+  }
+
+  /** Advances time by `ms`, firing due timers in order and letting promises settle between them. */
+  async advance(ms: number): Promise<void> {
+    const end = this.time + ms;
+    await settle();
+    for (;;) {
+      this.timers = this.timers.filter((t) => t.live);
+      const next = this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (!next || next.at > end) break;
+      this.time = next.at;
+      next.live = false;
+      next.fire();
+      await settle();
+    }
+    this.time = end;
+    await settle();
+  }
+}
+
+/** Lets every pending promise chain run (several macrotask turns, bounded). */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export type LinkState = { kind: 'up' } | { kind: 'down' } | { kind: 'slow'; delayMs: number } | { kind: 'silent' };
+
+export class FakeNetwork {
+  readonly handlers = new Map<NodeId, (r: RpcRequest) => Promise<RpcResponse>>();
+  private readonly links = new Map<NodeId, LinkState>();
+  /** Every call made, for assertions: [from, to, type]. */
+  readonly log: [NodeId, NodeId, string][] = [];
+
+  constructor(private readonly clock: FakeClock) {}
+
+  setNode(node: NodeId, state: LinkState): void {
+    this.links.set(node, state);
+  }
+
+  transportFor(from: NodeId): Transport {
+    return {
+      call: (peer, request, timeoutMs) => {
+        this.log.push([from, peer, request.type]);
+        const state = this.links.get(peer) ?? { kind: 'up' };
+        const handler = this.handlers.get(peer);
+        if (!handler || state.kind === 'down') return Promise.reject(new TransportError(peer, 'unreachable', 'down'));
+        return new Promise<RpcResponse>((resolve, reject) => {
+          const timer = this.clock.setTimer(timeoutMs, () => reject(new TransportError(peer, 'timeout', 'timed out')));
+          if (state.kind === 'silent') return;
+          const deliver = () =>
+            handler(request).then(
+              (r) => (timer.cancel(), resolve(r)),
+              (e: unknown) => (timer.cancel(), reject(e)),
+            );
+          if (state.kind === 'slow') this.clock.setTimer(state.delayMs, deliver);
+          else deliver();
+        });
+      },
+    };
+  }
+}
+
+export interface FakeNode {
+  readonly id: NodeId;
+  readonly storage: MemoryStorage;
+  readonly coordinator: Coordinator;
+}
+
+export function fakeCluster(size: number, opts: { n?: number; partitions?: number } = {}) {
+  const clock = new FakeClock();
+  const network = new FakeNetwork(clock);
+  const ids = Array.from({ length: size }, (_, i) => asNodeId(`n${i + 1}`));
+  const ring: Ring = createRing(ids, opts.partitions ?? 16, opts.n ?? 3);
+  const nodes = new Map<NodeId, FakeNode>();
+  for (const id of ids) {
+    const storage = new MemoryStorage({ incarnation: `i${id}` });
+    const coordinator = new Coordinator({
+      self: id,
+      actor: actorIdOf(id, storage.incarnation),
+      runtime: clock,
+      transport: network.transportFor(id),
+      storage,
+      ring: () => ring,
+      log: silentLogger,
+    });
+    network.handlers.set(id, (r) => coordinator.handleRpc(r));
+    nodes.set(id, { id, storage, coordinator });
+  }
+  return { clock, network, ring, ids, node: (id: NodeId) => nodes.get(id)! };
+}
