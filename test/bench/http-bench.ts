@@ -1,0 +1,396 @@
+// HTTP throughput bench: kvorum (3 nodes, N=3, PUT ?w=2 / GET ?r=2) against a no-op fastify
+// server, driven by the same load generator. See test/bench/README.md.
+//   npm run bench -- [--seconds 10] [--warmup 2] [--connections 64] [--value-bytes 1024]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { resultMarker, valueFor, type LoadResult, type LoadSpec } from './common.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const kvorumCli = join(root, 'dist/cli/kvorum.js');
+const loadScript = join(root, 'test/bench/load.ts');
+const noopScript = join(root, 'test/bench/noop-server.ts');
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '64' },
+    'value-bytes': { type: 'string', default: '1024' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (flags.help) {
+  console.log('usage: node --import tsx test/bench/http-bench.ts [--seconds S] [--warmup S] [--connections C] [--value-bytes B]');
+  process.exit(0);
+}
+const positiveInt = (name: string, raw: string, min: number): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${raw}`);
+  return n;
+};
+const seconds = positiveInt('seconds', flags.seconds, 1);
+const warmup = positiveInt('warmup', flags.warmup, 0);
+const connections = positiveInt('connections', flags.connections, 3);
+const valueBytes = positiveInt('value-bytes', flags['value-bytes'], 16);
+const nodeIds = ['n1', 'n2', 'n3'] as const;
+const targets = { put: 0.1, get: 0.2 } as const;
+
+// ---- children and cleanup -------------------------------------------------------------------
+
+interface Child {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  /** Last lines of its stdout+stderr, for error reports. */
+  readonly tail: string[];
+  exited: boolean;
+}
+
+const children = new Set<Child>();
+let tmpDir: string | undefined;
+
+function startChild(name: string, args: string[], opts: { onLine?: (line: string) => void } = {}): Child {
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: Child = { name, proc, tail: [], exited: false };
+  children.add(child);
+  const take = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line === '') continue;
+      opts.onLine?.(line);
+      child.tail.push(line);
+      if (child.tail.length > 40) child.tail.shift();
+    }
+  };
+  proc.stdout!.on('data', take);
+  proc.stderr!.on('data', take);
+  proc.on('exit', () => {
+    child.exited = true;
+    children.delete(child);
+  });
+  return child;
+}
+
+/** SIGTERM each child by pid, SIGKILL whatever is still running after `graceMs`. */
+async function stopChildren(graceMs = 5000): Promise<void> {
+  const running = [...children].filter((c) => !c.exited && c.proc.pid !== undefined);
+  await Promise.all(
+    running.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            try {
+              process.kill(c.proc.pid!, 'SIGKILL');
+            } catch {
+              /* already gone */
+            }
+          }, graceMs);
+          c.proc.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          if (c.exited) return resolve();
+          try {
+            process.kill(c.proc.pid!, 'SIGTERM');
+          } catch {
+            clearTimeout(timer);
+            resolve();
+          }
+        }),
+    ),
+  );
+}
+
+function removeTmp(): void {
+  if (tmpDir === undefined) return;
+  rmSync(tmpDir, { recursive: true, force: true });
+  tmpDir = undefined;
+}
+
+let cleaningUp: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaningUp ??= stopChildren().finally(removeTmp);
+  return cleaningUp;
+}
+
+// Last resort if the process exits some other way: no child or temp dir outlives the harness.
+process.on('exit', () => {
+  for (const c of children) {
+    try {
+      if (c.proc.pid !== undefined) process.kill(c.proc.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  removeTmp();
+});
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping every child and removing ${tmpDir ?? 'temp dirs'}`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---- helpers --------------------------------------------------------------------------------
+
+/** Ports the OS says are free now: listen on port 0 (all at once, so they differ), then close. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    if (a === null || typeof a === 'string') throw new Error('freePorts: no port');
+    return a.port;
+  });
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime. */
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user+system) the processes have used so far; undefined where /proc is not available. */
+function cpuSeconds(pids: readonly number[]): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after "(comm)": state is the 1st, utime the 12th, stime the 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return undefined;
+    }
+  }
+  return ticks / clockTicks;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function failed(child: Child, why: string): Error {
+  return new Error(`${child.name} ${why}; its last output:\n  ${child.tail.join('\n  ') || '(none)'}`);
+}
+
+async function waitHealthy(child: Child, url: string, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline) {
+    if (child.exited) throw failed(child, `exited (code ${child.proc.exitCode}) before ${url}/health answered 200`);
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw failed(child, `did not answer GET ${url}/health with 200 within ${deadlineMs} ms`);
+}
+
+function startNoop(): Promise<{ child: Child; url: string }> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const child = startChild('noop-server', ['--import', 'tsx', noopScript, '--value-bytes', String(valueBytes)], {
+      onLine(line) {
+        const m = /^\{"port":(\d+)\}$/.exec(line);
+        if (m && !done) {
+          done = true;
+          clearTimeout(timer);
+          resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+        }
+      },
+    });
+    const timer = setTimeout(() => !done && ((done = true), reject(failed(child, 'did not print its port within 15 s'))), 15_000);
+    child.proc.on('exit', (code) => !done && ((done = true), clearTimeout(timer), reject(failed(child, `exited (code ${code}) before listening`))));
+  });
+}
+
+async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const child = startChild(`load ${spec.method}`, ['--import', 'tsx', loadScript, JSON.stringify(spec)]);
+  // 'close', not 'exit': the result line must have been read from its stdout.
+  const code = await new Promise<number | null>((resolve) => child.proc.once('close', (c: number | null) => resolve(c)));
+  const line = child.tail.findLast((l) => l.startsWith(resultMarker));
+  if (code !== 0 || line === undefined) throw failed(child, `exited with code ${code} without a result`);
+  return JSON.parse(line.slice(resultMarker.length)) as LoadResult;
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+interface Row {
+  readonly target: string;
+  readonly op: 'PUT' | 'GET';
+  readonly r: LoadResult;
+  /** CPU seconds the target's server processes used during the phase. */
+  readonly serverCpu: number | undefined;
+}
+
+/** Runs one measured phase and the target's server CPU use around it. */
+async function measured(spec: LoadSpec, serverPids: readonly number[]): Promise<{ r: LoadResult; serverCpu: number | undefined }> {
+  const before = cpuSeconds(serverPids);
+  const r = await runLoad(spec);
+  const after = cpuSeconds(serverPids);
+  return { r, serverCpu: before === undefined || after === undefined ? undefined : after - before };
+}
+
+async function benchTarget(name: string, urls: string[], serverPids: number[], dir: string): Promise<Row[]> {
+  const putQuery = 'w=2';
+  const getQuery = 'r=2';
+  const base = { urls, connections, valueBytes };
+  const warmKeys = join(dir, `${name}-warm.keys`);
+  const keys = join(dir, `${name}.keys`);
+  if (warmup > 0) {
+    process.stdout.write(`  ${name}: warm-up ${warmup}s PUT + ${warmup}s GET ... `);
+    await runLoad({ ...base, seconds: warmup, method: 'PUT', query: putQuery, keyPrefix: 'warm-', keysOut: warmKeys });
+    await runLoad({ ...base, seconds: warmup, method: 'GET', query: getQuery, keyPrefix: '', keysIn: warmKeys });
+    process.stdout.write('done\n');
+  }
+  process.stdout.write(`  ${name}: PUT ${seconds}s ... `);
+  const put = await measured({ ...base, seconds, method: 'PUT', query: putQuery, keyPrefix: 'key-', keysOut: keys }, serverPids);
+  process.stdout.write(`${Math.round(put.r.ok / put.r.seconds)} req/s; GET ${seconds}s ... `);
+  if ((put.r.keysWritten ?? 0) === 0) throw new Error(`${name}: no PUT succeeded, nothing to read`);
+  const get = await measured({ ...base, seconds, method: 'GET', query: getQuery, keyPrefix: '', keysIn: keys }, serverPids);
+  process.stdout.write(`${Math.round(get.r.ok / get.r.seconds)} req/s\n`);
+  return [
+    { target: name, op: 'PUT', ...put },
+    { target: name, op: 'GET', ...get },
+  ];
+}
+
+/** Reads back a sample of the keys written to kvorum and checks every byte of the value. */
+async function verifySample(urls: string[], keysFile: string, sample: number): Promise<string> {
+  const keys = readFileSync(keysFile, 'utf8').split('\n').filter(Boolean);
+  let good = 0;
+  const bad: string[] = [];
+  for (let i = 0; i < Math.min(sample, keys.length); i++) {
+    const key = keys[Math.floor((i * keys.length) / sample)]!;
+    const url = urls[i % urls.length]!;
+    const res = await fetch(`${url}/kv/${key}?r=2`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status === 200 && body.equals(valueFor(key, valueBytes))) good++;
+    else bad.push(`${key}@${url}: ${res.status}, ${body.length} bytes`);
+  }
+  return `${good}/${Math.min(sample, keys.length)} sampled keys read back intact${bad.length ? ` (bad: ${bad.slice(0, 3).join('; ')})` : ''}`;
+}
+
+function table(rows: readonly (readonly string[])[], rightAlignFrom: number): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]) => r.map((c, i) => (i >= rightAlignFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const cpus = os.cpus();
+  console.log('kvorum HTTP bench');
+  console.log(`  node ${process.version}, ${os.platform()}/${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), available parallelism ${os.availableParallelism()}`);
+  console.log(
+    `  ${connections} keep-alive connections, ${valueBytes}-byte values (distinct per request), ${seconds}s per phase, ${warmup}s warm-up per op; ` +
+      `kvorum: N=3, PUT ?w=2, GET ?r=2, connections split over the 3 nodes`,
+  );
+
+  tmpDir = mkdtempSync(join(os.tmpdir(), 'kvorum-bench-'));
+  const ports = await freePorts(nodeIds.length);
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const peers = nodeIds.map((id, i) => `${id}=${urls[i]}`).join(',');
+  const secret = randomBytes(16).toString('hex');
+  const nodes = nodeIds.map((id, i) =>
+    startChild(`kvorum ${id}`, [
+      kvorumCli,
+      'start',
+      '--id',
+      id,
+      '--listen',
+      `127.0.0.1:${ports[i]}`,
+      '--data-dir',
+      join(tmpDir!, id),
+      '--peers',
+      peers,
+      '--secret',
+      secret,
+      '--log-level',
+      'warn',
+    ]),
+  );
+  const [noop] = await Promise.all([startNoop(), ...nodes.map((n, i) => waitHealthy(n, urls[i]!, 20_000))]);
+  console.log(`  kvorum: ${urls.join(' ')} (data in ${tmpDir}); no-op: ${noop.url}\n`);
+
+  const rows: Row[] = [];
+  rows.push(...(await benchTarget('no-op', [noop.url, noop.url, noop.url], [noop.child.proc.pid!], tmpDir)));
+  rows.push(...(await benchTarget('kvorum', urls, nodes.map((n) => n.proc.pid!), tmpDir)));
+  const check = await verifySample(urls, join(tmpDir, 'kvorum.keys'), 30);
+  for (const [i, n] of nodes.entries()) if (n.exited) throw failed(n, `(${urls[i]}) died during the run`);
+
+  const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+  console.log('\n' + table(
+    [
+      ['target', 'op', 'req/s (2xx)', 'p50 ms', 'p99 ms', 'responses', 'non-2xx', 'errors', 'srv CPU', 'srv us/req', 'gen CPU', 'statuses'],
+      ...rows.map(({ target, op, r, serverCpu }) => [
+        target,
+        op,
+        fmt(r.ok / r.seconds, 0),
+        fmt(r.p50, 2),
+        fmt(r.p99, 2),
+        String(r.responses),
+        String(r.non2xx),
+        String(r.errors),
+        serverCpu === undefined ? '-' : `${fmt(serverCpu / r.seconds, 2)}`,
+        serverCpu === undefined ? '-' : fmt((serverCpu * 1e6) / r.ok, 0),
+        fmt(r.generatorCpuSeconds / r.seconds, 2),
+        Object.entries(r.statusCounts).map(([code, n]) => `${code}:${n}`).join(' '),
+      ]),
+    ],
+    2,
+  ));
+
+  const rate = (target: string, op: string) => {
+    const r = rows.find((x) => x.target === target && x.op === op)!.r;
+    return r.ok / r.seconds;
+  };
+  console.log(`  (srv CPU / gen CPU: cores used by the server processes / by the load generator, 1.00 = one core busy; ${os.cpus().length} here.\n   srv us/req: server CPU microseconds per 2xx response, all server processes of the target summed.)`);
+  console.log('\nratio kvorum/no-op (2xx req/s)');
+  console.log(table(
+    [
+      ['op', 'kvorum req/s', 'no-op req/s', 'ratio', 'target', 'verdict'],
+      ...(['PUT', 'GET'] as const).map((op) => {
+        const ratio = rate('kvorum', op) / rate('no-op', op);
+        const want = op === 'PUT' ? targets.put : targets.get;
+        return [op, fmt(rate('kvorum', op), 0), fmt(rate('no-op', op), 0), fmt(ratio, 3), `>= ${want.toFixed(2)}`, ratio >= want ? 'meets' : 'BELOW'];
+      }),
+    ],
+    1,
+  ));
+  const nonOk = rows.filter((x) => x.r.non2xx > 0 || x.r.errors > 0);
+  if (nonOk.length > 0) console.log(`\nnote: non-2xx responses or errors in: ${nonOk.map((x) => `${x.target} ${x.op}`).join(', ')}`);
+  console.log(`\nkvorum read-back check: ${check}`);
+  const warnings = nodes.flatMap((n) => n.tail.map((l) => `${n.name}: ${l}`));
+  if (warnings.length > 0) console.log(`kvorum logged (warn and above, last lines):\n  ${warnings.slice(-10).join('\n  ')}`);
+}
+
+try {
+  await main();
+} catch (err) {
+  if (!interrupted) console.error(`\nbench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
