@@ -1,23 +1,28 @@
 // Builds one node's HTTP server: client, admin and internal RPC routes as separate plugins
 // (each with its own body parsers), one error catalog, metrics on every response.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 
-export type AppOptions = ClientRoutesOptions & AdminRoutesOptions & RpcRoutesOptions & { readonly logger: FastifyBaseLogger };
+export type AppOptions = ClientRoutesOptions &
+  AdminRoutesOptions &
+  RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean };
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
+    // Per-request log lines would dominate a busy node's output; /metrics counts requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
     // Keys are parsed from the raw URL (api/key.ts); the router must not reject them first.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 4096 },
-    return503OnClosing: true,
+    // Requests that arrive while stopping get our own 503 (onRequest below), in the catalog's shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // The router refuses URLs it cannot decode (e.g. /kv/%FF) before any route runs.
     frameworkErrors: (error, request, reply) => {
+      reply.header(nodeHeader, opts.self); // hooks do not run for these
       if (request.url.startsWith('/kv/')) return sendError(reply, 'invalid_key', 'Invalid key: not valid UTF-8.');
       return sendError(reply, 'bad_request', error.message);
     },
@@ -25,6 +30,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
 
+  app.addHook('onRequest', async (request, reply) => {
+    if (opts.stopping()) {
+      reply.header('connection', 'close');
+      return sendError(reply, 'shutting_down');
+    }
+  });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (!reply.hasHeader(nodeHeader)) reply.header(nodeHeader, opts.self);
     return payload;

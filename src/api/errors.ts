@@ -11,7 +11,8 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message?: string
 
 /** Which catalog code a query-string field's validation failure belongs to. */
 function codeForField(field: string): ErrorCode {
-  return field.includes('timeout') ? 'invalid_timeout' : 'invalid_quorum';
+  if (field.includes('timeout')) return 'invalid_timeout';
+  return /\/p?[rw]\b/.test(field) ? 'invalid_quorum' : 'bad_request';
 }
 
 export function errorHandler(error: FastifyError | KvError, request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -3,8 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Coordinator } from '../core/coordinator.js';
 import { rpcBodyBytesMax } from '../core/limits.js';
-import type { RpcRequest } from '../core/rpc.js';
-import { credentialMatches, rpcAuthHeader } from '../transport/auth.js';
+import { isRpcRequest, type RpcRequest } from '../core/rpc.js';
+import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
 import { decodeRpc, encodeRpc, rpcContentType } from '../transport/codec.js';
 import { rpcPath } from '../transport/http-transport.js';
 import { sendError } from './errors.js';
@@ -19,10 +19,10 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: rpcBodyBytesMax }, (_req, body, done) => done(null, body));
 
   if (opts.secret !== undefined) {
-    const secret = opts.secret;
+    const credentialMatches = credentialChecker(opts.secret);
     app.addHook('onRequest', async (request, reply) => {
       const presented = request.headers[rpcAuthHeader];
-      if (!credentialMatches(secret, typeof presented === 'string' ? presented : undefined)) {
+      if (!credentialMatches(typeof presented === 'string' ? presented : undefined)) {
         request.log.warn({ remote: request.ip }, 'internal RPC without a valid cluster credential refused');
         return sendError(reply, 'unauthorized');
       }
@@ -30,12 +30,13 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
   }
 
   app.post<{ Body: Buffer }>(rpcPath, async (request, reply) => {
-    let message: RpcRequest;
+    let message: RpcRequest | undefined;
     try {
       message = decodeRpc<RpcRequest>(request.body);
     } catch {
-      return sendError(reply, 'bad_request', 'Undecodable RPC body.');
+      message = undefined;
     }
+    if (!isRpcRequest(message)) return sendError(reply, 'bad_request', 'Undecodable RPC body.');
     const response = await opts.coordinator.handleRpc(message);
     return reply.type(rpcContentType).send(encodeRpc(response));
   });

@@ -22,15 +22,16 @@ export interface CoordinatorDeps {
 
 type Write = Extract<ClientOp, { op: 'put' | 'delete' }>;
 type Read = Extract<ClientOp, { op: 'get' }>;
+type Target = ReturnType<typeof preferenceListForKey>;
 
 export class Coordinator {
   constructor(private readonly deps: CoordinatorDeps) {}
 
   /** Entry point for a client request received by this node. */
   async execute(op: ClientOp): Promise<ClientResult> {
-    const { primaries } = preferenceListForKey(this.deps.ring(), op.key);
-    if (primaries.includes(this.deps.self)) return this.coordinate(op);
-    return this.forward(op, primaries);
+    const target = preferenceListForKey(this.deps.ring(), op.key);
+    if (target.primaries.includes(this.deps.self)) return this.coordinate(op, target);
+    return this.forward(op, target.primaries);
   }
 
   /** Entry point for internal RPC from a peer. */
@@ -45,12 +46,12 @@ export class Coordinator {
         return { type: 'ack' };
       case 'forward':
         // Coordinate here even if our ring disagrees, so a forwarded request never loops.
-        return { type: 'result', result: await this.coordinate(request.request) };
+        return { type: 'result', result: await this.coordinate(request.request, preferenceListForKey(this.deps.ring(), request.request.key)) };
     }
   }
 
-  private coordinate(op: ClientOp): Promise<ClientResult> {
-    return op.op === 'get' ? this.read(op) : this.write(op);
+  private coordinate(op: ClientOp, target: Target): Promise<ClientResult> {
+    return op.op === 'get' ? this.read(op, target) : this.write(op, target);
   }
 
   private async forward(op: ClientOp, primaries: readonly NodeId[]): Promise<ClientResult> {
@@ -67,9 +68,8 @@ export class Coordinator {
     return this.unavailable(resolveQuorum(required, this.deps.ring().n, this.deps.ring().members.length), 0);
   }
 
-  private async write(op: Write): Promise<ClientResult> {
+  private async write(op: Write, { primaries, partition }: Target): Promise<ClientResult> {
     const ring = this.deps.ring();
-    const { primaries, partition } = preferenceListForKey(ring, op.key);
     const required = resolveQuorum(op.w, ring.n, ring.members.length);
     const requiredPrimary = resolveQuorum(op.pw, ring.n, ring.members.length);
     if (required > primaries.length) return this.unavailable(required, 0);
@@ -98,9 +98,8 @@ export class Coordinator {
     return { ok: true, node: this.deps.self, object: written.object, context: written.writerContext };
   }
 
-  private async read(op: Read): Promise<ClientResult> {
+  private async read(op: Read, { primaries }: Target): Promise<ClientResult> {
     const ring = this.deps.ring();
-    const { primaries } = preferenceListForKey(ring, op.key);
     const required = resolveQuorum(op.r, ring.n, ring.members.length);
     const requiredPrimary = resolveQuorum(op.pr, ring.n, ring.members.length);
     if (required > primaries.length) return this.unavailable(required, 0);

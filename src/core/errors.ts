@@ -12,6 +12,7 @@ export const errorCatalog = {
   // Beyond the client contract: malformed HTTP, internal RPC without the cluster credential, our own bugs.
   bad_request: { status: 400, message: 'The request is not well-formed HTTP for this route.' },
   unauthorized: { status: 401, message: 'Internal RPC needs the cluster credential.' },
+  shutting_down: { status: 503, message: 'This node is shutting down; retry on another node.' },
   internal_error: { status: 500, message: 'The node failed unexpectedly; the request may or may not have been applied.' },
 } as const;
 

@@ -52,7 +52,19 @@ export function partitionOf(ring: Ring, key: string): PartitionId {
   return asPartitionId(bits === 0 ? 0 : keyHash32(key) >>> (32 - bits));
 }
 
+// Preference lists depend only on the ring, which is immutable: compute each once.
+const preferenceCache = new WeakMap<Ring, PreferenceList[]>();
+
 export function preferenceList(ring: Ring, partition: PartitionId): PreferenceList {
+  let lists = preferenceCache.get(ring);
+  if (!lists) {
+    lists = Array.from({ length: ring.partitions }, (_, p) => computePreferenceList(ring, asPartitionId(p)));
+    preferenceCache.set(ring, lists);
+  }
+  return lists[partition]!;
+}
+
+function computePreferenceList(ring: Ring, partition: PartitionId): PreferenceList {
   const seen: NodeId[] = [];
   for (let i = 0; i < ring.partitions && seen.length < ring.members.length; i++) {
     const owner = ring.owners[(partition + i) % ring.partitions]!;

@@ -46,3 +46,10 @@ export type RpcResponse =
   | { readonly type: 'ack' }
   | { readonly type: 'object'; readonly object: VersionedObject | null }
   | { readonly type: 'result'; readonly result: ClientResult };
+
+const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward']);
+
+/** A cheap shape check of a decoded message: the sender is an authenticated peer, not a client. */
+export function isRpcRequest(message: unknown): message is RpcRequest {
+  return typeof message === 'object' && message !== null && requestTypes.has((message as { type?: unknown }).type as string);
+}

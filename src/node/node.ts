@@ -33,6 +33,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   });
   const monitor = new PeerMonitor(config.id, ring.members, transport);
   let ready = false;
+  let stopping = false;
   const app = buildApp({
     logger: log,
     self: config.id,
@@ -45,6 +46,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     peerUrls: config.peers,
     memberStatus: (id) => monitor.statusOf(id),
     ready: () => ready,
+    stopping: () => stopping,
     secret: config.secret,
   });
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
@@ -59,6 +61,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     url,
     async stop() {
       ready = false;
+      stopping = true;
       monitor.stop();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, shutdownGraceMs, 'timeout').unref());
       if ((await Promise.race([app.close().then(() => 'closed' as const), grace])) === 'timeout') {

@@ -53,9 +53,11 @@ export class SqliteStorage implements Storage {
       const incarnation = db.transaction(() => {
         db.exec(`
           CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+          -- A rowid table, not WITHOUT ROWID: objects are often KiBs, and SQLite keeps rows of a
+          -- WITHOUT ROWID table inside the key's b-tree, which is slow for rows that large.
           CREATE TABLE IF NOT EXISTS objects (
             key TEXT PRIMARY KEY, partition INTEGER NOT NULL, object BLOB NOT NULL
-          ) WITHOUT ROWID;
+          );
           CREATE INDEX IF NOT EXISTS objects_partition ON objects (partition);`);
         const meta = db.prepare<[string], string>('SELECT value FROM meta WHERE name = ?').pluck();
         const version = meta.get('schema_version');

@@ -8,8 +8,10 @@ export function credentialFor(secret: string): string {
   return `Bearer ${secret}`;
 }
 
-export function credentialMatches(secret: string, presented: string | undefined): boolean {
-  if (presented === undefined) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(credentialFor(secret)), digest(presented));
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Returns a checker for one secret (its digest computed once, not per call). */
+export function credentialChecker(secret: string): (presented: string | undefined) => boolean {
+  const expected = digest(credentialFor(secret));
+  return (presented) => presented !== undefined && timingSafeEqual(expected, digest(presented));
 }

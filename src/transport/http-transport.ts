@@ -30,7 +30,7 @@ export class HttpTransport implements Transport {
         method: 'POST',
         headers,
         body: encodeRpc(request),
-        signal: AbortSignal.timeout(timeoutMs),
+        // No AbortSignal: its timer outlives every call. The quorum deadline bounds the wait anyway.
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
