@@ -38,6 +38,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (!reply.hasHeader(nodeHeader)) reply.header(nodeHeader, opts.self);
+    // While stopping, let no keep-alive connection outlive its last response: close would wait for it.
+    if (opts.stopping()) reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {

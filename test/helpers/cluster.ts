@@ -25,9 +25,15 @@ export interface WaitOptions {
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Thrown by a waitFor condition to stop waiting at once (the awaited thing can no longer happen). */
+export class GiveUp extends Error {
+  override readonly name = 'GiveUp';
+}
+
 /**
  * Polls `condition` until it returns a truthy value (which is returned) or the deadline passes,
- * then throws an error naming `what` (and the last error the condition threw, if any).
+ * then throws an error naming `what` (and the last error the condition threw, if any). A condition
+ * that throws counts as "not yet", except for GiveUp, which ends the wait with that error.
  */
 export async function waitFor<T>(condition: () => T | Promise<T>, opts: WaitOptions): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -40,6 +46,7 @@ export async function waitFor<T>(condition: () => T | Promise<T>, opts: WaitOpti
       if (value) return value as NonNullable<T>;
       lastError = undefined;
     } catch (err) {
+      if (err instanceof GiveUp) throw new Error(`gave up waiting for ${opts.what}: ${err.message}`);
       lastError = err;
     }
     if (Date.now() >= deadline) {
@@ -176,8 +183,71 @@ export async function freeConsecutivePorts(count: number, attempts = 50): Promis
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
+/** A temp dir the watchdog removes if this process dies before its cleanup; forget it once removed. */
+export function registerTempDir(dir: string): void {
+  watch('dir', 0, dir);
+}
+export function forgetTempDir(dir: string): void {
+  watch('undir', 0, dir);
+}
+
 /** Every child any harness in this process started and has not seen exit: SIGKILLed if we die. */
 const liveChildren = new Set<ChildProcess>();
+
+/**
+ * If this test process dies without running its cleanup (killed, or its runner gone), a watchdog
+ * stops what it started: the watchdog's stdin is a pipe from us, and when that pipe closes it sends
+ * SIGTERM (a `kvorum cluster` supervisor then stops its own nodes), then SIGKILL, to each pid we
+ * registered and have not seen exit, after checking /proc that the pid still runs the command we
+ * started (no pid reuse).
+ */
+const watchdogScript = `
+const fs = require('node:fs');
+const pids = new Map();
+const dirs = new Set();
+let buf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => {
+  buf += d;
+  let i;
+  while ((i = buf.indexOf('\\n')) >= 0) {
+    const [op, pid, marker] = buf.slice(0, i).split('\\t');
+    buf = buf.slice(i + 1);
+    if (op === 'add') pids.set(Number(pid), marker);
+    else if (op === 'del') pids.delete(Number(pid));
+    else if (op === 'dir') dirs.add(marker);
+    else if (op === 'undir') dirs.delete(marker);
+  }
+});
+const ours = (pid, marker) => {
+  try { return fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').includes(marker); }
+  catch (e) { return e.code === 'ENOENT' && !fs.existsSync('/proc/self') ? true : false; }
+};
+const signal = (sig) => { for (const [pid, marker] of pids) if (ours(pid, marker)) { try { process.kill(pid, sig); } catch {} } };
+const childrenOf = (pid) => {
+  try { return fs.readFileSync('/proc/' + pid + '/task/' + pid + '/children', 'utf8').trim().split(/\\s+/).filter(Boolean).map(Number); }
+  catch { return []; }
+};
+process.stdin.on('end', () => {
+  const removeDirs = () => { for (const d of dirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} } };
+  if (pids.size === 0) { removeDirs(); process.exit(0); }
+  // A supervisor's nodes too (their command lines contain its data dir).
+  for (const [pid, marker] of [...pids]) for (const child of childrenOf(pid)) pids.set(child, marker);
+  signal('SIGTERM');
+  setTimeout(() => { signal('SIGKILL'); setTimeout(() => { removeDirs(); process.exit(0); }, 200); }, 3000);
+});
+`;
+let watchdog: ChildProcess | undefined;
+function watch(op: 'add' | 'del' | 'dir' | 'undir', pid: number, marker = ''): void {
+  if (!watchdog) {
+    watchdog = spawn(process.execPath, ['-e', watchdogScript], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
+    watchdog.stdin?.on('error', () => undefined);
+  }
+  watchdog.stdin?.write(`${op}\t${pid}\t${marker.replace(/[\t\n]/g, ' ')}\n`);
+}
+
 process.once('exit', () => {
   for (const child of liveChildren) {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
@@ -210,9 +280,13 @@ export class Proc {
     delete env['KVORUM_SECRET']; // a secret comes from the flags a test passes, never from the environment
     this.child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env });
     liveChildren.add(this.child);
+    // The data dir (or, failing that, the whole command line) identifies the process in /proc.
+    const marker = args.find((a) => a.startsWith(tmpdir())) ?? args.join('\0');
+    if (this.child.pid !== undefined) watch('add', this.child.pid, marker);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         liveChildren.delete(this.child);
+        if (this.child.pid !== undefined) watch('del', this.child.pid);
         resolve({ code, signal });
       });
       // spawn failure (no 'exit' then)
@@ -314,7 +388,7 @@ export interface ClusterOptions {
 export async function waitHealthy(url: string, deadlineMs = healthDeadlineMs, alive?: () => boolean): Promise<void> {
   await waitFor(
     async () => {
-      if (alive && !alive()) throw new Error(`the process serving ${url} exited`);
+      if (alive && !alive()) throw new GiveUp(`the process serving ${url} exited`);
       const res = await http('GET', `${url}/health`, { timeoutMs: 1000 });
       return res.status === 200;
     },
@@ -322,12 +396,28 @@ export async function waitHealthy(url: string, deadlineMs = healthDeadlineMs, al
   );
 }
 
+/**
+ * Starts `opts.nodes` nodes (n1..nK) and waits until every one answers /health 200. Ports are
+ * free when picked but could be taken before a node binds (another test's connection): then the
+ * whole cluster is started again on new ports, up to 3 times.
+ */
 export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err as { portInUse?: boolean }).portInUse) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(opts: ClusterOptions): Promise<TestCluster> {
   const ports = await freePorts(opts.nodes);
   const ids = ports.map((_, i) => `n${i + 1}`);
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   const peers = ids.map((id, i) => `${id}=${urls[i]}`).join(',');
   const root = await mkdtemp(join(tmpdir(), 'kvorum-it-'));
+  registerTempDir(root);
   const sink: string[] = [];
   const procs: Proc[] = [];
   const allProcs: Proc[] = [];
@@ -353,6 +443,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     for (const proc of allProcs) proc.kill('SIGKILL');
     await Promise.all(allProcs.map((p) => p.waitExit(5000).catch(() => undefined)));
     await rm(root, { recursive: true, force: true, maxRetries: 3 });
+    forgetTempDir(root);
   };
 
   const nodes: TestNode[] = ids.map((id, i) => ({
@@ -389,7 +480,9 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
   } catch (err) {
     const logs = cluster.logs();
     await stop();
-    throw new Error(`${(err as Error).message}\n--- node output ---\n${logs}`);
+    const failure = new Error(`${(err as Error).message}\n--- node output ---\n${logs}`) as Error & { portInUse?: boolean };
+    failure.portInUse = /EADDRINUSE/.test(logs);
+    throw failure;
   }
   return cluster;
 }
