@@ -5,7 +5,7 @@ import type { Coordinator } from '../core/coordinator.js';
 import { rpcBodyBytesMax } from '../core/limits.js';
 import { isRpcRequest, type RpcRequest } from '../core/rpc.js';
 import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
-import { decodeRpc, encodeRpc, rpcContentType } from '../transport/codec.js';
+import { decodeRpc, encodeRpc, rpcContentType, type RpcOutcome } from '../transport/codec.js';
 import { rpcPath } from '../transport/http-transport.js';
 import { sendError } from './errors.js';
 
@@ -30,14 +30,27 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
   }
 
   app.post<{ Body: Buffer }>(rpcPath, async (request, reply) => {
-    let message: RpcRequest | undefined;
+    let batch: unknown;
     try {
-      message = decodeRpc<RpcRequest>(request.body);
+      batch = decodeRpc(request.body);
     } catch {
-      message = undefined;
+      batch = undefined;
     }
-    if (!isRpcRequest(message)) return sendError(reply, 'bad_request', 'Undecodable RPC body.');
-    const response = await opts.coordinator.handleRpc(message);
-    return reply.type(rpcContentType).send(encodeRpc(response));
+    if (!Array.isArray(batch) || batch.length === 0 || !batch.every(isRpcRequest)) {
+      return sendError(reply, 'bad_request', 'The body must be a msgpack array of RPC requests.');
+    }
+    // Each request of the batch runs on its own; one failing does not fail the others.
+    const outcomes = await Promise.all(
+      (batch as RpcRequest[]).map((message) =>
+        opts.coordinator.handleRpc(message).then(
+          (ok): RpcOutcome => ({ ok }),
+          (err: unknown): RpcOutcome => {
+            request.log.error({ err, type: message.type }, 'internal RPC failed');
+            return { error: (err as Error).message };
+          },
+        ),
+      ),
+    );
+    return reply.type(rpcContentType).send(encodeRpc(outcomes));
   });
 }

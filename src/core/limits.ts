@@ -16,7 +16,9 @@ export const siblingsWarn = 25;
 export const forwardMarginMs = 500;
 /** Connections kept per peer by the internal RPC client. */
 export const rpcConnectionsPerPeer = 16;
-/** Internal RPC bodies carry one object: a value plus its siblings and context. */
+/** Replica calls to one peer sent together in one HTTP request, at most. */
+export const rpcBatchMax = 64;
+/** Internal RPC bodies carry a batch of objects (values plus siblings and contexts). */
 export const rpcBodyBytesMax = 64 * 1024 * 1024;
 /** How often a node probes its peers to report their status. */
 export const peerProbeIntervalMs = 1000;

@@ -1,56 +1,107 @@
-// Internal RPC client: one undici Pool (keep-alive connections) per peer, msgpack bodies, a
-// deadline per call. Every failure becomes a TransportError the core understands.
+// Internal RPC client: one undici Pool (keep-alive connections) per peer, msgpack bodies.
+// Requests to the same peer issued in the same event-loop turn travel as one batch in one HTTP
+// request: under load this divides the per-request HTTP cost (parsing, syscalls) by the batch
+// size. Every failure becomes a TransportError the core understands.
 import { Pool, errors as undiciErrors } from 'undici';
 import { TransportError, type Transport } from '../core/runtime.js';
-import { rpcConnectionsPerPeer } from '../core/limits.js';
+import { rpcBatchMax, rpcConnectionsPerPeer } from '../core/limits.js';
 import type { RpcRequest, RpcResponse } from '../core/rpc.js';
 import type { NodeId } from '../core/types.js';
-import { decodeRpc, encodeRpc, rpcContentType } from './codec.js';
+import { decodeRpc, encodeRpc, rpcContentType, type RpcOutcome } from './codec.js';
 import { credentialFor, rpcAuthHeader } from './auth.js';
 
 export const rpcPath = '/internal/rpc';
 
+interface Pending {
+  readonly request: RpcRequest;
+  readonly timeoutMs: number;
+  resolve(response: RpcResponse): void;
+  reject(err: TransportError): void;
+}
+
 export class HttpTransport implements Transport {
   private readonly pools = new Map<NodeId, Pool>();
+  private readonly queues = new Map<NodeId, Pending[]>();
+  private readonly headers: Record<string, string>;
 
   constructor(
     private readonly peerUrls: ReadonlyMap<NodeId, string>,
-    private readonly secret: string | undefined,
-  ) {}
+    secret: string | undefined,
+  ) {
+    this.headers = { 'content-type': rpcContentType };
+    if (secret !== undefined) this.headers[rpcAuthHeader] = credentialFor(secret);
+  }
 
-  async call(peer: NodeId, request: RpcRequest, timeoutMs: number): Promise<RpcResponse> {
-    const pool = this.poolFor(peer);
-    const headers: Record<string, string> = { 'content-type': rpcContentType };
-    if (this.secret !== undefined) headers[rpcAuthHeader] = credentialFor(this.secret);
-    let status: number;
-    let body: Buffer;
-    try {
-      const res = await pool.request({
-        path: rpcPath,
-        method: 'POST',
-        headers,
-        body: encodeRpc(request),
-        // No AbortSignal: its timer outlives every call. The quorum deadline bounds the wait anyway.
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      status = res.statusCode;
-      body = Buffer.from(await res.body.arrayBuffer());
-    } catch (err) {
-      throw toTransportError(peer, err);
-    }
-    if (status === 401) throw new TransportError(peer, 'unauthorized', `${peer} refused our cluster credential`);
-    if (status !== 200) throw new TransportError(peer, 'protocol', `${peer} answered HTTP ${status}: ${body.toString('utf8', 0, 200)}`);
-    try {
-      return decodeRpc<RpcResponse>(body);
-    } catch (err) {
-      throw new TransportError(peer, 'protocol', `${peer} sent an undecodable body: ${(err as Error).message}`);
-    }
+  call(peer: NodeId, request: RpcRequest, timeoutMs: number): Promise<RpcResponse> {
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { request, timeoutMs, resolve, reject };
+      // A forwarded client request waits for a whole quorum: never make quick replica calls wait behind it.
+      if (request.type === 'forward') return void this.send(peer, [pending]);
+      let queue = this.queues.get(peer);
+      if (!queue) {
+        queue = [];
+        this.queues.set(peer, queue);
+        setImmediate(() => this.flush(peer));
+      }
+      queue.push(pending);
+      if (queue.length >= rpcBatchMax) this.flush(peer);
+    });
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     this.pools.clear();
+  }
+
+  private flush(peer: NodeId): void {
+    const queue = this.queues.get(peer);
+    if (!queue) return;
+    this.queues.delete(peer);
+    void this.send(peer, queue);
+  }
+
+  private async send(peer: NodeId, batch: readonly Pending[]): Promise<void> {
+    const timeoutMs = Math.max(...batch.map((p) => p.timeoutMs));
+    let outcomes: readonly RpcOutcome[];
+    try {
+      outcomes = await this.post(peer, batch.map((p) => p.request), timeoutMs);
+    } catch (err) {
+      const error = err instanceof TransportError ? err : toTransportError(peer, err);
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome && 'ok' in outcome) p.resolve(outcome.ok);
+      else p.reject(new TransportError(peer, 'protocol', `${peer} failed the call: ${outcome?.error ?? 'no answer in batch'}`));
+    });
+  }
+
+  private async post(peer: NodeId, requests: RpcRequest[], timeoutMs: number): Promise<readonly RpcOutcome[]> {
+    // No AbortSignal: its timer would outlive every call. These two bound the wait for the peer.
+    const res = await this.poolFor(peer).request({
+      path: rpcPath,
+      method: 'POST',
+      headers: this.headers,
+      body: encodeRpc(requests),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode === 401) throw new TransportError(peer, 'unauthorized', `${peer} refused our cluster credential`);
+    if (res.statusCode !== 200) {
+      throw new TransportError(peer, 'protocol', `${peer} answered HTTP ${res.statusCode}: ${body.toString('utf8', 0, 200)}`);
+    }
+    let outcomes: unknown;
+    try {
+      outcomes = decodeRpc(body);
+    } catch (err) {
+      throw new TransportError(peer, 'protocol', `${peer} sent an undecodable body: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(outcomes) || outcomes.length !== requests.length) {
+      throw new TransportError(peer, 'protocol', `${peer} answered a batch of ${requests.length} with something else`);
+    }
+    return outcomes as RpcOutcome[];
   }
 
   private poolFor(peer: NodeId): Pool {
@@ -67,8 +118,6 @@ export class HttpTransport implements Transport {
 function toTransportError(peer: NodeId, err: unknown): TransportError {
   const e = err as Error & { code?: string };
   const timedOut =
-    e.name === 'TimeoutError' ||
-    e.name === 'AbortError' ||
     e instanceof undiciErrors.HeadersTimeoutError ||
     e instanceof undiciErrors.BodyTimeoutError ||
     e instanceof undiciErrors.ConnectTimeoutError;

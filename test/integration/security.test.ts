@@ -19,7 +19,7 @@ function evilObject(): VersionedObject {
   };
 }
 
-const replicate = (key: string): Buffer => encodeRpc({ type: 'replicate', key, object: evilObject() } satisfies RpcRequest);
+const replicate = (key: string): Buffer => encodeRpc([{ type: 'replicate', key, object: evilObject() } satisfies RpcRequest]);
 
 function assertUnauthorized(res: HttpResponse, what: string): void {
   assert.equal(res.status, 401, `${what}: expected 401, got ${res.status}: ${res.text().slice(0, 200)}`);
@@ -74,12 +74,14 @@ describe(`internal RPC with --secret`, () => {
         assertUnauthorized(await http('POST', `${n.url}/internal/rpc`, { body: replicate('sec-key'), headers: a.headers }), `${a.what} to ${n.id}`);
       }
       // Not even a read or a forwarded client write gets through.
-      const forward = encodeRpc({
-        type: 'forward',
-        request: { op: 'put', key: 'sec-key', data: Buffer.from('evil'), contentType: 'text/plain', context: undefined, w: 1, pw: 0, timeoutMs: 1000 },
-      } satisfies RpcRequest);
+      const forward = encodeRpc([
+        {
+          type: 'forward',
+          request: { op: 'put', key: 'sec-key', data: Buffer.from('evil'), contentType: 'text/plain', context: undefined, w: 1, pw: 0, timeoutMs: 1000 },
+        } satisfies RpcRequest,
+      ]);
       assertUnauthorized(await http('POST', `${n.url}/internal/rpc`, { body: forward, headers: { 'content-type': rpcContentType } }), `forward to ${n.id}`);
-      const read = encodeRpc({ type: 'read', key: 'sec-ok' } satisfies RpcRequest);
+      const read = encodeRpc([{ type: 'read', key: 'sec-ok' } satisfies RpcRequest]);
       assertUnauthorized(
         await http('POST', `${n.url}/internal/rpc`, { body: read, headers: { 'content-type': rpcContentType, authorization: 'Bearer wrong' } }),
         `read on ${n.id}`,

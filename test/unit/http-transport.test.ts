@@ -1,0 +1,102 @@
+// The internal RPC transport against a real HTTP server on 127.0.0.1: batching, per-request
+// failure isolation, credentials, unreachable and silent peers.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { rpcRoutes } from '../../src/api/rpc-routes.js';
+import type { Coordinator } from '../../src/core/coordinator.js';
+import { TransportError } from '../../src/core/runtime.js';
+import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
+import { asNodeId } from '../../src/core/types.js';
+import { HttpTransport } from '../../src/transport/http-transport.js';
+
+const peer = asNodeId('p1');
+const secret = 'test-secret';
+
+describe('http transport', () => {
+  let app: FastifyInstance;
+  let url: string;
+  let httpRequests = 0;
+  const handled: RpcRequest[] = [];
+
+  before(async () => {
+    app = Fastify();
+    const coordinator = {
+      async handleRpc(request: RpcRequest): Promise<RpcResponse> {
+        handled.push(request);
+        if (request.type === 'read' && request.key === 'boom') throw new Error('disk on fire');
+        return request.type === 'read' ? { type: 'object', object: null } : { type: 'ack' };
+      },
+    } as unknown as Coordinator;
+    app.addHook('onRequest', async () => void httpRequests++);
+    await app.register(rpcRoutes, { coordinator, secret });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => app.close());
+
+  it('sends calls made in one turn as one HTTP request and answers each', async () => {
+    const transport = new HttpTransport(new Map([[peer, url]]), secret);
+    try {
+      const before = httpRequests;
+      const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => transport.call(peer, { type: 'read', key: `k${i}` }, 1000)));
+      assert.equal(httpRequests - before, 1);
+      assert.deepEqual(replies, Array(10).fill({ type: 'object', object: null }));
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('a failing request fails alone, not its batch', async () => {
+    const transport = new HttpTransport(new Map([[peer, url]]), secret);
+    try {
+      const [bad, good] = await Promise.allSettled([
+        transport.call(peer, { type: 'read', key: 'boom' }, 1000),
+        transport.call(peer, { type: 'read', key: 'fine' }, 1000),
+      ]);
+      assert.ok(bad.status === 'rejected' && bad.reason instanceof TransportError && /disk on fire/.test(bad.reason.message));
+      assert.equal(good.status, 'fulfilled');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('a wrong secret is refused with 401 and reaches no handler', async () => {
+    const transport = new HttpTransport(new Map([[peer, url]]), 'wrong');
+    const count = handled.length;
+    try {
+      await assert.rejects(transport.call(peer, { type: 'ping' }, 1000), (e: unknown) => e instanceof TransportError && e.reason === 'unauthorized');
+      assert.equal(handled.length, count);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('an unknown or unreachable peer is an unreachable TransportError', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const closedPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const transport = new HttpTransport(new Map([[peer, `http://127.0.0.1:${closedPort}`]]), secret);
+    try {
+      await assert.rejects(transport.call(peer, { type: 'ping' }, 1000), (e: unknown) => e instanceof TransportError && e.reason === 'unreachable');
+      await assert.rejects(transport.call(asNodeId('nobody'), { type: 'ping' }, 1000), (e: unknown) => e instanceof TransportError && e.reason === 'unreachable');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('a peer that accepts but never answers times out', async () => {
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const transport = new HttpTransport(new Map([[peer, `http://127.0.0.1:${(silent.address() as AddressInfo).port}`]]), secret);
+    try {
+      await assert.rejects(transport.call(peer, { type: 'ping' }, 200), (e: unknown) => e instanceof TransportError && e.reason === 'timeout');
+    } finally {
+      await transport.close();
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
