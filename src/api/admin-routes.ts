@@ -1,17 +1,24 @@
 // The admin API (API.md section 3): health, cluster view, Prometheus metrics.
 import type { FastifyInstance } from 'fastify';
-import { preferenceList, type Ring } from '../core/ring.js';
+import { encodeContext } from '../core/context-token.js';
+import type { LocalReplica } from '../core/replica.js';
+import { partitionOf, preferenceList, type Ring } from '../core/ring.js';
+import { sendError } from './errors.js';
+import { keyFromUrl } from './key.js';
 import { asPartitionId, type NodeId } from '../core/types.js';
 import type { NodeMetrics } from './metrics.js';
 
-export type MemberStatus = 'up' | 'down' | 'unknown';
+import type { PeerStatus } from '../core/failure-detector.js';
 
 export interface AdminRoutesOptions {
   readonly self: NodeId;
   readonly ring: () => Ring;
   readonly peerUrls: ReadonlyMap<NodeId, string>;
-  readonly memberStatus: (id: NodeId) => MemberStatus;
+  readonly memberStatus: (id: NodeId) => PeerStatus;
+  /** Hints this node keeps per target, for /cluster and `kvorum status`. */
+  readonly hintCounts: () => ReadonlyMap<NodeId, number>;
   readonly ready: () => boolean;
+  readonly replica: LocalReplica;
   readonly metrics: NodeMetrics;
 }
 
@@ -27,10 +34,33 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       node: opts.self,
       n: ring.n,
       partitions: ring.partitions,
-      members: ring.members.map((id) => ({ id, url: opts.peerUrls.get(id) ?? null, status: opts.memberStatus(id) })),
+      members: ring.members.map((id) => ({
+        id,
+        url: opts.peerUrls.get(id) ?? null,
+        status: opts.memberStatus(id),
+        hintsPending: opts.hintCounts().get(id) ?? 0,
+      })),
       ring: Array.from({ length: ring.partitions }, (_, p) => ({
         partition: p,
         owners: preferenceList(ring, asPartitionId(p)).primaries,
+      })),
+    };
+  });
+
+  // This node's own copy of a key, without any quorum: for operators checking convergence.
+  app.get('/replica/kv/*', async (request, reply) => {
+    const key = keyFromUrl(request.url.replace(/^\/replica/, ''));
+    const object = await opts.replica.get(key);
+    if (!object) return sendError(reply, 'not_found', 'This node holds no copy of the key.');
+    return {
+      key,
+      partition: partitionOf(opts.ring(), key),
+      context: encodeContext(object.context),
+      siblings: object.siblings.map(({ dot, value }) => ({
+        dot: `${dot[0]}:${dot[1]}`,
+        ...(value.kind === 'value'
+          ? { value: Buffer.from(value.data).toString('base64'), contentType: value.contentType }
+          : { deleted: true, deletedAt: new Date(value.deletedAtMs).toISOString() }),
       })),
     };
   });

@@ -1,19 +1,50 @@
 // Prometheus metrics for one node (its own registry, so several nodes in one process never mix).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CoreCounter, CoreMetrics } from '../core/metrics.js';
 
 export interface NodeMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly latency: Histogram<'route' | 'method' | 'status'>;
   readonly quorum: Counter<'op' | 'outcome'>;
+  /** The core's counters, as Prometheus counters. */
+  readonly core: CoreMetrics;
 }
 
-export function createMetrics(nodeId: string): NodeMetrics {
+/** Prometheus name and help of every core counter. */
+const coreCounters: Record<CoreCounter, [name: string, help: string]> = {
+  read_repairs: ['kvorum_read_repairs_total', 'Stale or missing replicas sent the merged object after a read.'],
+  read_repairs_skipped: ['kvorum_read_repairs_skipped_total', 'Read repairs skipped because the peer already had the maximum in flight.'],
+  hints_stored: ['kvorum_hints_stored_total', 'Writes kept as hints for a primary that did not take them.'],
+  hints_delivered: ['kvorum_hints_delivered_total', 'Hints handed off to their owner and deleted.'],
+  hints_expired: ['kvorum_hints_expired_total', 'Hints dropped undelivered because they outlived the tombstone grace period.'],
+  hints_refused: ['kvorum_hints_refused_total', 'Hints refused because this node already held hintsPerPeerMax for that peer.'],
+  ae_exchanges: ['kvorum_ae_exchanges_total', 'Anti-entropy exchanges completed (one peer, every shared partition).'],
+  ae_keys_repaired: ['kvorum_ae_keys_repaired_total', 'Keys found different by anti-entropy and repaired in both directions.'],
+  ae_payload_bytes: ['kvorum_ae_payload_bytes_total', 'Anti-entropy payload received and sent: hashes, keys, digests and repaired objects (excluding HTTP/msgpack framing).'],
+  tombstones_reaped: ['kvorum_tombstones_reaped_total', 'Tombstones removed from this node after every primary held them past the grace period.'],
+};
+
+export function createMetrics(nodeId: string, hintCounts: () => ReadonlyMap<string, number>): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
+  const counters = new Map(
+    Object.entries(coreCounters).map(([key, [name, help]]) => [key, new Counter({ name, help, registers: [registry] })]),
+  );
+  new Gauge({
+    name: 'kvorum_hints_pending',
+    help: 'Hints this node holds, by the peer they are for.',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [peer, count] of hintCounts()) this.set({ peer }, count);
+    },
+  });
   return {
     registry,
+    core: { inc: (counter, by = 1) => counters.get(counter)!.inc(by) },
     requests: new Counter({
       name: 'kvorum_http_requests_total',
       help: 'HTTP requests served, by route, method and status.',

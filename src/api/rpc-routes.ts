@@ -1,16 +1,16 @@
 // Internal RPC (API.md section 4): one POST route with msgpack bodies. With a secret configured,
 // the credential is checked before the body is read, so an unauthenticated call changes nothing.
 import type { FastifyInstance } from 'fastify';
-import type { Coordinator } from '../core/coordinator.js';
+import type { RpcHandler } from '../core/rpc-handler.js';
 import { rpcBodyBytesMax } from '../core/limits.js';
-import { isRpcRequest, type RpcRequest } from '../core/rpc.js';
+import { isRpcRequest, type RpcRequest, type RpcResponse } from '../core/rpc.js';
 import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
 import { decodeRpc, encodeRpc, rpcContentType, type RpcOutcome } from '../transport/codec.js';
 import { rpcPath } from '../transport/http-transport.js';
 import { sendError } from './errors.js';
 
 export interface RpcRoutesOptions {
-  readonly coordinator: Coordinator;
+  readonly rpc: RpcHandler;
   readonly secret: string | undefined;
 }
 
@@ -42,8 +42,8 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
     // Each request of the batch runs on its own; one failing does not fail the others.
     const outcomes = await Promise.all(
       (batch as RpcRequest[]).map((message) =>
-        opts.coordinator.handleRpc(message).then(
-          (ok): RpcOutcome => ({ ok }),
+        opts.rpc.handle(message).then(
+          (ok: RpcResponse): RpcOutcome => ({ ok }),
           (err: unknown): RpcOutcome => {
             request.log.error({ err, type: message.type }, 'internal RPC failed');
             return { error: (err as Error).message };

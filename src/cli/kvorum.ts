@@ -9,6 +9,8 @@ import { printStatus } from './status.js';
 
 const usage = `usage:
   kvorum start --id ID [--listen HOST:PORT] [--data-dir DIR] [--peers id=URL,...]
+               [--tombstone-grace-ms MS] [--anti-entropy-interval-ms MS] [--handoff-interval-ms MS]
+               [--hints-per-peer-max N] [--probe-interval-ms MS]
                [--n N] [--r R] [--w W] [--partitions Q] [--secret S] [--config FILE]
                [--max-value-bytes B] [--sync normal|full] [--log-level LEVEL]
   kvorum cluster [--nodes K] [--base-port P] [--data-dir D] [--host H] [-- extra start flags]

@@ -1,18 +1,23 @@
-// `kvorum status`: a human-readable view of the cluster as one node sees it.
+// `kvorum status`: a human-readable view of the cluster: members, their state as the asked node
+// sees it, partitions owned, and hints pending for each member (summed over every reachable node).
 interface ClusterView {
   node: string;
   n: number;
   partitions: number;
-  members: { id: string; url: string | null; status: string }[];
+  members: { id: string; url: string | null; status: string; hintsPending: number }[];
   ring: { partition: number; owners: string[] }[];
+}
+
+async function fetchCluster(url: string): Promise<ClusterView> {
+  const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await res.json()) as ClusterView;
 }
 
 export async function printStatus(url: string): Promise<number> {
   let view: ClusterView;
   try {
-    const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    view = (await res.json()) as ClusterView;
+    view = await fetchCluster(url);
   } catch (err) {
     console.error(`kvorum status: cannot read ${url}/cluster: ${(err as Error).message}`);
     return 1;
@@ -26,6 +31,12 @@ export async function printStatus(url: string): Promise<number> {
       owned.set(id, o);
     });
   }
+  // Hints for a member are held by the other nodes: ask each of them.
+  const hints = new Map<string, number>();
+  const views = await Promise.all(view.members.map((m) => (m.url ? fetchCluster(m.url).catch(() => undefined) : undefined)));
+  const unreachable = view.members.filter((_, i) => views[i] === undefined).map((m) => m.id);
+  for (const v of views) for (const m of v?.members ?? []) hints.set(m.id, (hints.get(m.id) ?? 0) + m.hintsPending);
+
   console.log(`cluster as seen by ${view.node}: ${view.members.length} members, N=${view.n}, ${view.partitions} partitions`);
   const rows = view.members.map((m) => [
     m.id,
@@ -33,9 +44,11 @@ export async function printStatus(url: string): Promise<number> {
     m.url ?? '-',
     String(owned.get(m.id)?.primary ?? 0),
     String(owned.get(m.id)?.replica ?? 0),
+    String(hints.get(m.id) ?? 0),
   ]);
-  const header = ['MEMBER', 'STATUS', 'URL', 'PARTITIONS', 'REPLICAS'];
+  const header = ['MEMBER', 'STATUS', 'URL', 'PARTITIONS', 'REPLICAS', 'HINTS_PENDING'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  if (unreachable.length > 0) console.log(`(hints held by ${unreachable.join(', ')} not counted: unreachable)`);
   return 0;
 }

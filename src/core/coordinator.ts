@@ -1,21 +1,28 @@
 // The coordinator: turns one client operation into replica calls and a quorum decision
 // (Dynamo section 4.5). Any node accepts a request; it coordinates if it is a primary replica of
-// the key, otherwise it forwards to one that is. All I/O goes through the ports.
-import { sync, update, emptyContext, type UpdateResult } from './dvv.js';
+// the key, otherwise it forwards to one that is. Writes use a sloppy quorum: a primary that is
+// down or fails is replaced by the next live fallback, which keeps the write as a hint (section
+// 4.6). Reads ask the primaries only and read-repair stale ones after answering.
+import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
+import type { FailureDetector } from './failure-detector.js';
 import { forwardMarginMs, siblingsWarn } from './limits.js';
-import { awaitQuorum, type ReplicaCall } from './quorum-wait.js';
+import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
+import type { ReadRepair } from './read-repair.js';
+import type { LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
-import { TransportError, type Logger, type Runtime, type Storage, type Transport } from './runtime.js';
-import type { ClientOp, ClientResult, RpcRequest, RpcResponse } from './rpc.js';
-import type { ActorId, NodeId, PartitionId, SiblingValue, VersionedObject } from './types.js';
+import { TransportError, type Logger, type Runtime, type Transport } from './runtime.js';
+import type { ClientOp, ClientResult } from './rpc.js';
+import type { ActorId, NodeId, SiblingValue, VersionedObject } from './types.js';
 
 export interface CoordinatorDeps {
   readonly self: NodeId;
   readonly actor: ActorId;
   readonly runtime: Runtime;
   readonly transport: Transport;
-  readonly storage: Storage;
+  readonly replica: LocalReplica;
+  readonly detector: FailureDetector;
+  readonly readRepair: ReadRepair;
   readonly ring: () => Ring;
   readonly log: Logger;
 }
@@ -34,20 +41,9 @@ export class Coordinator {
     return this.forward(op, target.primaries);
   }
 
-  /** Entry point for internal RPC from a peer. */
-  async handleRpc(request: RpcRequest): Promise<RpcResponse> {
-    switch (request.type) {
-      case 'ping':
-        return { type: 'pong', node: this.deps.self };
-      case 'read':
-        return { type: 'object', object: (await this.deps.storage.get(request.key)) ?? null };
-      case 'replicate':
-        await this.mergeLocal(request.key, request.object);
-        return { type: 'ack' };
-      case 'forward':
-        // Coordinate here even if our ring disagrees, so a forwarded request never loops.
-        return { type: 'result', result: await this.coordinate(request.request, preferenceListForKey(this.deps.ring(), request.request.key)) };
-    }
+  /** A request forwarded by a peer: coordinate it here even if our ring disagrees, so it never loops. */
+  coordinateForwarded(op: ClientOp): Promise<ClientResult> {
+    return this.coordinate(op, preferenceListForKey(this.deps.ring(), op.key));
   }
 
   private coordinate(op: ClientOp, target: Target): Promise<ClientResult> {
@@ -55,7 +51,9 @@ export class Coordinator {
   }
 
   private async forward(op: ClientOp, primaries: readonly NodeId[]): Promise<ClientResult> {
-    for (const peer of primaries) {
+    // Live-looking primaries first; the others are still tried, the detector is only advice.
+    const ordered = [...primaries.filter((p) => this.deps.detector.isUp(p)), ...primaries.filter((p) => !this.deps.detector.isUp(p))];
+    for (const peer of ordered) {
       try {
         const reply = await this.deps.transport.call(peer, { type: 'forward', request: op }, op.timeoutMs + forwardMarginMs);
         if (reply.type === 'result') return reply.result;
@@ -64,38 +62,87 @@ export class Coordinator {
         this.deps.log.debug({ peer, reason: err.reason }, 'forward failed, trying the next primary');
       }
     }
-    const required = op.op === 'get' ? op.r : op.w;
-    return this.unavailable(resolveQuorum(required, this.deps.ring().n, this.deps.ring().members.length), 0);
+    const ring = this.deps.ring();
+    return this.unavailable(resolveQuorum(op.op === 'get' ? op.r : op.w, ring.n, ring.members.length), 0);
   }
 
-  private async write(op: Write, { primaries, partition }: Target): Promise<ClientResult> {
+  private async write(op: Write, { primaries, fallbacks, partition }: Target): Promise<ClientResult> {
     const ring = this.deps.ring();
     const required = resolveQuorum(op.w, ring.n, ring.members.length);
     const requiredPrimary = resolveQuorum(op.pw, ring.n, ring.members.length);
     if (required > primaries.length) return this.unavailable(required, 0);
+    const deadline = this.deps.runtime.now() + op.timeoutMs;
 
     const value: SiblingValue =
-      op.op === 'put' ? { kind: 'value', data: op.data, contentType: op.contentType } : { kind: 'tombstone' };
+      op.op === 'put'
+        ? { kind: 'value', data: op.data, contentType: op.contentType }
+        : { kind: 'tombstone', deletedAtMs: this.deps.runtime.wallClockMs() };
     let result: UpdateResult | undefined;
-    await this.deps.storage.update(op.key, partition, (current) => {
-      // A delete without a context removes what this replica has seen (API.md, DELETE).
-      const context = op.context ?? (op.op === 'delete' ? current?.context ?? emptyContext : undefined);
-      result = update(current, context, this.deps.actor, value);
-      return result.object;
-    });
+    await this.deps.replica.update(
+      op.key,
+      (current) => {
+        // A delete without a context removes what this replica has seen (API.md, DELETE).
+        const context = op.context ?? (op.op === 'delete' ? (current?.context ?? emptyContext) : undefined);
+        result = update(current, context, this.deps.actor, value);
+        return result.object;
+      },
+      partition,
+    );
     const written = result!;
     if (written.object.siblings.length > siblingsWarn) {
       this.deps.log.warn({ key: op.key, siblings: written.object.siblings.length }, 'many siblings: clients are writing without a context');
     }
 
-    const calls: ReplicaCall<true>[] = [{ node: this.deps.self, primary: true, reply: Promise.resolve(true) }];
+    // Each fallback stands in for at most one primary, so every ack is a distinct node.
+    const spare = fallbacks.filter((f) => this.deps.detector.isUp(f));
+    const takeFallback = () => spare.shift();
+    const slots: Promise<Reply<true>>[] = [Promise.resolve({ node: this.deps.self, primary: true, value: true })];
     for (const peer of primaries) {
-      if (peer === this.deps.self) continue;
-      calls.push({ node: peer, primary: true, reply: this.replicate(peer, op.key, written.object, op.timeoutMs) });
+      if (peer !== this.deps.self) slots.push(this.replicateSlot(peer, op.key, written.object, deadline, takeFallback));
     }
-    const outcome = await awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
+    const outcome = await awaitQuorum(this.deps.runtime, slots, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
     return { ok: true, node: this.deps.self, object: written.object, context: written.writerContext };
+  }
+
+  /**
+   * Gets `object` to `primary`, or failing that to a fallback as a hint for it. If neither takes
+   * it, this node keeps the hint itself (it already counted once toward w) and the slot fails.
+   */
+  private async replicateSlot(
+    primary: NodeId,
+    key: string,
+    object: VersionedObject,
+    deadline: number,
+    takeFallback: () => NodeId | undefined,
+  ): Promise<Reply<true>> {
+    const remaining = () => deadline - this.deps.runtime.now();
+    if (this.deps.detector.isUp(primary)) {
+      if (await this.tryReplicate(primary, { type: 'replicate', key, object }, remaining())) return { node: primary, primary: true, value: true };
+    }
+    for (let fallback = takeFallback(); fallback !== undefined && remaining() > 0; fallback = takeFallback()) {
+      if (await this.tryReplicate(fallback, { type: 'replicate', key, object, hintFor: primary }, remaining())) {
+        return { node: fallback, primary: false, value: true };
+      }
+    }
+    await this.deps.replica.storeHint(primary, key, object).catch((err: unknown) => {
+      this.deps.log.warn({ primary, key, err: (err as Error).message }, 'could not keep a hint for a primary that missed a write');
+    });
+    throw new Error(`no node took the write for ${primary}`);
+  }
+
+  private async tryReplicate(peer: NodeId, request: Parameters<Transport['call']>[1], timeoutMs: number): Promise<boolean> {
+    if (timeoutMs <= 0) return false;
+    try {
+      const reply = await this.deps.transport.call(peer, request, timeoutMs);
+      if (reply.type !== 'ack') throw new TransportError(peer, 'protocol', `expected ack, got ${reply.type}`);
+      this.deps.detector.reportSuccess(peer);
+      return true;
+    } catch (err) {
+      if (!(err instanceof TransportError)) throw err;
+      if (err.reason === 'unreachable') this.deps.detector.reportFailure(peer);
+      return false;
+    }
   }
 
   private async read(op: Read, { primaries }: Target): Promise<ClientResult> {
@@ -104,35 +151,29 @@ export class Coordinator {
     const requiredPrimary = resolveQuorum(op.pr, ring.n, ring.members.length);
     if (required > primaries.length) return this.unavailable(required, 0);
 
-    const calls: ReplicaCall<VersionedObject | undefined>[] = primaries.map((node) => ({
-      node,
-      primary: true,
-      reply: node === this.deps.self ? this.deps.storage.get(op.key) : this.readReplica(node, op.key, op.timeoutMs),
-    }));
-    const outcome = await awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
+    const calls = primaries.map(async (node): Promise<Reply<VersionedObject | undefined>> => {
+      const value = node === this.deps.self ? await this.deps.replica.get(op.key) : await this.readReplica(node, op.key, op.timeoutMs);
+      return { node, primary: true, value };
+    });
+    const { decided, all } = awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs);
+    // Once every replica has answered (or the deadline passed), repair the stale ones.
+    void all.then((replies) => this.deps.readRepair.repair(op.key, replies, merge(replies)));
+    const outcome = await decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
-    const merged = outcome.replies.reduce<VersionedObject | undefined>(
-      (acc, r) => (r.value === undefined ? acc : acc === undefined ? r.value : sync(acc, r.value)),
-      undefined,
-    );
+    const merged = merge(outcome.replies);
     return { ok: true, node: this.deps.self, object: merged, context: merged?.context ?? emptyContext };
   }
 
-  private async mergeLocal(key: string, incoming: VersionedObject): Promise<void> {
-    const partition: PartitionId = preferenceListForKey(this.deps.ring(), key).partition;
-    await this.deps.storage.update(key, partition, (current) => (current ? sync(current, incoming) : incoming));
-  }
-
-  private async replicate(peer: NodeId, key: string, object: VersionedObject, timeoutMs: number): Promise<true> {
-    const reply = await this.deps.transport.call(peer, { type: 'replicate', key, object }, timeoutMs);
-    if (reply.type !== 'ack') throw new TransportError(peer, 'protocol', `expected ack, got ${reply.type}`);
-    return true;
-  }
-
   private async readReplica(peer: NodeId, key: string, timeoutMs: number): Promise<VersionedObject | undefined> {
-    const reply = await this.deps.transport.call(peer, { type: 'read', key }, timeoutMs);
-    if (reply.type !== 'object') throw new TransportError(peer, 'protocol', `expected object, got ${reply.type}`);
-    return reply.object ?? undefined;
+    try {
+      const reply = await this.deps.transport.call(peer, { type: 'read', key }, timeoutMs);
+      if (reply.type !== 'object') throw new TransportError(peer, 'protocol', `expected object, got ${reply.type}`);
+      this.deps.detector.reportSuccess(peer);
+      return reply.object ?? undefined;
+    } catch (err) {
+      if (err instanceof TransportError && err.reason === 'unreachable') this.deps.detector.reportFailure(peer);
+      throw err;
+    }
   }
 
   private unavailable(required: number, acked: number): ClientResult {
@@ -144,4 +185,11 @@ export class Coordinator {
       details: { required, acked },
     };
   }
+}
+
+function merge(replies: readonly Reply<VersionedObject | undefined>[]): VersionedObject | undefined {
+  return replies.reduce<VersionedObject | undefined>(
+    (acc, r) => (r.value === undefined ? acc : acc === undefined ? r.value : sync(acc, r.value)),
+    undefined,
+  );
 }

@@ -114,3 +114,11 @@ export function actorsOf(ctx: CausalContext): Set<ActorId> {
 export function contextIsEmpty(ctx: CausalContext): boolean {
   return ctx.vv.length === 0 && ctx.cloud.length === 0;
 }
+
+/** True when two replicas hold the same version: equal causal contexts and the same siblings. */
+export function sameVersion(a: VersionedObject | undefined, b: VersionedObject | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const dots = (o: VersionedObject) => o.siblings.map((s) => dotKey(s.dot)).join(',');
+  const ctx = (o: VersionedObject) => JSON.stringify([o.context.vv, o.context.cloud]);
+  return dots(a) === dots(b) && ctx(a) === ctx(b);
+}

@@ -20,8 +20,29 @@ export const rpcConnectionsPerPeer = 16;
 export const rpcBatchMax = 64;
 /** Internal RPC bodies carry a batch of objects (values plus siblings and contexts). */
 export const rpcBodyBytesMax = 64 * 1024 * 1024;
-/** How often a node probes its peers to report their status. */
-export const peerProbeIntervalMs = 1000;
+/** How often a node probes its peers (failure detection, status). */
+export const peerProbeIntervalMsDefault = 1000;
 export const peerProbeTimeoutMs = 500;
+/** Timeout of replica calls made by background work (repair, handoff, anti-entropy, reaping). */
+export const backgroundRpcTimeoutMs = 5000;
+/** Read repairs in flight to one peer at most; more are skipped (anti-entropy covers them). */
+export const readRepairInFlightPerPeerMax = 64;
+/** Hints per peer a node keeps at most; beyond it refuses to be a fallback for that peer. */
+export const hintsPerPeerMaxDefault = 100_000;
+/** Hints delivered per batch (one listing, sent concurrently, batched by the transport). */
+export const handoffBatchMax = 256;
+export const handoffIntervalMsDefault = 1000;
+/** A tombstone may be reaped this long after the delete, once every primary holds it. Also the hint lifetime. */
+export const tombstoneGraceMsDefault = 60_000;
+export const reapIntervalMsMin = 1000;
+export const reapIntervalMsMax = 60_000;
+/** Stored keys the reaper looks at per round. */
+export const reapScanPerRoundMax = 10_000;
+/** Time between two anti-entropy exchanges (each with one peer). */
+export const antiEntropyIntervalMsDefault = 2000;
+/** Keys one anti-entropy exchange repairs at most. */
+export const antiEntropyKeysPerExchangeMax = 2000;
+/** Entries per storage page when scanning (tree rebuild, reaping). */
+export const scanPageSize = 512;
 /** Graceful shutdown waits at most this long for in-flight requests. */
 export const shutdownGraceMs = 10_000;

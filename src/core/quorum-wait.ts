@@ -4,14 +4,9 @@
 import type { Runtime } from './runtime.js';
 import type { NodeId } from './types.js';
 
-export interface ReplicaCall<T> {
-  readonly node: NodeId;
-  readonly primary: boolean;
-  readonly reply: Promise<T>;
-}
-
 export interface Reply<T> {
   readonly node: NodeId;
+  /** False when a fallback answered in place of a primary (sloppy quorum). */
   readonly primary: boolean;
   readonly value: T;
 }
@@ -27,15 +22,15 @@ export interface QuorumNeed {
   readonly primary: number;
 }
 
+/** Each call stands for one distinct replica slot; it rejects if no node answered for it. */
 export function awaitQuorum<T>(
   runtime: Runtime,
-  calls: readonly ReplicaCall<T>[],
+  calls: readonly Promise<Reply<T>>[],
   need: QuorumNeed,
   timeoutMs: number,
 ): { decided: Promise<QuorumOutcome<T>>; all: Promise<readonly Reply<T>[]> } {
   const replies: Reply<T>[] = [];
   let pending = calls.length;
-  let pendingPrimaries = calls.filter((c) => c.primary).length;
   let decide!: (o: QuorumOutcome<T>) => void;
   let finish!: (r: readonly Reply<T>[]) => void;
   const decided = new Promise<QuorumOutcome<T>>((resolve) => (decide = resolve));
@@ -58,25 +53,24 @@ export function awaitQuorum<T>(
   };
   const check = () => {
     if (replies.length >= need.total && primaries() >= need.primary) settle(true);
-    // Not met and cannot be met any more: answer now rather than at the deadline.
-    else if (replies.length + pending < need.total || primaries() + pendingPrimaries < need.primary) settle(false);
+    // Not met and cannot be met any more (any pending slot may still answer as a primary):
+    // answer now rather than at the deadline.
+    else if (replies.length + pending < need.total || primaries() + pending < need.primary) settle(false);
     if (pending === 0) end();
   };
   const timer = runtime.setTimer(timeoutMs, end);
 
   for (const call of calls) {
-    call.reply.then(
-      (value) => {
+    call.then(
+      (reply) => {
         if (isFinished) return;
-        replies.push({ node: call.node, primary: call.primary, value });
+        replies.push(reply);
         pending--;
-        if (call.primary) pendingPrimaries--;
         check();
       },
       () => {
         if (isFinished) return;
         pending--;
-        if (call.primary) pendingPrimaries--;
         check();
       },
     );

@@ -1,5 +1,5 @@
 // Messages between nodes. The shape is internal (API.md section 4) and may change between versions.
-import type { CausalContext, VersionedObject } from './types.js';
+import type { CausalContext, NodeId, VersionedObject } from './types.js';
 import type { ErrorCode } from './errors.js';
 
 /** A client request as the coordinator sees it, after the edge has parsed and validated it. */
@@ -34,20 +34,33 @@ export type ClientResult =
 
 export type RpcRequest =
   | { readonly type: 'ping' }
-  /** Store (merge) this object into the local replica; answer once durable. */
-  | { readonly type: 'replicate'; readonly key: string; readonly object: VersionedObject }
+  /**
+   * Store (merge) this object into the local replica; answer once durable. With `hintFor`, the
+   * receiver is a fallback: it keeps the object as a hint for that primary instead.
+   */
+  | { readonly type: 'replicate'; readonly key: string; readonly object: VersionedObject; readonly hintFor?: NodeId }
   /** Return the local replica's object. */
   | { readonly type: 'read'; readonly key: string }
   /** Coordinate this client operation (the sender is not a replica of the key). */
-  | { readonly type: 'forward'; readonly request: ClientOp };
+  | { readonly type: 'forward'; readonly request: ClientOp }
+  /** Anti-entropy, top down: tree roots of partitions, branches of one, leaves of some branches, keys of some leaves. */
+  | { readonly type: 'aeRoots'; readonly partitions: readonly number[] }
+  | { readonly type: 'aeBranches'; readonly partition: number }
+  | { readonly type: 'aeLeaves'; readonly partition: number; readonly branches: readonly number[] }
+  | { readonly type: 'aeKeys'; readonly partition: number; readonly leaves: readonly number[] }
+  /** Delete this key if its tombstone-only object still has this digest (tombstone reaping). */
+  | { readonly type: 'reap'; readonly key: string; readonly digest: string };
 
 export type RpcResponse =
   | { readonly type: 'pong'; readonly node: string }
   | { readonly type: 'ack' }
   | { readonly type: 'object'; readonly object: VersionedObject | null }
-  | { readonly type: 'result'; readonly result: ClientResult };
+  | { readonly type: 'result'; readonly result: ClientResult }
+  | { readonly type: 'hashes'; readonly hashes: readonly string[] }
+  | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }
+  | { readonly type: 'reaped'; readonly reaped: boolean };
 
-const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward']);
+const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'reap']);
 
 /** A cheap shape check of a decoded message: the sender is an authenticated peer, not a client. */
 export function isRpcRequest(message: unknown): message is RpcRequest {

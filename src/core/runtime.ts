@@ -8,8 +8,10 @@ export interface Timer {
 }
 
 export interface Runtime {
-  /** Milliseconds on a monotonic clock. */
+  /** Milliseconds on a monotonic clock: for timeouts and intervals. */
   now(): number;
+  /** Milliseconds since the epoch: only for ages that must survive a restart (tombstones, hints). */
+  wallClockMs(): number;
   setTimer(delayMs: number, fire: () => void): Timer;
   /** Uniform in [0, 1). */
   random(): number;
@@ -32,20 +34,57 @@ export interface Transport {
   call(peer: NodeId, request: RpcRequest, timeoutMs: number): Promise<RpcResponse>;
 }
 
+/** One stored key, as a scan returns it. */
+export interface StoredEntry {
+  readonly key: string;
+  readonly object: VersionedObject;
+}
+
+/** A hint: a write held for `target`, a primary that did not take it, until it can be handed off. */
+export interface HintEntry {
+  readonly target: NodeId;
+  readonly key: string;
+  readonly partition: PartitionId;
+  readonly object: VersionedObject;
+  /** Changes every time the hint is merged into; a removal names the version it delivered. */
+  readonly version: number;
+  /** Wall-clock time the hint was first stored (kept when later writes merge into it). */
+  readonly createdAtMs: number;
+}
+
 /**
- * A node's local replica store. `update` is the only write: it runs `change` atomically against
- * the current object (no other update of the same key can interleave) and resolves only once the
- * result is durable. Returning `undefined` from `change` leaves the key as it was.
+ * A node's local replica store. `update` is the only write of objects: it runs `change`
+ * atomically against the current object (no other update of the same key can interleave) and
+ * resolves only once the result is durable. `change` returns the new object, `undefined` to leave
+ * the key as it was, or `null` to delete the key. Hints live in the same store (same durability).
+ * Writes staged in the same event-loop turn commit in the same transaction.
  */
 export interface Storage {
   /** Stable for the life of the data directory; a wiped directory gets a new one. */
   readonly incarnation: string;
   get(key: string): Promise<VersionedObject | undefined>;
+  /** Resolves with the object now stored (undefined if none), once durable. */
   update(
     key: string,
     partition: PartitionId,
-    change: (current: VersionedObject | undefined) => VersionedObject | undefined,
+    change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
   ): Promise<VersionedObject | undefined>;
+  /** Keys of one partition in ascending key order (by UTF-8 bytes), after `afterKey`, at most `limit`. */
+  scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]>;
+  /** Merges into the hint for (target, key), creating it if needed; resolves once durable. */
+  updateHint(
+    target: NodeId,
+    key: string,
+    partition: PartitionId,
+    createdAtMs: number,
+    change: (current: VersionedObject | undefined) => VersionedObject,
+  ): Promise<void>;
+  /** Up to `limit` hints for `target`, oldest first. */
+  listHints(target: NodeId, limit: number): Promise<HintEntry[]>;
+  /** Removes the hint if it is still at `version` (nothing merged into it since); true if removed. Durable on resolve. */
+  removeHint(target: NodeId, key: string, version: number): Promise<boolean>;
+  /** Hints pending per target (targets with none are absent). Kept in memory: cheap to call. */
+  hintCounts(): ReadonlyMap<NodeId, number>;
   close(): Promise<void>;
 }
 

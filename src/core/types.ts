@@ -25,7 +25,8 @@ export interface CausalContext {
 
 export type SiblingValue =
   | { readonly kind: 'value'; readonly data: Uint8Array; readonly contentType: string }
-  | { readonly kind: 'tombstone' };
+  /** A delete marker; `deletedAtMs` (wall clock) starts the grace period before it may be reaped. */
+  | { readonly kind: 'tombstone'; readonly deletedAtMs: number };
 
 export interface Sibling {
   readonly dot: Dot;

@@ -1,7 +1,8 @@
 // Node configuration: config/default.json < --config FILE < command-line flags (API.md section 1).
 import { readFileSync } from 'node:fs';
 import { parseQuorum } from '../core/quorum.js';
-import { partitionsMax, partitionsMin } from '../core/limits.js';
+import * as limits from '../core/limits.js';
+import type { ConvergenceSettings } from '../core/node-core.js';
 import { isValidPartitionCount } from '../core/ring.js';
 import type { QuorumSpec } from '../core/rpc.js';
 import { asNodeId, type NodeId } from '../core/types.js';
@@ -20,6 +21,7 @@ export interface NodeConfig {
   readonly maxValueBytes: number;
   readonly sync: 'normal' | 'full';
   readonly logLevel: string;
+  readonly convergence: ConvergenceSettings;
 }
 
 export class ConfigError extends Error {
@@ -40,6 +42,11 @@ export const startFlags = {
   'max-value-bytes': { type: 'string' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },
+  'tombstone-grace-ms': { type: 'string' },
+  'anti-entropy-interval-ms': { type: 'string' },
+  'handoff-interval-ms': { type: 'string' },
+  'hints-per-peer-max': { type: 'string' },
+  'probe-interval-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -99,7 +106,16 @@ function parsePeers(value: unknown): Map<NodeId, string> {
 export function loadNodeConfig(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const file = typeof flags['config'] === 'string' ? readJson(flags['config']) : {};
   const fromFlags: Record<string, unknown> = {};
-  const flagNames: Record<string, string> = { 'data-dir': 'dataDir', 'max-value-bytes': 'maxValueBytes', 'log-level': 'logLevel' };
+  const flagNames: Record<string, string> = {
+    'data-dir': 'dataDir',
+    'max-value-bytes': 'maxValueBytes',
+    'log-level': 'logLevel',
+    'tombstone-grace-ms': 'tombstoneGraceMs',
+    'anti-entropy-interval-ms': 'antiEntropyIntervalMs',
+    'handoff-interval-ms': 'handoffIntervalMs',
+    'hints-per-peer-max': 'hintsPerPeerMax',
+    'probe-interval-ms': 'probeIntervalMs',
+  };
   for (const [flag, value] of Object.entries(flags)) {
     if (value !== undefined && flag !== 'config' && flag !== 'help') fromFlags[flagNames[flag] ?? flag] = value;
   }
@@ -110,7 +126,7 @@ export function loadNodeConfig(flags: Record<string, string | boolean | undefine
   if (typeof id !== 'string' || !idPattern.test(id)) throw new ConfigError('--id is required and must match [a-z0-9_-]{1,64}');
   const { host, port } = parseListen(merged['listen']);
   const n = integer(merged['n'], 'n', 1, 16);
-  const partitions = integer(merged['partitions'], 'partitions', partitionsMin, partitionsMax);
+  const partitions = integer(merged['partitions'], 'partitions', limits.partitionsMin, limits.partitionsMax);
   if (!isValidPartitionCount(partitions)) throw new ConfigError(`partitions must be a power of two, got ${partitions}`);
   const quorum = (name: 'r' | 'w') => {
     try {
@@ -139,5 +155,12 @@ export function loadNodeConfig(flags: Record<string, string | boolean | undefine
     maxValueBytes: integer(merged['maxValueBytes'], 'maxValueBytes', 1, 64 * 1024 * 1024),
     sync,
     logLevel: String(merged['logLevel'] ?? 'info'),
+    convergence: {
+      tombstoneGraceMs: integer(merged['tombstoneGraceMs'] ?? limits.tombstoneGraceMsDefault, 'tombstoneGraceMs', 0, 365 * 86_400_000),
+      antiEntropyIntervalMs: integer(merged['antiEntropyIntervalMs'] ?? limits.antiEntropyIntervalMsDefault, 'antiEntropyIntervalMs', 10, 86_400_000),
+      handoffIntervalMs: integer(merged['handoffIntervalMs'] ?? limits.handoffIntervalMsDefault, 'handoffIntervalMs', 10, 3_600_000),
+      hintsPerPeerMax: integer(merged['hintsPerPeerMax'] ?? limits.hintsPerPeerMaxDefault, 'hintsPerPeerMax', 0, 100_000_000),
+      probeIntervalMs: integer(merged['probeIntervalMs'] ?? limits.peerProbeIntervalMsDefault, 'probeIntervalMs', 50, 60_000),
+    },
   };
 }

@@ -9,4 +9,5 @@ export const realRuntime: Runtime = {
     return { cancel: () => clearTimeout(handle) };
   },
   random: () => Math.random(),
+  wallClockMs: () => Date.now(),
 };

@@ -1,13 +1,42 @@
-// In-memory Storage for tests and the simulator. Objects are kept encoded so no caller can hold
-// a reference into stored state, and so the codec is exercised exactly as on disk.
+// In-memory Storage for tests and the simulator. Objects and hints are kept encoded so no caller
+// can hold a reference into stored state, and so the codec is exercised exactly as on disk.
+// Semantics match SqliteStorage; every write is "durable" (and visible) as soon as it is made.
 import { randomBytes } from 'node:crypto';
-import type { Storage } from '../core/runtime.js';
-import type { PartitionId, VersionedObject } from '../core/types.js';
+import type { HintEntry, Storage, StoredEntry } from '../core/runtime.js';
+import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { decodeObject, encodeObject } from './object-codec.js';
+import { SortedKeys } from './sorted-keys.js';
+
+interface StoredObject {
+  readonly partition: PartitionId;
+  readonly bytes: Uint8Array;
+}
+
+interface StoredHint extends StoredObject {
+  readonly version: number;
+  readonly createdAtMs: number;
+}
+
+// Copy: pack() returns a view into a shared 8 KiB slab we should not pin per key.
+const encode = (o: VersionedObject): Uint8Array => new Uint8Array(encodeObject(o));
+
+/** Runs `body` and turns a throw into a rejection, so callers only ever see promises settle. */
+function settle<T>(body: () => T): Promise<T> {
+  try {
+    return Promise.resolve(body());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
 
 export class MemoryStorage implements Storage {
   readonly incarnation: string;
-  private readonly objects = new Map<string, Uint8Array>();
+  private readonly objects = new Map<string, StoredObject>();
+  /** Keys of each partition in UTF-8 byte order, for scanPartition. */
+  private readonly partitions = new Map<PartitionId, SortedKeys>();
+  private readonly hints = new Map<NodeId, Map<string, StoredHint>>();
+  /** Last hint version handed out; versions only ever grow. */
+  private hintVersion = 0;
   private closed = false;
 
   constructor(opts: { incarnation?: string } = {}) {
@@ -15,30 +44,96 @@ export class MemoryStorage implements Storage {
   }
 
   get(key: string): Promise<VersionedObject | undefined> {
-    try {
-      return Promise.resolve(this.read(key));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return settle(() => this.read(key));
   }
 
   /** Resolves with the object now stored under `key` (undefined if none). */
   update(
     key: string,
-    _partition: PartitionId,
-    change: (current: VersionedObject | undefined) => VersionedObject | undefined,
+    partition: PartitionId,
+    change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
   ): Promise<VersionedObject | undefined> {
-    try {
+    return settle(() => {
       // Read, change and store in one synchronous step: nothing can interleave.
       const current = this.read(key);
       const next = change(current);
-      if (next === undefined) return Promise.resolve(current);
-      // Copy: pack() returns a view into a shared 8 KiB slab we should not pin per key.
-      this.objects.set(key, new Uint8Array(encodeObject(next)));
-      return Promise.resolve(next);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      if (next === undefined) return current;
+      const old = this.objects.get(key);
+      if (next === null) {
+        if (old) this.unindex(key, old.partition);
+        this.objects.delete(key);
+        return undefined;
+      }
+      this.objects.set(key, { partition, bytes: encode(next) });
+      if (old?.partition !== partition) {
+        if (old) this.unindex(key, old.partition);
+        this.index(key, partition);
+      }
+      return next;
+    });
+  }
+
+  scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
+    return settle(() => {
+      this.checkOpen();
+      const keys = this.partitions.get(partition)?.after(afterKey, Math.floor(limit)) ?? [];
+      return keys.map((key) => ({ key, object: decodeObject(this.objects.get(key)!.bytes) }));
+    });
+  }
+
+  updateHint(
+    target: NodeId,
+    key: string,
+    partition: PartitionId,
+    createdAtMs: number,
+    change: (current: VersionedObject | undefined) => VersionedObject,
+  ): Promise<void> {
+    return settle(() => {
+      this.checkOpen();
+      const forTarget = this.hints.get(target);
+      const old = forTarget?.get(key);
+      const next = change(old && decodeObject(old.bytes));
+      const hint: StoredHint = {
+        partition,
+        bytes: encode(next),
+        version: ++this.hintVersion,
+        createdAtMs: old?.createdAtMs ?? createdAtMs, // a merge keeps the hint's age
+      };
+      if (forTarget) forTarget.set(key, hint);
+      else this.hints.set(target, new Map([[key, hint]]));
+    });
+  }
+
+  listHints(target: NodeId, limit: number): Promise<HintEntry[]> {
+    return settle(() => {
+      this.checkOpen();
+      const all = [...(this.hints.get(target) ?? [])];
+      all.sort(([, a], [, b]) => a.createdAtMs - b.createdAtMs || a.version - b.version);
+      return all.slice(0, Math.max(0, Math.floor(limit))).map(([key, h]) => ({
+        target,
+        key,
+        partition: h.partition,
+        object: decodeObject(h.bytes),
+        version: h.version,
+        createdAtMs: h.createdAtMs,
+      }));
+    });
+  }
+
+  removeHint(target: NodeId, key: string, version: number): Promise<boolean> {
+    return settle(() => {
+      this.checkOpen();
+      const forTarget = this.hints.get(target);
+      if (forTarget?.get(key)?.version !== version) return false;
+      forTarget.delete(key);
+      if (forTarget.size === 0) this.hints.delete(target);
+      return true;
+    });
+  }
+
+  /** A snapshot: callers may keep iterating it while hints come and go. */
+  hintCounts(): ReadonlyMap<NodeId, number> {
+    return new Map([...this.hints].map(([target, m]) => [target, m.size]));
   }
 
   close(): Promise<void> {
@@ -47,8 +142,24 @@ export class MemoryStorage implements Storage {
   }
 
   private read(key: string): VersionedObject | undefined {
+    this.checkOpen();
+    const stored = this.objects.get(key);
+    return stored === undefined ? undefined : decodeObject(stored.bytes);
+  }
+
+  private index(key: string, partition: PartitionId): void {
+    let keys = this.partitions.get(partition);
+    if (!keys) this.partitions.set(partition, (keys = new SortedKeys()));
+    keys.add(key);
+  }
+
+  private unindex(key: string, partition: PartitionId): void {
+    const keys = this.partitions.get(partition);
+    keys?.delete(key);
+    if (keys?.size === 0) this.partitions.delete(partition);
+  }
+
+  private checkOpen(): void {
     if (this.closed) throw new Error('storage: closed');
-    const bytes = this.objects.get(key);
-    return bytes === undefined ? undefined : decodeObject(bytes);
   }
 }

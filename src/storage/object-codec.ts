@@ -7,17 +7,17 @@ import type { ActorId, Dot, Sibling, VersionedObject } from '../core/types.js';
 // mutate the stored bytes (MemoryStorage) or pin a whole read buffer.
 const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
 
-/** Bumped if the array form below ever changes; decode refuses what it does not know. */
-const formatVersion = 1;
+/** Bumped whenever the array form below changes; decode refuses what it does not know. */
+const formatVersion = 2;
 
-// Form: [1, vv: [actor, n][], cloud: [actor, n][], siblings: ([actor, n, data, contentType] | [actor, n])[]]
-// A sibling with 4 elements is a value, with 2 a tombstone.
+// Form: [2, vv: [actor, n][], cloud: [actor, n][], siblings: ([actor, n, data, contentType] | [actor, n, deletedAtMs])[]]
+// A sibling with 4 elements is a value, with 3 a tombstone.
 type WireDot = [string, number];
-type WireSibling = [string, number, Uint8Array, string] | [string, number];
+type WireSibling = [string, number, Uint8Array, string] | [string, number, number];
 
 export function encodeObject(o: VersionedObject): Uint8Array {
   const siblings = o.siblings.map(({ dot, value }): WireSibling =>
-    value.kind === 'value' ? [dot[0], dot[1], value.data, value.contentType] : [dot[0], dot[1]],
+    value.kind === 'value' ? [dot[0], dot[1], value.data, value.contentType] : [dot[0], dot[1], value.deletedAtMs],
   );
   return packr.pack([formatVersion, o.context.vv, o.context.cloud, siblings]);
 }
@@ -42,8 +42,12 @@ function toDot(d: WireDot): Dot {
 }
 
 function toSibling(s: WireSibling): Sibling {
+  if (!Array.isArray(s)) throw new Error('storage: malformed sibling');
   const dot = toDot([s[0], s[1]]);
-  if (s.length === 2) return { dot, value: { kind: 'tombstone' } };
+  if (s.length === 3) {
+    if (typeof s[2] !== 'number') throw new Error('storage: malformed tombstone');
+    return { dot, value: { kind: 'tombstone', deletedAtMs: s[2] } };
+  }
   if (s.length !== 4 || !(s[2] instanceof Uint8Array) || typeof s[3] !== 'string') {
     throw new Error('storage: malformed sibling');
   }

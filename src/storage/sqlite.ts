@@ -1,20 +1,31 @@
-// Durable Storage on SQLite (WAL). Writes are group-committed: every update staged during one
-// turn of the event loop goes into a single transaction, so one commit pays for many writes.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import type { Storage } from '../core/runtime.js';
-import type { PartitionId, VersionedObject } from '../core/types.js';
+// Durable Storage on SQLite (WAL). Writes are group-committed: every object and hint write staged
+// during one turn of the event loop goes into a single transaction, so one commit pays for many
+// writes, and an `update` and an `updateHint` issued together land (or fail) together.
+import type Database from 'better-sqlite3';
+import type { HintEntry, Storage, StoredEntry } from '../core/runtime.js';
+import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { decodeObject, encodeObject } from './object-codec.js';
+import { openDatabase, Tables, type BatchWrites, type HintRow } from './sqlite-tables.js';
 
 /** Staged writes above this are flushed at once: bounds transaction size and memory under load. */
 const storageBatchMax = 1024;
-const schemaVersion = '1';
+
+/** `limit` as a SQL LIMIT: SQLite reads a negative one as "no limit" and refuses Infinity. */
+function pageSize(limit: number): number {
+  return limit >= 1 ? Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER) : 0;
+}
+
+interface StagedHint {
+  /** Whether the hint is in the committed table: with `next`, tells how the commit moves counts. */
+  readonly existed: boolean;
+  next: HintRow | null;
+}
 
 /** Writes staged since the last commit; `committed` settles when their transaction does. */
-interface Batch {
-  readonly writes: Map<string, { partition: number; bytes: Uint8Array }>;
+interface Batch extends BatchWrites {
+  readonly objects: Map<string, { partition: number; bytes: Uint8Array | null }>;
+  readonly hints: Map<NodeId, Map<string, StagedHint>>;
+  hintWrites: number;
   readonly committed: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
@@ -23,57 +34,24 @@ interface Batch {
 export class SqliteStorage implements Storage {
   private batch: Batch | undefined;
   private closed = false;
-  private readonly selectObject: Database.Statement<[string], Buffer>;
-  private readonly writeAll: (writes: Batch['writes']) => void;
+  private readonly tables: Tables;
+  /** Last hint version handed out; versions only ever grow (restarting above the stored maximum). */
+  private hintVersion: number;
+  /** Committed hints per target: changed only after a batch commits, so a failed one leaves it right. */
+  private readonly counts: Map<NodeId, number>;
 
   private constructor(
     private readonly db: Database.Database,
     readonly incarnation: string,
   ) {
-    this.selectObject = db.prepare<[string], Buffer>('SELECT object FROM objects WHERE key = ?').pluck();
-    const upsert = db.prepare<[string, number, Buffer]>(
-      `INSERT INTO objects (key, partition, object) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, object = excluded.object`,
-    );
-    this.writeAll = db.transaction((writes: Batch['writes']) => {
-      for (const [key, w] of writes) {
-        // better-sqlite3 binds only Buffers as BLOBs; this is a view, not a copy.
-        upsert.run(key, w.partition, Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength));
-      }
-    });
+    this.tables = new Tables(db);
+    this.hintVersion = this.tables.maxHintVersion();
+    this.counts = this.tables.hintCounts();
   }
 
   static open(opts: { dir: string; sync?: 'normal' | 'full' }): SqliteStorage {
-    mkdirSync(opts.dir, { recursive: true });
-    const db = new Database(join(opts.dir, 'kvorum.db'));
+    const { db, incarnation } = openDatabase(opts.dir, opts.sync ?? 'normal');
     try {
-      db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode survives a process crash; FULL also survives power loss.
-      db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
-      const incarnation = db.transaction(() => {
-        db.exec(`
-          CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
-          -- A rowid table, not WITHOUT ROWID: objects are often KiBs, and SQLite keeps rows of a
-          -- WITHOUT ROWID table inside the key's b-tree, which is slow for rows that large.
-          CREATE TABLE IF NOT EXISTS objects (
-            key TEXT PRIMARY KEY, partition INTEGER NOT NULL, object BLOB NOT NULL
-          );
-          CREATE INDEX IF NOT EXISTS objects_partition ON objects (partition);`);
-        const meta = db.prepare<[string], string>('SELECT value FROM meta WHERE name = ?').pluck();
-        const version = meta.get('schema_version');
-        if (version !== undefined && version !== schemaVersion) {
-          throw new Error(`storage: unsupported schema_version ${version} in ${opts.dir}`);
-        }
-        let id = meta.get('incarnation');
-        if (id === undefined) {
-          // First open of an empty database: this directory's identity from now on.
-          id = randomBytes(8).toString('hex');
-          const set = db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)');
-          set.run('schema_version', schemaVersion);
-          set.run('incarnation', id);
-        }
-        return id;
-      }).immediate();
       return new SqliteStorage(db, incarnation);
     } catch (err) {
       db.close();
@@ -86,7 +64,7 @@ export class SqliteStorage implements Storage {
    * fail; it still sees this node's own writes, as soon as they are durable.
    */
   async get(key: string): Promise<VersionedObject | undefined> {
-    while (this.batch?.writes.has(key)) await this.batch.committed.catch(() => {});
+    while (this.batch?.objects.has(key)) await this.batch.committed.catch(() => {});
     return this.read(key);
   }
 
@@ -94,29 +72,98 @@ export class SqliteStorage implements Storage {
   update(
     key: string,
     partition: PartitionId,
-    change: (current: VersionedObject | undefined) => VersionedObject | undefined,
+    change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
   ): Promise<VersionedObject | undefined> {
     try {
-      // Flush before reading: if that commit fails, `current` must not come from its writes.
-      if ((this.batch?.writes.size ?? 0) >= storageBatchMax) this.flush();
+      this.makeRoom();
       // Read, change and stage in one synchronous step: no other update of the key interleaves.
       const current = this.read(key);
       const next = change(current);
-      const batch = this.batch;
-      if (next === undefined) {
-        // A no-op on a staged value must still not be acknowledged before that value is durable.
-        return batch?.writes.has(key) ? batch.committed.then(() => current) : Promise.resolve(current);
+      if (next === undefined || (next === null && current === undefined)) {
+        // A no-op on a staged write must still not be acknowledged before that write is durable.
+        const batch = this.batch;
+        return batch?.objects.has(key) ? batch.committed.then(() => current) : Promise.resolve(current);
       }
-      const bytes = encodeObject(next);
       const open = this.stage();
-      open.writes.set(key, { partition, bytes });
-      return open.committed.then(() => next);
+      open.objects.set(key, { partition, bytes: next === null ? null : encodeObject(next) });
+      return open.committed.then(() => next ?? undefined);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Commits staged writes, then closes. Later get/update calls reject; closing again is a no-op. */
+  /**
+   * Committed objects only, never a staged write (like `get`). First waits for the batch open at
+   * the call, so it sees every write issued before it (unless that write's commit failed).
+   */
+  async scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
+    const batch = this.batch;
+    if (batch && batch.objects.size > 0) await batch.committed.catch(() => {});
+    this.checkOpen();
+    const n = pageSize(limit);
+    if (n === 0) return [];
+    return this.tables.scan(partition, afterKey, n).map(([key, bytes]) => ({ key, object: decodeObject(bytes) }));
+  }
+
+  /** Merges into the hint for (target, key) atomically, like `update`; resolves once durable. */
+  updateHint(
+    target: NodeId,
+    key: string,
+    partition: PartitionId,
+    createdAtMs: number,
+    change: (current: VersionedObject | undefined) => VersionedObject,
+  ): Promise<void> {
+    try {
+      this.makeRoom();
+      const { current, staged } = this.readHint(target, key);
+      const bytes = encodeObject(change(current && decodeObject(current.bytes)));
+      // A merge keeps the hint's age, so hints cannot be kept alive forever by new writes.
+      const next = { partition, bytes, version: ++this.hintVersion, createdAtMs: current?.createdAtMs ?? createdAtMs };
+      return this.stageHint(target, key, staged ?? { existed: current !== undefined, next }, next).committed;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Committed hints only; waits for the open batch first, as scanPartition does. */
+  async listHints(target: NodeId, limit: number): Promise<HintEntry[]> {
+    const batch = this.batch;
+    if (batch && batch.hintWrites > 0) await batch.committed.catch(() => {});
+    this.checkOpen();
+    const n = pageSize(limit);
+    if (n === 0) return [];
+    return this.tables.hints(target, n).map((h) => ({
+      target,
+      key: h.key,
+      partition: h.partition as PartitionId,
+      object: decodeObject(h.bytes),
+      version: h.version,
+      createdAtMs: h.createdAtMs,
+    }));
+  }
+
+  /** Stages the removal if the hint (staged or committed) is still at `version`; durable on resolve. */
+  removeHint(target: NodeId, key: string, version: number): Promise<boolean> {
+    try {
+      this.makeRoom();
+      const { current, staged } = this.readHint(target, key);
+      if (current?.version !== version) {
+        // The answer rests on a staged write: give it only once that write is durable.
+        const batch = this.batch;
+        return staged ? batch!.committed.then(() => false) : Promise.resolve(false);
+      }
+      return this.stageHint(target, key, staged ?? { existed: true, next: null }, null).committed.then(() => true);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** A snapshot of committed counts: callers may keep iterating it while hints come and go. */
+  hintCounts(): ReadonlyMap<NodeId, number> {
+    return new Map(this.counts);
+  }
+
+  /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
@@ -126,10 +173,42 @@ export class SqliteStorage implements Storage {
 
   /** The current object: the staged write if there is one, else the committed row. */
   private read(key: string): VersionedObject | undefined {
+    this.checkOpen();
+    const staged = this.batch?.objects.get(key);
+    const bytes = staged ? staged.bytes : this.tables.object(key);
+    return bytes ? decodeObject(bytes) : undefined;
+  }
+
+  /** The current hint (staged if there is a staged write, else committed) and that staged write. */
+  private readHint(target: NodeId, key: string): { current: HintRow | undefined; staged: StagedHint | undefined } {
+    this.checkOpen();
+    const staged = this.batch?.hints.get(target)?.get(key);
+    return { current: staged ? (staged.next ?? undefined) : this.tables.hint(target, key), staged };
+  }
+
+  private stageHint(target: NodeId, key: string, entry: StagedHint, next: HintRow | null): Batch {
+    const open = this.stage();
+    let forTarget = open.hints.get(target);
+    if (!forTarget) open.hints.set(target, (forTarget = new Map()));
+    if (!forTarget.has(key)) {
+      forTarget.set(key, entry);
+      open.hintWrites++;
+    }
+    entry.next = next;
+    return open;
+  }
+
+  private checkOpen(): void {
     if (this.closed) throw new Error('storage: closed');
-    const staged = this.batch?.writes.get(key);
-    const bytes = staged?.bytes ?? this.selectObject.get(key);
-    return bytes === undefined ? undefined : decodeObject(bytes);
+  }
+
+  /**
+   * Flushes a full batch. Called before reading: if that commit fails, the value read must not
+   * come from its writes.
+   */
+  private makeRoom(): void {
+    const batch = this.batch;
+    if (batch && batch.objects.size + batch.hintWrites >= storageBatchMax) this.flush();
   }
 
   /** The open batch, creating it (and scheduling its commit) if needed. */
@@ -138,8 +217,8 @@ export class SqliteStorage implements Storage {
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const committed = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    committed.catch(() => {}); // failures reach each update's own promise; avoid an unhandled twin
-    const batch: Batch = { writes: new Map(), committed, resolve, reject };
+    committed.catch(() => {}); // failures reach each write's own promise; avoid an unhandled twin
+    const batch: Batch = { objects: new Map(), hints: new Map(), hintWrites: 0, committed, resolve, reject };
     this.batch = batch;
     // setImmediate runs after pending I/O callbacks, so a burst of requests shares one commit.
     setImmediate(() => this.batch === batch && this.flush());
@@ -152,10 +231,16 @@ export class SqliteStorage implements Storage {
     if (!batch) return;
     this.batch = undefined;
     try {
-      this.writeAll(batch.writes);
+      this.tables.commit(batch);
     } catch (err) {
       batch.reject(err);
       return;
+    }
+    for (const [target, staged] of batch.hints) {
+      let count = this.counts.get(target) ?? 0;
+      for (const { existed, next } of staged.values()) count += (next ? 1 : 0) - (existed ? 1 : 0);
+      if (count > 0) this.counts.set(target, count);
+      else this.counts.delete(target);
     }
     batch.resolve();
   }

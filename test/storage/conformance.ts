@@ -3,64 +3,30 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Storage } from '../../src/core/runtime.js';
-import { asPartitionId, type ActorId, type Sibling, type VersionedObject } from '../../src/core/types.js';
+import { asNodeId, asPartitionId, type ActorId, type Sibling, type VersionedObject } from '../../src/core/types.js';
+import { hintConformance } from './conformance-hints.js';
+import { scanConformance } from './conformance-scan.js';
+import {
+  actorA,
+  appendSibling,
+  assertSameObject,
+  encoder,
+  textObject,
+  tombstoneSibling,
+  valueObject,
+  valueSibling,
+  withStore as withStoreOf,
+  type OpenStore,
+  type WithStore,
+} from './fixtures.js';
 
-export interface StorageHandle {
-  storage: Storage;
-  /** Opens the same data again (after `storage` is closed); only persistent engines have it. */
-  reopen?: () => Promise<Storage>;
-  /** Closes every storage still open (close must be idempotent) and frees the store's resources. */
-  cleanup: () => Promise<void>;
-}
+export { assertSameObject, valueObject, valueSibling, type StorageHandle } from './fixtures.js';
 
 const partition = asPartitionId(7);
-const actorA = 'a.1' as ActorId;
-const encoder = new TextEncoder();
+const hintTarget = asNodeId('n9');
 
-export function valueSibling(actor: ActorId, counter: number, data: Uint8Array, contentType = 'text/plain'): Sibling {
-  return { dot: [actor, counter], value: { kind: 'value', data, contentType } };
-}
-
-/** One value sibling written by `actor` as its `counter`-th write. */
-export function valueObject(data: Uint8Array, contentType = 'text/plain', counter = 1): VersionedObject {
-  return { context: { vv: [[actorA, counter]], cloud: [] }, siblings: [valueSibling(actorA, counter, data, contentType)] };
-}
-
-/** A change that adds one sibling, keeping those already there. */
-function appendSibling(counter: number) {
-  return (current: VersionedObject | undefined): VersionedObject => ({
-    context: { vv: [[actorA, counter]], cloud: [] },
-    siblings: [...(current?.siblings ?? []), valueSibling(actorA, counter, encoder.encode(`v${counter}`))],
-  });
-}
-
-/** Plain-data view of an object: engines may hand back Buffers, which deepStrictEqual tells apart. */
-function comparable(o: VersionedObject | undefined): unknown {
-  if (o === undefined) return undefined;
-  return {
-    context: { vv: o.context.vv.map(([a, n]) => [a, n]), cloud: o.context.cloud.map(([a, n]) => [a, n]) },
-    siblings: o.siblings.map(({ dot, value }) => {
-      if (value.kind === 'tombstone') return { dot: [dot[0], dot[1]], value: { kind: 'tombstone' } };
-      assert.ok(value.data instanceof Uint8Array, 'sibling data must be a Uint8Array');
-      return { dot: [dot[0], dot[1]], value: { kind: 'value', data: Array.from(value.data), contentType: value.contentType } };
-    }),
-  };
-}
-
-export function assertSameObject(actual: VersionedObject | undefined, expected: VersionedObject | undefined, message?: string): void {
-  assert.deepStrictEqual(comparable(actual), comparable(expected), message);
-}
-
-export function storageConformance(name: string, open: () => Promise<StorageHandle>): void {
-  async function withStore(fn: (h: StorageHandle) => Promise<void>): Promise<void> {
-    const h = await open();
-    try {
-      await fn(h);
-    } finally {
-      await h.cleanup();
-    }
-  }
+export function storageConformance(name: string, open: OpenStore): void {
+  const withStore: WithStore = (fn) => withStoreOf(open, fn);
 
   describe(`${name}: Storage conformance`, () => {
     it('a fresh store has a non-empty incarnation', () =>
@@ -79,7 +45,7 @@ export function storageConformance(name: string, open: () => Promise<StorageHand
         const b = 'b.2' as ActorId;
         const o: VersionedObject = {
           context: { vv: [[actorA, 3], [b, 1]], cloud: [[b, 5], [b, 9]] },
-          siblings: [valueSibling(actorA, 3, new Uint8Array([1, 2])), { dot: [b, 9], value: { kind: 'tombstone' } }],
+          siblings: [valueSibling(actorA, 3, new Uint8Array([1, 2])), tombstoneSibling(b, 9, 1_700_000_000_123)],
         };
         let seen: VersionedObject | undefined | 'not called' = 'not called';
         const resolved = await storage.update('k', partition, (current) => ((seen = current), o));
@@ -121,7 +87,7 @@ export function storageConformance(name: string, open: () => Promise<StorageHand
         const dot = fc.tuple(actor, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
         const value = fc.oneof(
           fc.record({ kind: fc.constant('value' as const), data: fc.uint8Array({ maxLength: 64 }), contentType: fc.string({ unit: 'grapheme' }) }),
-          fc.constant({ kind: 'tombstone' as const }),
+          fc.record({ kind: fc.constant('tombstone' as const), deletedAtMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }) }),
         );
         const object = fc.record({
           context: fc.record({ vv: fc.array(dot, { maxLength: 5 }), cloud: fc.array(dot, { maxLength: 5 }) }),
@@ -150,6 +116,78 @@ export function storageConformance(name: string, open: () => Promise<StorageHand
         assertSameObject(seen, o, 'change sees the stored object');
         assertSameObject(resolved, o, 'resolves with the object now stored');
         assertSameObject(await storage.get('k'), o);
+      }));
+
+    it('tombstones keep their deletedAtMs, in get and in scans', () =>
+      withStore(async ({ storage }) => {
+        const stamps = [0, 1_700_000_000_000, Date.now(), Number.MAX_SAFE_INTEGER];
+        const o: VersionedObject = {
+          context: { vv: [[actorA, stamps.length]], cloud: [] },
+          siblings: stamps.map((ms, i) => tombstoneSibling(actorA, i + 1, ms)),
+        };
+        assertSameObject(await storage.update('t', partition, () => o), o);
+        assertSameObject(await storage.get('t'), o);
+        const [entry] = await storage.scanPartition(partition, undefined, 10);
+        assertSameObject(entry?.object, o);
+        const deleted = (await storage.get('t'))?.siblings.map((s) => s.value.kind === 'tombstone' && s.value.deletedAtMs);
+        assert.deepStrictEqual(deleted, stamps);
+      }));
+
+    it('change returning null deletes the key; deleting a missing key is a no-op', () =>
+      withStore(async ({ storage }) => {
+        let seen: VersionedObject | undefined | 'not called' = 'not called';
+        assert.equal(await storage.update('gone', partition, (cur) => ((seen = cur), null)), undefined);
+        assert.equal(seen, undefined, 'change of a missing key sees undefined');
+        assert.equal(await storage.get('gone'), undefined);
+
+        await storage.update('k', partition, () => textObject('k'));
+        await storage.update('keep', partition, () => textObject('keep'));
+        assert.equal(await storage.update('k', partition, (cur) => ((seen = cur), null)), undefined);
+        assertSameObject(seen, textObject('k'), 'the delete saw the stored object');
+        assert.equal(await storage.get('k'), undefined);
+        assert.deepStrictEqual((await storage.scanPartition(partition, undefined, 10)).map((e) => e.key), ['keep']);
+        assert.equal(await storage.update('k', partition, (cur) => ((seen = cur), undefined)), undefined);
+        assert.equal(seen, undefined, 'a later change sees the key missing');
+
+        // The key can be written again after a delete.
+        assertSameObject(await storage.update('k', partition, () => textObject('again')), textObject('again'));
+        assertSameObject(await storage.get('k'), textObject('again'));
+      }));
+
+    it('write, delete and write again in one turn apply in order', () =>
+      withStore(async ({ storage }) => {
+        const seen: Array<VersionedObject | undefined> = [];
+        const results = await Promise.all([
+          storage.update('k', partition, (cur) => (seen.push(cur), textObject('v1'))),
+          storage.update('k', partition, (cur) => (seen.push(cur), null)),
+          storage.update('k', partition, (cur) => (seen.push(cur), null)),
+          storage.update('k', partition, (cur) => (seen.push(cur), textObject('v2'))),
+          storage.update('j', partition, (cur) => (seen.push(cur), textObject('j'))),
+          storage.update('j', partition, (cur) => (seen.push(cur), null)),
+        ]);
+        assert.deepStrictEqual(seen.map((o) => o && 'object'), [undefined, 'object', undefined, undefined, undefined, 'object']);
+        assertSameObject(results[0], textObject('v1'));
+        assert.deepStrictEqual(results.slice(1, 3), [undefined, undefined]);
+        assertSameObject(results[3], textObject('v2'));
+        assertSameObject(await storage.get('k'), textObject('v2'));
+        assert.equal(await storage.get('j'), undefined);
+        assert.deepStrictEqual((await storage.scanPartition(partition, undefined, 10)).map((e) => e.key), ['k']);
+      }));
+
+    it('a delete survives close and reopen', (t) =>
+      withStore(async ({ storage, reopen }) => {
+        if (!reopen) return t.skip('engine is not persistent');
+        await Promise.all(['a', 'b', 'c'].map((k) => storage.update(k, partition, () => textObject(k))));
+        await storage.update('a', partition, () => null);
+        const deleting = storage.update('b', partition, () => null); // in flight at close
+        await storage.close();
+        assert.equal(await deleting, undefined);
+        const again = await reopen();
+        assert.equal(await again.get('a'), undefined);
+        assert.equal(await again.get('b'), undefined);
+        assertSameObject(await again.get('c'), textObject('c'));
+        assert.deepStrictEqual((await again.scanPartition(partition, undefined, 10)).map((e) => e.key), ['c']);
+        await again.close();
       }));
 
     it('200 concurrent updates of one key never interleave', () =>
@@ -206,13 +244,17 @@ export function storageConformance(name: string, open: () => Promise<StorageHand
         assertSameObject(await storage.get('k'), valueObject(new Uint8Array([1, 2, 3])));
       }));
 
-    it('after close, get and update reject and close again is harmless', () =>
+    it('after close, every read and write rejects and close again is harmless', () =>
       withStore(async ({ storage }) => {
         await storage.update('k', partition, () => valueObject(new Uint8Array([1])));
         await storage.close();
         await assert.rejects(storage.get('k'), Error);
         let called = false;
         await assert.rejects(storage.update('k', partition, () => ((called = true), undefined)), Error);
+        await assert.rejects(storage.scanPartition(partition, undefined, 10), Error);
+        await assert.rejects(storage.updateHint(hintTarget, 'k', partition, 1, () => ((called = true), textObject('h'))), Error);
+        await assert.rejects(storage.listHints(hintTarget, 10), Error);
+        await assert.rejects(storage.removeHint(hintTarget, 'k', 1), Error);
         assert.equal(called, false, 'change must not run on a closed store');
         await storage.close();
       }));
@@ -231,5 +273,8 @@ export function storageConformance(name: string, open: () => Promise<StorageHand
         for (const k of keys) assertSameObject(await again.get(k), valueObject(encoder.encode(k)), k);
         await again.close();
       }));
+
+    scanConformance(withStore);
+    hintConformance(withStore);
   });
 }

@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Storage } from '../../src/core/runtime.js';
-import { asPartitionId, type ActorId, type VersionedObject } from '../../src/core/types.js';
+import { asNodeId, asPartitionId, type ActorId, type VersionedObject } from '../../src/core/types.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { assertSameObject, storageConformance, valueObject, valueSibling } from './conformance.js';
+import { textObject } from './fixtures.js';
 
 const partition = asPartitionId(3);
 const encoder = new TextEncoder();
+const target = asNodeId('n2');
 
 /** A fresh temp directory with helpers to (re)open it; cleanup closes everything and removes it. */
 async function tempStore(sync?: 'normal' | 'full') {
@@ -26,6 +28,16 @@ async function tempStore(sync?: 'normal' | 'full') {
     await rm(dir, { recursive: true, force: true });
   };
   return { dir, open, cleanup };
+}
+
+/** Runs `sql` on the store's database through a second connection (e.g. to plant a trigger). */
+function execRaw(dir: string, sql: string): void {
+  const raw = new Database(join(dir, 'kvorum.db'));
+  try {
+    raw.exec(sql);
+  } finally {
+    raw.close();
+  }
 }
 
 for (const sync of ['normal', 'full'] as const) {
@@ -44,7 +56,7 @@ describe('SqliteStorage', () => {
       try {
         assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
         const meta = Object.fromEntries(raw.prepare<[], [string, string]>('SELECT name, value FROM meta').raw().all());
-        assert.equal(meta['schema_version'], '1');
+        assert.equal(meta['schema_version'], '2');
         assert.equal(meta['incarnation'], storage.incarnation);
         assert.match(storage.incarnation, /^[0-9a-f]{16}$/);
       } finally {
@@ -77,10 +89,8 @@ describe('SqliteStorage', () => {
       const before = valueObject(encoder.encode('before'));
       await storage.update('before', partition, () => before);
       // Make the next transaction fail: a trigger that aborts any write of the key 'poison'.
-      const raw = new Database(join(t.dir, 'kvorum.db'));
-      raw.exec(`CREATE TRIGGER poison BEFORE INSERT ON objects WHEN NEW.key = 'poison'
-                BEGIN SELECT RAISE(ABORT, 'poisoned'); END`);
-      raw.close();
+      execRaw(t.dir, `CREATE TRIGGER poison BEFORE INSERT ON objects WHEN NEW.key = 'poison'
+                      BEGIN SELECT RAISE(ABORT, 'poisoned'); END`);
 
       const append = (o: VersionedObject | undefined): VersionedObject => ({
         context: o!.context,
@@ -92,12 +102,14 @@ describe('SqliteStorage', () => {
         storage.update('poison', partition, () => valueObject(new Uint8Array())),
       ];
       const readDuring = storage.get('a'); // staged but not yet committed
+      const scanDuring = storage.scanPartition(partition, undefined, 10);
       const settled = await Promise.allSettled(writes);
       for (const s of settled) {
         assert.equal(s.status, 'rejected');
         assert.match(String((s as PromiseRejectedResult).reason), /poisoned/);
       }
       assert.equal(await readDuring, undefined, 'a read must not see a write that then failed');
+      assert.deepStrictEqual((await scanDuring).map((e) => e.key), ['before'], 'nor a scan');
       assert.equal(await storage.get('a'), undefined);
       assertSameObject(await storage.get('before'), before);
 
@@ -129,6 +141,86 @@ describe('SqliteStorage', () => {
       const again = t.open();
       for (let i = 0; i < count; i++) assertSameObject(await again.get(`k${i}`), valueObject(encoder.encode(`k${i}`)));
       assert.equal((await again.get('hot'))?.context.vv[0]?.[1], count, 'every increment survived');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('refuses a database with another schema version', async () => {
+    const t = await tempStore();
+    try {
+      await t.open().close();
+      execRaw(t.dir, `UPDATE meta SET value = '1' WHERE name = 'schema_version'`);
+      assert.throws(() => t.open(), /unsupported schema_version 1/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('an update and an updateHint issued in the same turn commit or fail together', async () => {
+    const t = await tempStore();
+    try {
+      const storage = t.open();
+      await storage.update('kept', partition, () => textObject('kept'));
+      await storage.updateHint(target, 'old', partition, 1000, () => textObject('old'));
+      const [old] = await storage.listHints(target, 10);
+      const expectNothingLanded = async (message: string) => {
+        assert.equal(await storage.get('obj'), undefined, message);
+        assert.deepStrictEqual((await storage.listHints(target, 10)).map((h) => [h.key, h.version]), [['old', old!.version]], message);
+        assert.deepStrictEqual(Object.fromEntries(storage.hintCounts()), { n2: 1 }, message);
+      };
+      const sameTurn = () => [
+        storage.update('obj', partition, () => textObject('obj')),
+        storage.updateHint(target, 'new', partition, 2000, () => textObject('new')),
+        storage.removeHint(target, 'old', old!.version),
+        storage.updateHint(asNodeId('n3'), 'obj', partition, 2000, () => textObject('n3')),
+      ];
+
+      // The hint write fails: the object write and the removal go down with it.
+      execRaw(t.dir, `CREATE TRIGGER poison BEFORE INSERT ON hints WHEN NEW.key = 'new'
+                      BEGIN SELECT RAISE(ABORT, 'poisoned hint'); END`);
+      for (const s of await Promise.allSettled(sameTurn())) assert.match(String((s as PromiseRejectedResult).reason), /poisoned hint/);
+      await expectNothingLanded('a failed hint write');
+
+      // The object write fails: the hint writes go down with it.
+      execRaw(t.dir, `DROP TRIGGER poison; CREATE TRIGGER poison BEFORE INSERT ON objects WHEN NEW.key = 'obj'
+                      BEGIN SELECT RAISE(ABORT, 'poisoned object'); END`);
+      for (const s of await Promise.allSettled(sameTurn())) assert.match(String((s as PromiseRejectedResult).reason), /poisoned object/);
+      await expectNothingLanded('a failed object write');
+
+      // Without the trigger the same turn lands whole, and counts match what is on disk.
+      execRaw(t.dir, 'DROP TRIGGER poison');
+      const [, , removed] = await Promise.all(sameTurn());
+      assert.equal(removed, true);
+      assertSameObject(await storage.get('obj'), textObject('obj'));
+      assert.deepStrictEqual((await storage.listHints(target, 10)).map((h) => h.key), ['new']);
+      assert.deepStrictEqual(Object.fromEntries(storage.hintCounts()), { n2: 1, n3: 1 });
+      await storage.close();
+      assert.deepStrictEqual(Object.fromEntries(t.open().hintCounts()), { n2: 1, n3: 1 });
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('more concurrent hint writes than one batch holds all land and are counted', async () => {
+    const t = await tempStore();
+    try {
+      const storage = t.open();
+      const count = 2500; // > 2 * storageBatchMax
+      await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          storage.updateHint(asNodeId(`n${i % 3}`), `k${i}`, partition, i, () => textObject(`k${i}`)),
+        ),
+      );
+      const expected = { n0: 834, n1: 833, n2: 833 };
+      assert.deepStrictEqual(Object.fromEntries(storage.hintCounts()), expected);
+      const hints = await storage.listHints(asNodeId('n1'), count);
+      assert.deepStrictEqual(hints.map((h) => h.key), Array.from({ length: 833 }, (_, j) => `k${3 * j + 1}`));
+      const removed = await Promise.all(hints.map((h) => storage.removeHint(h.target, h.key, h.version)));
+      assert.ok(removed.every(Boolean));
+      assert.deepStrictEqual(Object.fromEntries(storage.hintCounts()), { n0: 834, n2: 833 });
+      await storage.close();
+      assert.deepStrictEqual(Object.fromEntries(t.open().hintCounts()), { n0: 834, n2: 833 });
     } finally {
       await t.cleanup();
     }

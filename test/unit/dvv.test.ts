@@ -32,7 +32,7 @@ function replay(steps: readonly Step[]): { replicas: VersionedObject[]; contexts
     else if (step.kind === 'sync') replicas[step.to] = sync(replicas[step.to]!, replicas[step.from]!);
     else {
       const ctx = step.contextFrom === null ? undefined : contexts[step.contextFrom % Math.max(1, contexts.length)];
-      const w = update(replicas[step.replica], ctx, actors[step.replica]!, step.deleted ? { kind: 'tombstone' } : value(`v${i}`));
+      const w = update(replicas[step.replica], ctx, actors[step.replica]!, step.deleted ? { kind: 'tombstone', deletedAtMs: 0 } : value(`v${i}`));
       replicas[step.replica] = w.object;
       contexts.push(w.writerContext);
     }

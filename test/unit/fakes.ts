@@ -1,10 +1,11 @@
 // Fake time and a fake network for driving the real core in unit tests: timers fire only when
 // the test advances the clock, and every link can be healthy, down, slow or silent.
-import { Coordinator } from '../../src/core/coordinator.js';
+import { noMetrics } from '../../src/core/metrics.js';
+import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
 import { TransportError, silentLogger, type Runtime, type Timer, type Transport } from '../../src/core/runtime.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
-import { actorIdOf, asNodeId, type NodeId } from '../../src/core/types.js';
+import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 
 export class FakeClock implements Runtime {
@@ -14,6 +15,11 @@ export class FakeClock implements Runtime {
 
   now(): number {
     return this.time;
+  }
+
+  /** An arbitrary fixed epoch plus simulated time. */
+  wallClockMs(): number {
+    return 1_700_000_000_000 + this.time;
   }
 
   random(): number {
@@ -89,10 +95,20 @@ export class FakeNetwork {
 export interface FakeNode {
   readonly id: NodeId;
   readonly storage: MemoryStorage;
-  readonly coordinator: Coordinator;
+  readonly core: NodeCore;
+  readonly coordinator: NodeCore['coordinator'];
 }
 
-export function fakeCluster(size: number, opts: { n?: number; partitions?: number } = {}) {
+export const fastSettings: ConvergenceSettings = {
+  tombstoneGraceMs: 10_000,
+  antiEntropyIntervalMs: 500,
+  handoffIntervalMs: 200,
+  hintsPerPeerMax: 1000,
+  probeIntervalMs: 100,
+};
+
+/** K nodes on one fake clock and network. Background services are not started unless a test does. */
+export function fakeCluster(size: number, opts: { n?: number; partitions?: number; settings?: Partial<ConvergenceSettings> } = {}) {
   const clock = new FakeClock();
   const network = new FakeNetwork(clock);
   const ids = Array.from({ length: size }, (_, i) => asNodeId(`n${i + 1}`));
@@ -100,17 +116,18 @@ export function fakeCluster(size: number, opts: { n?: number; partitions?: numbe
   const nodes = new Map<NodeId, FakeNode>();
   for (const id of ids) {
     const storage = new MemoryStorage({ incarnation: `i${id}` });
-    const coordinator = new Coordinator({
+    const core = createNodeCore({
       self: id,
-      actor: actorIdOf(id, storage.incarnation),
       runtime: clock,
       transport: network.transportFor(id),
       storage,
       ring: () => ring,
       log: silentLogger,
+      metrics: noMetrics,
+      settings: { ...fastSettings, ...opts.settings },
     });
-    network.handlers.set(id, (r) => coordinator.handleRpc(r));
-    nodes.set(id, { id, storage, coordinator });
+    network.handlers.set(id, (r) => core.rpc.handle(r));
+    nodes.set(id, { id, storage, core, coordinator: core.coordinator });
   }
   return { clock, network, ring, ids, node: (id: NodeId) => nodes.get(id)! };
 }

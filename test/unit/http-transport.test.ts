@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { rpcRoutes } from '../../src/api/rpc-routes.js';
-import type { Coordinator } from '../../src/core/coordinator.js';
+import type { RpcHandler } from '../../src/core/rpc-handler.js';
 import { TransportError } from '../../src/core/runtime.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId } from '../../src/core/types.js';
@@ -23,15 +23,15 @@ describe('http transport', () => {
 
   before(async () => {
     app = Fastify();
-    const coordinator = {
-      async handleRpc(request: RpcRequest): Promise<RpcResponse> {
+    const rpc = {
+      async handle(request: RpcRequest): Promise<RpcResponse> {
         handled.push(request);
         if (request.type === 'read' && request.key === 'boom') throw new Error('disk on fire');
         return request.type === 'read' ? { type: 'object', object: null } : { type: 'ack' };
       },
-    } as unknown as Coordinator;
+    } as unknown as RpcHandler;
     app.addHook('onRequest', async () => void httpRequests++);
-    await app.register(rpcRoutes, { coordinator, secret });
+    await app.register(rpcRoutes, { rpc, secret });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(() => app.close());

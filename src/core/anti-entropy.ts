@@ -1,0 +1,187 @@
+// Merkle-tree anti-entropy (Dynamo section 4.7, with Riak's order-independent "tictac" trees):
+// each node keeps one tree per partition it replicates, updated on every committed change. On a
+// timer it exchanges trees with one peer at a time: roots of every shared partition in one call,
+// then branches, leaves and keys of the partitions that differ, then repairs exactly those keys in
+// both directions by DVV merge. Traffic grows with the number of differing keys, not stored keys.
+// Trees live in memory (O(keys)) and are rebuilt from storage at start-up, before serving.
+import { sameVersion, sync } from './dvv.js';
+import type { FailureDetector } from './failure-detector.js';
+import { diffHashes, diffKeys, merkleBranchWidth, objectDigest, PartitionTree } from './merkle.js';
+import type { CoreMetrics } from './metrics.js';
+import type { LocalReplica } from './replica.js';
+import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
+import type { Logger, Runtime, Timer, Transport } from './runtime.js';
+import type { RpcRequest, RpcResponse } from './rpc.js';
+import { asPartitionId, type NodeId, type PartitionId, type VersionedObject } from './types.js';
+
+export interface AntiEntropyOptions {
+  readonly self: NodeId;
+  readonly runtime: Runtime;
+  readonly transport: Transport;
+  readonly replica: LocalReplica;
+  readonly ring: () => Ring;
+  readonly detector: FailureDetector;
+  readonly metrics: CoreMetrics;
+  readonly log: Logger;
+  /** Time between two exchanges (each with one peer). */
+  readonly intervalMs: number;
+  /** Keys repaired per exchange at most; the rest wait for the next exchange with that peer. */
+  readonly keysPerExchangeMax: number;
+  readonly rpcTimeoutMs: number;
+  /** Entries read per storage page while rebuilding trees. */
+  readonly scanPageSize: number;
+}
+
+export interface ExchangeReport {
+  readonly peer: NodeId;
+  readonly partitionsCompared: number;
+  readonly partitionsDiffering: number;
+  readonly keysRepaired: number;
+  readonly payloadBytes: number;
+}
+
+type AeRequest = Extract<RpcRequest, { type: 'aeRoots' | 'aeBranches' | 'aeLeaves' | 'aeKeys' }>;
+
+const stringBytes = (list: readonly string[]) => list.reduce((n, s) => n + s.length, 0);
+const objectBytes = (o: VersionedObject | undefined) =>
+  o === undefined ? 0 : o.siblings.reduce((n, s) => n + 32 + (s.value.kind === 'value' ? s.value.data.byteLength + s.value.contentType.length : 0), 0);
+
+export class AntiEntropy {
+  private readonly trees = new Map<PartitionId, PartitionTree>();
+  private timer: Timer | undefined;
+  private stopped = true;
+  private nextPeer = 0;
+
+  constructor(private readonly opts: AntiEntropyOptions) {
+    opts.replica.observe((key, partition, before, after) => {
+      this.trees.get(partition)?.apply(key, before && objectDigest(before), after && objectDigest(after));
+    });
+  }
+
+  /** Builds every tree from storage. Call before serving: writes during a rebuild would count twice. */
+  async rebuild(): Promise<{ keys: number; partitions: number }> {
+    this.trees.clear();
+    let keys = 0;
+    const partitions = partitionsReplicatedBy(this.opts.ring(), this.opts.self);
+    for (const partition of partitions) {
+      const tree = new PartitionTree();
+      for (let after: string | undefined; ; ) {
+        const page = await this.opts.replica.storage.scanPartition(partition, after, this.opts.scanPageSize);
+        for (const { key, object } of page) tree.apply(key, undefined, objectDigest(object));
+        keys += page.length;
+        if (page.length < this.opts.scanPageSize) break;
+        after = page[page.length - 1]!.key;
+      }
+      this.trees.set(partition, tree);
+    }
+    return { keys, partitions: partitions.length };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  /** Answers a peer's tree queries. */
+  handle(request: AeRequest): RpcResponse {
+    const tree = (p: number) => this.trees.get(asPartitionId(p));
+    switch (request.type) {
+      case 'aeRoots':
+        return { type: 'hashes', hashes: request.partitions.map((p) => tree(p)?.root() ?? '') };
+      case 'aeBranches':
+        return { type: 'hashes', hashes: tree(request.partition)?.branches() ?? [] };
+      case 'aeLeaves':
+        return { type: 'hashes', hashes: request.branches.flatMap((b) => tree(request.partition)?.leavesOf(b) ?? []) };
+      case 'aeKeys':
+        return { type: 'keys', keys: request.leaves.flatMap((l) => tree(request.partition)?.keysIn(l) ?? []) };
+    }
+  }
+
+  /** Compares every partition shared with `peer` and repairs the keys that differ (bounded). */
+  async exchange(peer: NodeId): Promise<ExchangeReport> {
+    const ring = this.opts.ring();
+    const shared = [...this.trees.keys()].filter((p) => preferenceList(ring, p).primaries.includes(peer));
+    let payloadBytes = 0;
+    const ask = async (request: AeRequest): Promise<RpcResponse> => {
+      const reply = await this.opts.transport.call(peer, request, this.opts.rpcTimeoutMs);
+      payloadBytes += 16 + (reply.type === 'hashes' ? stringBytes(reply.hashes) : reply.type === 'keys' ? reply.keys.reduce((n, [k, d]) => n + k.length + d.length, 0) : 0);
+      return reply;
+    };
+    const hashes = async (request: AeRequest) => {
+      const reply = await ask(request);
+      if (reply.type !== 'hashes') throw new Error(`anti-entropy: expected hashes from ${peer}, got ${reply.type}`);
+      return reply.hashes;
+    };
+
+    const remoteRoots = await hashes({ type: 'aeRoots', partitions: shared });
+    const differing = shared.filter((p, i) => this.trees.get(p)!.root() !== remoteRoots[i]);
+    let keysRepaired = 0;
+    for (const partition of differing) {
+      const budget = this.opts.keysPerExchangeMax - keysRepaired;
+      if (budget <= 0 || this.stopped) break;
+      const tree = this.trees.get(partition)!;
+      const branches = diffHashes(tree.branches(), await hashes({ type: 'aeBranches', partition }));
+      const remoteLeaves = await hashes({ type: 'aeLeaves', partition, branches });
+      const leaves = branches.flatMap((b, i) =>
+        diffHashes(tree.leavesOf(b), remoteLeaves.slice(i * merkleBranchWidth, (i + 1) * merkleBranchWidth)).map((l) => b * merkleBranchWidth + l),
+      );
+      const reply = await ask({ type: 'aeKeys', partition, leaves });
+      if (reply.type !== 'keys') throw new Error(`anti-entropy: expected keys from ${peer}, got ${reply.type}`);
+      const keys = diffKeys(leaves.flatMap((l) => tree.keysIn(l)), reply.keys.map(([k, d]) => [k, d] as [string, string])).slice(0, budget);
+      const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));
+      payloadBytes += repaired.reduce((n, b) => n + b, 0);
+      keysRepaired += keys.length;
+    }
+    this.opts.metrics.inc('ae_exchanges');
+    this.opts.metrics.inc('ae_keys_repaired', keysRepaired);
+    this.opts.metrics.inc('ae_payload_bytes', payloadBytes);
+    const report = { peer, partitionsCompared: shared.length, partitionsDiffering: differing.length, keysRepaired, payloadBytes };
+    if (differing.length > 0) this.opts.log.info(report, `anti-entropy with ${peer}: ${differing.length} partitions differed, ${keysRepaired} keys repaired`);
+    else this.opts.log.debug(report, `anti-entropy with ${peer}: in sync`);
+    return report;
+  }
+
+  /** Brings `key` to the merge of both copies on both sides. Returns the payload bytes moved. */
+  private async repairKey(peer: NodeId, key: string): Promise<number> {
+    const reply = await this.opts.transport.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs);
+    if (reply.type !== 'object') throw new Error(`anti-entropy: expected an object from ${peer}, got ${reply.type}`);
+    const remote = reply.object ?? undefined;
+    const local = await this.opts.replica.get(key);
+    const merged = local && remote ? sync(local, remote) : (local ?? remote);
+    if (merged === undefined) return 0;
+    let bytes = objectBytes(remote);
+    if (!sameVersion(local, merged)) await this.opts.replica.merge(key, merged);
+    if (!sameVersion(remote, merged)) {
+      await this.opts.transport.call(peer, { type: 'replicate', key, object: merged }, this.opts.rpcTimeoutMs);
+      bytes += objectBytes(merged);
+    }
+    return bytes;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.opts.runtime.setTimer(this.opts.intervalMs, () => {
+      void this.tick().finally(() => this.schedule());
+    });
+  }
+
+  /** One exchange with the next live peer in turn. */
+  private async tick(): Promise<void> {
+    const peers = this.opts.ring().members.filter((m) => m !== this.opts.self);
+    for (let tried = 0; tried < peers.length; tried++) {
+      const peer = peers[this.nextPeer++ % peers.length]!;
+      if (!this.opts.detector.isUp(peer)) continue;
+      try {
+        await this.exchange(peer);
+      } catch (err) {
+        this.opts.log.debug({ peer, err: (err as Error).message }, 'anti-entropy exchange failed');
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// Which peers look alive. Fed by a periodic ping and by the outcome of every replica call, so a
+// dead peer is noticed by the first request that hits it, not only by the next probe. Coordinators
+// use it to send writes straight to a fallback instead of waiting on a dead primary (sloppy
+// quorum), and hinted handoff uses it to know when an owner is back. It is advice, never proof:
+// a write to a peer marked down simply goes to a fallback, and a peer marked up may still fail.
+import type { Logger, Runtime, Timer, Transport } from './runtime.js';
+import type { NodeId } from './types.js';
+
+export type PeerStatus = 'up' | 'down' | 'unknown';
+
+export interface FailureDetectorOptions {
+  readonly self: NodeId;
+  readonly peers: readonly NodeId[];
+  readonly runtime: Runtime;
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly probeIntervalMs: number;
+  readonly probeTimeoutMs: number;
+}
+
+export class FailureDetector {
+  private readonly status = new Map<NodeId, PeerStatus>();
+  private readonly upListeners: ((peer: NodeId) => void)[] = [];
+  private timer: Timer | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: FailureDetectorOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.probe();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  statusOf(peer: NodeId): PeerStatus {
+    return peer === this.opts.self ? 'up' : (this.status.get(peer) ?? 'unknown');
+  }
+
+  /** Unknown counts as up: a peer we have not heard about yet deserves a try. */
+  isUp(peer: NodeId): boolean {
+    return this.statusOf(peer) !== 'down';
+  }
+
+  onUp(listener: (peer: NodeId) => void): void {
+    this.upListeners.push(listener);
+  }
+
+  reportSuccess(peer: NodeId): void {
+    this.set(peer, 'up');
+  }
+
+  reportFailure(peer: NodeId): void {
+    this.set(peer, 'down');
+  }
+
+  private set(peer: NodeId, next: PeerStatus): void {
+    const before = this.status.get(peer);
+    if (before === next) return;
+    this.status.set(peer, next);
+    if (before !== undefined || next === 'down') this.opts.log.info({ peer, status: next }, `peer ${peer} is ${next}`);
+    if (next === 'up') for (const listener of this.upListeners) listener(peer);
+  }
+
+  private probe(): void {
+    if (this.stopped) return;
+    for (const peer of this.opts.peers) {
+      if (peer === this.opts.self) continue;
+      this.opts.transport.call(peer, { type: 'ping' }, this.opts.probeTimeoutMs).then(
+        () => this.reportSuccess(peer),
+        () => this.reportFailure(peer),
+      );
+    }
+    this.timer = this.opts.runtime.setTimer(this.opts.probeIntervalMs, () => this.probe());
+  }
+}

@@ -1,0 +1,96 @@
+// One node's core, wired: replica, failure detector, coordinator, read repair, hinted handoff,
+// anti-entropy and tombstone reaping, over the three ports. The real node (node/node.ts) and the
+// simulator build nodes with this same function, so they run the same code.
+import { AntiEntropy } from './anti-entropy.js';
+import { Coordinator } from './coordinator.js';
+import { FailureDetector } from './failure-detector.js';
+import { HintedHandoff } from './handoff.js';
+import * as limits from './limits.js';
+import type { CoreMetrics } from './metrics.js';
+import { ReadRepair } from './read-repair.js';
+import { LocalReplica } from './replica.js';
+import type { Ring } from './ring.js';
+import { RpcHandler } from './rpc-handler.js';
+import type { Logger, Runtime, Storage, Transport } from './runtime.js';
+import { TombstoneReaper } from './tombstone-reaper.js';
+import { actorIdOf, type NodeId } from './types.js';
+
+/** The operator's knobs for convergence; defaults in limits.ts and config/default.json. */
+export interface ConvergenceSettings {
+  readonly tombstoneGraceMs: number;
+  readonly antiEntropyIntervalMs: number;
+  readonly handoffIntervalMs: number;
+  readonly hintsPerPeerMax: number;
+  readonly probeIntervalMs: number;
+}
+
+export interface NodeCoreDeps {
+  readonly self: NodeId;
+  readonly runtime: Runtime;
+  readonly transport: Transport;
+  readonly storage: Storage;
+  readonly ring: () => Ring;
+  readonly log: Logger;
+  readonly metrics: CoreMetrics;
+  readonly settings: ConvergenceSettings;
+}
+
+export interface NodeCore {
+  readonly coordinator: Coordinator;
+  readonly rpc: RpcHandler;
+  readonly replica: LocalReplica;
+  readonly detector: FailureDetector;
+  readonly handoff: HintedHandoff;
+  readonly antiEntropy: AntiEntropy;
+  readonly reaper: TombstoneReaper;
+  /** Rebuilds the Merkle trees, then starts every background service. */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export function createNodeCore(deps: NodeCoreDeps): NodeCore {
+  const { self, runtime, transport, ring, log, metrics, settings } = deps;
+  const rpcTimeoutMs = limits.backgroundRpcTimeoutMs;
+  const replica = new LocalReplica({ self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax });
+  const detector = new FailureDetector({
+    self, peers: ring().members, runtime, transport, log,
+    probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs,
+  });
+  const readRepair = new ReadRepair({
+    self, transport, replica, detector, metrics, log, inFlightPerPeerMax: limits.readRepairInFlightPerPeerMax, timeoutMs: rpcTimeoutMs,
+  });
+  const coordinator = new Coordinator({
+    self, actor: actorIdOf(self, deps.storage.incarnation), runtime, transport, replica, detector, readRepair, ring, log,
+  });
+  const handoff = new HintedHandoff({
+    self, runtime, transport, replica, detector, metrics, log, rpcTimeoutMs,
+    intervalMs: settings.handoffIntervalMs, batchMax: limits.handoffBatchMax, hintMaxAgeMs: settings.tombstoneGraceMs,
+  });
+  const antiEntropy = new AntiEntropy({
+    self, runtime, transport, replica, ring, detector, metrics, log, rpcTimeoutMs,
+    intervalMs: settings.antiEntropyIntervalMs, keysPerExchangeMax: limits.antiEntropyKeysPerExchangeMax, scanPageSize: limits.scanPageSize,
+  });
+  const reaper = new TombstoneReaper({
+    self, runtime, transport, replica, ring, metrics, log, rpcTimeoutMs, graceMs: settings.tombstoneGraceMs,
+    intervalMs: Math.min(Math.max(settings.tombstoneGraceMs / 2, limits.reapIntervalMsMin), limits.reapIntervalMsMax),
+    scanPerRoundMax: limits.reapScanPerRoundMax,
+  });
+  const rpc = new RpcHandler({ self, replica, coordinator, antiEntropy, reaper });
+  return {
+    coordinator, rpc, replica, detector, handoff, antiEntropy, reaper,
+    async start() {
+      const built = await antiEntropy.rebuild();
+      log.info(built, 'anti-entropy trees built');
+      detector.start();
+      handoff.start();
+      antiEntropy.start();
+      reaper.start();
+    },
+    stop() {
+      reaper.stop();
+      antiEntropy.stop();
+      handoff.stop();
+      detector.stop();
+    },
+  };
+}

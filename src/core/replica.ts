@@ -1,0 +1,90 @@
+// This node's replica: every change to stored objects and hints goes through here, so that
+// observers (the Merkle trees of anti-entropy) see each committed change exactly once, and so
+// that the bound on hints per peer is enforced in one place.
+import { sync } from './dvv.js';
+import type { CoreMetrics } from './metrics.js';
+import { partitionOf, type Ring } from './ring.js';
+import type { Logger, Runtime, Storage } from './runtime.js';
+import type { NodeId, PartitionId, VersionedObject } from './types.js';
+
+/** Called after a change to `key` has committed, with the object before and after. */
+export type ChangeObserver = (key: string, partition: PartitionId, before: VersionedObject | undefined, after: VersionedObject | undefined) => void;
+
+export class HintsFullError extends Error {
+  override readonly name = 'HintsFullError';
+}
+
+export interface ReplicaDeps {
+  readonly self: NodeId;
+  readonly storage: Storage;
+  readonly ring: () => Ring;
+  readonly runtime: Runtime;
+  readonly log: Logger;
+  readonly metrics: CoreMetrics;
+  readonly hintsPerPeerMax: number;
+}
+
+export class LocalReplica {
+  private readonly observers: ChangeObserver[] = [];
+  private lastFullWarningMs = -Infinity;
+
+  constructor(private readonly deps: ReplicaDeps) {}
+
+  get storage(): Storage {
+    return this.deps.storage;
+  }
+
+  observe(observer: ChangeObserver): void {
+    this.observers.push(observer);
+  }
+
+  get(key: string): Promise<VersionedObject | undefined> {
+    return this.deps.storage.get(key);
+  }
+
+  /** Runs `change` atomically on the stored object (null deletes); resolves with the result once durable. */
+  async update(
+    key: string,
+    change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
+    partition: PartitionId = partitionOf(this.deps.ring(), key),
+  ): Promise<VersionedObject | undefined> {
+    let before: VersionedObject | undefined;
+    let changed = false;
+    const after = await this.deps.storage.update(key, partition, (current) => {
+      before = current;
+      const next = change(current);
+      changed = next !== undefined;
+      return next;
+    });
+    if (changed) for (const observer of this.observers) observer(key, partition, before, after);
+    return after;
+  }
+
+  /** Merges a version from elsewhere (replication, repair, handoff) into the local replica. */
+  merge(key: string, incoming: VersionedObject): Promise<VersionedObject | undefined> {
+    return this.update(key, (current) => (current ? sync(current, incoming) : incoming));
+  }
+
+  /**
+   * Keeps `object` for `target`, a primary that could not take it, until handoff. Refused with
+   * HintsFullError when `target` already has hintsPerPeerMax hints: the caller then does not
+   * count this node toward the write's quorum, and anti-entropy repairs the key later.
+   */
+  async storeHint(target: NodeId, key: string, object: VersionedObject): Promise<void> {
+    const pending = this.deps.storage.hintCounts().get(target) ?? 0;
+    if (pending >= this.deps.hintsPerPeerMax) {
+      this.deps.metrics.inc('hints_refused');
+      const now = this.deps.runtime.now();
+      if (now - this.lastFullWarningMs > 10_000) {
+        this.lastFullWarningMs = now;
+        this.deps.log.warn({ target, pending, hintsPerPeerMax: this.deps.hintsPerPeerMax }, 'hint queue full: refusing hints for this peer (anti-entropy will repair it)');
+      }
+      throw new HintsFullError(`${this.deps.self} holds ${pending} hints for ${target}, the maximum`);
+    }
+    const partition = partitionOf(this.deps.ring(), key);
+    await this.deps.storage.updateHint(target, key, partition, this.deps.runtime.wallClockMs(), (current) =>
+      current ? sync(current, object) : object,
+    );
+    this.deps.metrics.inc('hints_stored');
+  }
+}

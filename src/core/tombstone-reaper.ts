@@ -1,0 +1,111 @@
+// Tombstone reaping: a deleted key's tombstone is removed only once every primary replica holds
+// exactly the same tombstone-only version and the grace period has passed since the delete. A
+// replica that missed the delete therefore blocks the reap until handoff or anti-entropy has given
+// it the tombstone, so no stale replica can bring the key back (the classic resurrection bug).
+// Only the first primary of a partition drives its reaping, scanning a bounded slice per round.
+import { objectDigest } from './merkle.js';
+import type { CoreMetrics } from './metrics.js';
+import type { LocalReplica } from './replica.js';
+import { preferenceList, type Ring } from './ring.js';
+import type { Logger, Runtime, Timer, Transport } from './runtime.js';
+import { asPartitionId, type NodeId, type VersionedObject } from './types.js';
+
+export interface ReaperOptions {
+  readonly self: NodeId;
+  readonly runtime: Runtime;
+  readonly transport: Transport;
+  readonly replica: LocalReplica;
+  readonly ring: () => Ring;
+  readonly metrics: CoreMetrics;
+  readonly log: Logger;
+  readonly graceMs: number;
+  readonly intervalMs: number;
+  /** Stored keys looked at per round, so a round's cost is bounded whatever the data size. */
+  readonly scanPerRoundMax: number;
+  readonly rpcTimeoutMs: number;
+}
+
+/** True when every sibling is a tombstone older than the grace period. */
+export function isReapable(object: VersionedObject, nowMs: number, graceMs: number): boolean {
+  return object.siblings.length > 0 && object.siblings.every((s) => s.value.kind === 'tombstone' && s.value.deletedAtMs <= nowMs - graceMs);
+}
+
+export class TombstoneReaper {
+  private timer: Timer | undefined;
+  private stopped = true;
+  /** Where the next round resumes: a partition index and the last key scanned in it. */
+  private cursor: { partition: number; afterKey: string | undefined } = { partition: 0, afterKey: undefined };
+
+  constructor(private readonly opts: ReaperOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  /** Handles a peer's `reap`: deletes the key only if it still holds exactly that tombstone. */
+  async reapLocal(key: string, digest: string): Promise<boolean> {
+    let reaped = false;
+    await this.opts.replica.update(key, (current) => {
+      if (!current || objectDigest(current) !== digest || !isReapable(current, this.opts.runtime.wallClockMs(), this.opts.graceMs)) return undefined;
+      reaped = true;
+      return null;
+    });
+    if (reaped) this.opts.metrics.inc('tombstones_reaped');
+    return reaped;
+  }
+
+  /** Scans up to scanPerRoundMax keys of partitions this node leads, reaping what it may. */
+  async round(): Promise<number> {
+    const ring = this.opts.ring();
+    let scanned = 0;
+    let reaped = 0;
+    for (let visited = 0; visited < ring.partitions && scanned < this.opts.scanPerRoundMax && !this.stopped; ) {
+      const partition = asPartitionId(this.cursor.partition % ring.partitions);
+      const primaries = preferenceList(ring, partition).primaries;
+      const page = primaries[0] === this.opts.self
+        ? await this.opts.replica.storage.scanPartition(partition, this.cursor.afterKey, this.opts.scanPerRoundMax - scanned)
+        : [];
+      scanned += page.length;
+      for (const { key, object } of page) {
+        if (isReapable(object, this.opts.runtime.wallClockMs(), this.opts.graceMs) && (await this.reapEverywhere(key, object, primaries))) reaped++;
+      }
+      if (page.length > 0 && scanned >= this.opts.scanPerRoundMax) {
+        this.cursor = { partition, afterKey: page[page.length - 1]!.key };
+      } else {
+        this.cursor = { partition: (partition + 1) % ring.partitions, afterKey: undefined };
+        visited++;
+      }
+    }
+    if (reaped > 0) this.opts.log.info({ reaped, scanned }, `reaped ${reaped} tombstones`);
+    return reaped;
+  }
+
+  private async reapEverywhere(key: string, object: VersionedObject, primaries: readonly NodeId[]): Promise<boolean> {
+    const digest = objectDigest(object);
+    const others = primaries.filter((p) => p !== this.opts.self);
+    try {
+      const copies = await Promise.all(others.map((peer) => this.opts.transport.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs)));
+      // Every primary must hold exactly this tombstone; otherwise wait for repair to make it so.
+      if (!copies.every((c) => c.type === 'object' && c.object !== null && objectDigest(c.object) === digest)) return false;
+      await Promise.all(others.map((peer) => this.opts.transport.call(peer, { type: 'reap', key, digest }, this.opts.rpcTimeoutMs)));
+    } catch {
+      return false; // a primary is unreachable: try again next round
+    }
+    return this.reapLocal(key, digest);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.opts.runtime.setTimer(this.opts.intervalMs, () => {
+      void this.round()
+        .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'tombstone reaping round failed'))
+        .finally(() => this.schedule());
+    });
+  }
+}

@@ -1,0 +1,52 @@
+// Key order shared by the engines: memcmp of UTF-8 bytes, which is what SQLite's BINARY collation
+// does for TEXT. Plain JS `<` compares UTF-16 units instead, and disagrees for astral characters
+// (a surrogate pair sorts below U+E000..U+FFFF in UTF-16, above them in UTF-8).
+
+interface Entry {
+  readonly key: string;
+  readonly utf8: Buffer;
+}
+
+/** A set of keys kept sorted by UTF-8 bytes, for range scans in MemoryStorage. */
+export class SortedKeys {
+  // A sorted array with binary search: inserts are a memmove, fine for a test/simulator engine.
+  private readonly entries: Entry[] = [];
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  add(key: string): void {
+    const utf8 = Buffer.from(key, 'utf8');
+    const i = this.firstNotBefore(utf8);
+    if (this.entries[i]?.key !== key) this.entries.splice(i, 0, { key, utf8 });
+  }
+
+  delete(key: string): void {
+    const i = this.firstNotBefore(Buffer.from(key, 'utf8'));
+    if (this.entries[i]?.key === key) this.entries.splice(i, 1);
+  }
+
+  /** Up to `limit` keys strictly after `afterKey` (from the start if undefined), ascending. */
+  after(afterKey: string | undefined, limit: number): string[] {
+    let i = 0;
+    if (afterKey !== undefined) {
+      const utf8 = Buffer.from(afterKey, 'utf8');
+      i = this.firstNotBefore(utf8);
+      if (i < this.entries.length && this.entries[i]!.utf8.equals(utf8)) i++;
+    }
+    return this.entries.slice(i, i + Math.max(0, limit)).map((e) => e.key);
+  }
+
+  /** Index of the first entry >= `utf8` (entries.length if none). */
+  private firstNotBefore(utf8: Buffer): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (Buffer.compare(this.entries[mid]!.utf8, utf8) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

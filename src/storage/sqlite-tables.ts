@@ -1,0 +1,160 @@
+// The SQLite side of SqliteStorage: schema, prepared statements and the batch transaction.
+// SqliteStorage owns staging and group commit; everything that speaks SQL is here.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { NodeId } from '../core/types.js';
+
+/** Refused if different: there is no migration (nothing with an older schema was deployed). */
+export const schemaVersion = '2';
+
+/** A hint row as staged or stored; `bytes` is an encoded VersionedObject. */
+export interface HintRow {
+  readonly partition: number;
+  readonly bytes: Uint8Array;
+  readonly version: number;
+  readonly createdAtMs: number;
+}
+
+/** What one transaction writes: for each key the new row, or null to delete it. */
+export interface BatchWrites {
+  readonly objects: ReadonlyMap<string, { readonly partition: number; readonly bytes: Uint8Array | null }>;
+  readonly hints: ReadonlyMap<NodeId, ReadonlyMap<string, { readonly next: HintRow | null }>>;
+}
+
+// better-sqlite3 binds only Buffers as BLOBs; this is a view, not a copy.
+const blob = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+// All TEXT columns use the default BINARY collation: keys compare as memcmp of their UTF-8 bytes,
+// the order scanPartition promises (and MemoryStorage reproduces).
+const schema = `
+  -- Rowid tables, not WITHOUT ROWID: objects are often KiBs, and SQLite keeps rows of a
+  -- WITHOUT ROWID table inside the key's b-tree, which is slow for rows that large.
+  CREATE TABLE objects (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, object BLOB NOT NULL);
+  -- (partition, key): a partition scan is an ordered range read of this index.
+  CREATE INDEX objects_by_partition ON objects (partition, key);
+  CREATE TABLE hints (
+    target TEXT NOT NULL, key TEXT NOT NULL, partition INTEGER NOT NULL, object BLOB NOT NULL,
+    version INTEGER NOT NULL, created_at_ms INTEGER NOT NULL, PRIMARY KEY (target, key)
+  );
+  -- listHints reads one target's hints oldest first.
+  CREATE INDEX hints_oldest ON hints (target, created_at_ms, version);`;
+
+/** Opens (creating if needed) the database in `dir`; refuses another schema version. */
+export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Database.Database; incarnation: string } {
+  mkdirSync(dir, { recursive: true });
+  const db = new Database(join(dir, 'kvorum.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash; FULL also survives power loss.
+    db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    const incarnation = db.transaction(() => {
+      db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)');
+      const meta = db.prepare<[string], string>('SELECT value FROM meta WHERE name = ?').pluck();
+      const version = meta.get('schema_version');
+      if (version !== undefined && version !== schemaVersion) {
+        throw new Error(`storage: unsupported schema_version ${version} in ${dir} (this build reads ${schemaVersion}; no migration exists)`);
+      }
+      let id = meta.get('incarnation');
+      if (id === undefined) {
+        // First open of an empty database: this directory's identity from now on.
+        db.exec(schema);
+        id = randomBytes(8).toString('hex');
+        const set = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
+        set.run('schema_version', schemaVersion);
+        set.run('incarnation', id);
+      }
+      return id;
+    }).immediate();
+    return { db, incarnation };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** Prepared statements over an open database. Reads see committed rows only. */
+export class Tables {
+  readonly object: (key: string) => Buffer | undefined;
+  readonly hint: (target: NodeId, key: string) => HintRow | undefined;
+  readonly commit: (writes: BatchWrites) => void;
+  private readonly scanFrom: Database.Statement<[number, number], [string, Buffer]>;
+  private readonly scanAfter: Database.Statement<[number, string, number], [string, Buffer]>;
+  private readonly hintsOf: Database.Statement<[string, number], [string, number, Buffer, number, number]>;
+
+  constructor(private readonly db: Database.Database) {
+    const object = db.prepare<[string], Buffer>('SELECT object FROM objects WHERE key = ?').pluck();
+    this.object = (key) => object.get(key);
+    const hint = db
+      .prepare<[string, string], [number, Buffer, number, number]>(
+        'SELECT partition, object, version, created_at_ms FROM hints WHERE target = ? AND key = ?',
+      )
+      .raw();
+    this.hint = (target, key) => {
+      const row = hint.get(target, key);
+      return row && { partition: row[0], bytes: row[1], version: row[2], createdAtMs: row[3] };
+    };
+    this.scanFrom = db.prepare<[number, number], [string, Buffer]>(
+      'SELECT key, object FROM objects WHERE partition = ? ORDER BY key LIMIT ?',
+    ).raw();
+    this.scanAfter = db.prepare<[number, string, number], [string, Buffer]>(
+      'SELECT key, object FROM objects WHERE partition = ? AND key > ? ORDER BY key LIMIT ?',
+    ).raw();
+    this.hintsOf = db.prepare<[string, number], [string, number, Buffer, number, number]>(
+      `SELECT key, partition, object, version, created_at_ms FROM hints WHERE target = ?
+       ORDER BY created_at_ms, version LIMIT ?`,
+    ).raw();
+
+    const upsertObject = db.prepare<[string, number, Buffer]>(
+      `INSERT INTO objects (key, partition, object) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, object = excluded.object`,
+    );
+    const deleteObject = db.prepare<[string]>('DELETE FROM objects WHERE key = ?');
+    const upsertHint = db.prepare<[string, string, number, Buffer, number, number]>(
+      `INSERT INTO hints (target, key, partition, object, version, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (target, key) DO UPDATE SET partition = excluded.partition, object = excluded.object,
+         version = excluded.version, created_at_ms = excluded.created_at_ms`,
+    );
+    const deleteHint = db.prepare<[string, string]>('DELETE FROM hints WHERE target = ? AND key = ?');
+    this.commit = db.transaction((writes: BatchWrites) => {
+      for (const [key, w] of writes.objects) {
+        if (w.bytes === null) deleteObject.run(key);
+        else upsertObject.run(key, w.partition, blob(w.bytes));
+      }
+      for (const [target, staged] of writes.hints) {
+        for (const [key, { next: h }] of staged) {
+          if (h === null) deleteHint.run(target, key);
+          else upsertHint.run(target, key, h.partition, blob(h.bytes), h.version, h.createdAtMs);
+        }
+      }
+    });
+  }
+
+  /** Up to `limit` (> 0) committed objects of `partition` with key > afterKey, in key order. */
+  scan(partition: number, afterKey: string | undefined, limit: number): Array<[key: string, bytes: Buffer]> {
+    return afterKey === undefined ? this.scanFrom.all(partition, limit) : this.scanAfter.all(partition, afterKey, limit);
+  }
+
+  /** Up to `limit` (> 0) committed hints for `target`, oldest first. */
+  hints(target: NodeId, limit: number): Array<{ key: string } & HintRow> {
+    return this.hintsOf.all(target, limit).map(([key, partition, bytes, version, createdAtMs]) => ({
+      key,
+      partition,
+      bytes,
+      version,
+      createdAtMs,
+    }));
+  }
+
+  /** The highest hint version stored (0 if none): new versions continue above it. */
+  maxHintVersion(): number {
+    return this.db.prepare<[], number>('SELECT coalesce(max(version), 0) FROM hints').pluck().get() ?? 0;
+  }
+
+  /** Committed hints per target. */
+  hintCounts(): Map<NodeId, number> {
+    const rows = this.db.prepare<[], [NodeId, number]>('SELECT target, count(*) FROM hints GROUP BY target').raw().all();
+    return new Map(rows);
+  }
+}
