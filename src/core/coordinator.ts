@@ -117,14 +117,16 @@ export class Coordinator {
     takeFallback: () => NodeId | undefined,
   ): Promise<Reply<true>> {
     const remaining = () => deadline - this.deps.runtime.now();
-    if (this.deps.detector.isUp(primary)) {
-      if (await this.tryReplicate(primary, { type: 'replicate', key, object }, remaining())) return { node: primary, primary: true, value: true };
-    }
+    const direct = { type: 'replicate', key, object } as const;
+    const believedUp = this.deps.detector.isUp(primary);
+    if (believedUp && (await this.tryReplicate(primary, direct, remaining()))) return { node: primary, primary: true, value: true };
     for (let fallback = takeFallback(); fallback !== undefined && remaining() > 0; fallback = takeFallback()) {
-      if (await this.tryReplicate(fallback, { type: 'replicate', key, object, hintFor: primary }, remaining())) {
+      if (await this.tryReplicate(fallback, { ...direct, hintFor: primary }, remaining())) {
         return { node: fallback, primary: false, value: true };
       }
     }
+    // No fallback took it: try the primary anyway, the detector's "down" may be stale.
+    if (!believedUp && (await this.tryReplicate(primary, direct, remaining()))) return { node: primary, primary: true, value: true };
     await this.deps.replica.storeHint(primary, key, object).catch((err: unknown) => {
       this.deps.log.warn({ primary, key, err: (err as Error).message }, 'could not keep a hint for a primary that missed a write');
     });

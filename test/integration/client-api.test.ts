@@ -479,7 +479,7 @@ describe('client API (3 nodes, N=3)', () => {
         assert.equal(view.partitions, 64);
         assert.deepEqual(
           [...view.members].sort((a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1)),
-          nodes().map((m) => ({ id: m.id, url: m.url, status: 'up' })),
+          nodes().map((m) => ({ id: m.id, url: m.url, status: 'up', hintsPending: 0 })),
         );
         assert.equal(view.ring.length, 64);
         view.ring.forEach((entry: { partition: number; owners: string[] }, i: number) => {
