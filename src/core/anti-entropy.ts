@@ -49,7 +49,7 @@ const objectBytes = (o: VersionedObject | undefined) =>
 export class AntiEntropy {
   private readonly trees = new Map<PartitionId, PartitionTree>();
   private timer: Timer | undefined;
-  private stopped = true;
+  private stopped = false;
   private nextPeer = 0;
 
   constructor(private readonly opts: AntiEntropyOptions) {

@@ -26,7 +26,7 @@ export interface HandoffOptions {
 export class HintedHandoff {
   private timer: Timer | undefined;
   private running = false;
-  private stopped = true;
+  private stopped = false;
 
   constructor(private readonly opts: HandoffOptions) {
     // An owner that comes back gets its hints now, not at the next tick.

@@ -32,7 +32,7 @@ export function isReapable(object: VersionedObject, nowMs: number, graceMs: numb
 
 export class TombstoneReaper {
   private timer: Timer | undefined;
-  private stopped = true;
+  private stopped = false;
   /** Where the next round resumes: a partition index and the last key scanned in it. */
   private cursor: { partition: number; afterKey: string | undefined } = { partition: 0, afterKey: undefined };
 

@@ -1,0 +1,157 @@
+// Convergence mechanisms on the fake network (Dynamo sections 4.6-4.7): sloppy quorum and
+// hinted handoff, read repair, Merkle anti-entropy, tombstone reaping.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { liveValues, sameVersion } from '../../src/core/dvv.js';
+import { preferenceListForKey } from '../../src/core/ring.js';
+import type { ClientOp, QuorumSpec } from '../../src/core/rpc.js';
+import type { NodeId } from '../../src/core/types.js';
+import { fakeCluster, settle } from './fakes.js';
+
+const put = (key: string, value: string, w: QuorumSpec = 'quorum', pw: QuorumSpec = 0): ClientOp => ({
+  op: 'put', key, data: new TextEncoder().encode(value), contentType: 'text/plain', context: undefined, w, pw, timeoutMs: 1000,
+});
+const get = (key: string, r: QuorumSpec = 'quorum'): ClientOp => ({ op: 'get', key, r, pr: 0, timeoutMs: 1000 });
+/** Lets every node's failure detector probe the network again, so it sees healed peers as up. */
+async function redetect(c: ReturnType<typeof fakeCluster>): Promise<void> {
+  for (const id of c.ids) c.node(id).core.detector.start();
+  await c.clock.advance(150);
+}
+
+const text = async (c: ReturnType<typeof fakeCluster>, node: NodeId, key: string) =>
+  liveValues(await c.node(node).storage.get(key)).map((v) => new TextDecoder().decode(v.data)).sort();
+
+describe('sloppy quorum and hinted handoff', () => {
+  it('fallbacks stand in for dead primaries, keep hints, and hand them off when the owner returns', async () => {
+    const c = fakeCluster(5);
+    const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
+    const [p1, p2, p3] = primaries;
+    c.network.setNode(p2!, { kind: 'down' });
+    c.network.setNode(p3!, { kind: 'down' });
+    const res = await c.node(p1!).coordinator.execute(put('k', 'v', 3));
+    assert.equal(res.ok, true, JSON.stringify(res));
+    const holders = fallbacks.filter((f) => (c.node(f).storage.hintCounts().size ?? 0) > 0);
+    assert.equal(holders.length, 2, 'each dead primary has a distinct fallback');
+    const strict = await c.node(p1!).coordinator.execute(put('k', 'v2', 3, 3));
+    assert.ok(!strict.ok && strict.details['required'] === 3, 'pw=3 counts primaries only: fallback acks do not help');
+
+    c.network.setNode(p2!, { kind: 'up' });
+    c.network.setNode(p3!, { kind: 'up' });
+    await redetect(c);
+    for (const f of [...fallbacks, p1!]) {
+      await c.node(f).core.handoff.round();
+    }
+    for (const p of [p2!, p3!]) assert.ok((await text(c, p, 'k')).includes('v'), `${p} received its hint`);
+    for (const id of c.ids) assert.equal(c.node(id).storage.hintCounts().size, 0, `${id} holds no hint`);
+  });
+
+  it('with no fallback (3 nodes) the coordinator keeps the hint itself and counts once', async () => {
+    const c = fakeCluster(3);
+    const [p1, , p3] = preferenceListForKey(c.ring, 'k').primaries;
+    c.network.setNode(p3!, { kind: 'down' });
+    assert.equal((await c.node(p1!).coordinator.execute(put('k', 'v', 2))).ok, true);
+    const all = await c.node(p1!).coordinator.execute(put('k', 'v', 3));
+    assert.equal(all.ok, false, 'the coordinator never counts twice');
+    await settle();
+    assert.ok((c.node(p1!).storage.hintCounts().get(p3!) ?? 0) > 0);
+    c.network.setNode(p3!, { kind: 'up' });
+    await redetect(c);
+    await c.node(p1!).core.handoff.round();
+    assert.ok((await text(c, p3!, 'k')).includes('v'));
+    assert.equal(c.node(p1!).storage.hintCounts().size, 0);
+  });
+});
+
+describe('read repair', () => {
+  it('after a quorum read, a replica that missed the write gets the merged object', async () => {
+    const c = fakeCluster(3);
+    const [p1, , p3] = preferenceListForKey(c.ring, 'k').primaries;
+    c.network.setNode(p3!, { kind: 'silent' });
+    const w = c.node(p1!).coordinator.execute(put('k', 'new', 2));
+    await settle();
+    assert.equal((await w).ok, true);
+    c.network.setNode(p3!, { kind: 'up' });
+    await c.clock.advance(2000); // the silent call times out; its late hint is irrelevant here
+    await c.node(p3!).storage.update('k', preferenceListForKey(c.ring, 'k').partition, () => null); // undo any hint delivery
+    assert.deepEqual(await text(c, p3!, 'k'), []);
+    assert.equal((await c.node(p1!).coordinator.execute(get('k', 2))).ok, true);
+    await settle();
+    assert.deepEqual(await text(c, p3!, 'k'), ['new']);
+  });
+});
+
+describe('anti-entropy', () => {
+  it('repairs exactly the differing keys, both ways, with bytes that grow with the difference', async () => {
+    const c = fakeCluster(2, { n: 2 });
+    const [a, b] = c.ids;
+    // Same 500 keys on both sides through normal writes.
+    for (let i = 0; i < 500; i++) assert.equal((await c.node(a!).coordinator.execute(put(`key${i}`, `v${i}`, 'all'))).ok, true);
+    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    const inSync = await c.node(a!).core.antiEntropy.exchange(b!);
+    assert.equal(inSync.keysRepaired, 0);
+    assert.equal(inSync.partitionsDiffering, 0);
+
+    const diverge = async (count: number, tag: string) => {
+      for (let i = 0; i < count; i++) {
+        // A write only `a` saw, and one only `b` saw.
+        c.network.setNode(b!, { kind: 'down' });
+        await c.node(a!).coordinator.execute(put(`key${i}`, `${tag}a${i}`, 1));
+        c.network.setNode(b!, { kind: 'up' });
+        c.network.setNode(a!, { kind: 'down' });
+        await c.node(b!).coordinator.execute(put(`${tag}only-b-${i}`, 'x', 1));
+        c.network.setNode(a!, { kind: 'up' });
+      }
+      // Drop the hints the coordinators kept, so that only anti-entropy can repair.
+      for (const id of c.ids) for (const h of await c.node(id).storage.listHints(id === a ? b! : a!, 10_000)) await c.node(id).storage.removeHint(h.target, h.key, h.version);
+    };
+    await diverge(5, 's');
+    const small = await c.node(a!).core.antiEntropy.exchange(b!);
+    assert.equal(small.keysRepaired, 10);
+    for (let i = 0; i < 5; i++) {
+      assert.ok(sameVersion(await c.node(a!).storage.get(`key${i}`), await c.node(b!).storage.get(`key${i}`)));
+      assert.deepEqual(await text(c, a!, `sonly-b-${i}`), ['x']);
+    }
+    assert.equal((await c.node(a!).core.antiEntropy.exchange(b!)).keysRepaired, 0, 'converged');
+
+    await diverge(50, 'l');
+    const large = await c.node(a!).core.antiEntropy.exchange(b!);
+    assert.equal(large.keysRepaired, 100);
+    assert.ok(large.payloadBytes > 5 * small.payloadBytes, `${large.payloadBytes} vs ${small.payloadBytes}`);
+  });
+});
+
+describe('tombstone reaping', () => {
+  const setup = async () => {
+    const c = fakeCluster(3, { settings: { tombstoneGraceMs: 5000 } });
+    const [p1, p2, p3] = preferenceListForKey(c.ring, 'k').primaries;
+    assert.equal((await c.node(p1!).coordinator.execute(put('k', 'v', 'all'))).ok, true);
+    return { c, p1: p1!, p2: p2!, p3: p3! };
+  };
+  const del = (w: QuorumSpec): ClientOp => ({ op: 'delete', key: 'k', context: undefined, w, pw: 0, timeoutMs: 1000 });
+
+  it('reaps a tombstone every primary holds, once the grace period has passed', async () => {
+    const { c, p1, p2, p3 } = await setup();
+    assert.equal((await c.node(p1).coordinator.execute(del('all'))).ok, true);
+    assert.equal(await c.node(p1).core.reaper.round(), 0, 'not before the grace period');
+    await c.clock.advance(5001);
+    assert.equal(await c.node(p1).core.reaper.round(), 1);
+    for (const p of [p1, p2, p3]) assert.equal(await c.node(p).storage.get('k'), undefined, `${p} reaped`);
+  });
+
+  it('never reaps while a primary lacks the tombstone, so the key cannot come back', async () => {
+    const { c, p1, p3 } = await setup();
+    c.network.setNode(p3, { kind: 'down' });
+    assert.equal((await c.node(p1).coordinator.execute(del(2))).ok, true);
+    await c.clock.advance(60_000);
+    c.network.setNode(p3, { kind: 'up' });
+    await c.node(p1).storage.listHints(p3, 10).then((hs) => Promise.all(hs.map((h) => c.node(p1).storage.removeHint(h.target, h.key, h.version))));
+    assert.equal(await c.node(p1).core.reaper.round(), 0, 'p3 still has the live value');
+    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
+    assert.ok(read.ok);
+    assert.deepEqual(liveValues(read.object), [], 'the tombstone wins over the stale value');
+    await settle(); // read repair gives p3 the tombstone
+    assert.equal(await c.node(p1).core.reaper.round(), 1);
+    assert.equal((await c.node(p1).coordinator.execute(get('k', 'all'))).ok && true, true);
+    assert.deepEqual(await text(c, p3, 'k'), []);
+  });
+});
