@@ -361,8 +361,11 @@ export interface TestNode {
   pid(): number | undefined;
   running(): boolean;
   kill(signal: NodeJS.Signals): void;
-  /** Starts the node again (same id, port, data dir, flags) and waits for /health 200. */
-  restart(): Promise<void>;
+  /**
+   * Starts the node again (same id, port, data dir, flags) and waits for /health 200. With
+   * `wipeData`, its data directory is removed first: the node comes back empty, same id.
+   */
+  restart(opts?: RestartOptions): Promise<void>;
   waitExit(deadlineMs: number): Promise<ExitStatus>;
   logs(): string;
 }
@@ -377,11 +380,19 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+export interface RestartOptions {
+  /** Remove the node's data directory before starting it (it restarts empty, with the same id). */
+  readonly wipeData?: boolean;
+}
+
 export interface ClusterOptions {
   readonly nodes: number;
   readonly n?: number;
   readonly secret?: string;
+  /** Flags appended to every node's `kvorum start` command line. */
   readonly extraArgs?: readonly string[];
+  /** Flags appended after `extraArgs` for one node (by id n1..nK and index), e.g. per-node settings. */
+  readonly nodeArgs?: (id: string, index: number) => readonly string[];
   readonly healthDeadlineMs?: number;
 }
 
@@ -427,6 +438,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<TestCluster> {
     if (opts.n !== undefined) args.push('--n', String(opts.n));
     if (opts.secret !== undefined) args.push('--secret', opts.secret);
     args.push(...(opts.extraArgs ?? []));
+    args.push(...(opts.nodeArgs?.(ids[i]!, i) ?? []));
     return args;
   };
   const spawnNode = (i: number): Proc => {
@@ -456,8 +468,9 @@ async function startClusterOnce(opts: ClusterOptions): Promise<TestCluster> {
     kill: (signal) => procs[i]!.kill(signal),
     waitExit: (deadlineMs) => procs[i]!.waitExit(deadlineMs),
     logs: () => procs[i]!.logs(),
-    restart: async () => {
+    restart: async (restartOpts) => {
       if (procs[i]!.running) throw new Error(`restart ${id}: it is still running (pid ${procs[i]!.pid}); kill it first`);
+      if (restartOpts?.wipeData) await rm(join(root, id), { recursive: true, force: true, maxRetries: 3 });
       const proc = spawnNode(i);
       await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running);
     },
