@@ -10,7 +10,8 @@ import { diffHashes, diffKeys, merkleBranchWidth, objectDigest, PartitionTree } 
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
-import type { Logger, Runtime, Timer, Transport } from './runtime.js';
+import { Periodic } from './periodic.js';
+import type { Logger, Runtime, Transport } from './runtime.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import { asPartitionId, type NodeId, type PartitionId, type VersionedObject } from './types.js';
 
@@ -48,11 +49,11 @@ const objectBytes = (o: VersionedObject | undefined) =>
 
 export class AntiEntropy {
   private readonly trees = new Map<PartitionId, PartitionTree>();
-  private timer: Timer | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
   private nextPeer = 0;
 
   constructor(private readonly opts: AntiEntropyOptions) {
+    this.periodic = new Periodic(opts.runtime, opts.intervalMs, () => this.tick());
     opts.replica.observe((key, partition, before, after) => {
       this.trees.get(partition)?.apply(key, before && objectDigest(before), after && objectDigest(after));
     });
@@ -78,13 +79,11 @@ export class AntiEntropy {
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule();
+    this.periodic.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.timer?.cancel();
+    this.periodic.stop();
   }
 
   /** Answers a peer's tree queries. */
@@ -123,7 +122,7 @@ export class AntiEntropy {
     let keysRepaired = 0;
     for (const partition of differing) {
       const budget = this.opts.keysPerExchangeMax - keysRepaired;
-      if (budget <= 0 || this.stopped) break;
+      if (budget <= 0 || this.periodic.stopped) break;
       const tree = this.trees.get(partition)!;
       const branches = diffHashes(tree.branches(), await hashes({ type: 'aeBranches', partition }));
       const remoteLeaves = await hashes({ type: 'aeLeaves', partition, branches });
@@ -161,13 +160,6 @@ export class AntiEntropy {
       bytes += objectBytes(merged);
     }
     return bytes;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = this.opts.runtime.setTimer(this.opts.intervalMs, () => {
-      void this.tick().finally(() => this.schedule());
-    });
   }
 
   /** One exchange with the next live peer in turn. */

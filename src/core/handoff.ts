@@ -6,7 +6,8 @@
 import type { FailureDetector } from './failure-detector.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
-import type { Logger, Runtime, Timer, Transport } from './runtime.js';
+import { Periodic } from './periodic.js';
+import type { Logger, Runtime, Transport } from './runtime.js';
 import type { NodeId } from './types.js';
 
 export interface HandoffOptions {
@@ -24,28 +25,26 @@ export interface HandoffOptions {
 }
 
 export class HintedHandoff {
-  private timer: Timer | undefined;
+  private readonly periodic: Periodic;
   private running = false;
-  private stopped = false;
 
   constructor(private readonly opts: HandoffOptions) {
+    this.periodic = new Periodic(opts.runtime, opts.intervalMs, () => this.round());
     // An owner that comes back gets its hints now, not at the next tick.
     opts.detector.onUp(() => void this.round());
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule();
+    this.periodic.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.timer?.cancel();
+    this.periodic.stop();
   }
 
   /** One pass over every owner with pending hints; at most one pass runs at a time. */
   async round(): Promise<void> {
-    if (this.running || this.stopped) return;
+    if (this.running || this.periodic.stopped) return;
     this.running = true;
     try {
       for (const [target, count] of this.opts.replica.storage.hintCounts()) {
@@ -65,7 +64,7 @@ export class HintedHandoff {
     let expired = 0;
     for (;;) {
       const hints = await storage.listHints(target, this.opts.batchMax);
-      if (hints.length === 0 || this.stopped) break;
+      if (hints.length === 0 || this.periodic.stopped) break;
       const oldestAllowedMs = this.opts.runtime.wallClockMs() - this.opts.hintMaxAgeMs;
       const outcomes = await Promise.all(
         hints.map(async (hint) => {
@@ -94,12 +93,5 @@ export class HintedHandoff {
     if (delivered + expired > 0) {
       this.opts.log.info({ target, delivered, expired, pending: storage.hintCounts().get(target) ?? 0 }, `handed off ${delivered} hints to ${target}`);
     }
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = this.opts.runtime.setTimer(this.opts.intervalMs, () => {
-      void this.round().finally(() => this.schedule());
-    });
   }
 }

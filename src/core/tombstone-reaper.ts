@@ -7,7 +7,8 @@ import { objectDigest } from './merkle.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { preferenceList, type Ring } from './ring.js';
-import type { Logger, Runtime, Timer, Transport } from './runtime.js';
+import { Periodic } from './periodic.js';
+import type { Logger, Runtime, Transport } from './runtime.js';
 import { asPartitionId, type NodeId, type VersionedObject } from './types.js';
 
 export interface ReaperOptions {
@@ -31,21 +32,22 @@ export function isReapable(object: VersionedObject, nowMs: number, graceMs: numb
 }
 
 export class TombstoneReaper {
-  private timer: Timer | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
   /** Where the next round resumes: a partition index and the last key scanned in it. */
   private cursor: { partition: number; afterKey: string | undefined } = { partition: 0, afterKey: undefined };
 
-  constructor(private readonly opts: ReaperOptions) {}
+  constructor(private readonly opts: ReaperOptions) {
+    this.periodic = new Periodic(opts.runtime, opts.intervalMs, () =>
+      this.round().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'tombstone reaping round failed')),
+    );
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule();
+    this.periodic.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.timer?.cancel();
+    this.periodic.stop();
   }
 
   /** Handles a peer's `reap`: deletes the key only if it still holds exactly that tombstone. */
@@ -65,7 +67,7 @@ export class TombstoneReaper {
     const ring = this.opts.ring();
     let scanned = 0;
     let reaped = 0;
-    for (let visited = 0; visited < ring.partitions && scanned < this.opts.scanPerRoundMax && !this.stopped; ) {
+    for (let visited = 0; visited < ring.partitions && scanned < this.opts.scanPerRoundMax && !this.periodic.stopped; ) {
       const partition = asPartitionId(this.cursor.partition % ring.partitions);
       const primaries = preferenceList(ring, partition).primaries;
       const page = primaries[0] === this.opts.self
@@ -98,14 +100,5 @@ export class TombstoneReaper {
       return false; // a primary is unreachable: try again next round
     }
     return this.reapLocal(key, digest);
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = this.opts.runtime.setTimer(this.opts.intervalMs, () => {
-      void this.round()
-        .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'tombstone reaping round failed'))
-        .finally(() => this.schedule());
-    });
   }
 }
