@@ -20,8 +20,8 @@ const coreCounters: Record<CoreCounter, [name: string, help: string]> = {
   hints_expired: ['kvorum_hints_expired_total', 'Hints dropped undelivered because they outlived the tombstone grace period.'],
   hints_refused: ['kvorum_hints_refused_total', 'Hints refused because this node already held hintsPerPeerMax for that peer.'],
   ae_exchanges: ['kvorum_ae_exchanges_total', 'Anti-entropy exchanges completed (one peer, every shared partition).'],
-  ae_keys_repaired: ['kvorum_ae_keys_repaired_total', 'Keys found different by anti-entropy and repaired in both directions.'],
-  ae_payload_bytes: ['kvorum_ae_payload_bytes_total', 'Anti-entropy payload received and sent: hashes, keys, digests and repaired objects (excluding HTTP/msgpack framing).'],
+  ae_keys_repaired: ['kvorum_ae_keys_repaired_total', 'Keys anti-entropy found different and changed on at least one side (merged both ways).'],
+  ae_payload_bytes: ['kvorum_ae_payload_bytes_total', 'Estimated anti-entropy payload, both directions: hashes, keys, digests, objects (not wire bytes: no msgpack/HTTP framing).'],
   tombstones_reaped: ['kvorum_tombstones_reaped_total', 'Tombstones removed from this node after every primary held them past the grace period.'],
 };
 

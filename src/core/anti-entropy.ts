@@ -43,9 +43,16 @@ export interface ExchangeReport {
 
 type AeRequest = Extract<RpcRequest, { type: 'aeRoots' | 'aeBranches' | 'aeLeaves' | 'aeKeys' }>;
 
+// Payload estimates (not wire bytes: no msgpack/HTTP framing): strings by length, numbers as 4 bytes,
+// a dot or clock entry as its actor plus 8, a value by its bytes and content type.
 const stringBytes = (list: readonly string[]) => list.reduce((n, s) => n + s.length, 0);
 const objectBytes = (o: VersionedObject | undefined) =>
-  o === undefined ? 0 : o.siblings.reduce((n, s) => n + 32 + (s.value.kind === 'value' ? s.value.data.byteLength + s.value.contentType.length : 0), 0);
+  o === undefined
+    ? 0
+    : [...o.context.vv, ...o.context.cloud].reduce((n, [actor]) => n + actor.length + 8, 0) +
+      o.siblings.reduce((n, s) => n + s.dot[0].length + 8 + (s.value.kind === 'value' ? s.value.data.byteLength + s.value.contentType.length : 8), 0);
+const requestBytes = (r: AeRequest) =>
+  r.type === 'aeRoots' ? 4 * r.partitions.length : r.type === 'aeLeaves' ? 4 + 4 * r.branches.length : r.type === 'aeKeys' ? 4 + 4 * r.leaves.length : 4;
 
 export class AntiEntropy {
   private readonly trees = new Map<PartitionId, PartitionTree>();
@@ -108,7 +115,7 @@ export class AntiEntropy {
     let payloadBytes = 0;
     const ask = async (request: AeRequest): Promise<RpcResponse> => {
       const reply = await this.opts.transport.call(peer, request, this.opts.rpcTimeoutMs);
-      payloadBytes += 16 + (reply.type === 'hashes' ? stringBytes(reply.hashes) : reply.type === 'keys' ? reply.keys.reduce((n, [k, d]) => n + k.length + d.length, 0) : 0);
+      payloadBytes += requestBytes(request) + (reply.type === 'hashes' ? stringBytes(reply.hashes) : reply.type === 'keys' ? reply.keys.reduce((n, [k, d]) => n + k.length + d.length, 0) : 0);
       return reply;
     };
     const hashes = async (request: AeRequest) => {
@@ -133,8 +140,9 @@ export class AntiEntropy {
       if (reply.type !== 'keys') throw new Error(`anti-entropy: expected keys from ${peer}, got ${reply.type}`);
       const keys = diffKeys(leaves.flatMap((l) => tree.keysIn(l)), reply.keys.map(([k, d]) => [k, d] as [string, string])).slice(0, budget);
       const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));
-      payloadBytes += repaired.reduce((n, b) => n + b, 0);
-      keysRepaired += keys.length;
+      payloadBytes += repaired.reduce((n, r) => n + r.bytes, 0);
+      // Only keys this exchange changed: another exchange may have repaired some meanwhile.
+      keysRepaired += repaired.filter((r) => r.changed).length;
     }
     this.opts.metrics.inc('ae_exchanges');
     this.opts.metrics.inc('ae_keys_repaired', keysRepaired);
@@ -145,21 +153,23 @@ export class AntiEntropy {
     return report;
   }
 
-  /** Brings `key` to the merge of both copies on both sides. Returns the payload bytes moved. */
-  private async repairKey(peer: NodeId, key: string): Promise<number> {
+  /** Brings `key` to the merge of both copies on both sides: the payload moved, and whether anything changed. */
+  private async repairKey(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
     const reply = await this.opts.transport.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs);
     if (reply.type !== 'object') throw new Error(`anti-entropy: expected an object from ${peer}, got ${reply.type}`);
     const remote = reply.object ?? undefined;
     const local = await this.opts.replica.get(key);
     const merged = local && remote ? sync(local, remote) : (local ?? remote);
-    if (merged === undefined) return 0;
-    let bytes = objectBytes(remote);
-    if (!sameVersion(local, merged)) await this.opts.replica.merge(key, merged);
-    if (!sameVersion(remote, merged)) {
+    let bytes = key.length + objectBytes(remote);
+    if (merged === undefined) return { bytes, changed: false };
+    const localStale = !sameVersion(local, merged);
+    const remoteStale = !sameVersion(remote, merged);
+    if (localStale) await this.opts.replica.merge(key, merged);
+    if (remoteStale) {
       await this.opts.transport.call(peer, { type: 'replicate', key, object: merged }, this.opts.rpcTimeoutMs);
-      bytes += objectBytes(merged);
+      bytes += key.length + objectBytes(merged);
     }
-    return bytes;
+    return { bytes, changed: localStale || remoteStale };
   }
 
   /** One exchange with the next live peer in turn. */
