@@ -1,0 +1,55 @@
+// Runs every checker over a finished run. Pure: the runner passes what it recorded, gets Results.
+import type { FaultWindow, FinalRead, Op, ReplicaVersion, RunInfo } from '../history.js';
+import { checkConvergence, type ConvergenceResults } from './convergence.js';
+import { checkPerf, type PerfResults } from './perf.js';
+import { checkRegister, type RegisterResults } from './register.js';
+import { checkSet, type SetResults } from './set.js';
+
+export type { ConvergenceResults } from './convergence.js';
+export type { PerfResults, PerfGroup, OpStats, Percentiles } from './perf.js';
+export type { RegisterResults, RegisterViolation } from './register.js';
+export type { SetResults, StaleRead, LostElement } from './set.js';
+
+export interface Results {
+  /** set.valid (set workload) && register.valid (register workload) && convergence.valid. */
+  valid: boolean;
+  set?: SetResults;
+  register?: RegisterResults;
+  convergence: ConvergenceResults;
+  perf: PerfResults;
+  /** One line per reason the run is invalid (empty when valid). */
+  reasons: string[];
+}
+
+export interface CheckInput {
+  info: RunInfo;
+  history: readonly Op[];
+  faults: readonly FaultWindow[];
+  finalReads: readonly FinalRead[];
+  replicaVersions: readonly ReplicaVersion[];
+  convergenceMs: number | null;
+}
+
+export function checkRun(input: CheckInput): Results {
+  const { info, history, faults } = input;
+  const reasons: string[] = [];
+  let set: SetResults | undefined;
+  let register: RegisterResults | undefined;
+  if (info.workload === 'set') {
+    set = checkSet(history, input.finalReads, faults);
+    if (set.lost.count > 0) reasons.push(`set: ${set.lost.count} acknowledged add(s) lost`);
+    if (set.unexpected.count > 0) reasons.push(`set: ${set.unexpected.count} unexpected element(s) in final reads`);
+    if (set.failedPresent.count > 0) reasons.push(`set: ${set.failedPresent.count} failed add(s) present in final reads`);
+    if (set.unreadKeys.length > 0) reasons.push(`set: ${set.unreadKeys.length} key(s) with acknowledged adds had no successful final read`);
+  } else {
+    register = checkRegister(history, faults);
+    if (register.violations.count > 0) reasons.push(`register: ${register.violations.count} quorum read(s) went backwards outside faults`);
+    if (register.unexpected.count > 0) reasons.push(`register: ${register.unexpected.count} read(s) returned a value never (successfully) written`);
+  }
+  const convergence = checkConvergence(info, input.replicaVersions, input.convergenceMs);
+  if (!convergence.converged) reasons.push('convergence: replicas did not converge after healing');
+  if (convergence.keysDiverged.count > 0) reasons.push(`convergence: ${convergence.keysDiverged.count} key(s) with differing replica versions`);
+  const perf = checkPerf(info, history, faults);
+  const valid = (set?.valid ?? true) && (register?.valid ?? true) && convergence.valid;
+  return { valid, ...(set ? { set } : {}), ...(register ? { register } : {}), convergence, perf, reasons };
+}
