@@ -1,0 +1,258 @@
+// K real `kvorum start` processes on 127.0.0.1, wired so that node-to-node traffic goes through one
+// LinkProxy per directed link (A's --peers names the proxy A->B for every other node B) while
+// clients talk to nodes directly. It kills, pauses, wipes and restarts only the pids it started,
+// and stops all of them (SIGCONT first) on stop(), on process exit and on SIGINT/SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LinkProxy, pass, type LinkMode } from './proxy.js';
+import { freePorts, getJson, sleep, within } from './util.js';
+import { unwatchDir, unwatchPid, watchDir, watchPid } from './watchdog.js';
+
+export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+export const cliPath = join(repoRoot, 'dist', 'cli', 'kvorum.js');
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  readonly n: number;
+  /** Node logs go to `${logDir}/<id>.log`. */
+  readonly logDir: string;
+  /** Flags appended to every node's command line (convergence knobs, log level). */
+  readonly extraArgs: readonly string[];
+  readonly healthDeadlineMs?: number;
+}
+
+export type NodeState = 'up' | 'killed' | 'paused';
+
+export interface ClusterNode {
+  readonly id: string;
+  readonly port: number;
+  readonly url: string;
+  readonly dataDir: string;
+  state: NodeState;
+  child: ChildProcess | undefined;
+}
+
+const live = new Set<Cluster>();
+process.once('exit', () => {
+  for (const c of live) c.killAllSync();
+});
+// Installed only while a cluster runs, so that importing this module changes no signal behaviour.
+const onSignal = (sig: NodeJS.Signals) => {
+  for (const c of live) c.killAllSync();
+  process.exit(sig === 'SIGINT' ? 130 : 143);
+};
+function track(cluster: Cluster): void {
+  if (live.size === 0) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+  live.add(cluster);
+}
+function untrack(cluster: Cluster): void {
+  live.delete(cluster);
+  if (live.size === 0) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
+}
+
+export class Cluster {
+  readonly nodes: ClusterNode[];
+  /** proxies.get(`${a}->${b}`): the link node a uses to reach node b. */
+  private readonly proxies = new Map<string, LinkProxy>();
+  private stopped = false;
+
+  private constructor(
+    private readonly opts: ClusterOptions,
+    private readonly root: string,
+    ports: number[],
+  ) {
+    this.nodes = ports.map((port, i) => {
+      const id = `n${i + 1}`;
+      return { id, port, url: `http://127.0.0.1:${port}`, dataDir: join(root, id), state: 'killed', child: undefined };
+    });
+  }
+
+  static async start(opts: ClusterOptions): Promise<Cluster> {
+    mkdirSync(opts.logDir, { recursive: true });
+    for (let attempt = 1; ; attempt++) {
+      const root = await mkdtemp(join(tmpdir(), 'kvorum-jepsen-'));
+      watchDir(root);
+      const cluster = new Cluster(opts, root, await freePorts(opts.nodes));
+      track(cluster);
+      try {
+        for (const a of cluster.nodes) {
+          for (const b of cluster.nodes) {
+            if (a !== b) cluster.proxies.set(`${a.id}->${b.id}`, await LinkProxy.start(`${a.id}->${b.id}`, b.port));
+          }
+        }
+        await Promise.all(cluster.nodes.map((node) => cluster.startNode(node)));
+        return cluster;
+      } catch (err) {
+        await cluster.stop();
+        // A port picked free may have been taken before the node bound it: try new ports.
+        if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
+  node(id: string): ClusterNode {
+    const found = this.nodes.find((n) => n.id === id);
+    if (!found) throw new Error(`no node ${id}`);
+    return found;
+  }
+
+  get ids(): string[] {
+    return this.nodes.map((n) => n.id);
+  }
+
+  link(from: string, to: string): LinkProxy {
+    const proxy = this.proxies.get(`${from}->${to}`);
+    if (!proxy) throw new Error(`no link ${from}->${to}`);
+    return proxy;
+  }
+
+  setLink(from: string, to: string, mode: LinkMode): void {
+    this.link(from, to).setMode(mode);
+  }
+
+  private argsFor(node: ClusterNode): string[] {
+    const peers = this.nodes.map((b) => `${b.id}=${b === node ? b.url : this.link(node.id, b.id).url}`).join(',');
+    return [cliPath, 'start', '--id', node.id, '--listen', `127.0.0.1:${node.port}`, '--data-dir', node.dataDir,
+      '--peers', peers, '--n', String(this.opts.n), ...this.opts.extraArgs];
+  }
+
+  private logFile(node: ClusterNode): string {
+    return join(this.opts.logDir, `${node.id}.log`);
+  }
+
+  /** Spawns the node (appending to its log) and waits until /health answers 200. */
+  async startNode(node: ClusterNode): Promise<void> {
+    if (this.stopped) throw new Error('cluster stopped');
+    if (node.child && node.state !== 'killed') throw new Error(`${node.id} is still running`);
+    const log = this.logFile(node);
+    appendFileSync(log, `\n=== harness: starting ${node.id} at ${new Date().toISOString()}\n`);
+    const fd = openSync(log, 'a');
+    const env = { ...process.env };
+    delete env['KVORUM_SECRET'];
+    const child = spawn(process.execPath, this.argsFor(node), { cwd: repoRoot, stdio: ['ignore', fd, fd], env });
+    closeSync(fd);
+    child.on('error', () => undefined);
+    node.child = child;
+    node.state = 'up';
+    if (child.pid !== undefined) watchPid(child.pid, node.dataDir);
+    child.once('exit', (code, signal) => {
+      if (child.pid !== undefined) unwatchPid(child.pid);
+      if (node.child === child) node.state = 'killed';
+      try {
+        appendFileSync(log, `=== harness: ${node.id} exited (code ${code}, signal ${signal}) at ${new Date().toISOString()}\n`);
+      } catch {
+        // the run directory is gone: nothing to note
+      }
+    });
+    await this.waitHealthy(node, child);
+  }
+
+  private async waitHealthy(node: ClusterNode, child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + (this.opts.healthDeadlineMs ?? 20_000);
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const tail = readFileSync(this.logFile(node), 'utf8').trim().split('\n').slice(-5).join('\n');
+        throw new Error(`${node.id} exited before becoming healthy (log ${this.logFile(node)}):\n${tail}`);
+      }
+      try {
+        if ((await getJson(`${node.url}/health`, 1000)).status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${node.id} not healthy after ${this.opts.healthDeadlineMs ?? 20_000} ms`);
+      await sleep(100);
+    }
+  }
+
+  /** SIGKILL and wait (bounded) for the exit. */
+  async kill(id: string): Promise<void> {
+    const node = this.node(id);
+    const child = node.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      node.state = 'killed';
+      return;
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await within(exited, 5000);
+    node.state = 'killed';
+  }
+
+  async restart(id: string): Promise<void> {
+    const node = this.node(id);
+    if (node.state === 'paused') await this.resume(id);
+    if (node.state === 'up') return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startNode(node);
+      } catch (err) {
+        // Something bound the port while the node was down: wait for it to go away.
+        if (attempt >= 5 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        await sleep(1000);
+      }
+    }
+  }
+
+  pause(id: string): void {
+    const node = this.node(id);
+    if (node.state !== 'up' || !node.child) return;
+    node.child.kill('SIGSTOP');
+    node.state = 'paused';
+  }
+
+  async resume(id: string): Promise<void> {
+    const node = this.node(id);
+    if (node.state !== 'paused' || !node.child) return;
+    node.child.kill('SIGCONT');
+    node.state = 'up';
+  }
+
+  /** Kill, delete the data dir (the node comes back empty, same id). Restart separately. */
+  async wipe(id: string): Promise<void> {
+    await this.kill(id);
+    await rm(this.node(id).dataDir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** Every link back to pass, every paused node resumed, every killed node restarted. */
+  async healAll(): Promise<void> {
+    for (const proxy of this.proxies.values()) proxy.setMode(pass);
+    for (const node of this.nodes) if (node.state === 'paused') await this.resume(node.id);
+    await Promise.all(this.nodes.filter((n) => n.state === 'killed').map((n) => this.startNode(n)));
+  }
+
+  /** Synchronous last resort (process exit): SIGCONT + SIGKILL every child still running. */
+  killAllSync(): void {
+    for (const node of this.nodes) {
+      const child = node.child;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        try {
+          child.kill('SIGCONT');
+          child.kill('SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    }
+    try {
+      rmSync(this.root, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+
+  /** Stops every node it started, closes the proxies, removes the data dirs. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(this.nodes.map((n) => this.kill(n.id)));
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    await rm(this.root, { recursive: true, force: true, maxRetries: 3 });
+    unwatchDir(this.root);
+    untrack(this);
+  }
+}

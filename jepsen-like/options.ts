@@ -1,0 +1,115 @@
+// Command-line options of the runner, with defaults and validation.
+import { parseArgs } from 'node:util';
+import { nemesisKinds, type NemesisKind } from './nemesis.js';
+
+export interface RunOptions {
+  readonly nodes: number;
+  readonly timeSec: number;
+  readonly workload: 'set' | 'register';
+  readonly nemeses: readonly NemesisKind[];
+  readonly seed: number;
+  readonly keys: number;
+  readonly concurrency: number;
+  readonly maxDown: number;
+  readonly client: 'safe' | 'unsafe';
+  readonly n: number;
+  /** The run directory; default jepsen-like/store/<timestamp>-seed<S>/. */
+  readonly out?: string;
+  /** Hint lifetime and tombstone grace of the nodes (see run.ts for why it is not tiny). */
+  readonly tombstoneGraceMs: number;
+  /** Ranges (ms) of the quiet periods and of the faults the nemesis plans. */
+  readonly quietMs: readonly [number, number];
+  readonly faultMs: readonly [number, number];
+  /** Print progress and the log to stdout (the CLI); tests keep quiet. */
+  readonly verbose: boolean;
+}
+
+export const usage = `usage: npm run jepsen -- [options]
+
+Starts a local kvorum cluster whose node-to-node links go through fault-injecting proxies, runs a
+workload against it while a nemesis kills, pauses, wipes and partitions nodes, heals, waits for
+the replicas to converge, reads everything back and checks the history.
+
+  --nodes K            nodes (default 5)
+  --time S             seconds of workload and faults (default 60)
+  --workload W         set | register (default set)
+  --nemesis LIST       comma-separated: kill,pause,partition,wipe; "none" for no faults
+                       (default kill,pause,partition)
+  --seed S             seed of every random choice (default: random, printed)
+  --keys K             keys (default 5)
+  --concurrency C      client processes (default 10)
+  --max-down M         nodes killed/paused at once at most (default floor((nodes-1)/2))
+  --client safe|unsafe the unsafe client keeps one sibling instead of merging (default safe)
+  --n N                replication factor (default 3)
+  --tombstone-grace-ms MS  the nodes' hint lifetime and tombstone grace (default 30000)
+  --fault-ms LO-HI     how long each fault lasts, ms (default 2000-4000)
+  --quiet-ms LO-HI     quiet time between faults, ms (default 1500-3000)
+  --out DIR            run directory (default jepsen-like/store/<timestamp>-seed<S>/)
+  -h, --help           this help
+
+Exit code: 0 valid, 1 invalid (a checker found a violation), 2 harness error.`;
+
+export class UsageError extends Error {}
+
+function int(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^[0-9]+$/.test(value)) throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`--${name} must be in ${min}..${max}, got ${n}`);
+  return n;
+}
+
+function range(value: string | undefined, name: string, fallback: [number, number]): [number, number] {
+  if (value === undefined) return fallback;
+  const m = /^([0-9]+)-([0-9]+)$/.exec(value);
+  if (!m || Number(m[1]) > Number(m[2]) || Number(m[1]) < 100) throw new UsageError(`--${name} must be LO-HI in ms (LO >= 100), got ${JSON.stringify(value)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        nodes: { type: 'string' }, time: { type: 'string' }, workload: { type: 'string' }, nemesis: { type: 'string' },
+        seed: { type: 'string' }, keys: { type: 'string' }, concurrency: { type: 'string' }, 'max-down': { type: 'string' },
+        client: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
+        'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values['help']) return 'help';
+  const s = (name: string) => values[name] as string | undefined;
+  const nodes = int(s('nodes'), 'nodes', 5, 1, 32);
+  const workload = s('workload') ?? 'set';
+  if (workload !== 'set' && workload !== 'register') throw new UsageError(`--workload must be set or register, got ${workload}`);
+  const client = s('client') ?? 'safe';
+  if (client !== 'safe' && client !== 'unsafe') throw new UsageError(`--client must be safe or unsafe, got ${client}`);
+  const nemesisList = (s('nemesis') ?? 'kill,pause,partition').split(',').map((x) => x.trim()).filter((x) => x && x !== 'none');
+  for (const k of nemesisList) {
+    if (!(nemesisKinds as readonly string[]).includes(k)) throw new UsageError(`unknown nemesis ${JSON.stringify(k)}; known: ${nemesisKinds.join(', ')}`);
+  }
+  const out = s('out');
+  return {
+    nodes,
+    timeSec: int(s('time'), 'time', 60, 1, 24 * 3600),
+    workload,
+    nemeses: [...new Set(nemesisList)] as NemesisKind[],
+    seed: int(s('seed'), 'seed', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
+    keys: int(s('keys'), 'keys', 5, 1, 10_000),
+    concurrency: int(s('concurrency'), 'concurrency', 10, 1, 1000),
+    maxDown: int(s('max-down'), 'max-down', Math.floor((nodes - 1) / 2), 0, nodes),
+    client,
+    n: int(s('n'), 'n', 3, 1, 16),
+    tombstoneGraceMs: int(s('tombstone-grace-ms'), 'tombstone-grace-ms', 30_000, 1000, 3_600_000),
+    faultMs: range(s('fault-ms'), 'fault-ms', [2000, 4000]),
+    quietMs: range(s('quiet-ms'), 'quiet-ms', [1500, 3000]),
+    verbose: true,
+    ...(out === undefined ? {} : { out }),
+  };
+}

@@ -1,0 +1,181 @@
+// The Jepsen-style runner: start a cluster behind link proxies, run a workload while the nemesis
+// injects faults, heal, wait for convergence, read everything back, check, report.
+//   npm run jepsen -- --nodes 5 --time 60 --workload set --nemesis kill,pause,partition --seed 7
+// runJepsen() is the same run in-process (the tests call it).
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { checkRun, type Results } from './checkers/index.js';
+import { Cluster, repoRoot } from './cluster.js';
+import { getJson, sleep, within } from './util.js';
+import { finalReads, waitConvergence } from './converge.js';
+import type { RunInfo } from './history.js';
+import { describePlan, Nemesis, planFaults } from './nemesis.js';
+import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
+import { Prng } from './prng.js';
+import { KvClient, Recorder, type NodeRef, type Workload } from './workloads/client.js';
+import { registerWorkload } from './workloads/register.js';
+import { setWorkload } from './workloads/set.js';
+import { verdict, writeReportSafely } from './verdict.js';
+
+export interface RunOutcome {
+  readonly dir: string;
+  readonly results: Results;
+}
+
+const convergenceDeadlineMs = 60_000;
+const finalReadDeadlineMs = 20_000;
+
+/**
+ * Node flags: fast background convergence so a short run settles in seconds. The tombstone grace
+ * is also the hint lifetime: with a grace shorter than a fault plus the restart, hints would expire
+ * undelivered, and a write acknowledged only by fallbacks would be lost by design, not by a bug.
+ */
+function nodeArgs(o: RunOptions): string[] {
+  return ['--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200',
+    '--tombstone-grace-ms', String(o.tombstoneGraceMs), '--log-level', 'warn'];
+}
+
+export function defaultOptions(overrides: Partial<RunOptions> = {}): RunOptions {
+  const base = parseOptions([]);
+  if (base === 'help') throw new Error('unreachable');
+  return { ...base, verbose: false, ...overrides };
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+/** Waits (bounded, never failing) until every node's detector sees every node up. */
+async function settle(nodes: readonly NodeRef[]): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try {
+      const views = await Promise.all(nodes.map((n) => getJson(`${n.url}/cluster`, 1000)));
+      if (views.every((v) => (v.body as { members: { status: string }[] }).members.every((m) => m.status === 'up'))) return;
+    } catch {
+      // retry
+    }
+    await sleep(100);
+  }
+}
+
+export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunOutcome> {
+  const o = defaultOptions(options);
+  const dir = resolve(o.out ?? join(repoRoot, 'jepsen-like', 'store', `${stamp()}-seed${o.seed}`));
+  mkdirSync(dir, { recursive: true });
+  const log = (line: string) => {
+    appendFileSync(join(dir, 'runner.log'), `${new Date().toISOString()} ${line}\n`);
+    if (o.verbose) process.stdout.write(`${line}\n`);
+  };
+  const info: RunInfo = {
+    seed: o.seed, nodes: o.nodes, n: o.n, timeSec: o.timeSec, workload: o.workload, nemeses: o.nemeses,
+    client: o.client, startedAt: new Date().toISOString(),
+  };
+  const prng = new Prng(o.seed);
+  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  const plan = planFaults(prng.fork('nemesis'), { ids, kinds: o.nemeses, maxDown: o.maxDown, faultMs: o.faultMs, quietMs: o.quietMs });
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ info, options: o, plannedFaults: describePlan(plan.slice(0, 30)) }, null, 2));
+  log(`run ${dir}: ${o.nodes} nodes, ${o.workload} workload (${o.client} client), nemesis ${o.nemeses.join(',') || 'none'}, seed ${o.seed}`);
+
+  const workload: Workload = o.workload === 'set'
+    ? setWorkload({ keys: o.keys, client: o.client })
+    : registerWorkload({ keys: o.keys, concurrency: o.concurrency });
+  const kv = new KvClient();
+  let cluster: Cluster | undefined;
+  let recorded: Recorder | undefined; // for the post-mortem of a harness error
+  try {
+    cluster = await Cluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o) });
+    const nodes: NodeRef[] = cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
+    await settle(nodes);
+    log(`cluster up: ${nodes.map((n) => `${n.id}=${n.url}`).join(' ')}`);
+
+    const history = new Recorder();
+    recorded = history;
+    const nemesis = new Nemesis(cluster, plan, () => history.now(), log);
+    let stopped = false;
+    const clientErrors: Error[] = [];
+    const clients = Array.from({ length: o.concurrency }, (_, p) =>
+      workload.runProcess({ process: p, prng: prng.fork(`client-${p}`), nodes, keys: workload.keys, kv, history, stopped: () => stopped })
+        .catch((err: unknown) => void clientErrors.push(err as Error)));
+    nemesis.start();
+    const totalMs = o.timeSec * 1000;
+    const tty = o.verbose && process.stdout.isTTY;
+    while (history.now() < totalMs && nemesis.error === undefined && clientErrors.length === 0) {
+      await sleep(Math.min(1000, Math.max(1, totalMs - history.now())));
+      const c = history.counts;
+      const line = `[${(history.now() / 1000).toFixed(0).padStart(4)}/${o.timeSec}s] ok ${c.ok} info ${c.info} fail ${c.fail} | fault: ${nemesis.current()}`;
+      if (tty) process.stdout.write(`\r${line.padEnd(110)}`);
+      else if (o.verbose) process.stdout.write(`${line}\n`);
+    }
+    if (tty) process.stdout.write('\n');
+    stopped = true;
+    // Each operation is bounded by the client deadline; this bound is only against a harness bug.
+    await within(Promise.all(clients), 15_000);
+    await nemesis.stop();
+    if (clientErrors.length > 0) throw new Error(`client process failed: ${clientErrors[0]!.stack ?? clientErrors[0]!.message}`);
+    log(`workload done at ${(history.now() / 1000).toFixed(1)}s: ${JSON.stringify(history.counts)}; healing`);
+
+    await cluster.healAll();
+    const convergence = await waitConvergence(nodes, workload.keys, convergenceDeadlineMs);
+    log(convergence.convergenceMs === null
+      ? `did NOT converge within ${convergenceDeadlineMs} ms: ${convergence.lastProblem}`
+      : `converged in ${convergence.convergenceMs} ms after healing`);
+    const reads = await finalReads(kv, nodes, workload, finalReadDeadlineMs);
+
+    const faults = nemesis.windows;
+    writeFileSync(join(dir, 'history.jsonl'), history.ops.map((op) => JSON.stringify(op)).join('\n') + '\n');
+    writeFileSync(join(dir, 'faults.json'), JSON.stringify(faults, null, 2));
+    writeFileSync(join(dir, 'final-reads.json'), JSON.stringify(reads, null, 2));
+    writeFileSync(join(dir, 'replica-versions.json'), JSON.stringify(convergence.versions, null, 2));
+    const results = checkRun({
+      info, history: history.ops, faults, finalReads: reads, replicaVersions: convergence.versions, convergenceMs: convergence.convergenceMs,
+    });
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2));
+    await writeReportSafely(dir, { info, history: history.ops, faults, results }, log);
+    log(verdict(info, history.ops, faults, results));
+    return { dir, results };
+  } catch (err) {
+    // A harness error: keep what was recorded, for the post-mortem.
+    if (recorded) writeFileSync(join(dir, 'history.jsonl'), recorded.ops.map((op) => JSON.stringify(op)).join('\n') + '\n');
+    log(`harness error: ${(err as Error).stack ?? String(err)}`);
+    throw err;
+  } finally {
+    await kv.close().catch(() => undefined);
+    await cluster?.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  let options: RunOptions | 'help';
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const { dir, results } = await runJepsen(options);
+  process.stdout.write(`\nrun directory: ${dir}\n`);
+  return results.valid ? 0 : 1;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // A harness error (or an uncaught one) is exit code 2; runJepsen's finally stopped the nodes, and
+  // cluster.ts kills any left on exit.
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`harness error: ${err.stack ?? err.message}\n`);
+    process.exit(2);
+  });
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`harness error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(2);
+    },
+  );
+}
