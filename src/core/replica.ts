@@ -26,6 +26,8 @@ export interface ReplicaDeps {
 
 export class LocalReplica {
   private readonly observers: ChangeObserver[] = [];
+  /** Hint stores not yet committed, per target: storage counts only committed hints. */
+  private readonly hintsInFlight = new Map<NodeId, number>();
   private lastFullWarningMs = -Infinity;
 
   constructor(private readonly deps: ReplicaDeps) {}
@@ -71,7 +73,8 @@ export class LocalReplica {
    * count this node toward the write's quorum, and anti-entropy repairs the key later.
    */
   async storeHint(target: NodeId, key: string, object: VersionedObject): Promise<void> {
-    const pending = this.deps.storage.hintCounts().get(target) ?? 0;
+    const inFlight = this.hintsInFlight.get(target) ?? 0;
+    const pending = (this.deps.storage.hintCounts().get(target) ?? 0) + inFlight;
     if (pending >= this.deps.hintsPerPeerMax) {
       this.deps.metrics.inc('hints_refused');
       const now = this.deps.runtime.now();
@@ -82,9 +85,18 @@ export class LocalReplica {
       throw new HintsFullError(`${this.deps.self} holds ${pending} hints for ${target}, the maximum`);
     }
     const partition = partitionOf(this.deps.ring(), key);
-    await this.deps.storage.updateHint(target, key, partition, this.deps.runtime.wallClockMs(), (current) =>
+    const countedBefore = this.deps.storage.hintCounts().get(target) ?? 0;
+    const stored = this.deps.storage.updateHint(target, key, partition, this.deps.runtime.wallClockMs(), (current) =>
       current ? sync(current, object) : object,
     );
+    // An engine that counts only committed hints has not counted this one yet: hold its place.
+    const uncounted = (this.deps.storage.hintCounts().get(target) ?? 0) === countedBefore;
+    if (uncounted) this.hintsInFlight.set(target, (this.hintsInFlight.get(target) ?? 0) + 1);
+    try {
+      await stored;
+    } finally {
+      if (uncounted) this.hintsInFlight.set(target, (this.hintsInFlight.get(target) ?? 1) - 1);
+    }
     this.deps.metrics.inc('hints_stored');
   }
 }

@@ -6,6 +6,13 @@ import { liveValues, sameVersion } from '../../src/core/dvv.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { ClientOp, QuorumSpec } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noMetrics } from '../../src/core/metrics.js';
+import { LocalReplica } from '../../src/core/replica.js';
+import { silentLogger } from '../../src/core/runtime.js';
+import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { fakeCluster, settle } from './fakes.js';
 
 const put = (key: string, value: string, w: QuorumSpec = 'quorum', pw: QuorumSpec = 0): ClientOp => ({
@@ -153,5 +160,24 @@ describe('tombstone reaping', () => {
     assert.equal(await c.node(p1).core.reaper.round(), 1);
     assert.equal((await c.node(p1).coordinator.execute(get('k', 'all'))).ok && true, true);
     assert.deepEqual(await text(c, p3, 'k'), []);
+  });
+});
+
+describe('hint bound', () => {
+  it('concurrent hint stores never exceed hintsPerPeerMax, also when the engine counts only committed hints (found by the simulator)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvorum-hints-'));
+    const storage = SqliteStorage.open({ dir });
+    try {
+      const c = fakeCluster(3);
+      const [a, b] = c.ids;
+      const replica = new LocalReplica({ self: a!, storage, ring: () => c.ring, runtime: c.clock, log: silentLogger, metrics: noMetrics, hintsPerPeerMax: 2 });
+      const object = { context: { vv: [], cloud: [] }, siblings: [] };
+      const stores = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => replica.storeHint(b!, `key${i}`, object)));
+      assert.equal(stores.filter((s) => s.status === 'fulfilled').length, 2);
+      assert.equal(storage.hintCounts().get(b!), 2);
+    } finally {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
