@@ -1,0 +1,75 @@
+// Everything about a run that the seed decides before it starts: cluster shape, convergence
+// knobs, workload and fault mix. Drawn first from the run's PRNG, so a seed names a scenario.
+import { forwardMarginMs } from '../../src/core/limits.js';
+import type { ConvergenceSettings } from '../../src/core/node-core.js';
+import type { ClusterConfig } from './cluster.js';
+import { faultKinds, type FaultConfig } from './faults.js';
+import type { Prng } from './prng.js';
+import type { WorkloadConfig } from './workload.js';
+
+export interface ScenarioOptions {
+  /** Operations per run at most (the safety phase ends when they are invoked, or at safetyMs). */
+  readonly opsMax: number;
+  /** Length of the safety phase, simulated ms. */
+  readonly safetyMs: number;
+}
+
+export interface Scenario {
+  readonly cluster: ClusterConfig;
+  readonly workload: WorkloadConfig;
+  readonly faults: FaultConfig;
+  readonly safetyMs: number;
+}
+
+export function chooseScenario(p: Prng, opts: ScenarioOptions): Scenario {
+  const nodes = p.pick([3, 4, 5, 5, 6]);
+  const keyCount = p.int(2, 8);
+  const clients = p.int(3, 10);
+  const settings: ConvergenceSettings = {
+    probeIntervalMs: p.pick([250, 1000, 2000]),
+    handoffIntervalMs: p.pick([200, 1000, 3000]),
+    antiEntropyIntervalMs: p.pick([500, 2000, 5000]),
+    // Also the hint lifetime: short graces make hints expire within a run, so expiry is exercised.
+    tombstoneGraceMs: p.pick([2000, 10_000, 60_000]),
+    // Sometimes tiny, so fallbacks refuse hints and the bound itself is exercised.
+    hintsPerPeerMax: p.chance(0.3) ? p.int(1, keyCount) : 1000,
+  };
+  const requestTimeoutMs = p.pick([500, 1000, 2000]);
+  const kinds = faultKinds.filter(() => p.chance(0.75));
+  if (kinds.length === 0) kinds.push(p.pick(faultKinds));
+  return {
+    cluster: { nodes, n: 3, partitions: p.pick([8, 16, 32]), settings, commitDelayMs: [0, p.pick([1, 5, 20])] },
+    workload: {
+      clients,
+      keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
+      opsMax: opts.opsMax,
+      // Spread the operations over most of the phase, so faults come and go while clients work;
+      // faults slow clients down, and the phase ends at opsMax or safetyMs, whichever comes first.
+      thinkMs: Math.max(1, Math.round((0.6 * clients * opts.safetyMs) / opts.opsMax)),
+      readFraction: p.pick([0, 0.1, 0.3]),
+      requestTimeoutMs,
+      // The coordinator's deadline, plus the forwarding margin, plus a little for the hops.
+      clientTimeoutMs: requestTimeoutMs + forwardMarginMs + 500,
+    },
+    faults: {
+      kinds,
+      maxDown: Math.floor((nodes - 1) / 2),
+      wipesMax: p.chance(0.4) ? 1 : 0,
+      meanGapMs: p.pick([500, 2000, 5000]),
+      durationMs: [100, p.pick([2000, 5000, 15000])],
+    },
+    safetyMs: opts.safetyMs,
+  };
+}
+
+export function describeScenario(s: Scenario): string {
+  const c = s.cluster;
+  const w = s.workload;
+  const k = c.settings;
+  return [
+    `${c.nodes} nodes, N=${c.n}, Q=${c.partitions}, commit<=${c.commitDelayMs[1]}ms`,
+    `${w.clients} clients, ${w.keys.length} keys, reads ${w.readFraction * 100}%, timeout ${w.requestTimeoutMs}ms`,
+    `probe ${k.probeIntervalMs}ms, handoff ${k.handoffIntervalMs}ms, ae ${k.antiEntropyIntervalMs}ms, grace ${k.tombstoneGraceMs}ms, hints/peer<=${k.hintsPerPeerMax}`,
+    `faults ${s.faults.kinds.join(',')} (max down ${s.faults.maxDown}, wipes<=${s.faults.wipesMax}, gap~${s.faults.meanGapMs}ms, <=${s.faults.durationMs[1]}ms)`,
+  ].join('; ');
+}
