@@ -41,7 +41,7 @@ the replicas to converge, reads everything back and checks the history.
   --max-down M         nodes killed/paused at once at most (default floor((nodes-1)/2))
   --client safe|unsafe the unsafe client keeps one sibling instead of merging (default safe)
   --n N                replication factor (default 3)
-  --tombstone-grace-ms MS  the nodes' hint lifetime and tombstone grace (default 30000)
+  --tombstone-grace-ms MS  the nodes' tombstone grace (default 30000)
   --fault-ms LO-HI     how long each fault lasts, ms (default 2000-4000)
   --quiet-ms LO-HI     quiet time between faults, ms (default 1500-3000)
   --out DIR            run directory (default jepsen-like/store/<timestamp>-seed<S>/)

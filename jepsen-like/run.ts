@@ -26,11 +26,7 @@ export interface RunOutcome {
 const convergenceDeadlineMs = 60_000;
 const finalReadDeadlineMs = 20_000;
 
-/**
- * Node flags: fast background convergence so a short run settles in seconds. The tombstone grace
- * is also the hint lifetime: with a grace shorter than a fault plus the restart, hints would expire
- * undelivered, and a write acknowledged only by fallbacks would be lost by design, not by a bug.
- */
+/** Node flags: fast background convergence so a short run settles in seconds. */
 function nodeArgs(o: RunOptions): string[] {
   return ['--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200',
     '--tombstone-grace-ms', String(o.tombstoneGraceMs), '--log-level', 'warn'];

@@ -29,7 +29,7 @@ export function chooseScenario(p: Prng, opts: ScenarioOptions): Scenario {
     probeIntervalMs: p.pick([250, 1000, 2000]),
     handoffIntervalMs: p.pick([200, 1000, 3000]),
     antiEntropyIntervalMs: p.pick([500, 2000, 5000]),
-    // Also the hint lifetime: short graces make hints expire within a run, so expiry is exercised.
+    // Short graces let tombstones be reaped within a run, so reaping races with hints and repair.
     tombstoneGraceMs: p.pick([2000, 10_000, 60_000]),
     // Sometimes tiny, so fallbacks refuse hints and the bound itself is exercised.
     hintsPerPeerMax: p.chance(0.3) ? p.int(1, keyCount) : 1000,

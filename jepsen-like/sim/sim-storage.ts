@@ -95,6 +95,12 @@ export class SimStorage implements Storage {
     return this.stage(batch, () => this.disk.removeHint(target, key, version));
   }
 
+  async hasHint(key: string): Promise<boolean> {
+    const batch = this.batch;
+    if (batch && batch.hintWrites > 0) await batch.committed;
+    return this.alive(() => this.disk.hasHint(key));
+  }
+
   /** Committed hints only, as in SqliteStorage. */
   hintCounts(): ReadonlyMap<NodeId, number> {
     return this.disk.hintCounts();

@@ -17,12 +17,11 @@ const coreCounters: Record<CoreCounter, [name: string, help: string]> = {
   read_repairs_skipped: ['kvorum_read_repairs_skipped_total', 'Read repairs skipped because the peer already had the maximum in flight.'],
   hints_stored: ['kvorum_hints_stored_total', 'Writes kept as hints for a primary that did not take them.'],
   hints_delivered: ['kvorum_hints_delivered_total', 'Hints handed off to their owner and deleted.'],
-  hints_expired: ['kvorum_hints_expired_total', 'Hints dropped undelivered because they outlived the tombstone grace period.'],
   hints_refused: ['kvorum_hints_refused_total', 'Hints refused because this node already held hintsPerPeerMax for that peer.'],
   ae_exchanges: ['kvorum_ae_exchanges_total', 'Anti-entropy exchanges completed (one peer, every shared partition).'],
   ae_keys_repaired: ['kvorum_ae_keys_repaired_total', 'Keys anti-entropy found different and changed on at least one side (merged both ways).'],
   ae_payload_bytes: ['kvorum_ae_payload_bytes_total', 'Estimated anti-entropy payload, both directions: hashes, keys, digests, objects (not wire bytes: no msgpack/HTTP framing).'],
-  tombstones_reaped: ['kvorum_tombstones_reaped_total', 'Tombstones removed from this node after every primary held them past the grace period.'],
+  tombstones_reaped: ['kvorum_tombstones_reaped_total', 'Tombstones removed from this node: every primary held them past the grace period and no node held a hint for the key.'],
 };
 
 export function createMetrics(nodeId: string, hintCounts: () => ReadonlyMap<string, number>): NodeMetrics {

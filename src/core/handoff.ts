@@ -1,8 +1,9 @@
 // Hinted handoff (Dynamo section 4.6): hints this node keeps for primaries that missed writes are
 // delivered when the owner is reachable again, in bounded batches, and deleted only after the
-// owner acknowledged them (and only if no newer write merged into the hint meanwhile). Hints
-// older than `hintMaxAgeMs` are dropped instead: by then a tombstone they predate may have been
-// reaped, and delivering them would resurrect the key (anti-entropy repairs what they carried).
+// owner acknowledged them (and only if no newer write merged into the hint meanwhile). Hints never
+// expire: a hint may be the only copy of an acknowledged write beyond the ones that failed, so
+// dropping it could leave that write on fewer than w nodes. (The tombstone reaper waits until no
+// node holds a hint for a key, so a late hint cannot resurrect a reaped key either.)
 import type { FailureDetector } from './failure-detector.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
@@ -20,7 +21,6 @@ export interface HandoffOptions {
   readonly log: Logger;
   readonly intervalMs: number;
   readonly batchMax: number;
-  readonly hintMaxAgeMs: number;
   readonly rpcTimeoutMs: number;
 }
 
@@ -61,37 +61,28 @@ export class HintedHandoff {
   private async deliver(target: NodeId): Promise<void> {
     const { storage } = this.opts.replica;
     let delivered = 0;
-    let expired = 0;
     for (;;) {
       const hints = await storage.listHints(target, this.opts.batchMax);
       if (hints.length === 0 || this.periodic.stopped) break;
-      const oldestAllowedMs = this.opts.runtime.wallClockMs() - this.opts.hintMaxAgeMs;
       const outcomes = await Promise.all(
         hints.map(async (hint) => {
-          if (hint.createdAtMs < oldestAllowedMs) {
-            await storage.removeHint(target, hint.key, hint.version);
-            return 'expired' as const;
-          }
           try {
             const reply = await this.opts.transport.call(target, { type: 'replicate', key: hint.key, object: hint.object }, this.opts.rpcTimeoutMs);
-            if (reply.type !== 'ack') return 'failed' as const;
+            if (reply.type !== 'ack') return false;
           } catch {
-            return 'failed' as const;
+            return false;
           }
           // A write that merged into the hint after we read it keeps the hint for the next round.
-          return (await storage.removeHint(target, hint.key, hint.version)) ? ('delivered' as const) : ('failed' as const);
+          return storage.removeHint(target, hint.key, hint.version);
         }),
       );
-      const ok = outcomes.filter((o) => o === 'delivered').length;
-      const gone = outcomes.filter((o) => o === 'expired').length;
+      const ok = outcomes.filter(Boolean).length;
       delivered += ok;
-      expired += gone;
-      if (ok + gone === 0) break;
+      if (ok === 0) break;
     }
-    if (delivered > 0) this.opts.metrics.inc('hints_delivered', delivered);
-    if (expired > 0) this.opts.metrics.inc('hints_expired', expired);
-    if (delivered + expired > 0) {
-      this.opts.log.info({ target, delivered, expired, pending: storage.hintCounts().get(target) ?? 0 }, `handed off ${delivered} hints to ${target}`);
+    if (delivered > 0) {
+      this.opts.metrics.inc('hints_delivered', delivered);
+      this.opts.log.info({ target, delivered, pending: storage.hintCounts().get(target) ?? 0 }, `handed off ${delivered} hints to ${target}`);
     }
   }
 }

@@ -6,7 +6,6 @@ export type CoreCounter =
   | 'read_repairs_skipped'
   | 'hints_stored'
   | 'hints_delivered'
-  | 'hints_expired'
   | 'hints_refused'
   | 'ae_exchanges'
   | 'ae_keys_repaired'

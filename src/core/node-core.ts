@@ -64,7 +64,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   });
   const handoff = new HintedHandoff({
     self, runtime, transport, replica, detector, metrics, log, rpcTimeoutMs,
-    intervalMs: settings.handoffIntervalMs, batchMax: limits.handoffBatchMax, hintMaxAgeMs: settings.tombstoneGraceMs,
+    intervalMs: settings.handoffIntervalMs, batchMax: limits.handoffBatchMax,
   });
   const antiEntropy = new AntiEntropy({
     self, runtime, transport, replica, ring, detector, metrics, log, rpcTimeoutMs,

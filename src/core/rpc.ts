@@ -48,7 +48,9 @@ export type RpcRequest =
   | { readonly type: 'aeBranches'; readonly partition: number }
   | { readonly type: 'aeLeaves'; readonly partition: number; readonly branches: readonly number[] }
   | { readonly type: 'aeKeys'; readonly partition: number; readonly leaves: readonly number[] }
-  /** Delete this key if its tombstone-only object still has this digest (tombstone reaping). */
+  /** Tombstone reaping: whether the receiver holds a hint for this key (for any target)... */
+  | { readonly type: 'hintHeld'; readonly key: string }
+  /** ...and delete this key if its tombstone-only object still has this digest. */
   | { readonly type: 'reap'; readonly key: string; readonly digest: string };
 
 export type RpcResponse =
@@ -58,9 +60,10 @@ export type RpcResponse =
   | { readonly type: 'result'; readonly result: ClientResult }
   | { readonly type: 'hashes'; readonly hashes: readonly string[] }
   | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }
+  | { readonly type: 'held'; readonly held: boolean }
   | { readonly type: 'reaped'; readonly reaped: boolean };
 
-const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'reap']);
+const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'hintHeld', 'reap']);
 
 /** A cheap shape check of a decoded message: the sender is an authenticated peer, not a client. */
 export function isRpcRequest(message: unknown): message is RpcRequest {

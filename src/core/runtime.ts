@@ -83,6 +83,8 @@ export interface Storage {
   listHints(target: NodeId, limit: number): Promise<HintEntry[]>;
   /** Removes the hint if it is still at `version` (nothing merged into it since); true if removed. Durable on resolve. */
   removeHint(target: NodeId, key: string, version: number): Promise<boolean>;
+  /** Whether a hint for `key` (for any target) is stored or staged to be. */
+  hasHint(key: string): Promise<boolean>;
   /** Hints pending per target (targets with none are absent). Kept in memory: cheap to call. */
   hintCounts(): ReadonlyMap<NodeId, number>;
   close(): Promise<void>;

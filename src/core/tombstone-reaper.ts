@@ -1,13 +1,16 @@
 // Tombstone reaping: a deleted key's tombstone is removed only once every primary replica holds
-// exactly the same tombstone-only version and the grace period has passed since the delete. A
-// replica that missed the delete therefore blocks the reap until handoff or anti-entropy has given
-// it the tombstone, so no stale replica can bring the key back (the classic resurrection bug).
+// exactly the same tombstone-only version, no member holds a hint for the key, and the grace
+// period has passed since the delete. A replica that missed the delete therefore blocks the reap
+// until handoff or anti-entropy has given it the tombstone, and a hint carrying an older write
+// blocks it until delivered, so neither can bring the key back (the classic resurrection bug).
+// An unreachable member blocks reaping too: it may hold such a hint.
 // Only the first primary of a partition drives its reaping, scanning a bounded slice per round.
 import { objectDigest } from './merkle.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { preferenceList, type Ring } from './ring.js';
 import { Periodic } from './periodic.js';
+import type { RpcRequest } from './rpc.js';
 import type { Logger, Runtime, Transport } from './runtime.js';
 import { asPartitionId, type NodeId, type VersionedObject } from './types.js';
 
@@ -91,10 +94,17 @@ export class TombstoneReaper {
   private async reapEverywhere(key: string, object: VersionedObject, primaries: readonly NodeId[]): Promise<boolean> {
     const digest = objectDigest(object);
     const others = primaries.filter((p) => p !== this.opts.self);
+    const call = (peer: NodeId, request: RpcRequest) => this.opts.transport.call(peer, request, this.opts.rpcTimeoutMs);
     try {
-      const copies = await Promise.all(others.map((peer) => this.opts.transport.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs)));
+      if (await this.opts.replica.storage.hasHint(key)) return false;
+      const [copies, hints] = await Promise.all([
+        Promise.all(others.map((peer) => call(peer, { type: 'read', key }))),
+        Promise.all(this.opts.ring().members.filter((m) => m !== this.opts.self).map((peer) => call(peer, { type: 'hintHeld', key }))),
+      ]);
       // Every primary must hold exactly this tombstone; otherwise wait for repair to make it so.
       if (!copies.every((c) => c.type === 'object' && c.object !== null && objectDigest(c.object) === digest)) return false;
+      // A pending hint may carry a write this tombstone supersedes: delivered after the reap, it would resurrect the key.
+      if (!hints.every((h) => h.type === 'held' && !h.held)) return false;
       await Promise.all(others.map((peer) => this.opts.transport.call(peer, { type: 'reap', key, digest }, this.opts.rpcTimeoutMs)));
     } catch {
       return false; // a primary is unreachable: try again next round

@@ -131,6 +131,13 @@ export class MemoryStorage implements Storage {
     });
   }
 
+  hasHint(key: string): Promise<boolean> {
+    return settle(() => {
+      this.checkOpen();
+      return [...this.hints.values()].some((forTarget) => forTarget.has(key));
+    });
+  }
+
   /** A snapshot: callers may keep iterating it while hints come and go. */
   hintCounts(): ReadonlyMap<NodeId, number> {
     return new Map([...this.hints].map(([target, m]) => [target, m.size]));

@@ -41,6 +41,10 @@ const schema = `
   -- listHints reads one target's hints oldest first.
   CREATE INDEX hints_oldest ON hints (target, created_at_ms, version);`;
 
+// Added after schema 2 shipped; created on open when missing, so older version-2 directories get it too.
+// The tombstone reaper asks whether any target holds a hint for a key.
+const hintsByKeyIndex = 'CREATE INDEX IF NOT EXISTS hints_by_key ON hints (key)';
+
 /** Opens (creating if needed) the database in `dir`; refuses another schema version. */
 export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Database.Database; incarnation: string } {
   mkdirSync(dir, { recursive: true });
@@ -65,6 +69,7 @@ export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Databa
         set.run('schema_version', schemaVersion);
         set.run('incarnation', id);
       }
+      db.exec(hintsByKeyIndex);
       return id;
     }).immediate();
     return { db, incarnation };
@@ -78,6 +83,8 @@ export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Databa
 export class Tables {
   readonly object: (key: string) => Buffer | undefined;
   readonly hint: (target: NodeId, key: string) => HintRow | undefined;
+  /** Whether any target has a committed hint for the key. */
+  readonly hasHint: (key: string) => boolean;
   readonly commit: (writes: BatchWrites) => void;
   private readonly scanFrom: Database.Statement<[number, number], [string, Buffer]>;
   private readonly scanAfter: Database.Statement<[number, string, number], [string, Buffer]>;
@@ -95,6 +102,8 @@ export class Tables {
       const row = hint.get(target, key);
       return row && { partition: row[0], bytes: row[1], version: row[2], createdAtMs: row[3] };
     };
+    const anyHint = db.prepare<[string], number>('SELECT 1 FROM hints WHERE key = ? LIMIT 1').pluck();
+    this.hasHint = (key) => anyHint.get(key) !== undefined;
     this.scanFrom = db.prepare<[number, number], [string, Buffer]>(
       'SELECT key, object FROM objects WHERE partition = ? ORDER BY key LIMIT ?',
     ).raw();

@@ -158,6 +158,13 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  /** Committed or staged; a staged removal still answers true until it commits (the safe side). */
+  async hasHint(key: string): Promise<boolean> {
+    this.checkOpen();
+    for (const staged of this.batch?.hints.values() ?? []) if (staged.get(key)?.next) return true;
+    return this.tables.hasHint(key);
+  }
+
   /** A snapshot of committed counts: callers may keep iterating it while hints come and go. */
   hintCounts(): ReadonlyMap<NodeId, number> {
     return new Map(this.counts);

@@ -121,6 +121,24 @@ export function hintConformance(withStore: WithStore): void {
       assert.deepStrictEqual(counts(storage), { n1: 2 });
     }));
 
+  it('hasHint says whether any target holds a hint for a key, also while the hint is being written', () =>
+    withStore(async ({ storage }) => {
+      assert.equal(await storage.hasHint('k'), false);
+      await storage.update('k', p, () => textObject('obj'));
+      assert.equal(await storage.hasHint('k'), false, 'an object is not a hint');
+      const staged = put(storage, t2, 'k');
+      assert.equal(await storage.hasHint('k'), true, 'a hint not yet committed counts');
+      await staged;
+      await put(storage, t1, 'k');
+      assert.equal(await storage.hasHint('k'), true);
+      assert.equal(await storage.hasHint('j'), false);
+      for (const target of [t1, t2]) {
+        const [h] = await storage.listHints(target, 1);
+        assert.equal(await storage.removeHint(target, 'k', h!.version), true);
+      }
+      assert.equal(await storage.hasHint('k'), false, 'gone once every target\'s hint is removed');
+    }));
+
   it('an update and an updateHint issued together both land', () =>
     withStore(async ({ storage }) => {
       await Promise.all([storage.update('k', p, () => textObject('obj')), put(storage, t1, 'k', 1000, 'hint')]);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { liveValues, sameVersion } from '../../src/core/dvv.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { ClientOp, QuorumSpec } from '../../src/core/rpc.js';
-import type { NodeId } from '../../src/core/types.js';
+import type { CausalContext, NodeId } from '../../src/core/types.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ const put = (key: string, value: string, w: QuorumSpec = 'quorum', pw: QuorumSpe
   op: 'put', key, data: new TextEncoder().encode(value), contentType: 'text/plain', context: undefined, w, pw, timeoutMs: 1000,
 });
 const get = (key: string, r: QuorumSpec = 'quorum'): ClientOp => ({ op: 'get', key, r, pr: 0, timeoutMs: 1000 });
+const del = (w: QuorumSpec, context?: CausalContext): ClientOp => ({ op: 'delete', key: 'k', context, w, pw: 0, timeoutMs: 1000 });
 /** Lets every node's failure detector probe the network again, so it sees healed peers as up. */
 async function redetect(c: ReturnType<typeof fakeCluster>): Promise<void> {
   for (const id of c.ids) c.node(id).core.detector.start();
@@ -134,7 +135,6 @@ describe('tombstone reaping', () => {
     assert.equal((await c.node(p1!).coordinator.execute(put('k', 'v', 'all'))).ok, true);
     return { c, p1: p1!, p2: p2!, p3: p3! };
   };
-  const del = (w: QuorumSpec): ClientOp => ({ op: 'delete', key: 'k', context: undefined, w, pw: 0, timeoutMs: 1000 });
 
   it('reaps a tombstone every primary holds, once the grace period has passed', async () => {
     const { c, p1, p2, p3 } = await setup();
@@ -160,6 +160,50 @@ describe('tombstone reaping', () => {
     assert.equal(await c.node(p1).core.reaper.round(), 1);
     assert.equal((await c.node(p1).coordinator.execute(get('k', 'all'))).ok && true, true);
     assert.deepEqual(await text(c, p3, 'k'), []);
+  });
+});
+
+describe('tombstone reaping and hints', () => {
+  it('waits while any node holds a hint for the key; the hint, older than the grace, is still delivered', async () => {
+    const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
+    const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
+    const [p1, p2, p3] = primaries as [NodeId, NodeId, NodeId];
+    c.network.setNode(p3, { kind: 'down' });
+    assert.equal((await c.node(p1).coordinator.execute(put('k', 'old', 3))).ok, true);
+    const holder = fallbacks.find((f) => (c.node(f).storage.hintCounts().get(p3) ?? 0) > 0);
+    assert.ok(holder, 'a fallback holds the hint for p3');
+    c.node(holder).core.handoff.stop(); // holds on to it while p3 is back
+    c.network.setNode(p3, { kind: 'up' });
+    await redetect(c);
+    // The client read 'old' and deletes it; every primary takes the tombstone directly.
+    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
+    assert.ok(read.ok);
+    assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
+    await c.clock.advance(60_000);
+    assert.equal(await c.node(p1).core.reaper.round(), 0, `${holder} still holds a hint carrying 'old'`);
+    for (const p of [p1, p2, p3]) assert.notEqual(await c.node(p).storage.get('k'), undefined, `${p} keeps the tombstone`);
+
+    c.node(holder).core.handoff.start();
+    await c.node(holder).core.handoff.round();
+    assert.equal(c.node(holder).storage.hintCounts().size, 0, 'delivered, not dropped, although older than the grace');
+    assert.deepEqual(await text(c, p3, 'k'), [], 'the tombstone covers the delivered write');
+    assert.equal(await c.node(p1).core.reaper.round(), 1);
+    for (const id of c.ids) assert.equal(await c.node(id).storage.get('k'), undefined, `${id} has nothing for k`);
+  });
+
+  it('waits while a member that could hold a hint is unreachable', async () => {
+    const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
+    const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
+    const p1 = primaries[0]!;
+    assert.equal((await c.node(p1).coordinator.execute(put('k', 'v', 'all'))).ok, true);
+    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
+    assert.ok(read.ok);
+    assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
+    await c.clock.advance(60_000);
+    c.network.setNode(fallbacks[0]!, { kind: 'down' });
+    assert.equal(await c.node(p1).core.reaper.round(), 0);
+    c.network.setNode(fallbacks[0]!, { kind: 'up' });
+    assert.equal(await c.node(p1).core.reaper.round(), 1);
   });
 });
 
