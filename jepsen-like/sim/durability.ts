@@ -13,6 +13,8 @@ interface Acked {
   readonly key: string;
   readonly dot: Dot;
   readonly w: number;
+  /** When its put was invoked: a wipe from then on may have taken a copy before the ack. */
+  readonly sinceMs: number;
   readonly ackMs: number;
 }
 
@@ -53,7 +55,7 @@ export class Durability {
       const message = `${key}: write ${dotText(dot)} acknowledged to the client but durable only on [${holders.join(',')}], W=${w}`;
       this.fail('acked-write-durable', message, { key, atMs: this.now() });
     }
-    this.tracked.push({ key, dot, w, ackMs: this.now() });
+    this.tracked.push({ key, dot, w, sinceMs, ackMs: this.now() });
   }
 
   /** Every tracked write still has W copies (less one per wipe since); those on every primary are done. */
@@ -66,7 +68,7 @@ export class Durability {
       const { primaries } = preferenceListForKey(this.cluster.ring, key);
       for (const a of acked) {
         const holders = [...copies].filter(([, c]) => holds(c, a.dot)).map(([id]) => id);
-        const wipes = this.cluster.wipesSince(a.ackMs);
+        const wipes = this.cluster.wipesSince(a.sinceMs);
         if (holders.length + wipes < a.w) {
           this.fail(
             'acked-write-stays-durable',
