@@ -9,8 +9,8 @@ export interface Op {
   /** Client process id; one process has at most one operation in flight. */
   readonly process: number;
   readonly type: OpType;
-  /** Workload function: `add` (set), `read` (set or register), `write` (register). */
-  readonly f: 'add' | 'read' | 'write';
+  /** Workload function: `add` (set), `read` (set or register), `write` (register; simulator churn keys), `delete` (simulator churn keys). */
+  readonly f: 'add' | 'read' | 'write' | 'delete';
   readonly key: string;
   /**
    * add: the element added; read (set): the elements seen (completion only); register write:

@@ -76,9 +76,9 @@ const FAULT_COLOURS: Record<FaultWindow['kind'], string> = {
 };
 
 const OUTCOME_COLOURS = { info: '#f39c12', fail: '#d62728' } as const;
-const OK_COLOURS: Record<Op['f'], string> = { read: '#2ca02c', add: '#1f5fbf', write: '#1f5fbf' };
+const OK_COLOURS: Record<Op['f'], string> = { read: '#2ca02c', add: '#1f5fbf', write: '#1f5fbf', delete: '#7f3fbf' };
 type Shape = 'circle' | 'square' | 'triangle';
-const SHAPES: Record<Op['f'], Shape> = { read: 'circle', add: 'square', write: 'triangle' };
+const SHAPES: Record<Op['f'], Shape> = { read: 'circle', add: 'square', write: 'triangle', delete: 'triangle' };
 
 const colourOf = (f: Op['f'], type: Pair['type']) => (type === 'ok' ? OK_COLOURS[f] : OUTCOME_COLOURS[type]);
 

@@ -15,6 +15,7 @@ import { Nemesis } from './faults.js';
 import { Invariants } from './invariants.js';
 import type { Mutation } from './mutations.js';
 import { chooseScenario, describeScenario, type ScenarioOptions } from './scenario.js';
+import { Supersession } from './supersession.js';
 import { SetWorkload } from './workload.js';
 import { SimFailure, simEpochMs, World } from './world.js';
 
@@ -60,10 +61,17 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
   const world = new World(opts.seed);
   const scenario = chooseScenario(world.prng, { opsMax: opts.opsMax ?? 3000, safetyMs: opts.safetyMs ?? 120_000 });
   const cluster = new Cluster(world, scenario.cluster, opts.mutation);
-  const keys = scenario.workload.keys;
+  const keys = [...scenario.workload.keys, ...scenario.workload.churnKeys];
+  const supersession = new Supersession();
   const invariants = new Invariants(cluster, keys, scenario.cluster.settings.hintsPerPeerMax, () => world.now, new Set(opts.ignoreChecks ?? []));
   const w = resolveQuorum('quorum', scenario.cluster.n, scenario.cluster.nodes);
-  const workload = new SetWorkload(world, cluster, scenario.workload, (key, dot, sinceMs) => invariants.durability.acknowledged(key, dot, w, sinceMs));
+  const workload = new SetWorkload(
+    world,
+    cluster,
+    scenario.workload,
+    (key, dot, sinceMs) => invariants.durability.acknowledged(key, dot, w, sinceMs),
+    (key, f, context) => supersession.acknowledged(key, f, context, world.now),
+  );
   const nemesis = new Nemesis(world, cluster, scenario.faults);
   let finalReads: FinalRead[] = [];
   let replicaVersions: ReplicaVersion[] = [];
@@ -111,6 +119,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
     finalReads = (await await_(workload.finalReads(), 20_000)) ?? [];
     replicaVersions = await versions(cluster, keys);
     await invariants.check();
+    if (convergenceMs !== null) await supersession.check(cluster);
 
     const info: RunInfo = {
       seed: opts.seed,

@@ -47,6 +47,8 @@ export function chooseScenario(p: Prng, opts: ScenarioOptions): Scenario {
       // faults slow clients down, and the phase ends at opsMax or safetyMs, whichever comes first.
       thinkMs: Math.max(1, Math.round((0.6 * clients * opts.safetyMs) / opts.opsMax)),
       readFraction: p.pick([0, 0.1, 0.3]),
+      churnKeys: Array.from({ length: p.int(1, 3) }, (_, i) => `d${i}`),
+      churnFraction: p.pick([0.1, 0.3]),
       requestTimeoutMs,
       // The coordinator's deadline, plus the forwarding margin, plus a little for the hops.
       clientTimeoutMs: requestTimeoutMs + forwardMarginMs + 500,
@@ -68,7 +70,7 @@ export function describeScenario(s: Scenario): string {
   const k = c.settings;
   return [
     `${c.nodes} nodes, N=${c.n}, Q=${c.partitions}, commit<=${c.commitDelayMs[1]}ms`,
-    `${w.clients} clients, ${w.keys.length} keys, reads ${w.readFraction * 100}%, timeout ${w.requestTimeoutMs}ms`,
+    `${w.clients} clients, ${w.keys.length} keys, reads ${w.readFraction * 100}%, ${w.churnKeys.length} churn keys (${w.churnFraction * 100}% of ops), timeout ${w.requestTimeoutMs}ms`,
     `probe ${k.probeIntervalMs}ms, handoff ${k.handoffIntervalMs}ms, ae ${k.antiEntropyIntervalMs}ms, grace ${k.tombstoneGraceMs}ms, hints/peer<=${k.hintsPerPeerMax}`,
     `faults ${s.faults.kinds.join(',')} (max down ${s.faults.maxDown}, wipes<=${s.faults.wipesMax}, gap~${s.faults.meanGapMs}ms, <=${s.faults.durationMs[1]}ms)`,
   ].join('; ');

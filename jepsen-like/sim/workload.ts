@@ -4,6 +4,8 @@
 // flight, and records Jepsen-style invoke/complete pairs in simulated time. An `add` is `ok` when
 // the put answered ok (HTTP 204), `fail` when nothing can have been written (the read failed, or
 // the node refused the connection), and `info` otherwise (503 after the write, timeout, reset).
+// Some operations go to separate churn keys instead: a read, then a put or a delete with the
+// context it returned, so deletes, tombstones and their reaping race with everything else.
 import { covers, liveValues } from '../../src/core/dvv.js';
 import type { ClientResult } from '../../src/core/rpc.js';
 import type { CausalContext, Dot, NodeId, VersionedObject } from '../../src/core/types.js';
@@ -20,6 +22,9 @@ export interface WorkloadConfig {
   /** Mean think time between a client's operations, simulated ms. */
   readonly thinkMs: number;
   readonly readFraction: number;
+  /** Keys only written and deleted (never in the set checker), and the share of operations on them. */
+  readonly churnKeys: readonly string[];
+  readonly churnFraction: number;
   /** The coordinator's deadline (the `timeout` query parameter). */
   readonly requestTimeoutMs: number;
   /** When the client itself gives up on one HTTP request. */
@@ -63,6 +68,8 @@ export class SetWorkload {
     private readonly config: WorkloadConfig,
     /** Told of every acknowledged write (an invariant checks its durability). */
     private readonly onAck: (key: string, dot: Dot, invokedAtMs: number) => Promise<void> = async () => {},
+    /** Told of every acknowledged churn operation, with the context it superseded. */
+    private readonly onChurnAck: (key: string, f: 'write' | 'delete', context: CausalContext) => void = () => {},
   ) {}
 
   get running(): number {
@@ -101,6 +108,11 @@ export class SetWorkload {
       await this.sleep(Math.max(1, Math.round(p.exp(this.config.thinkMs))));
       if (this.done) return;
       this.invoked++;
+      if (this.config.churnKeys.length > 0 && p.chance(this.config.churnFraction)) {
+        const key = p.pick(this.config.churnKeys);
+        await this.churn(process, key, p.pick(this.cluster.ids), p.chance(0.5) ? 'delete' : 'write', this.nextElement++);
+        continue;
+      }
       const key = p.pick(this.config.keys);
       const node = p.pick(this.cluster.ids);
       if (p.chance(this.config.readFraction)) await this.read(process, key, node);
@@ -139,6 +151,28 @@ export class SetWorkload {
       return this.complete(invoke, 'ok', 204);
     }
     this.complete(invoke, put.kind === 'refused' ? 'fail' : 'info', statusOf(put, () => 204));
+  }
+
+  /** Read-modify-write of a churn key: replace what was read with [element], or delete it. */
+  private async churn(process: number, key: string, node: NodeId, f: 'write' | 'delete', element: number): Promise<void> {
+    const invoke: Op = { process, type: 'invoke', f, key, value: f === 'write' ? element : null, timeMs: this.world.now, node };
+    this.record(invoke);
+    const timeoutMs = this.config.requestTimeoutMs;
+    const read = await this.call(node, { op: 'get', key, r: 'quorum', pr: 0, timeoutMs });
+    if (read.kind !== 'result' || !read.result.ok) return this.complete(invoke, 'fail', statusOf(read, readStatus));
+    const { context } = read.result;
+    const data = new Uint8Array(Buffer.from(JSON.stringify([element]), 'utf8'));
+    const done = await this.call(
+      node,
+      f === 'write'
+        ? { op: 'put', key, data, contentType: 'application/json', context, w: 'quorum', pw: 0, timeoutMs }
+        : { op: 'delete', key, context, w: 'quorum', pw: 0, timeoutMs },
+    );
+    if (done.kind === 'result' && done.result.ok) {
+      this.onChurnAck(key, f, context);
+      return this.complete(invoke, 'ok', 204);
+    }
+    this.complete(invoke, done.kind === 'refused' ? 'fail' : 'info', statusOf(done, () => 204));
   }
 
   private async read(process: number, key: string, node: NodeId): Promise<void> {

@@ -154,7 +154,11 @@ export class AntiEntropy {
   }
 
   /** Brings `key` to the merge of both copies on both sides: the payload moved, and whether anything changed. */
-  private async repairKey(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
+  private repairKey(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
+    return this.opts.replica.sendingWhile(key, this.repairKeyNow(peer, key));
+  }
+
+  private async repairKeyNow(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
     const reply = await this.opts.transport.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs);
     if (reply.type !== 'object') throw new Error(`anti-entropy: expected an object from ${peer}, got ${reply.type}`);
     const remote = reply.object ?? undefined;

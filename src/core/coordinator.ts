@@ -5,7 +5,7 @@
 // 4.6). Reads ask the primaries only and read-repair stale ones after answering.
 import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
-import { forwardMarginMs, siblingsWarn } from './limits.js';
+import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
@@ -83,7 +83,7 @@ export class Coordinator {
       (current) => {
         // A delete without a context removes what this replica has seen (API.md, DELETE).
         const context = op.context ?? (op.op === 'delete' ? (current?.context ?? emptyContext) : undefined);
-        result = update(current, context, this.deps.actor, value);
+        result = update(current, context, this.deps.actor, value, this.deps.runtime.wallClockMs() * dotCountersPerMs);
         return result.object;
       },
       partition,
@@ -100,6 +100,8 @@ export class Coordinator {
     for (const peer of primaries) {
       if (peer !== this.deps.self) slots.push(this.replicateSlot(peer, op.key, written.object, deadline, takeFallback));
     }
+    // Slots outlive the answer: a late one may still end in a hint.
+    void this.deps.replica.sendingWhile(op.key, Promise.allSettled(slots));
     const outcome = await awaitQuorum(this.deps.runtime, slots, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
     return { ok: true, node: this.deps.self, object: written.object, context: written.writerContext };
@@ -159,7 +161,7 @@ export class Coordinator {
     });
     const { decided, all } = awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs);
     // Once every replica has answered (or the deadline passed), repair the stale ones.
-    void all.then((replies) => this.deps.readRepair.repair(op.key, replies, merge(replies)));
+    void this.deps.replica.sendingWhile(op.key, all.then((replies) => this.deps.readRepair.repair(op.key, replies, merge(replies))));
     const outcome = await decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
     const merged = merge(outcome.replies);

@@ -49,6 +49,13 @@ export function addDot(ctx: CausalContext, dot: Dot): CausalContext {
   return normalise(new Map(ctx.vv), [...ctx.cloud, dot]);
 }
 
+/** The context with the actor's version-vector entry raised to the dot: every earlier dot of it counts as seen. */
+function raiseTo(ctx: CausalContext, [actor, counter]: Dot): CausalContext {
+  const vv = new Map(ctx.vv);
+  vv.set(actor, Math.max(counter, vv.get(actor) ?? 0));
+  return normalise(vv, ctx.cloud);
+}
+
 function sortSiblings(siblings: Sibling[]): Sibling[] {
   return siblings.sort((x, y) => compareDots(x.dot, y.dot));
 }
@@ -80,19 +87,31 @@ export interface UpdateResult {
 /**
  * A coordinated write at replica `actor`: the siblings `clientContext` covers are superseded and
  * one new sibling is added with a fresh dot. Without a client context nothing is superseded.
+ *
+ * `counterFloor` guards against reusing dots after a tombstone was reaped (Riak's KV679): when
+ * the stored object has no entry for `actor`, the actor's earlier dots for this key (if any) were
+ * reaped, yet a client may still hold a context naming them, and a new write numbered 1, 2, ...
+ * would silently fall under that context. Such a first write starts at `counterFloor` instead,
+ * which the caller takes from the wall clock (dotCountersPerMs x ms), above every earlier counter
+ * provided the actor's clock never steps back by more than the tombstone grace period.
  */
 export function update(
   stored: VersionedObject | undefined,
   clientContext: CausalContext | undefined,
   actor: ActorId,
   value: SiblingValue,
+  counterFloor = 0,
 ): UpdateResult {
   const base = stored ?? emptyObject;
   const seen = clientContext ?? emptyContext;
-  const dot: Dot = [actor, Math.max(maxCounter(base.context, actor), maxCounter(seen, actor)) + 1];
+  const own = maxCounter(base.context, actor);
+  const fresh = own === 0;
+  const dot: Dot = [actor, fresh ? Math.max(maxCounter(seen, actor) + 1, counterFloor) : Math.max(own, maxCounter(seen, actor)) + 1];
   const kept = base.siblings.filter((s) => !covers(seen, s.dot));
+  // A first dot above 1 would sit in the dot cloud for good; no earlier dot of this actor exists, so the vv may claim them.
+  const context = fresh ? raiseTo(joinContexts(base.context, seen), dot) : addDot(joinContexts(base.context, seen), dot);
   return {
-    object: { context: addDot(joinContexts(base.context, seen), dot), siblings: sortSiblings([...kept, { dot, value }]) },
+    object: { context, siblings: sortSiblings([...kept, { dot, value }]) },
     dot,
     writerContext: addDot(seen, dot),
   };

@@ -46,3 +46,10 @@ export const antiEntropyKeysPerExchangeMax = 2000;
 export const scanPageSize = 512;
 /** Graceful shutdown waits at most this long for in-flight requests. */
 export const shutdownGraceMs = 10_000;
+
+/**
+ * A replica's first dot for a key is numbered at least wall-clock ms x this (dvv.ts, update), so
+ * a key deleted, reaped and written again never reuses a dot. No actor writes one key 1000 times
+ * a millisecond, so counters stay below the next floor; 2^53 is reached in the year 2255.
+ */
+export const dotCountersPerMs = 1000;

@@ -40,7 +40,8 @@ export class ReadRepair {
       this.inFlight.set(peer, busy + 1);
       started++;
       this.deps.metrics.inc('read_repairs');
-      this.send(peer, key, merged)
+      this.deps.replica
+        .sendingWhile(key, this.send(peer, key, merged))
         .catch((err: unknown) => this.deps.log.debug({ peer, key, err: (err as Error).message }, 'read repair failed'))
         .finally(() => this.inFlight.set(peer, (this.inFlight.get(peer) ?? 1) - 1));
     }

@@ -29,6 +29,8 @@ export class LocalReplica {
   /** Hint stores not yet committed, per target: storage counts only committed hints. */
   private readonly hintsInFlight = new Map<NodeId, number>();
   private lastFullWarningMs = -Infinity;
+  /** Keys with work in flight that may send a version of them to another node, and how many. */
+  private readonly sending = new Map<string, number>();
 
   constructor(private readonly deps: ReplicaDeps) {}
 
@@ -42,6 +44,27 @@ export class LocalReplica {
 
   get(key: string): Promise<VersionedObject | undefined> {
     return this.deps.storage.get(key);
+  }
+
+  /**
+   * Marks `key` as being sent somewhere until `work` settles: a write's replication (which may end
+   * in a hint), a read repair, an anti-entropy repair. The version it carries may predate a delete,
+   * so the tombstone reaper waits for it (mayStillSend) rather than let it arrive after the reap.
+   */
+  sendingWhile<T>(key: string, work: Promise<T>): Promise<T> {
+    this.sending.set(key, (this.sending.get(key) ?? 0) + 1);
+    const done = () => {
+      const left = (this.sending.get(key) ?? 1) - 1;
+      if (left === 0) this.sending.delete(key);
+      else this.sending.set(key, left);
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  /** Whether this node may still send a version of `key` to another: a stored hint, or work in flight. */
+  async mayStillSend(key: string): Promise<boolean> {
+    return this.sending.has(key) || (await this.deps.storage.hasHint(key));
   }
 
   /** Runs `change` atomically on the stored object (null deletes); resolves with the result once durable. */

@@ -37,8 +37,8 @@ export class RpcHandler {
       case 'aeLeaves':
       case 'aeKeys':
         return this.deps.antiEntropy.handle(request);
-      case 'hintHeld':
-        return { type: 'held', held: await this.deps.replica.storage.hasHint(request.key) };
+      case 'keyPending':
+        return { type: 'pending', pending: await this.deps.replica.mayStillSend(request.key) };
       case 'reap':
         return { type: 'reaped', reaped: await this.deps.reaper.reapLocal(request.key, request.digest) };
     }

@@ -48,8 +48,8 @@ export type RpcRequest =
   | { readonly type: 'aeBranches'; readonly partition: number }
   | { readonly type: 'aeLeaves'; readonly partition: number; readonly branches: readonly number[] }
   | { readonly type: 'aeKeys'; readonly partition: number; readonly leaves: readonly number[] }
-  /** Tombstone reaping: whether the receiver holds a hint for this key (for any target)... */
-  | { readonly type: 'hintHeld'; readonly key: string }
+  /** Tombstone reaping: whether the receiver may still send a version of this key elsewhere (a hint, a write or repair in flight)... */
+  | { readonly type: 'keyPending'; readonly key: string }
   /** ...and delete this key if its tombstone-only object still has this digest. */
   | { readonly type: 'reap'; readonly key: string; readonly digest: string };
 
@@ -60,10 +60,10 @@ export type RpcResponse =
   | { readonly type: 'result'; readonly result: ClientResult }
   | { readonly type: 'hashes'; readonly hashes: readonly string[] }
   | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }
-  | { readonly type: 'held'; readonly held: boolean }
+  | { readonly type: 'pending'; readonly pending: boolean }
   | { readonly type: 'reaped'; readonly reaped: boolean };
 
-const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'hintHeld', 'reap']);
+const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'keyPending', 'reap']);
 
 /** A cheap shape check of a decoded message: the sender is an authenticated peer, not a client. */
 export function isRpcRequest(message: unknown): message is RpcRequest {

@@ -1,9 +1,9 @@
 // Tombstone reaping: a deleted key's tombstone is removed only once every primary replica holds
 // exactly the same tombstone-only version, no member holds a hint for the key, and the grace
 // period has passed since the delete. A replica that missed the delete therefore blocks the reap
-// until handoff or anti-entropy has given it the tombstone, and a hint carrying an older write
-// blocks it until delivered, so neither can bring the key back (the classic resurrection bug).
-// An unreachable member blocks reaping too: it may hold such a hint.
+// until handoff or anti-entropy has given it the tombstone, and a hint (or a write or repair in
+// flight) carrying an older version blocks it until delivered, so neither can bring the key back
+// (the classic resurrection bug). An unreachable member blocks reaping too: it may hold either.
 // Only the first primary of a partition drives its reaping, scanning a bounded slice per round.
 import { objectDigest } from './merkle.js';
 import type { CoreMetrics } from './metrics.js';
@@ -96,15 +96,16 @@ export class TombstoneReaper {
     const others = primaries.filter((p) => p !== this.opts.self);
     const call = (peer: NodeId, request: RpcRequest) => this.opts.transport.call(peer, request, this.opts.rpcTimeoutMs);
     try {
-      if (await this.opts.replica.storage.hasHint(key)) return false;
-      const [copies, hints] = await Promise.all([
+      if (await this.opts.replica.mayStillSend(key)) return false;
+      const [copies, pending] = await Promise.all([
         Promise.all(others.map((peer) => call(peer, { type: 'read', key }))),
-        Promise.all(this.opts.ring().members.filter((m) => m !== this.opts.self).map((peer) => call(peer, { type: 'hintHeld', key }))),
+        Promise.all(this.opts.ring().members.filter((m) => m !== this.opts.self).map((peer) => call(peer, { type: 'keyPending', key }))),
       ]);
       // Every primary must hold exactly this tombstone; otherwise wait for repair to make it so.
       if (!copies.every((c) => c.type === 'object' && c.object !== null && objectDigest(c.object) === digest)) return false;
-      // A pending hint may carry a write this tombstone supersedes: delivered after the reap, it would resurrect the key.
-      if (!hints.every((h) => h.type === 'held' && !h.held)) return false;
+      // A hint, or a write or repair in flight, may carry a version this tombstone supersedes:
+      // arriving after the reap, it would resurrect the key.
+      if (!pending.every((p) => p.type === 'pending' && !p.pending)) return false;
       await Promise.all(others.map((peer) => this.opts.transport.call(peer, { type: 'reap', key, digest }, this.opts.rpcTimeoutMs)));
     } catch {
       return false; // a primary is unreachable: try again next round

@@ -32,7 +32,9 @@ function replay(steps: readonly Step[]): { replicas: VersionedObject[]; contexts
     else if (step.kind === 'sync') replicas[step.to] = sync(replicas[step.to]!, replicas[step.from]!);
     else {
       const ctx = step.contextFrom === null ? undefined : contexts[step.contextFrom % Math.max(1, contexts.length)];
-      const w = update(replicas[step.replica], ctx, actors[step.replica]!, step.deleted ? { kind: 'tombstone', deletedAtMs: 0 } : value(`v${i}`));
+      // The counter floor grows with the step, as the coordinator's grows with the wall clock.
+      const floor = i * 1000;
+      const w = update(replicas[step.replica], ctx, actors[step.replica]!, step.deleted ? { kind: 'tombstone', deletedAtMs: 0 } : value(`v${i}`), floor);
       replicas[step.replica] = w.object;
       contexts.push(w.writerContext);
     }
@@ -114,6 +116,22 @@ describe('dvv: writes', () => {
     assert.ok(!covers(first.writerContext, other.dot));
     const again = update(other.object, first.writerContext, actors[0]!, value('mine-2'));
     assert.deepEqual(liveValues(again.object).map((v) => new TextDecoder().decode(v.data)), ['theirs', 'mine-2']);
+  });
+
+  it('a key reaped and written again never reuses a dot, so a context from before the reap covers nothing new (KV679)', () => {
+    const a = actors[0]!;
+    let o: VersionedObject | undefined;
+    for (let i = 0; i < 3; i++) o = update(o, o?.context, a, value(`old${i}`), 1000).object;
+    const stale = o!.context; // a client read the key, then it was deleted and the tombstone reaped
+    const reborn = update(undefined, undefined, a, value('new'), 5000);
+    assert.ok(!covers(stale, reborn.dot), `${JSON.stringify(stale)} must not cover ${reborn.dot}`);
+    const late = update(reborn.object, stale, a, value('late'), 6000);
+    assert.deepEqual(liveValues(late.object).map((v) => new TextDecoder().decode(v.data)), ['new', 'late'], 'the stale writer does not erase the new value');
+    assert.ok(covers(stale, update(undefined, undefined, a, value('new'), 0).dot), 'without the floor, the dot would be reused');
+    // Counters continue from the floor with a compact context: no dot cloud.
+    const next = update(reborn.object, reborn.writerContext, a, value('next'), 9000);
+    assert.equal(next.dot[1], reborn.dot[1] + 1);
+    assert.deepEqual(next.object.context, { vv: [[a, reborn.dot[1] + 1]], cloud: [] });
   });
 
   it('clock entries stay bounded by replicas however many clients write', () => {
