@@ -22,6 +22,14 @@ if (files.length === 0) {
   console.error('run-tests: no *.test.ts files found');
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
-const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+// `*.solo.test.ts` files use every core themselves (the simulator's sweep): they run after the
+// others, one at a time, so they neither slow down nor are slowed down by timing-sensitive tests.
+const solo = files.filter((f) => f.endsWith('.solo.test.ts'));
+const shared = files.filter((f) => !solo.includes(f));
+const run = (list, concurrency) =>
+  list.length === 0
+    ? 0
+    : (spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list], { stdio: 'inherit' }).status ?? 1);
+const sharedStatus = run(shared, 2);
+const soloStatus = run(solo, 1);
+process.exit(sharedStatus || soloStatus);

@@ -30,7 +30,7 @@ export function chooseScenario(p: Prng, opts: ScenarioOptions): Scenario {
     handoffIntervalMs: p.pick([200, 1000, 3000]),
     antiEntropyIntervalMs: p.pick([500, 2000, 5000]),
     // Short graces let tombstones be reaped within a run, so reaping races with hints and repair.
-    tombstoneGraceMs: p.pick([2000, 10_000, 60_000]),
+    tombstoneGraceMs: p.pick([1000, 2000, 10_000, 60_000]),
     // Sometimes tiny, so fallbacks refuse hints and the bound itself is exercised.
     hintsPerPeerMax: p.chance(0.3) ? p.int(1, keyCount) : 1000,
   };
@@ -47,8 +47,9 @@ export function chooseScenario(p: Prng, opts: ScenarioOptions): Scenario {
       // faults slow clients down, and the phase ends at opsMax or safetyMs, whichever comes first.
       thinkMs: Math.max(1, Math.round((0.6 * clients * opts.safetyMs) / opts.opsMax)),
       readFraction: p.pick([0, 0.1, 0.3]),
-      churnKeys: Array.from({ length: p.int(1, 3) }, (_, i) => `d${i}`),
-      churnFraction: p.pick([0.1, 0.3]),
+      // Many churn keys, each touched seldom, so a deleted key often stays deleted past the grace.
+      churnKeys: Array.from({ length: p.int(2, 10) }, (_, i) => `d${i}`),
+      churnFraction: p.pick([0.05, 0.15, 0.3]),
       requestTimeoutMs,
       // The coordinator's deadline, plus the forwarding margin, plus a little for the hops.
       clientTimeoutMs: requestTimeoutMs + forwardMarginMs + 500,

@@ -1,0 +1,34 @@
+// The simulator's sweep: 200 seeds, each up to 2000 client operations over one simulated minute
+// of faults, then healing, must all pass every check. It uses every core (one child process per
+// core), so scripts/run-tests.mjs runs it after the other tests, alone.
+// Run: node --import tsx --test jepsen-like/sim/sweep.solo.test.ts
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { test } from 'node:test';
+import { runSim } from './run.js';
+import { sweep, type SweepOptions } from './sweep.js';
+
+const seedCount = 200;
+const options: SweepOptions = { opsMax: 2000, safetyMs: 60_000 };
+/** Seeds that end at safetyMs before opsMax still average well above this. */
+const opsPerSeedMin = 1000;
+
+test(`${seedCount} seeds with faults: no safety or liveness failure, and replays match`, async () => {
+  const started = performance.now();
+  const seeds = Array.from({ length: seedCount }, (_, i) => i + 1);
+  const results = await sweep(seeds, availableParallelism(), options);
+  const wallS = (performance.now() - started) / 1000;
+  const ops = results.reduce((sum, r) => sum + r.ops.invoked, 0);
+  console.log(`# ${results.length} seeds, ${ops} operations in ${wallS.toFixed(1)} s (${Math.round(ops / wallS)} simulated ops/s on ${availableParallelism()} cores)`);
+
+  assert.equal(results.length, seedCount);
+  const failures = results.filter((r) => r.verdict !== 'ok').map((r) => `seed ${r.seed}: ${r.verdict} ${r.failure?.check}: ${r.failure?.message}`);
+  assert.deepEqual(failures, [], 'reproduce one with: npm run sim -- --seed S --ops 2000 --time 60');
+  assert.ok(ops / seedCount >= opsPerSeedMin, `only ${ops / seedCount} operations per seed`);
+
+  // A seed replayed in this process gives the history its sweep child gave.
+  for (const seed of [1, 100, 200]) {
+    const again = await runSim({ seed, ...options });
+    assert.equal(again.hash, results.find((r) => r.seed === seed)?.hash, `seed ${seed} replays to the same history`);
+  }
+});
