@@ -32,7 +32,7 @@ export const hintsPerPeerMaxDefault = 100_000;
 /** Hints delivered per batch (one listing, sent concurrently, batched by the transport). */
 export const handoffBatchMax = 256;
 export const handoffIntervalMsDefault = 1000;
-/** A tombstone may be reaped this long after the delete, once every primary holds it and no hint for the key is pending. */
+/** A tombstone may be reaped this long after the delete, once every primary holds it and no copy of the key is pending elsewhere. */
 export const tombstoneGraceMsDefault = 60_000;
 export const reapIntervalMsMin = 1000;
 export const reapIntervalMsMax = 60_000;

@@ -1,6 +1,6 @@
 // Tombstone reaping: a deleted key's tombstone is removed only once every primary replica holds
-// exactly the same tombstone-only version, no member holds a hint for the key, and the grace
-// period has passed since the delete. A replica that missed the delete therefore blocks the reap
+// exactly the same tombstone-only version, no member holds a hint for the key or has a copy of it
+// in flight, and the grace period has passed since the delete. A replica that missed the delete therefore blocks the reap
 // until handoff or anti-entropy has given it the tombstone, and a hint (or a write or repair in
 // flight) carrying an older version blocks it until delivered, so neither can bring the key back
 // (the classic resurrection bug). An unreachable member blocks reaping too: it may hold either.
@@ -106,7 +106,7 @@ export class TombstoneReaper {
       // A hint, or a write or repair in flight, may carry a version this tombstone supersedes:
       // arriving after the reap, it would resurrect the key.
       if (!pending.every((p) => p.type === 'pending' && !p.pending)) return false;
-      await Promise.all(others.map((peer) => this.opts.transport.call(peer, { type: 'reap', key, digest }, this.opts.rpcTimeoutMs)));
+      await Promise.all(others.map((peer) => call(peer, { type: 'reap', key, digest })));
     } catch {
       return false; // a primary is unreachable: try again next round
     }

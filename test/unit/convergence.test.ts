@@ -191,6 +191,23 @@ describe('tombstone reaping and hints', () => {
     for (const id of c.ids) assert.equal(await c.node(id).storage.get('k'), undefined, `${id} has nothing for k`);
   });
 
+  it('waits while a member has a copy of the key in flight (a write that may end in a hint, a repair)', async () => {
+    const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
+    const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
+    const p1 = primaries[0]!;
+    assert.equal((await c.node(p1).coordinator.execute(put('k', 'v', 'all'))).ok, true);
+    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
+    assert.ok(read.ok);
+    assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
+    await c.clock.advance(60_000);
+    let release!: () => void;
+    const sending = c.node(fallbacks[1]!).core.replica.sendingWhile('k', new Promise<void>((resolve) => (release = resolve)));
+    assert.equal(await c.node(p1).core.reaper.round(), 0);
+    release();
+    await sending;
+    assert.equal(await c.node(p1).core.reaper.round(), 1);
+  });
+
   it('waits while a member that could hold a hint is unreachable', async () => {
     const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
     const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
