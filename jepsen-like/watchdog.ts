@@ -1,7 +1,9 @@
-// A tiny detached watchdog: if the runner dies without cleaning up (SIGKILL, crash), the pipe to
-// the watchdog closes and it SIGCONTs then SIGKILLs every node pid we registered and have not seen
-// exit, after checking /proc that the pid still runs our command (no pid reuse), then removes the
-// temp dirs. Normal cleanup happens in cluster.ts; this is only the last line of defence.
+// A tiny detached watchdog: if this process dies without cleaning up (SIGKILL, crash, its test
+// runner gone), the pipe to the watchdog closes and it stops every child pid we registered and
+// have not seen exit: SIGCONT and SIGTERM (a `kvorum cluster` supervisor then stops its own
+// nodes), SIGKILL 3 s later, each only after checking /proc that the pid still runs the command we
+// started (no pid reuse); then it removes the registered temp dirs. Used by the jepsen-like
+// harness and the tests' cluster helper; normal cleanup is theirs, this is the last line of defence.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const script = `
@@ -22,10 +24,23 @@ process.stdin.on('data', (d) => {
     else if (op === 'undir') dirs.delete(marker);
   }
 });
-const ours = (pid, marker) => { try { return fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').includes(marker); } catch { return false; } };
+const ours = (pid, marker) => {
+  try { return fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').includes(marker); }
+  catch (e) { return e.code === 'ENOENT' && !fs.existsSync('/proc/self') ? true : false; }
+};
+const signal = (sig) => { for (const [pid, marker] of pids) if (ours(pid, marker)) { try { process.kill(pid, sig); } catch {} } };
+const childrenOf = (pid) => {
+  try { return fs.readFileSync('/proc/' + pid + '/task/' + pid + '/children', 'utf8').trim().split(/\\s+/).filter(Boolean).map(Number); }
+  catch { return []; }
+};
 process.stdin.on('end', () => {
-  for (const [pid, marker] of pids) if (ours(pid, marker)) { try { process.kill(pid, 'SIGCONT'); process.kill(pid, 'SIGKILL'); } catch {} }
-  setTimeout(() => { for (const d of dirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} } process.exit(0); }, 500);
+  const removeDirs = () => { for (const d of dirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} } };
+  if (pids.size === 0) { removeDirs(); process.exit(0); }
+  // A supervisor's nodes too (their command lines contain its data dir).
+  for (const [pid, marker] of [...pids]) for (const child of childrenOf(pid)) pids.set(child, marker);
+  signal('SIGCONT'); // a paused (SIGSTOPped) node handles SIGTERM only once continued
+  signal('SIGTERM');
+  setTimeout(() => { signal('SIGKILL'); setTimeout(() => { removeDirs(); process.exit(0); }, 200); }, 3000);
 });
 `;
 

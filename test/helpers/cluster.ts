@@ -6,6 +6,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unwatchDir, unwatchPid, watchDir, watchPid } from '../../jepsen-like/watchdog.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const cliPath = join(repoRoot, 'dist', 'cli', 'kvorum.js');
@@ -184,69 +185,11 @@ export async function freeConsecutivePorts(count: number, attempts = 50): Promis
 // Child processes
 
 /** A temp dir the watchdog removes if this process dies before its cleanup; forget it once removed. */
-export function registerTempDir(dir: string): void {
-  watch('dir', 0, dir);
-}
-export function forgetTempDir(dir: string): void {
-  watch('undir', 0, dir);
-}
+export const registerTempDir = watchDir;
+export const forgetTempDir = unwatchDir;
 
 /** Every child any harness in this process started and has not seen exit: SIGKILLed if we die. */
 const liveChildren = new Set<ChildProcess>();
-
-/**
- * If this test process dies without running its cleanup (killed, or its runner gone), a watchdog
- * stops what it started: the watchdog's stdin is a pipe from us, and when that pipe closes it sends
- * SIGTERM (a `kvorum cluster` supervisor then stops its own nodes), then SIGKILL, to each pid we
- * registered and have not seen exit, after checking /proc that the pid still runs the command we
- * started (no pid reuse).
- */
-const watchdogScript = `
-const fs = require('node:fs');
-const pids = new Map();
-const dirs = new Set();
-let buf = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => {
-  buf += d;
-  let i;
-  while ((i = buf.indexOf('\\n')) >= 0) {
-    const [op, pid, marker] = buf.slice(0, i).split('\\t');
-    buf = buf.slice(i + 1);
-    if (op === 'add') pids.set(Number(pid), marker);
-    else if (op === 'del') pids.delete(Number(pid));
-    else if (op === 'dir') dirs.add(marker);
-    else if (op === 'undir') dirs.delete(marker);
-  }
-});
-const ours = (pid, marker) => {
-  try { return fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').includes(marker); }
-  catch (e) { return e.code === 'ENOENT' && !fs.existsSync('/proc/self') ? true : false; }
-};
-const signal = (sig) => { for (const [pid, marker] of pids) if (ours(pid, marker)) { try { process.kill(pid, sig); } catch {} } };
-const childrenOf = (pid) => {
-  try { return fs.readFileSync('/proc/' + pid + '/task/' + pid + '/children', 'utf8').trim().split(/\\s+/).filter(Boolean).map(Number); }
-  catch { return []; }
-};
-process.stdin.on('end', () => {
-  const removeDirs = () => { for (const d of dirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} } };
-  if (pids.size === 0) { removeDirs(); process.exit(0); }
-  // A supervisor's nodes too (their command lines contain its data dir).
-  for (const [pid, marker] of [...pids]) for (const child of childrenOf(pid)) pids.set(child, marker);
-  signal('SIGTERM');
-  setTimeout(() => { signal('SIGKILL'); setTimeout(() => { removeDirs(); process.exit(0); }, 200); }, 3000);
-});
-`;
-let watchdog: ChildProcess | undefined;
-function watch(op: 'add' | 'del' | 'dir' | 'undir', pid: number, marker = ''): void {
-  if (!watchdog) {
-    watchdog = spawn(process.execPath, ['-e', watchdogScript], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    watchdog.unref();
-    (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
-    watchdog.stdin?.on('error', () => undefined);
-  }
-  watchdog.stdin?.write(`${op}\t${pid}\t${marker.replace(/[\t\n]/g, ' ')}\n`);
-}
 
 process.once('exit', () => {
   for (const child of liveChildren) {
@@ -282,11 +225,11 @@ export class Proc {
     liveChildren.add(this.child);
     // The data dir (or, failing that, the whole command line) identifies the process in /proc.
     const marker = args.find((a) => a.startsWith(tmpdir())) ?? args.join('\0');
-    if (this.child.pid !== undefined) watch('add', this.child.pid, marker);
+    if (this.child.pid !== undefined) watchPid(this.child.pid, marker);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         liveChildren.delete(this.child);
-        if (this.child.pid !== undefined) watch('del', this.child.pid);
+        if (this.child.pid !== undefined) unwatchPid(this.child.pid);
         resolve({ code, signal });
       });
       // spawn failure (no 'exit' then)

@@ -164,6 +164,19 @@ describe('tombstone reaping', () => {
 });
 
 describe('tombstone reaping and hints', () => {
+  /** 5 nodes; 'k' written, read and deleted with that context everywhere; the grace long past. */
+  const deletedPastGrace = async () => {
+    const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
+    const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
+    const p1 = primaries[0]!;
+    assert.equal((await c.node(p1).coordinator.execute(put('k', 'v', 'all'))).ok, true);
+    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
+    assert.ok(read.ok);
+    assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
+    await c.clock.advance(60_000);
+    return { c, p1, fallbacks };
+  };
+
   it('waits while any node holds a hint for the key; the hint, older than the grace, is still delivered', async () => {
     const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
     const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
@@ -192,14 +205,7 @@ describe('tombstone reaping and hints', () => {
   });
 
   it('waits while a member has a copy of the key in flight (a write that may end in a hint, a repair)', async () => {
-    const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
-    const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
-    const p1 = primaries[0]!;
-    assert.equal((await c.node(p1).coordinator.execute(put('k', 'v', 'all'))).ok, true);
-    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
-    assert.ok(read.ok);
-    assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
-    await c.clock.advance(60_000);
+    const { c, p1, fallbacks } = await deletedPastGrace();
     let release!: () => void;
     const sending = c.node(fallbacks[1]!).core.replica.sendingWhile('k', new Promise<void>((resolve) => (release = resolve)));
     assert.equal(await c.node(p1).core.reaper.round(), 0);
@@ -209,14 +215,7 @@ describe('tombstone reaping and hints', () => {
   });
 
   it('waits while a member that could hold a hint is unreachable', async () => {
-    const c = fakeCluster(5, { settings: { tombstoneGraceMs: 5000 } });
-    const { primaries, fallbacks } = preferenceListForKey(c.ring, 'k');
-    const p1 = primaries[0]!;
-    assert.equal((await c.node(p1).coordinator.execute(put('k', 'v', 'all'))).ok, true);
-    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
-    assert.ok(read.ok);
-    assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
-    await c.clock.advance(60_000);
+    const { c, p1, fallbacks } = await deletedPastGrace();
     c.network.setNode(fallbacks[0]!, { kind: 'down' });
     assert.equal(await c.node(p1).core.reaper.round(), 0);
     c.network.setNode(fallbacks[0]!, { kind: 'up' });
