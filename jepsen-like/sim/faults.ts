@@ -10,6 +10,8 @@ import type { CutMode } from './network.js';
 import type { World } from './world.js';
 
 export const faultKinds = ['kill', 'pause', 'wipe', 'partition', 'loss', 'duplicate', 'delay'] as const;
+/** Extra latency a delay spike adds to every message to or from one node. */
+export const delaySpikesMs = [50, 200, 800, 2500] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export interface FaultConfig {
@@ -140,7 +142,7 @@ export class Nemesis {
       case 'delay': {
         const node = p.pick(ids);
         if (c.network.slow.has(node)) return;
-        const ms = p.pick([50, 200, 800, 2500]);
+        const ms = p.pick(delaySpikesMs);
         c.network.slow.set(node, ms);
         return this.begin(kind, `delay spike +${ms} ms at ${node}`, [node], () => void c.network.slow.delete(node));
       }
