@@ -35,6 +35,8 @@ export const handoffIntervalMsDefault = 1000;
 /** A tombstone may be reaped this long after the delete, once every primary holds it and no copy of the key is pending elsewhere. */
 export const tombstoneGraceMsDefault = 60_000;
 export const reapIntervalMsMin = 1000;
+/** Reaped keys whose tombstone context a replica remembers (for a grace period) against late copies. */
+export const reapedContextsMax = 100_000;
 export const reapIntervalMsMax = 60_000;
 /** Stored keys the reaper looks at per round. */
 export const reapScanPerRoundMax = 10_000;

@@ -51,7 +51,9 @@ export interface NodeCore {
 export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const { self, runtime, transport, ring, log, metrics, settings } = deps;
   const rpcTimeoutMs = limits.backgroundRpcTimeoutMs;
-  const replica = new LocalReplica({ self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax });
+  const replica = new LocalReplica({
+    self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax, reapedMemoryMs: settings.tombstoneGraceMs,
+  });
   const detector = new FailureDetector({
     self, peers: ring().members, runtime, transport, log,
     probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs,

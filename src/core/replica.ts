@@ -5,7 +5,8 @@ import { sync } from './dvv.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
 import type { Logger, Runtime, Storage } from './runtime.js';
-import type { NodeId, PartitionId, VersionedObject } from './types.js';
+import { reapedContextsMax } from './limits.js';
+import type { CausalContext, NodeId, PartitionId, VersionedObject } from './types.js';
 
 /** Called after a change to `key` has committed, with the object before and after. */
 export type ChangeObserver = (key: string, partition: PartitionId, before: VersionedObject | undefined, after: VersionedObject | undefined) => void;
@@ -22,6 +23,8 @@ export interface ReplicaDeps {
   readonly log: Logger;
   readonly metrics: CoreMetrics;
   readonly hintsPerPeerMax: number;
+  /** How long a reaped key's context is remembered (see `reap`). */
+  readonly reapedMemoryMs: number;
 }
 
 export class LocalReplica {
@@ -31,6 +34,8 @@ export class LocalReplica {
   private lastFullWarningMs = -Infinity;
   /** Keys with work in flight that may send a version of them to another node, and how many. */
   private readonly sending = new Map<string, number>();
+  /** Recently reaped keys, oldest first: the tombstone's context, and until when it is remembered. */
+  private readonly reaped = new Map<string, { readonly context: CausalContext; readonly untilMs: number }>();
 
   constructor(private readonly deps: ReplicaDeps) {}
 
@@ -87,7 +92,42 @@ export class LocalReplica {
 
   /** Merges a version from elsewhere (replication, repair, handoff) into the local replica. */
   merge(key: string, incoming: VersionedObject): Promise<VersionedObject | undefined> {
-    return this.update(key, (current) => (current ? sync(current, incoming) : incoming));
+    return this.update(key, (current) => (current ? sync(current, incoming) : this.unlessReaped(key, incoming)));
+  }
+
+  /**
+   * Deletes `key` if `reapable` says so of its current object, and remembers the tombstone's
+   * context for `reapedMemoryMs` (at most reapedContextsMax keys): a late copy of a version the
+   * tombstone superseded (a duplicated or long-delayed message the reaper could not know about)
+   * then merges into that context and is dropped instead of bringing the key back.
+   */
+  async reap(key: string, reapable: (current: VersionedObject) => boolean): Promise<boolean> {
+    let context: CausalContext | undefined;
+    await this.update(key, (current) => {
+      if (!current || !reapable(current)) return undefined;
+      context = current.context;
+      return null;
+    });
+    if (context === undefined) return false;
+    this.reaped.delete(key);
+    this.reaped.set(key, { context, untilMs: this.deps.runtime.now() + this.deps.reapedMemoryMs });
+    for (const oldest of this.reaped.keys()) {
+      if (this.reaped.size <= reapedContextsMax) break;
+      this.reaped.delete(oldest);
+    }
+    return true;
+  }
+
+  /** What to store for a key this replica does not hold: `incoming` minus what a recent reap superseded. */
+  private unlessReaped(key: string, incoming: VersionedObject): VersionedObject | undefined {
+    const gone = this.reaped.get(key);
+    if (gone === undefined) return incoming;
+    if (gone.untilMs < this.deps.runtime.now()) {
+      this.reaped.delete(key);
+      return incoming;
+    }
+    const kept = sync({ context: gone.context, siblings: [] }, incoming);
+    return kept.siblings.length > 0 ? kept : undefined;
   }
 
   /**

@@ -55,12 +55,10 @@ export class TombstoneReaper {
 
   /** Handles a peer's `reap`: deletes the key only if it still holds exactly that tombstone. */
   async reapLocal(key: string, digest: string): Promise<boolean> {
-    let reaped = false;
-    await this.opts.replica.update(key, (current) => {
-      if (!current || objectDigest(current) !== digest || !isReapable(current, this.opts.runtime.wallClockMs(), this.opts.graceMs)) return undefined;
-      reaped = true;
-      return null;
-    });
+    const reaped = await this.opts.replica.reap(
+      key,
+      (current) => objectDigest(current) === digest && isReapable(current, this.opts.runtime.wallClockMs(), this.opts.graceMs),
+    );
     if (reaped) this.opts.metrics.inc('tombstones_reaped');
     return reaped;
   }

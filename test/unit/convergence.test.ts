@@ -214,6 +214,25 @@ describe('tombstone reaping and hints', () => {
     assert.equal(await c.node(p1).core.reaper.round(), 1);
   });
 
+  it('a late copy of a superseded version arriving after the reap stays dead; a concurrent write survives', async () => {
+    const c = fakeCluster(3, { settings: { tombstoneGraceMs: 5000 } });
+    const [p1, p2] = preferenceListForKey(c.ring, 'k').primaries as [NodeId, NodeId];
+    assert.equal((await c.node(p1).coordinator.execute(put('k', 'old', 'all'))).ok, true);
+    const old = (await c.node(p2).storage.get('k'))!;
+    const read = await c.node(p1).coordinator.execute(get('k', 'all'));
+    assert.ok(read.ok);
+    assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
+    await c.clock.advance(6000);
+    assert.equal(await c.node(p1).core.reaper.round(), 1);
+    // A duplicated or long-delayed delivery of 'old' (e.g. a hint's) lands on a reaped replica.
+    await c.node(p2).core.rpc.handle({ type: 'replicate', key: 'k', object: old });
+    assert.equal(await c.node(p2).storage.get('k'), undefined, 'the reaped tombstone still supersedes it');
+    // A write the delete never saw is not superseded: it is stored.
+    const concurrent = await c.node(p1).coordinator.execute(put('k', 'new', 'all'));
+    assert.ok(concurrent.ok);
+    assert.deepEqual(await text(c, p2, 'k'), ['new']);
+  });
+
   it('waits while a member that could hold a hint is unreachable', async () => {
     const { c, p1, fallbacks } = await deletedPastGrace();
     c.network.setNode(fallbacks[0]!, { kind: 'down' });
@@ -230,7 +249,7 @@ describe('hint bound', () => {
     try {
       const c = fakeCluster(3);
       const [a, b] = c.ids;
-      const replica = new LocalReplica({ self: a!, storage, ring: () => c.ring, runtime: c.clock, log: silentLogger, metrics: noMetrics, hintsPerPeerMax: 2 });
+      const replica = new LocalReplica({ self: a!, storage, ring: () => c.ring, runtime: c.clock, log: silentLogger, metrics: noMetrics, hintsPerPeerMax: 2, reapedMemoryMs: 0 });
       const object = { context: { vv: [], cloud: [] }, siblings: [] };
       const stores = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => replica.storeHint(b!, `key${i}`, object)));
       assert.equal(stores.filter((s) => s.status === 'fulfilled').length, 2);
