@@ -1,6 +1,7 @@
 // This node's replica: every change to stored objects and hints goes through here, so that
-// observers (the Merkle trees of anti-entropy) see each committed change exactly once, and so
-// that the bound on hints per peer is enforced in one place.
+// observers (the Merkle trees of anti-entropy) see each committed change exactly once, so that
+// the bound on hints per peer is enforced in one place, and so that what the tombstone reaper
+// must know (keys being sent elsewhere, contexts of keys just reaped) is tracked in one place.
 import { sync } from './dvv.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
