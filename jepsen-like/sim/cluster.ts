@@ -75,7 +75,6 @@ export class Cluster {
     const storage = new SimStorage(this.world, node, node.disk, {
       commitDelayMs: () => this.world.prng.int(lo, hi),
       ackBeforeCommit: this.mutation === 'ack-before-commit',
-      hideHints: this.mutation === 'reaper-ignores-hints',
     });
     node.storage = storage;
     const core = createNodeCore({

@@ -5,13 +5,11 @@
 //   crash loses writes the node already acknowledged (to its coordinator or to a client).
 // - lying-replica: replicate calls are answered 'ack' by the network without reaching the replica,
 //   so a coordinator counts a copy that does not exist.
-// - reaper-ignores-hints: every node answers "no hint here" to the tombstone reaper (its storage
-//   and the keyPending RPC), so a hint carrying a deleted value can be delivered after the reap.
 import type { Transport } from '../../src/core/runtime.js';
 import type { EventOwner } from './queue.js';
 import type { World } from './world.js';
 
-export const mutationNames = ['ack-before-commit', 'lying-replica', 'reaper-ignores-hints'] as const;
+export const mutationNames = ['ack-before-commit', 'lying-replica'] as const;
 export type Mutation = (typeof mutationNames)[number];
 
 export function parseMutation(raw: string | undefined): Mutation | undefined {
@@ -26,16 +24,8 @@ export function mutationFromEnv(): Mutation | undefined {
 }
 
 export function wrapTransport(transport: Transport, world: World, owner: EventOwner, mutation: Mutation | undefined): Transport {
-  const gen = owner.gen;
-  if (mutation === 'reaper-ignores-hints') {
-    return {
-      call(peer, request, timeoutMs) {
-        if (request.type !== 'keyPending') return transport.call(peer, request, timeoutMs);
-        return new Promise((resolve) => world.schedule(world.prng.int(1, 5), () => resolve({ type: 'pending', pending: false }), owner, gen));
-      },
-    };
-  }
   if (mutation !== 'lying-replica') return transport;
+  const gen = owner.gen;
   return {
     call(peer, request, timeoutMs) {
       if (request.type !== 'replicate') return transport.call(peer, request, timeoutMs);

@@ -27,8 +27,6 @@ export interface SimStorageOptions {
   readonly commitDelayMs: () => number;
   /** Mutation: object writes are applied and acknowledged at once, made durable only at commit. */
   readonly ackBeforeCommit: boolean;
-  /** Mutation: hasHint always answers false. */
-  readonly hideHints: boolean;
 }
 
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
@@ -100,7 +98,7 @@ export class SimStorage implements Storage {
   async hasHint(key: string): Promise<boolean> {
     const batch = this.batch;
     if (batch && batch.hintWrites > 0) await batch.committed;
-    return this.alive(async () => !this.opts.hideHints && (await this.disk.hasHint(key)));
+    return this.alive(() => this.disk.hasHint(key));
   }
 
   /** Committed hints only, as in SqliteStorage. */
