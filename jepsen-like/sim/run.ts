@@ -112,12 +112,16 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
     nemesis.healAll();
     const healedAt = world.now;
     await world.run(healedAt + scenario.workload.clientTimeoutMs * 3, () => workload.running === 0);
+    // The versions are taken at the instant agreement is seen: background work goes on afterwards
+    // (a tombstone being reaped is briefly gone on some replicas and not yet on others).
     every(convergencePollMs, async () => {
-      if (convergenceMs === null && (await converged(cluster, keys))) convergenceMs = world.now - healedAt;
+      if (convergenceMs !== null || !(await converged(cluster, keys))) return;
+      convergenceMs = world.now - healedAt;
+      replicaVersions = await versions(cluster, keys);
     });
     await world.run(healedAt + (opts.livenessBoundMs ?? 60_000), () => convergenceMs !== null);
     finalReads = (await await_(workload.finalReads(), 20_000)) ?? [];
-    replicaVersions = await versions(cluster, keys);
+    if (convergenceMs === null) replicaVersions = await versions(cluster, keys);
     await invariants.check();
     if (convergenceMs !== null) await supersession.check(cluster);
 
