@@ -1,7 +1,9 @@
 // Tombstones and reaping without resurrection: a key deleted while one replica (X) is down keeps
 // its tombstone on the live primaries past the grace period, because X does not hold it; when X
 // comes back with the old live value on disk, repair gives X the tombstone (the deleted value never
-// comes back to a quorum read), and only then is the tombstone reaped everywhere.
+// comes back to a quorum read), and only then is the tombstone reaped everywhere. And a key written
+// again after its reap starts a new version history: a context from before the delete cannot
+// overwrite the new value unseen (Riak's KV679).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
@@ -146,5 +148,36 @@ describe('tombstones (3 nodes, N=3, grace 1.5 s)', () => {
       }
       assert.deepEqual(watcher.resurrections, [], 'no quorum read ever returned the deleted value');
       assert.ok((watcher.seen.get(404) ?? 0) > 0, `the watcher saw 404s: ${JSON.stringify([...watcher.seen])}`);
+    }));
+
+  it('after a reap, a writer holding a context from before the delete cannot erase a new value it never saw', () =>
+    withLogs(() => cluster?.logs() ?? '', async () => {
+      await waitAllUp(cluster!);
+      const k = findKey(ringOf(cluster!, 3), 'kv679', () => true);
+      const lead = cluster!.node(k.primaries[0]!); // every write through one coordinator: one actor
+      const write = async (body: string, context?: string) => {
+        const headers: Record<string, string> = { 'content-type': 'text/plain', ...(context ? { 'x-kvorum-context': context } : {}) };
+        const res = await http('PUT', kv(lead, k.key, 'w=all'), { body, headers });
+        assert.equal(res.status, 204, `PUT ${body}: ${res.status} ${res.text()}`);
+      };
+      await write('before-delete');
+      const stale = (await http('GET', kv(lead, k.key, 'r=all'))).headers.get('x-kvorum-context');
+      assert.ok(stale, 'the read returns a context');
+      const del = await http('DELETE', kv(lead, k.key, 'w=all'), { headers: { 'x-kvorum-context': stale } });
+      assert.equal(del.status, 204, `DELETE: ${del.status} ${del.text()}`);
+      await waitFor(
+        async () => {
+          for (const n of cluster!.nodes) if ((await replicaCopy(n, k.key)) !== undefined) return false;
+          return true;
+        },
+        { timeoutMs: 20_000, intervalMs: 100, what: 'the tombstone to be reaped on all three nodes' },
+      );
+
+      await write('reborn'); // a new writer, no context
+      await write('stale-writer', stale); // the old reader comes back with its context
+      const res = await http('GET', kv(lead, k.key, 'r=all'));
+      assert.equal(res.status, 300, `both values are siblings: the stale context did not cover 'reborn': ${res.status} ${res.text()}`);
+      const values = res.json<{ siblings: { value: string }[] }>().siblings.map((s) => Buffer.from(s.value, 'base64').toString('utf8'));
+      assert.deepEqual(values.sort(), ['reborn', 'stale-writer']);
     }));
 });
