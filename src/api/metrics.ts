@@ -21,6 +21,10 @@ const coreCounters: Record<CoreCounter, [name: string, help: string]> = {
   ae_exchanges: ['kvorum_ae_exchanges_total', 'Anti-entropy exchanges completed (one peer, every shared partition).'],
   ae_keys_repaired: ['kvorum_ae_keys_repaired_total', 'Keys anti-entropy found different and changed on at least one side (merged both ways).'],
   ae_payload_bytes: ['kvorum_ae_payload_bytes_total', 'Estimated anti-entropy payload, both directions: hashes, keys, digests, objects (not wire bytes: no msgpack/HTTP framing).'],
+  tombstones_reap_deferred: [
+    'kvorum_tombstones_reap_deferred_total',
+    'Tombstones past the grace period left for a later round: a primary lacked them, a member was unreachable, or a hint or in-flight copy of the key existed.',
+  ],
   tombstones_reaped: ['kvorum_tombstones_reaped_total', 'Tombstones removed from this node: every primary held them past the grace period and no node held a hint or in-flight copy of the key.'],
 };
 

@@ -10,7 +10,8 @@ export type CoreCounter =
   | 'ae_exchanges'
   | 'ae_keys_repaired'
   | 'ae_payload_bytes'
-  | 'tombstones_reaped';
+  | 'tombstones_reaped'
+  | 'tombstones_reap_deferred';
 
 export interface CoreMetrics {
   inc(counter: CoreCounter, by?: number): void;

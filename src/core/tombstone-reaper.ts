@@ -68,6 +68,7 @@ export class TombstoneReaper {
     const ring = this.opts.ring();
     let scanned = 0;
     let reaped = 0;
+    let deferred = 0;
     for (let visited = 0; visited < ring.partitions && scanned < this.opts.scanPerRoundMax && !this.periodic.stopped; ) {
       const partition = asPartitionId(this.cursor.partition % ring.partitions);
       const primaries = preferenceList(ring, partition).primaries;
@@ -76,7 +77,9 @@ export class TombstoneReaper {
         : [];
       scanned += page.length;
       for (const { key, object } of page) {
-        if (isReapable(object, this.opts.runtime.wallClockMs(), this.opts.graceMs) && (await this.reapEverywhere(key, object, primaries))) reaped++;
+        if (!isReapable(object, this.opts.runtime.wallClockMs(), this.opts.graceMs)) continue;
+        if (await this.reapEverywhere(key, object, primaries)) reaped++;
+        else deferred++;
       }
       if (page.length > 0 && scanned >= this.opts.scanPerRoundMax) {
         this.cursor = { partition, afterKey: page[page.length - 1]!.key };
@@ -85,7 +88,8 @@ export class TombstoneReaper {
         visited++;
       }
     }
-    if (reaped > 0) this.opts.log.info({ reaped, scanned }, `reaped ${reaped} tombstones`);
+    if (deferred > 0) this.opts.metrics.inc('tombstones_reap_deferred', deferred);
+    if (reaped + deferred > 0) this.opts.log.info({ reaped, deferred, scanned }, `reaped ${reaped} tombstones, ${deferred} past the grace left for later`);
     return reaped;
   }
 

@@ -103,6 +103,8 @@ describe('tombstones (3 nodes, N=3, grace 1.5 s)', () => {
           await sleep(100);
         }
         for (const n of live) assert.equal(await metricValue(n, 'kvorum_tombstones_reaped_total'), 0, `${n.id} reaped nothing while ${x.id} was down`);
+        const deferred = await metricValue(lead, 'kvorum_tombstones_reap_deferred_total');
+        assert.ok(deferred > 0, `${lead.id}, which drives reaping, counted the tombstone as deferred (${deferred})`);
         const r2 = await http('GET', kv(other, k.key, 'r=2'));
         assert.equal(r2.status, 404, `GET r=2 while ${x.id} is down: ${r2.status} ${r2.text()}`);
 
