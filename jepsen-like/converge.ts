@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createRing, partitionOf } from '../src/core/ring.js';
 import { asNodeId } from '../src/core/types.js';
 import { getJson, sleep } from './util.js';
+import type { ChurnCopy } from './checkers/supersession.js';
 import type { FinalRead, ReplicaVersion } from './history.js';
 import { isReadAnswer, kvUrl, RequestFailed, type KvClient, type NodeRef, type Workload } from './workloads/client.js';
 
@@ -18,15 +19,21 @@ interface ClusterView {
 
 interface ReplicaCopy {
   readonly context: string;
-  readonly siblings: readonly { dot: string }[];
+  readonly siblings: readonly { dot: string; deleted?: boolean }[];
+}
+
+/** A node's own copy of a key (GET /replica/kv/{key}), undefined when it holds none. */
+async function copyOn(node: NodeRef, key: string): Promise<ReplicaCopy | undefined> {
+  const res = await getJson(`${node.url}/replica/kv/${encodeURIComponent(key)}`, 3000);
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new Error(`GET ${node.id}/replica/kv/${key}: ${res.status}`);
+  return res.body as ReplicaCopy;
 }
 
 /** A node's version of a key: a short hash of its context and sibling dots (equal iff same version). */
 async function versionOn(node: NodeRef, key: string): Promise<string | null> {
-  const res = await getJson(`${node.url}/replica/kv/${encodeURIComponent(key)}`, 3000);
-  if (res.status === 404) return null;
-  if (res.status !== 200) throw new Error(`GET ${node.id}/replica/kv/${key}: ${res.status}`);
-  const copy = res.body as ReplicaCopy;
+  const copy = await copyOn(node, key);
+  if (copy === undefined) return null;
   const dots = copy.siblings.map((s) => s.dot).sort().join(',');
   return createHash('sha1').update(`${copy.context}|${dots}`).digest('base64url').slice(0, 16);
 }
@@ -84,6 +91,28 @@ export async function waitConvergence(nodes: readonly NodeRef[], keys: readonly 
     if (Date.now() - started > deadlineMs) return { convergenceMs: null, versions, lastProblem: problem };
     await sleep(200);
   }
+}
+
+/** Every node's copy of each key: its siblings' dots and which are tombstones (checkers/supersession.ts). */
+export async function replicaCopies(nodes: readonly NodeRef[], keys: readonly string[]): Promise<ChurnCopy[]> {
+  const out: ChurnCopy[] = [];
+  for (const key of keys) {
+    for (const node of nodes) {
+      const copy = await copyOn(node, key);
+      out.push({ key, node: node.id, siblings: (copy?.siblings ?? []).map((s) => ({ dot: s.dot, deleted: s.deleted === true })) });
+    }
+  }
+  return out;
+}
+
+/** kvorum_tombstones_reaped_total summed over the nodes (a restarted node starts again from 0: a lower bound). */
+export async function tombstonesReaped(nodes: readonly NodeRef[]): Promise<number> {
+  let total = 0;
+  for (const node of nodes) {
+    const text = await (await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    for (const m of text.matchAll(/^kvorum_tombstones_reaped_total(?:\{[^}]*\})?\s+(\S+)$/gm)) total += Number(m[1]);
+  }
+  return total;
 }
 
 /** GET /kv/{key}?r=all through every node; a 503 or a failed request is retried until the deadline. */

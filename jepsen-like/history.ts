@@ -27,6 +27,8 @@ export interface Op {
   readonly status?: number | string;
   /** Register reads: whether the read used r + w > N (a quorum read after quorum writes). */
   readonly quorum?: boolean;
+  /** Churn writes and deletes (set workload): the context the request was sent with. */
+  readonly sentContext?: string;
 }
 
 /** A fault the nemesis injected, as a window of time (end undefined while still active at the end). */

@@ -151,8 +151,13 @@ describe('runs against a real cluster', () => {
 
   it('safe client: no acknowledged add is lost, replicas converge, artefacts written', async () => {
     try {
-      const { dir, results } = await runJepsen({ ...common, client: 'safe', out: await outDir('safe') });
+      // Churn keys with a short grace: overwrites, deletes and reaping race with the faults.
+      const { dir, results } = await runJepsen({ ...common, client: 'safe', churnKeys: 50, tombstoneGraceMs: 1000, out: await outDir('safe') });
       assert.ok(results.set, 'set results');
+      assert.ok(results.supersession, 'churn-key results');
+      assert.equal(results.supersession.resurrected.count, 0, `superseded versions: ${JSON.stringify(results.supersession.resurrected.examples.slice(0, 3))}`);
+      assert.ok(results.supersession.acknowledged > 20, `enough overwrites and deletes acknowledged (${results.supersession.acknowledged})`);
+      console.log(`# churn keys: ${results.supersession.acknowledged} overwrites/deletes acknowledged, ${results.supersession.tombstonesReaped} tombstones reaped`);
       assert.equal(results.set.lost.count, 0, `lost adds: ${JSON.stringify(results.set.lost.examples.slice(0, 3))}`);
       assert.ok(results.set.acknowledged > 100, `enough adds acknowledged (${results.set.acknowledged})`);
       assert.ok(results.convergence.converged && results.convergence.convergenceMs !== null, 'converged after healing');

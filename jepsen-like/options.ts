@@ -9,13 +9,15 @@ export interface RunOptions {
   readonly nemeses: readonly NemesisKind[];
   readonly seed: number;
   readonly keys: number;
+  /** Set workload: keys only overwritten and deleted (0: none). */
+  readonly churnKeys: number;
   readonly concurrency: number;
   readonly maxDown: number;
   readonly client: 'safe' | 'unsafe';
   readonly n: number;
   /** The run directory; default jepsen-like/store/<timestamp>-seed<S>/. */
   readonly out?: string;
-  /** Hint lifetime and tombstone grace of the nodes (see run.ts for why it is not tiny). */
+  /** Tombstone grace of the nodes. */
   readonly tombstoneGraceMs: number;
   /** Ranges (ms) of the quiet periods and of the faults the nemesis plans. */
   readonly quietMs: readonly [number, number];
@@ -37,6 +39,9 @@ the replicas to converge, reads everything back and checks the history.
                        (default kill,pause,partition)
   --seed S             seed of every random choice (default: random, printed)
   --keys K             keys (default 5)
+  --churn-keys K       set workload: also overwrite and delete K other keys (20% of operations),
+                       and check no superseded version survives (default 50; 0 for none). With a
+                       short --tombstone-grace-ms, tombstones get reaped while faults go on
   --concurrency C      client processes (default 10)
   --max-down M         nodes killed/paused at once at most (default floor((nodes-1)/2))
   --client safe|unsafe the unsafe client keeps one sibling instead of merging (default safe)
@@ -74,7 +79,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       strict: true,
       options: {
         nodes: { type: 'string' }, time: { type: 'string' }, workload: { type: 'string' }, nemesis: { type: 'string' },
-        seed: { type: 'string' }, keys: { type: 'string' }, concurrency: { type: 'string' }, 'max-down': { type: 'string' },
+        seed: { type: 'string' }, keys: { type: 'string' }, 'churn-keys': { type: 'string' }, concurrency: { type: 'string' }, 'max-down': { type: 'string' },
         client: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
         'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -102,6 +107,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     nemeses: [...new Set(nemesisList)] as NemesisKind[],
     seed: int(s('seed'), 'seed', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
     keys: int(s('keys'), 'keys', 5, 1, 10_000),
+    churnKeys: int(s('churn-keys'), 'churn-keys', 50, 0, 10_000),
     concurrency: int(s('concurrency'), 'concurrency', 10, 1, 1000),
     maxDown: int(s('max-down'), 'max-down', Math.floor((nodes - 1) / 2), 0, nodes),
     client,

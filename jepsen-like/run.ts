@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { checkRun, type Results } from './checkers/index.js';
 import { Cluster, repoRoot } from './cluster.js';
 import { getJson, sleep, within } from './util.js';
-import { finalReads, waitConvergence } from './converge.js';
+import { finalReads, replicaCopies, tombstonesReaped, waitConvergence } from './converge.js';
 import type { RunInfo } from './history.js';
 import { describePlan, Nemesis, planFaults } from './nemesis.js';
 import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
@@ -75,7 +75,7 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
   log(`run ${dir}: ${o.nodes} nodes, ${o.workload} workload (${o.client} client), nemesis ${o.nemeses.join(',') || 'none'}, seed ${o.seed}`);
 
   const workload: Workload = o.workload === 'set'
-    ? setWorkload({ keys: o.keys, client: o.client })
+    ? setWorkload({ keys: o.keys, client: o.client, churnKeys: o.churnKeys })
     : registerWorkload({ keys: o.keys, concurrency: o.concurrency });
   const kv = new KvClient();
   let cluster: Cluster | undefined;
@@ -113,19 +113,23 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
     log(`workload done at ${(history.now() / 1000).toFixed(1)}s: ${JSON.stringify(history.counts)}; healing`);
 
     await cluster.healAll();
-    const convergence = await waitConvergence(nodes, workload.keys, convergenceDeadlineMs);
+    const convergence = await waitConvergence(nodes, [...workload.keys, ...workload.churnKeys], convergenceDeadlineMs);
     log(convergence.convergenceMs === null
       ? `did NOT converge within ${convergenceDeadlineMs} ms: ${convergence.lastProblem}`
       : `converged in ${convergence.convergenceMs} ms after healing`);
     const reads = await finalReads(kv, nodes, workload, finalReadDeadlineMs);
+    const churnCopies = await replicaCopies(nodes, workload.churnKeys);
+    const reaped = workload.churnKeys.length > 0 ? await tombstonesReaped(nodes) : 0;
 
     const faults = nemesis.windows;
     writeFileSync(join(dir, 'history.jsonl'), history.ops.map((op) => JSON.stringify(op)).join('\n') + '\n');
     writeFileSync(join(dir, 'faults.json'), JSON.stringify(faults, null, 2));
     writeFileSync(join(dir, 'final-reads.json'), JSON.stringify(reads, null, 2));
     writeFileSync(join(dir, 'replica-versions.json'), JSON.stringify(convergence.versions, null, 2));
+    writeFileSync(join(dir, 'churn-copies.json'), JSON.stringify(churnCopies, null, 2));
     const results = checkRun({
-      info, history: history.ops, faults, finalReads: reads, replicaVersions: convergence.versions, convergenceMs: convergence.convergenceMs,
+      info, history: history.ops, faults, finalReads: reads, replicaVersions: convergence.versions, convergenceMs: convergence.convergenceMs, churnCopies,
+      tombstonesReaped: reaped,
     });
     writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2));
     await writeReportSafely(dir, { info, history: history.ops, faults, results }, log);

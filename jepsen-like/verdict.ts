@@ -21,6 +21,7 @@ export function verdict(info: RunInfo, history: readonly Op[], faults: readonly 
   let specific = '';
   if (results.set) specific = ` ${results.set.lost.count} acknowledged add(s) lost.`;
   if (results.register) specific = ` ${results.register.violations.count} quorum read(s) went backwards outside faults.`;
+  if (results.supersession) specific += ` ${results.supersession.resurrected.count} superseded version(s) of churn keys survived.`;
   const head = results.valid ? 'VALID' : 'INVALID';
   const why = results.valid ? '' : ` Reasons: ${results.reasons.join('; ')}.`;
   return `${head}: ${info.workload} workload, ${info.client} client, ${info.nodes} nodes (N=${info.n}), seed ${info.seed}, ` +

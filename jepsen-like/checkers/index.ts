@@ -4,17 +4,21 @@ import { checkConvergence, type ConvergenceResults } from './convergence.js';
 import { checkPerf, type PerfResults } from './perf.js';
 import { checkRegister, type RegisterResults } from './register.js';
 import { checkSet, type SetResults } from './set.js';
+import { checkSupersession, type ChurnCopy, type SupersessionResults } from './supersession.js';
 
 export type { ConvergenceResults } from './convergence.js';
 export type { PerfResults, PerfGroup, OpStats, Percentiles } from './perf.js';
 export type { RegisterResults, RegisterViolation } from './register.js';
 export type { SetResults, StaleRead, LostElement } from './set.js';
+export type { ChurnCopy, Resurrection, SupersessionResults } from './supersession.js';
 
 export interface Results {
   /** set.valid (set workload) && register.valid (register workload) && convergence.valid. */
   valid: boolean;
   set?: SetResults;
   register?: RegisterResults;
+  /** Churn keys (set workload with --churn-keys): no superseded version survives. */
+  supersession?: SupersessionResults;
   convergence: ConvergenceResults;
   perf: PerfResults;
   /** One line per reason the run is invalid (empty when valid). */
@@ -28,6 +32,10 @@ export interface CheckInput {
   finalReads: readonly FinalRead[];
   replicaVersions: readonly ReplicaVersion[];
   convergenceMs: number | null;
+  /** Every node's copy of every churn key after convergence (none without churn keys). */
+  churnCopies?: readonly ChurnCopy[];
+  /** Tombstones the nodes reaped during the run (at least): shows reaping raced with the workload. */
+  tombstonesReaped?: number;
 }
 
 export function checkRun(input: CheckInput): Results {
@@ -46,10 +54,15 @@ export function checkRun(input: CheckInput): Results {
     if (register.violations.count > 0) reasons.push(`register: ${register.violations.count} quorum read(s) went backwards outside faults`);
     if (register.unexpected.count > 0) reasons.push(`register: ${register.unexpected.count} read(s) returned a value never (successfully) written`);
   }
+  const churn = input.churnCopies !== undefined && input.churnCopies.length > 0;
+  const supersession = churn ? checkSupersession(history, input.churnCopies!, input.tombstonesReaped ?? 0) : undefined;
+  if (supersession && supersession.resurrected.count > 0) {
+    reasons.push(`churn: ${supersession.resurrected.count} superseded version(s) still on a replica after convergence`);
+  }
   const convergence = checkConvergence(info, input.replicaVersions, input.convergenceMs);
   if (!convergence.converged) reasons.push('convergence: replicas did not converge after healing');
   if (convergence.keysDiverged.count > 0) reasons.push(`convergence: ${convergence.keysDiverged.count} key(s) with differing replica versions`);
   const perf = checkPerf(info, history, faults);
-  const valid = (set?.valid ?? true) && (register?.valid ?? true) && convergence.valid;
-  return { valid, ...(set ? { set } : {}), ...(register ? { register } : {}), convergence, perf, reasons };
+  const valid = (set?.valid ?? true) && (register?.valid ?? true) && (supersession?.valid ?? true) && convergence.valid;
+  return { valid, ...(set ? { set } : {}), ...(register ? { register } : {}), ...(supersession ? { supersession } : {}), convergence, perf, reasons };
 }

@@ -145,6 +145,25 @@ ${c.keysDiverged.count > 0 ? `<h3>Keys whose replicas differ${firstOf(c.keysDive
 </section>`;
 }
 
+export function churnSection(results: Results): string {
+  const s = results.supersession;
+  if (!s) return '';
+  const rows = [
+    { label: 'acknowledged overwrites and deletes', value: fmtInt(s.acknowledged), note: 'each supersedes what its context covered' },
+    { label: 'replica copies checked', value: fmtInt(s.copies), note: 'every node, every churn key, after convergence' },
+    { label: 'tombstones reaped during the run', value: fmtInt(s.tombstonesReaped), note: 'at least (a restarted node counts from 0)' },
+    { label: 'superseded versions still present', value: fmtInt(s.resurrected.count), bad: s.resurrected.count > 0, good: s.resurrected.count === 0 },
+  ];
+  const examples = table(
+    ['key', 'node', 'sibling', 'superseded by'],
+    s.resurrected.examples.map((r) => [esc(r.key), esc(r.node), esc(`${r.dot}${r.deleted ? ' (tombstone)' : ''}`), esc(`${r.by.f} by process ${r.by.process}, acked at ${fmtMs(r.by.ackMs)}`)]),
+  );
+  return `<section><h2>Churn keys: overwrites and deletes stay</h2>
+${kv(rows)}
+${s.resurrected.count > 0 ? `<h3>Superseded versions found${firstOf(s.resurrected.examples.length, s.resurrected.count)}</h3>${examples}` : ''}
+</section>`;
+}
+
 export function shorten(s: string): string {
   return s.length > 24 ? `${s.slice(0, 23)}…` : s;
 }

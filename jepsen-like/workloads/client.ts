@@ -32,7 +32,7 @@ export class RequestFailed extends Error {
 export class KvClient {
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: clientDeadlineMs } });
 
-  async send(method: 'GET' | 'PUT', url: string, opts: { body?: Buffer; context?: string | undefined; contentType?: string } = {}): Promise<KvResponse> {
+  async send(method: 'GET' | 'PUT' | 'DELETE', url: string, opts: { body?: Buffer; context?: string | undefined; contentType?: string } = {}): Promise<KvResponse> {
     const headers: Record<string, string> = {};
     if (opts.context !== undefined) headers[contextHeader] = opts.context;
     if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
@@ -110,13 +110,14 @@ export class Recorder {
     return { process, f, key, node, startMs, quorum };
   }
 
-  complete(inv: Invocation, type: Exclude<OpType, 'invoke'>, value: Op['value'], status: number | string): void {
+  complete(inv: Invocation, type: Exclude<OpType, 'invoke'>, value: Op['value'], status: number | string, sentContext?: string): void {
     const timeMs = this.now();
     this.counts[type]++;
     this.ops.push({
       process: inv.process, type, f: inv.f, key: inv.key, value, timeMs, node: inv.node,
       latencyMs: Math.round((timeMs - inv.startMs) * 10) / 10, status,
       ...(inv.quorum === undefined ? {} : { quorum: inv.quorum }),
+      ...(sentContext === undefined ? {} : { sentContext }),
     });
   }
 }
@@ -133,7 +134,10 @@ export interface ProcessContext {
 }
 
 export interface Workload {
+  /** Keys the final reads and the workload's checker look at. */
   readonly keys: readonly string[];
+  /** Keys only overwritten and deleted (checked by checkers/supersession.ts), none for most workloads. */
+  readonly churnKeys: readonly string[];
   /** One client process: operations one after another until stopped. */
   runProcess(ctx: ProcessContext): Promise<void>;
   /** The value a final read found, as FinalRead.value. */

@@ -28,6 +28,7 @@ export function registerWorkload(opts: RegisterOptions): Workload {
   const keys = Array.from({ length: opts.keys }, (_, i) => `reg-${i}`);
   return {
     keys,
+    churnKeys: [],
     finalValue: (res) => registerValue(res),
     async runProcess(ctx: ProcessContext): Promise<void> {
       const owned = keys.filter((_, k) => k % opts.concurrency === ctx.process);

@@ -2,6 +2,9 @@
 // array. An add reads the key (r=quorum), merges what it read, appends a new unique element and
 // writes the result back with the read's context (w=quorum). The safe client merges every sibling
 // of a 300; the unsafe one keeps only the last (last-writer-wins), so concurrent adds get lost.
+// With churn keys, a share of operations instead reads a churn key and overwrites or deletes it
+// with the context it read, so deletes, tombstone reaping and re-creation race with the faults
+// (checkers/supersession.ts checks that nothing superseded survives).
 import {
   isReadAnswer, kvUrl, pause, quorumTimeoutMs, RequestFailed, siblingsOf,
   type KvResponse, type ProcessContext, type Workload,
@@ -10,7 +13,11 @@ import {
 export interface SetOptions {
   readonly keys: number;
   readonly client: 'safe' | 'unsafe';
+  readonly churnKeys: number;
 }
+
+/** Share of operations on churn keys when there are any. */
+const churnFraction = 0.2;
 
 /** The elements of one stored value (a JSON array of integers). */
 export function decodeElements(value: Buffer): number[] {
@@ -28,14 +35,18 @@ export function elementsOf(res: KvResponse): number[] {
 
 export function setWorkload(opts: SetOptions): Workload {
   const keys = Array.from({ length: opts.keys }, (_, i) => `set-${i}`);
+  const churnKeys = Array.from({ length: opts.churnKeys }, (_, i) => `churn-${i}`);
   return {
     keys,
+    churnKeys,
     finalValue: (res) => elementsOf(res),
     async runProcess(ctx: ProcessContext): Promise<void> {
       let counter = 0;
       while (!ctx.stopped()) {
         const element = ctx.process * 1e6 + ++counter;
-        const ok = await add(ctx, ctx.prng.pick(ctx.keys), element, opts.client);
+        const ok = churnKeys.length > 0 && ctx.prng.chance(churnFraction)
+          ? await churn(ctx, ctx.prng.pick(churnKeys), element)
+          : await add(ctx, ctx.prng.pick(ctx.keys), element, opts.client);
         // After an error do not hammer a node that is down: a short, seeded back-off.
         if (!ok) await pause(ctx.prng.int(50, 150));
       }
@@ -86,6 +97,39 @@ async function add(ctx: ProcessContext, key: string, element: number, client: Se
     history.complete(write, definite ? 'fail' : 'info', element, put.status);
   } catch (err) {
     history.complete(write, 'info', element, err instanceof RequestFailed ? err.status : String(err));
+  }
+  return false;
+}
+
+/** One churn operation: read the key, then overwrite it with [element] or delete it, with that context. */
+async function churn(ctx: ProcessContext, key: string, element: number): Promise<boolean> {
+  const { history, kv, process } = ctx;
+  const node = ctx.prng.pick(ctx.nodes);
+  const f = ctx.prng.chance(0.5) ? 'delete' : 'write';
+  const inv = history.invoke(process, f, key, f === 'write' ? element : null, node.id);
+  let read: KvResponse;
+  try {
+    read = await kv.send('GET', kvUrl(node, key, `r=quorum&timeout=${quorumTimeoutMs}`));
+  } catch (err) {
+    history.complete(inv, 'fail', f === 'write' ? element : null, `read ${err instanceof RequestFailed ? err.status : String(err)}`);
+    return false;
+  }
+  if (!isReadAnswer(read.status)) {
+    history.complete(inv, 'fail', f === 'write' ? element : null, `read ${read.status}`);
+    return false;
+  }
+  const query = `w=quorum&timeout=${quorumTimeoutMs}`;
+  try {
+    const res = f === 'write'
+      ? await kv.send('PUT', kvUrl(node, key, query), { body: Buffer.from(JSON.stringify([element])), context: read.context, contentType: 'application/json' })
+      : await kv.send('DELETE', kvUrl(node, key, query), { context: read.context });
+    if (res.status === 204) {
+      history.complete(inv, 'ok', f === 'write' ? element : null, 204, read.context);
+      return true;
+    }
+    history.complete(inv, res.status >= 400 && res.status < 500 ? 'fail' : 'info', f === 'write' ? element : null, res.status);
+  } catch (err) {
+    history.complete(inv, 'info', f === 'write' ? element : null, err instanceof RequestFailed ? err.status : String(err));
   }
   return false;
 }
