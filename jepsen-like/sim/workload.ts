@@ -6,6 +6,7 @@
 // the node refused the connection), and `info` otherwise (503 after the write, timeout, reset).
 // Some operations go to separate churn keys instead: a read, then a put or a delete with the
 // context it returned, so deletes, tombstones and their reaping race with everything else.
+import { encodeContext } from '../../src/core/context-token.js';
 import { covers, liveValues } from '../../src/core/dvv.js';
 import type { ClientResult } from '../../src/core/rpc.js';
 import type { CausalContext, Dot, NodeId, VersionedObject } from '../../src/core/types.js';
@@ -68,8 +69,6 @@ export class SetWorkload {
     private readonly config: WorkloadConfig,
     /** Told of every acknowledged write (an invariant checks its durability). */
     private readonly onAck: (key: string, dot: Dot, invokedAtMs: number) => Promise<void> = async () => {},
-    /** Told of every acknowledged churn operation, with the context it superseded. */
-    private readonly onChurnAck: (key: string, f: 'write' | 'delete', context: CausalContext) => void = () => {},
   ) {}
 
   get running(): number {
@@ -124,9 +123,9 @@ export class SetWorkload {
     this.history.push(op);
   }
 
-  private complete(invoke: Op, type: 'ok' | 'fail' | 'info', status: number | string, value: Op['value'] = invoke.value): void {
+  private complete(invoke: Op, type: 'ok' | 'fail' | 'info', status: number | string, value: Op['value'] = invoke.value, sentContext?: string): void {
     const timeMs = this.world.now;
-    this.record({ ...invoke, type, value, timeMs, latencyMs: timeMs - invoke.timeMs, status });
+    this.record({ ...invoke, type, value, timeMs, latencyMs: timeMs - invoke.timeMs, status, ...(sentContext === undefined ? {} : { sentContext }) });
   }
 
   private call(node: NodeId, op: Parameters<Cluster['network']['clientCall']>[1]): Promise<ClientOutcome> {
@@ -168,10 +167,8 @@ export class SetWorkload {
         ? { op: 'put', key, data, contentType: 'application/json', context, w: 'quorum', pw: 0, timeoutMs }
         : { op: 'delete', key, context, w: 'quorum', pw: 0, timeoutMs },
     );
-    if (done.kind === 'result' && done.result.ok) {
-      this.onChurnAck(key, f, context);
-      return this.complete(invoke, 'ok', 204);
-    }
+    // The context it was sent with, as the HTTP client would have sent it: the checker decodes it.
+    if (done.kind === 'result' && done.result.ok) return this.complete(invoke, 'ok', 204, invoke.value, encodeContext(context));
     this.complete(invoke, done.kind === 'refused' ? 'fail' : 'info', statusOf(done, () => 204));
   }
 
