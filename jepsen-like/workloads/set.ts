@@ -106,16 +106,17 @@ async function churn(ctx: ProcessContext, key: string, element: number): Promise
   const { history, kv, process } = ctx;
   const node = ctx.prng.pick(ctx.nodes);
   const f = ctx.prng.chance(0.5) ? 'delete' : 'write';
-  const inv = history.invoke(process, f, key, f === 'write' ? element : null, node.id);
+  const value = f === 'write' ? element : null;
+  const inv = history.invoke(process, f, key, value, node.id);
   let read: KvResponse;
   try {
     read = await kv.send('GET', kvUrl(node, key, `r=quorum&timeout=${quorumTimeoutMs}`));
   } catch (err) {
-    history.complete(inv, 'fail', f === 'write' ? element : null, `read ${err instanceof RequestFailed ? err.status : String(err)}`);
+    history.complete(inv, 'fail', value, `read ${err instanceof RequestFailed ? err.status : String(err)}`);
     return false;
   }
   if (!isReadAnswer(read.status)) {
-    history.complete(inv, 'fail', f === 'write' ? element : null, `read ${read.status}`);
+    history.complete(inv, 'fail', value, `read ${read.status}`);
     return false;
   }
   const query = `w=quorum&timeout=${quorumTimeoutMs}`;
@@ -124,12 +125,12 @@ async function churn(ctx: ProcessContext, key: string, element: number): Promise
       ? await kv.send('PUT', kvUrl(node, key, query), { body: Buffer.from(JSON.stringify([element])), context: read.context, contentType: 'application/json' })
       : await kv.send('DELETE', kvUrl(node, key, query), { context: read.context });
     if (res.status === 204) {
-      history.complete(inv, 'ok', f === 'write' ? element : null, 204, read.context);
+      history.complete(inv, 'ok', value, 204, read.context);
       return true;
     }
-    history.complete(inv, res.status >= 400 && res.status < 500 ? 'fail' : 'info', f === 'write' ? element : null, res.status);
+    history.complete(inv, res.status >= 400 && res.status < 500 ? 'fail' : 'info', value, res.status);
   } catch (err) {
-    history.complete(inv, 'info', f === 'write' ? element : null, err instanceof RequestFailed ? err.status : String(err));
+    history.complete(inv, 'info', value, err instanceof RequestFailed ? err.status : String(err));
   }
   return false;
 }
