@@ -69,7 +69,7 @@ export function faultBands(frame: Frame, faults: readonly FaultWindow[], labelRo
   return parts.join('\n');
 }
 
-export function bandLabel(w: FaultWindow): string {
+function bandLabel(w: FaultWindow): string {
   const nodes = w.nodes.length > 0 ? ` ${w.nodes.join(',')}` : '';
   const label = `${w.kind}${nodes}`;
   return label.length > 28 ? `${label.slice(0, 27)}…` : label;

@@ -11,7 +11,7 @@ import {
 /** Above this many points the latency plot is downsampled (deterministically). */
 export const MAX_POINTS = 50_000;
 
-export interface Point {
+interface Point {
   readonly f: Op['f'];
   readonly type: Pair['type'];
   readonly sec: number;
@@ -19,7 +19,7 @@ export interface Point {
 }
 
 /** Picks `k` of `n` indices, evenly spaced and deterministic. */
-export function evenIndices(n: number, k: number): number[] {
+function evenIndices(n: number, k: number): number[] {
   if (k >= n) return Array.from({ length: n }, (_, i) => i);
   return Array.from({ length: k }, (_, i) => Math.floor((i * n) / k));
 }

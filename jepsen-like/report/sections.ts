@@ -30,11 +30,11 @@ export function header(info: RunInfo, results: Results, history: readonly Op[], 
 }
 
 /** " (first 10 of 123)" when examples were cut, else "". */
-export function firstOf(shown: number, total: number): string {
+function firstOf(shown: number, total: number): string {
   return total > shown ? ` (first ${fmtInt(shown)} of ${fmtInt(total)})` : '';
 }
 
-export function yesNo(ok: boolean, good = 'yes', bad = 'no'): string {
+function yesNo(ok: boolean, good = 'yes', bad = 'no'): string {
   return ok ? `<span class="ok">${esc(good)}</span>` : `<span class="err">${esc(bad)}</span>`;
 }
 
@@ -164,15 +164,15 @@ ${s.resurrected.count > 0 ? `<h3>Superseded versions found${firstOf(s.resurrecte
 </section>`;
 }
 
-export function shorten(s: string): string {
+function shorten(s: string): string {
   return s.length > 24 ? `${s.slice(0, 23)}…` : s;
 }
 
-export function pct(p: Percentiles | null, k: keyof Percentiles): string {
+function pct(p: Percentiles | null, k: keyof Percentiles): string {
   return p === null ? '–' : esc(fmtMs(p[k]));
 }
 
-export function statCells(s: OpStats): string[] {
+function statCells(s: OpStats): string[] {
   return [
     esc(s.f),
     esc(fmtInt(s.ok)),
