@@ -10,7 +10,11 @@ export const errorCatalog = {
   quorum_unavailable: { status: 503, message: 'Not enough replicas answered in time.' },
   not_found: { status: 404, message: 'No live value for this key.' },
   // Beyond the client contract: malformed HTTP, internal RPC without the cluster credential, our own bugs.
+  invalid_content_type: { status: 400, message: 'Content-Type must be sent once and be at most 1024 bytes.' },
   bad_request: { status: 400, message: 'The request is not well-formed HTTP for this route.' },
+  request_timeout: { status: 408, message: 'The request was not received completely in time.' },
+  expectation_failed: { status: 417, message: 'Only "Expect: 100-continue" is supported.' },
+  headers_too_large: { status: 431, message: 'The request headers are larger than 80 KiB.' },
   unauthorized: { status: 401, message: 'Internal RPC needs the cluster credential.' },
   shutting_down: { status: 503, message: 'This node is shutting down; retry on another node.' },
   internal_error: { status: 500, message: 'The node failed unexpectedly; the request may or may not have been applied.' },
