@@ -11,7 +11,7 @@ import { checkSupersession, type ChurnCopy } from './supersession.js';
 
 const a = 'n1.aa' as ActorId;
 const b = 'n2.bb' as ActorId;
-const ctx = (vv: [ActorId, number][]) => encodeContext({ vv, cloud: [] });
+const ctx = (vv: [ActorId, number][]) => encodeContext({ vv, cloud: [] }, 'churn-0');
 const op = (type: Op['type'], f: Op['f'], sentContext: string | undefined, timeMs = 10): Op => ({
   process: 1, type, f, key: 'churn-0', value: null, timeMs, node: 'n1', ...(sentContext === undefined ? {} : { sentContext }),
 });

@@ -49,7 +49,8 @@ export function checkSupersession(history: readonly Op[], copies: readonly Churn
     if (op.type !== 'ok' || op.sentContext === undefined) continue;
     acknowledged++;
     const list = acked.get(op.key) ?? [];
-    list.push({ context: decodeContext(op.sentContext), op });
+    // Recorded from our own responses, maybe long ago: no bound on counters.
+    list.push({ context: decodeContext(op.sentContext, { key: op.key, counterMax: Number.MAX_SAFE_INTEGER }), op });
     acked.set(op.key, list);
   }
   const examples: Resurrection[] = [];

@@ -8,7 +8,8 @@
 import { TransportError, type Transport } from '../../src/core/runtime.js';
 import type { ClientOp, ClientResult, RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
-import { decodeRpc, encodeRpc, type RpcOutcome } from '../../src/transport/codec.js';
+import { decodeRpcBatch, decodeRpcOutcomes, encodeRpc } from '../../src/transport/codec.js';
+import { unwrapChecked } from '../../src/core/rpc-schema.js';
 import type { SimNode } from './cluster.js';
 import { anyGeneration } from './queue.js';
 import { SimFailure, type World } from './world.js';
@@ -113,7 +114,7 @@ export class SimNetwork {
           const copies = this.duplication > 0 && this.world.prng.chance(this.duplication) ? 2 : 1;
           if (copies === 2) this.duplicated++;
           for (let i = 0; i < copies; i++) {
-            const message = decodeRpc<RpcRequest[]>(encodeRpc([request]))[0]!;
+            const message = unwrapChecked(decodeRpcBatch(encodeRpc([request])), 'simulator')[0]!;
             // Owned by the peer but by no incarnation: it waits while the peer is paused and is
             // handled by whichever incarnation runs when it arrives.
             this.world.schedule(this.latency(self.id, peer), () => this.deliver(self, gen, target, message, finish, resolve, reject), target, anyGeneration);
@@ -145,7 +146,7 @@ export class SimNetwork {
     target.core.rpc.handle(message).then(
       (response) => {
         if (target.gen !== gen) return; // died while handling it: no answer
-        const copy = decodeRpc<RpcOutcome[]>(encodeRpc([{ ok: response }]))[0]!;
+        const copy = unwrapChecked(decodeRpcOutcomes(encodeRpc([{ ok: response }])), 'simulator')[0]!;
         answer(() => ('ok' in copy ? resolve(copy.ok) : reject(transportError(peer, 'protocol', copy.error))));
       },
       (err: unknown) => {

@@ -168,7 +168,7 @@ export class SetWorkload {
         : { op: 'delete', key, context, w: 'quorum', pw: 0, timeoutMs },
     );
     // The context it was sent with, as the HTTP client would have sent it: the checker decodes it.
-    if (done.kind === 'result' && done.result.ok) return this.complete(invoke, 'ok', 204, invoke.value, encodeContext(context));
+    if (done.kind === 'result' && done.result.ok) return this.complete(invoke, 'ok', 204, invoke.value, encodeContext(context, key));
     this.complete(invoke, done.kind === 'refused' ? 'fail' : 'info', statusOf(done, () => 204));
   }
 

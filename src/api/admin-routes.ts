@@ -55,7 +55,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return {
       key,
       partition: partitionOf(opts.ring(), key),
-      context: encodeContext(object.context),
+      context: encodeContext(object.context, key),
       siblings: object.siblings.map(({ dot, value }) => ({
         dot: `${dot[0]}:${dot[1]}`,
         ...(value.kind === 'value'

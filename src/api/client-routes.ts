@@ -2,9 +2,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Coordinator } from '../core/coordinator.js';
 import { liveValues, contextIsEmpty } from '../core/dvv.js';
-import { decodeContext, encodeContext } from '../core/context-token.js';
+import { counterMaxAt, decodeContext, encodeContext } from '../core/context-token.js';
 import { KvError } from '../core/errors.js';
-import { requestTimeoutMsDefault, requestTimeoutMsMax } from '../core/limits.js';
+import { contentTypeBytesMax, requestTimeoutMsDefault, requestTimeoutMsMax } from '../core/limits.js';
 import { checkPrimaryQuorum, parseQuorum } from '../core/quorum.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../core/rpc.js';
 import type { CausalContext, VersionedObject } from '../core/types.js';
@@ -18,6 +18,13 @@ export interface ClientRoutesOptions {
   readonly defaults: { readonly r: QuorumSpec; readonly w: QuorumSpec };
   readonly valueBytesMax: number;
   readonly metrics: NodeMetrics;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's Content-Type as the client sent it (client routes only). */
+    sentContentType: string | undefined;
+  }
 }
 
 export const contextHeader = 'x-kvorum-context';
@@ -55,19 +62,41 @@ function parseTimeout(raw: string | undefined): number {
   return ms;
 }
 
-function parseContext(request: FastifyRequest): CausalContext | undefined {
+function parseContext(request: FastifyRequest, key: string): CausalContext | undefined {
   const raw = request.headers[contextHeader];
   if (raw === undefined) return undefined;
   if (Array.isArray(raw)) throw new KvError('invalid_context', 'Send X-Kvorum-Context once.');
-  return decodeContext(raw);
+  return decodeContext(raw, { key, counterMax: counterMaxAt(Date.now()) });
+}
+
+/**
+ * The Content-Type exactly as sent (Node keeps only the first of several, so count the raw ones).
+ * It is taken here, before fastify parses it: a value fastify cannot parse is still a valid label.
+ */
+function takeContentType(request: FastifyRequest): string | undefined {
+  const raw = request.raw.rawHeaders;
+  const sent: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'content-type') sent.push(raw[i + 1]!);
+  if (sent.length > 1) throw new KvError('invalid_content_type', 'Send Content-Type once.');
+  if (sent[0] !== undefined && Buffer.byteLength(sent[0], 'utf8') > contentTypeBytesMax) {
+    throw new KvError('invalid_content_type', `Content-Type is over ${contentTypeBytesMax} bytes.`);
+  }
+  return sent[0];
 }
 
 export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptions): Promise<void> {
   const { coordinator, n, defaults, metrics } = opts;
 
-  // Values are opaque bytes of any type: one raw-buffer parser for every content type.
+  // Values are opaque bytes of any type: one raw-buffer parser for every content type. The type
+  // as sent is kept aside first and fastify sees a fixed one, so no value of it can fail parsing.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.valueBytesMax }, (_req, body, done) => done(null, body));
+  app.decorateRequest('sentContentType', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (request.headers['content-type'] === undefined) return;
+    request.sentContentType = takeContentType(request);
+    request.headers['content-type'] = defaultContentType;
+  });
 
   const quorums = (q: Query, total: 'r' | 'w', primary: 'pr' | 'pw') => {
     const t = q[total] === undefined ? defaults[total] : parseQuorum(q[total]!, n, total);
@@ -88,30 +117,30 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     const [r, pr] = quorums(request.query, 'r', 'pr');
     const result = await run(reply, { op: 'get', key, r, pr, timeoutMs: parseTimeout(request.query.timeout) });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
-    return sendObject(reply, result.object);
+    return sendObject(reply, key, result.object);
   });
 
   app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
-    const context = parseContext(request);
-    const contentType = request.headers['content-type'] ?? defaultContentType;
+    const context = parseContext(request, key);
+    const contentType = request.sentContentType ?? defaultContentType;
     const data = request.body ?? Buffer.alloc(0);
     const result = await run(reply, { op: 'put', key, data, contentType, context, w, pw, timeoutMs });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
-    if (request.query.returnbody === 'true') return sendObject(reply, result.object);
-    return reply.header(contextHeader, encodeContext(result.context)).status(204).send();
+    if (request.query.returnbody === 'true') return sendObject(reply, key, result.object);
+    return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
   });
 
   app.delete<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
-    const context = parseContext(request);
+    const context = parseContext(request, key);
     const result = await run(reply, { op: 'delete', key, context, w, pw, timeoutMs });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
-    return reply.header(contextHeader, encodeContext(result.context)).status(204).send();
+    return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
   });
 
   // `/kv/` with an empty key, any method.
@@ -121,9 +150,9 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
 }
 
 /** A read's answer: 404 (no live value), 200 (one value) or 300 (siblings as JSON). */
-function sendObject(reply: FastifyReply, object: VersionedObject | undefined): FastifyReply {
+function sendObject(reply: FastifyReply, key: string, object: VersionedObject | undefined): FastifyReply {
   const values = liveValues(object);
-  if (object && !contextIsEmpty(object.context)) reply.header(contextHeader, encodeContext(object.context));
+  if (object && !contextIsEmpty(object.context)) reply.header(contextHeader, encodeContext(object.context, key));
   if (values.length === 0) return sendError(reply, 'not_found');
   if (values.length === 1) {
     const [only] = values;
@@ -133,7 +162,7 @@ function sendObject(reply: FastifyReply, object: VersionedObject | undefined): F
     .status(300)
     .type('application/json')
     .send({
-      context: encodeContext(object!.context),
+      context: encodeContext(object!.context, key),
       siblings: values.map((v) => ({ value: Buffer.from(v.data).toString('base64'), contentType: v.contentType })),
     });
 }

@@ -3,9 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { RpcHandler } from '../core/rpc-handler.js';
 import { rpcBodyBytesMax } from '../core/limits.js';
-import { isRpcRequest, type RpcRequest, type RpcResponse } from '../core/rpc.js';
+import type { RpcResponse } from '../core/rpc.js';
 import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
-import { decodeRpc, encodeRpc, rpcContentType, type RpcOutcome } from '../transport/codec.js';
+import { decodeRpcBatch, encodeRpc, rpcContentType, type RpcOutcome } from '../transport/codec.js';
 import { rpcPath } from '../transport/http-transport.js';
 import { sendError } from './errors.js';
 
@@ -30,18 +30,15 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
   }
 
   app.post<{ Body: Buffer }>(rpcPath, async (request, reply) => {
-    let batch: unknown;
-    try {
-      batch = decodeRpc(request.body);
-    } catch {
-      batch = undefined;
-    }
-    if (!Array.isArray(batch) || batch.length === 0 || !batch.every(isRpcRequest)) {
-      return sendError(reply, 'bad_request', 'The body must be a msgpack array of RPC requests.');
+    // The whole batch is checked before any of it runs: a refused body changes nothing.
+    const batch = decodeRpcBatch(request.body);
+    if (!batch.ok) {
+      request.log.warn({ remote: request.ip, problem: batch.problem }, 'internal RPC body refused');
+      return sendError(reply, 'bad_request', `Invalid internal RPC body: ${batch.problem}.`);
     }
     // Each request of the batch runs on its own; one failing does not fail the others.
     const outcomes = await Promise.all(
-      (batch as RpcRequest[]).map((message) =>
+      batch.value.map((message) =>
         opts.rpc.handle(message).then(
           (ok: RpcResponse): RpcOutcome => ({ ok }),
           (err: unknown): RpcOutcome => {

@@ -1,24 +1,44 @@
-// The opaque X-Kvorum-Context token: a versioned, URL-safe encoding of a causal context.
-// Clients never parse it; we refuse anything we did not produce the shape of.
+// The opaque X-Kvorum-Context token: a versioned, URL-safe encoding of a causal context, bound to
+// the key it was issued for. Clients never parse it; we refuse anything we would not have produced.
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { KvError } from './errors.js';
-import { contextTokenBytesMax } from './limits.js';
-import { joinContexts, emptyContext } from './dvv.js';
-import type { ActorId, CausalContext, Dot } from './types.js';
+import { contextClockAheadMsMax, contextTokenBytesMax, dotCountersPerMs } from './limits.js';
+import { contextSchema, describeIssues } from './schemas.js';
+import type { CausalContext } from './types.js';
 
-const tokenVersion = 'c1';
-const actorPattern = /^[a-z0-9_-]{1,64}\.[0-9a-z]{1,32}$/;
+// c2: [vv, cloud] as JSON, base64url, after a tag of the key. c1 tokens (no key) are refused.
+const tokenVersion = 'c2';
 
-export function encodeContext(ctx: CausalContext): string {
+/** 64 bits of SHA-256 of the key: a context sent with another key is refused, not applied there. */
+const keyTag = (key: string): string => createHash('sha256').update(key, 'utf8').digest().subarray(0, 8).toString('base64url');
+
+export function encodeContext(ctx: CausalContext, key: string): string {
   const body = JSON.stringify([ctx.vv, ctx.cloud]);
-  return `${tokenVersion}.${Buffer.from(body, 'utf8').toString('base64url')}`;
+  return `${tokenVersion}.${keyTag(key)}.${Buffer.from(body, 'utf8').toString('base64url')}`;
 }
 
-export function decodeContext(token: string): CausalContext {
+export interface TokenCheck {
+  /** The key of the request the token came with. */
+  readonly key: string;
+  /** The largest dot counter to accept: see counterMaxAt. */
+  readonly counterMax: number;
+}
+
+/**
+ * Counters start from the wall clock (dotCountersPerMs per ms, dvv.ts), so a counter beyond this
+ * node's clock plus contextClockAheadMsMax was not issued by any node: it is forged. The bound moves
+ * with the clock faster than one key can be written, so a counter accepted now, plus the writes
+ * made on it, is still accepted later: a node never hands out a context it would refuse.
+ */
+export const counterMaxAt = (wallClockMs: number): number => (wallClockMs + contextClockAheadMsMax) * dotCountersPerMs;
+
+export function decodeContext(token: string, check: TokenCheck): CausalContext {
   const bad = (why: string) => new KvError('invalid_context', `X-Kvorum-Context cannot be decoded: ${why}.`);
-  if (token.length > contextTokenBytesMax) throw bad('too long');
-  const [version, payload, ...rest] = token.split('.');
-  if (version !== tokenVersion || payload === undefined || rest.length > 0) throw bad('unknown format');
+  if (token.length > contextTokenBytesMax) throw bad(`longer than ${contextTokenBytesMax} bytes`);
+  const [version, tag, payload, ...rest] = token.split('.');
+  if (version !== tokenVersion || tag === undefined || payload === undefined || rest.length > 0) throw bad('unknown format');
+  if (tag !== keyTag(check.key)) throw bad('it was issued for another key');
   if (!/^[A-Za-z0-9_-]*$/.test(payload)) throw bad('not base64url');
   let parsed: unknown;
   try {
@@ -27,17 +47,9 @@ export function decodeContext(token: string): CausalContext {
     throw bad('not JSON');
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw bad('wrong shape');
-  const [vv, cloud] = parsed as unknown[];
-  const dots = (list: unknown): Dot[] => {
-    if (!Array.isArray(list)) throw bad('wrong shape');
-    return list.map((entry) => {
-      if (!Array.isArray(entry) || entry.length !== 2) throw bad('wrong entry');
-      const [actor, counter] = entry as unknown[];
-      if (typeof actor !== 'string' || !actorPattern.test(actor)) throw bad('bad actor');
-      if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1) throw bad('bad counter');
-      return [actor as ActorId, counter] as const;
-    });
-  };
-  // Normalise through join so a hand-made token cannot break the context invariants.
-  return joinContexts(emptyContext, { vv: dots(vv), cloud: dots(cloud) });
+  const checked = contextSchema.safeParse({ vv: parsed[0], cloud: parsed[1] });
+  if (!checked.success) throw bad(describeIssues(checked.error));
+  const ctx = checked.data;
+  if ([...ctx.vv, ...ctx.cloud].some(([, n]) => n > check.counterMax)) throw bad('a counter no node has issued yet');
+  return ctx;
 }

@@ -130,6 +130,11 @@ export function actorsOf(ctx: CausalContext): Set<ActorId> {
   return new Set([...ctx.vv.map(([a]) => a), ...ctx.cloud.map(([a]) => a)]);
 }
 
+/** Clock entries of a context: what contextEntriesMax bounds. */
+export function contextEntries(ctx: CausalContext): number {
+  return ctx.vv.length + ctx.cloud.length;
+}
+
 export function contextIsEmpty(ctx: CausalContext): boolean {
   return ctx.vv.length === 0 && ctx.cloud.length === 0;
 }

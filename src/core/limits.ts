@@ -2,6 +2,8 @@
 
 export const keyBytesMax = 512;
 export const valueBytesMaxDefault = 1024 * 1024;
+/** The largest `--max-value-bytes` a node accepts. */
+export const valueBytesMaxLimit = 64 * 1024 * 1024;
 export const requestTimeoutMsDefault = 2000;
 export const requestTimeoutMsMax = 60_000;
 export const replicationFactorDefault = 3;
@@ -10,6 +12,26 @@ export const partitionsMin = 8;
 export const partitionsMax = 4096;
 /** A context token larger than this is refused before decoding (it would be a bug or an attack). */
 export const contextTokenBytesMax = 64 * 1024;
+/**
+ * Clock entries (version vector plus dot cloud) of one causal context, in a client's token, an
+ * RPC message or a stored object. Actors are replicas x data-directory incarnations, so real
+ * contexts have a handful; a token at this bound with the longest actor ids still fits in 64 KiB.
+ */
+export const contextEntriesMax = 256;
+/**
+ * How far ahead of this node's wall clock a client's context counter may be (x dotCountersPerMs):
+ * counters start from the clock (dvv.ts), so one beyond it was forged. It leaves room to write on,
+ * so a forged counter cannot wedge a key, and tolerates node clocks this far apart.
+ */
+export const contextClockAheadMsMax = 24 * 60 * 60 * 1000;
+/** A stored Content-Type (as the client sent it) is at most this long. */
+export const contentTypeBytesMax = 1024;
+/** Request line plus headers: the largest context token fits with room to spare. */
+export const requestHeaderBytesMax = 80 * 1024;
+/** Siblings of one stored object at most, in an RPC message or on disk (a sanity bound, not a policy). */
+export const siblingsMax = 100_000;
+/** A digest as anti-entropy and the reaper exchange it (hex SHA-1). */
+export const digestCharsMax = 64;
 /** Siblings above this count are logged as a warning: clients are writing blind. */
 export const siblingsWarn = 25;
 /** Extra time a forwarded request gets over the client's timeout, for the hop itself. */

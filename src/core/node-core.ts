@@ -77,7 +77,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
     intervalMs: Math.min(Math.max(settings.tombstoneGraceMs / 2, limits.reapIntervalMsMin), limits.reapIntervalMsMax),
     scanPerRoundMax: limits.reapScanPerRoundMax,
   });
-  const rpc = new RpcHandler({ self, replica, coordinator, antiEntropy, reaper });
+  const rpc = new RpcHandler({ self, ring, replica, coordinator, antiEntropy, reaper });
   return {
     coordinator, rpc, replica, detector, handoff, antiEntropy, reaper,
     async start() {

@@ -2,12 +2,14 @@
 import type { AntiEntropy } from './anti-entropy.js';
 import type { Coordinator } from './coordinator.js';
 import type { LocalReplica } from './replica.js';
+import type { Ring } from './ring.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { TombstoneReaper } from './tombstone-reaper.js';
 import type { NodeId } from './types.js';
 
 export interface RpcHandlerDeps {
   readonly self: NodeId;
+  readonly ring: () => Ring;
   readonly replica: LocalReplica;
   readonly coordinator: Coordinator;
   readonly antiEntropy: AntiEntropy;
@@ -24,6 +26,10 @@ export class RpcHandler {
       case 'read':
         return { type: 'object', object: (await this.deps.replica.get(request.key)) ?? null };
       case 'replicate':
+        // A hint for a node that is not a member could never be handed off, and would block reaping the key.
+        if (request.hintFor !== undefined && !this.deps.ring().members.includes(request.hintFor)) {
+          throw new Error(`refused: hintFor ${request.hintFor} is not a member`);
+        }
         if (request.hintFor !== undefined && request.hintFor !== this.deps.self) {
           await this.deps.replica.storeHint(request.hintFor, request.key, request.object);
         } else {

@@ -10,7 +10,7 @@ export type ClientOp =
       readonly key: string;
       readonly data: Uint8Array;
       readonly contentType: string;
-      readonly context: CausalContext | undefined;
+      readonly context?: CausalContext | undefined;
       readonly w: QuorumSpec;
       readonly pw: QuorumSpec;
       readonly timeoutMs: number;
@@ -18,7 +18,7 @@ export type ClientOp =
   | {
       readonly op: 'delete';
       readonly key: string;
-      readonly context: CausalContext | undefined;
+      readonly context?: CausalContext | undefined;
       readonly w: QuorumSpec;
       readonly pw: QuorumSpec;
       readonly timeoutMs: number;
@@ -29,7 +29,7 @@ export type QuorumSpec = number | 'one' | 'quorum' | 'all';
 
 /** What a coordinated operation produced. `node` is the node that coordinated it. */
 export type ClientResult =
-  | { readonly ok: true; readonly node: string; readonly object: VersionedObject | undefined; readonly context: CausalContext }
+  | { readonly ok: true; readonly node: string; readonly object?: VersionedObject | undefined; readonly context: CausalContext }
   | { readonly ok: false; readonly node: string; readonly code: ErrorCode; readonly message: string; readonly details: Record<string, unknown> };
 
 export type RpcRequest =
@@ -62,10 +62,3 @@ export type RpcResponse =
   | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }
   | { readonly type: 'pending'; readonly pending: boolean }
   | { readonly type: 'reaped'; readonly reaped: boolean };
-
-const requestTypes: ReadonlySet<string> = new Set(['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'keyPending', 'reap']);
-
-/** A cheap shape check of a decoded message: the sender is an authenticated peer, not a client. */
-export function isRpcRequest(message: unknown): message is RpcRequest {
-  return typeof message === 'object' && message !== null && requestTypes.has((message as { type?: unknown }).type as string);
-}

@@ -1,19 +1,36 @@
 // Internal RPC bodies: msgpack, which carries binary values without base64 and encodes fast.
 // A body is always a batch: an array of requests, answered by an array of outcomes in order.
+// Decoding checks the result against the RPC schema: a peer's bytes are untrusted until then.
 import { Packr } from 'msgpackr';
-import type { RpcRequest, RpcResponse } from '../core/rpc.js';
+import type { RpcRequest } from '../core/rpc.js';
+import { checkRpcBatch, checkRpcOutcomes, type Checked, type RpcOutcome } from '../core/rpc-schema.js';
+
+export type { RpcOutcome } from '../core/rpc-schema.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export const rpcContentType = 'application/msgpack';
 
-/** One request's outcome inside a batch response. */
-export type RpcOutcome = { readonly ok: RpcResponse } | { readonly error: string };
-
 export function encodeRpc(message: readonly RpcRequest[] | readonly RpcOutcome[]): Buffer {
   return packr.pack(message);
 }
 
-export function decodeRpc<T extends readonly RpcRequest[] | readonly RpcOutcome[]>(body: Uint8Array): T {
-  return packr.unpack(body) as T;
+function unpack(body: Uint8Array): Checked<unknown> {
+  try {
+    return { ok: true, value: packr.unpack(body) };
+  } catch (err) {
+    return { ok: false, problem: `not msgpack (${String((err as Error).message).slice(0, 100)})` };
+  }
+}
+
+/** A request body: 1..rpcBatchMax requests that pass the RPC schema, or why not. */
+export function decodeRpcBatch(body: Uint8Array): Checked<RpcRequest[]> {
+  const unpacked = unpack(body);
+  return unpacked.ok ? checkRpcBatch(unpacked.value) : unpacked;
+}
+
+/** A reply body: outcomes that pass the RPC schema, or why not. */
+export function decodeRpcOutcomes(body: Uint8Array): Checked<RpcOutcome[]> {
+  const unpacked = unpack(body);
+  return unpacked.ok ? checkRpcOutcomes(unpacked.value) : unpacked;
 }

@@ -7,7 +7,7 @@ import { TransportError, type Transport } from '../core/runtime.js';
 import { rpcBatchMax, rpcConnectionsPerPeer } from '../core/limits.js';
 import type { RpcRequest, RpcResponse } from '../core/rpc.js';
 import type { NodeId } from '../core/types.js';
-import { decodeRpc, encodeRpc, rpcContentType, type RpcOutcome } from './codec.js';
+import { decodeRpcOutcomes, encodeRpc, rpcContentType, type RpcOutcome } from './codec.js';
 import { credentialFor, rpcAuthHeader } from './auth.js';
 
 export const rpcPath = '/internal/rpc';
@@ -92,16 +92,12 @@ export class HttpTransport implements Transport {
     if (res.statusCode !== 200) {
       throw new TransportError(peer, 'protocol', `${peer} answered HTTP ${res.statusCode}: ${body.toString('utf8', 0, 200)}`);
     }
-    let outcomes: unknown;
-    try {
-      outcomes = decodeRpc(body);
-    } catch (err) {
-      throw new TransportError(peer, 'protocol', `${peer} sent an undecodable body: ${(err as Error).message}`);
+    const outcomes = decodeRpcOutcomes(body);
+    if (!outcomes.ok) throw new TransportError(peer, 'protocol', `${peer} sent an invalid reply: ${outcomes.problem}`);
+    if (outcomes.value.length !== requests.length) {
+      throw new TransportError(peer, 'protocol', `${peer} answered a batch of ${requests.length} with ${outcomes.value.length} outcomes`);
     }
-    if (!Array.isArray(outcomes) || outcomes.length !== requests.length) {
-      throw new TransportError(peer, 'protocol', `${peer} answered a batch of ${requests.length} with something else`);
-    }
-    return outcomes as RpcOutcome[];
+    return outcomes.value;
   }
 
   private poolFor(peer: NodeId): Pool {

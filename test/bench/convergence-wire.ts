@@ -18,7 +18,8 @@ import { actorIdOf, asNodeId, asPartitionId, type ActorId, type NodeId, type Ver
 import { realRuntime } from '../../src/node/real-runtime.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
-import { decodeRpc, encodeRpc, type RpcOutcome } from '../../src/transport/codec.js';
+import { unwrapChecked } from '../../src/core/rpc-schema.js';
+import { decodeRpcBatch, decodeRpcOutcomes, encodeRpc, type RpcOutcome } from '../../src/transport/codec.js';
 import { forceGc, fmt, int, mib, shuffled, table } from './convergence-common.js';
 
 export interface WireOptions {
@@ -110,7 +111,7 @@ class WireTransport implements Transport {
       return;
     }
     const body = Buffer.from(encodeRpc(batch.map((p) => p.request)));
-    const requests = decodeRpc<RpcRequest[]>(body);
+    const requests = unwrapChecked(decodeRpcBatch(body), 'wire bench');
     const outcomes = await Promise.all(
       requests.map((m) =>
         handler(m).then(
@@ -120,7 +121,7 @@ class WireTransport implements Transport {
       ),
     );
     const reply = Buffer.from(encodeRpc(outcomes));
-    const decoded = decodeRpc<RpcOutcome[]>(reply);
+    const decoded = unwrapChecked(decodeRpcOutcomes(reply), 'wire bench');
     const types = [...new Set(batch.map((p) => p.request.type))].sort().join('+');
     this.stats().add(types, batch.length, body.length, reply.length);
     batch.forEach((p, i) => {

@@ -1,0 +1,93 @@
+// The schema of every internal RPC message, requests and replies. A peer holding the cluster
+// secret can still be buggy or run another version, so a batch is checked whole before any of it
+// runs, and a reply is checked before the caller sees it.
+import { z } from 'zod';
+import { errorCatalog, type ErrorCode } from './errors.js';
+import { digestCharsMax, partitionsMax, requestTimeoutMsMax, rpcBatchMax, valueBytesMaxLimit } from './limits.js';
+import { merkleBranches, merkleLeaves } from './merkle.js';
+import type { ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
+import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema } from './schemas.js';
+
+/** r/w/pr/pw as a peer forwards them: a count (0 only for pr/pw, refused later if above N) or a named form. */
+const quorumSchema: z.ZodType<QuorumSpec> = z.union([z.int().min(0).max(64), z.enum(['one', 'quorum', 'all'])]);
+const timeoutSchema = z.int().min(1).max(requestTimeoutMsMax);
+const bytesSchema = z.instanceof(Uint8Array).refine((b) => b.byteLength <= valueBytesMaxLimit, 'a value over the largest maxValueBytes');
+
+const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('get'), key: keySchema, r: quorumSchema, pr: quorumSchema, timeoutMs: timeoutSchema }),
+  z.object({
+    op: z.literal('put'),
+    key: keySchema,
+    data: bytesSchema,
+    contentType: contentTypeSchema,
+    context: contextSchema.optional(),
+    w: quorumSchema,
+    pw: quorumSchema,
+    timeoutMs: timeoutSchema,
+  }),
+  z.object({ op: z.literal('delete'), key: keySchema, context: contextSchema.optional(), w: quorumSchema, pw: quorumSchema, timeoutMs: timeoutSchema }),
+]);
+
+const partitionSchema = z.int().min(0).max(partitionsMax - 1);
+const digestSchema = z.string().max(digestCharsMax);
+
+const requestSchema: z.ZodType<RpcRequest> = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ping') }),
+  z.object({ type: z.literal('replicate'), key: keySchema, object: versionedObjectSchema, hintFor: nodeIdSchema.optional() }),
+  z.object({ type: z.literal('read'), key: keySchema }),
+  z.object({ type: z.literal('forward'), request: clientOpSchema }),
+  z.object({ type: z.literal('aeRoots'), partitions: z.array(partitionSchema).max(partitionsMax) }),
+  z.object({ type: z.literal('aeBranches'), partition: partitionSchema }),
+  z.object({ type: z.literal('aeLeaves'), partition: partitionSchema, branches: z.array(z.int().min(0).max(merkleBranches - 1)).max(merkleBranches) }),
+  z.object({ type: z.literal('aeKeys'), partition: partitionSchema, leaves: z.array(z.int().min(0).max(merkleLeaves - 1)).max(merkleLeaves) }),
+  z.object({ type: z.literal('keyPending'), key: keySchema }),
+  z.object({ type: z.literal('reap'), key: keySchema, digest: digestSchema }),
+]);
+
+export const rpcBatchSchema = z.array(requestSchema).min(1).max(rpcBatchMax);
+
+const errorCodeSchema = z.custom<ErrorCode>((v) => typeof v === 'string' && Object.hasOwn(errorCatalog, v), 'a catalogued error code');
+const clientResultSchema: z.ZodType<ClientResult> = z.union([
+  z.object({ ok: z.literal(true), node: nodeIdSchema, object: versionedObjectSchema.optional(), context: contextSchema }),
+  z.object({
+    ok: z.literal(false),
+    node: nodeIdSchema,
+    code: errorCodeSchema,
+    message: z.string().max(1024),
+    details: z.record(z.string().max(64), z.union([z.int(), z.string().max(256)])),
+  }),
+]);
+
+const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('pong'), node: nodeIdSchema }),
+  z.object({ type: z.literal('ack') }),
+  z.object({ type: z.literal('object'), object: versionedObjectSchema.nullable() }),
+  z.object({ type: z.literal('result'), result: clientResultSchema }),
+  z.object({ type: z.literal('hashes'), hashes: z.array(digestSchema).max(Math.max(partitionsMax, merkleLeaves)) }),
+  z.object({ type: z.literal('keys'), keys: z.array(z.tuple([keySchema, digestSchema])) }),
+  z.object({ type: z.literal('pending'), pending: z.boolean() }),
+  z.object({ type: z.literal('reaped'), reaped: z.boolean() }),
+]);
+
+/** One request's outcome inside a batch reply. */
+export type RpcOutcome = { readonly ok: RpcResponse } | { readonly error: string };
+const outcomeSchema: z.ZodType<RpcOutcome> = z.union([z.object({ ok: responseSchema }), z.object({ error: z.string().max(4096) })]);
+const outcomesSchema = z.array(outcomeSchema).max(rpcBatchMax);
+
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+
+function check<T>(schema: z.ZodType<T>, input: unknown): Checked<T> {
+  const parsed = schema.safeParse(input);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, problem: describeIssues(parsed.error) };
+}
+
+/** A decoded request body: a batch of 1..rpcBatchMax well-formed requests, or why not. */
+export const checkRpcBatch = (input: unknown): Checked<RpcRequest[]> => check(rpcBatchSchema, input);
+/** A decoded reply body: one well-formed outcome per request sent, or why not. */
+export const checkRpcOutcomes = (input: unknown): Checked<RpcOutcome[]> => check(outcomesSchema, input);
+
+/** The checked value, for callers whose input comes from our own code: a refusal there is a bug. */
+export function unwrapChecked<T>(checked: Checked<T>, what: string): T {
+  if (!checked.ok) throw new Error(`${what}: the RPC schema refuses a message our own code made: ${checked.problem}`);
+  return checked.value;
+}

@@ -1,0 +1,95 @@
+// One schema per value that crosses a trust boundary (internal RPC, rows read back from disk,
+// client contexts): types, integer ranges, bytes that are bytes, sizes bounded, and the DVV
+// invariants that the core relies on (normal form, siblings covered and distinct). What passes
+// is safe to hand to the core; everything else is refused before use. Pure: used by the real node
+// and by the simulator alike.
+import { Buffer } from 'node:buffer';
+import { z } from 'zod';
+import { contextEntries } from './dvv.js';
+import { contentTypeBytesMax, contextEntriesMax, keyBytesMax, siblingsMax } from './limits.js';
+import type { ActorId, CausalContext, Dot, NodeId, VersionedObject } from './types.js';
+
+/** `node.incarnation`: a node id as `--id` accepts it, then the data directory's incarnation. */
+export const actorPattern = /^[a-z0-9_-]{1,64}\.[0-9a-z]{1,32}$/;
+const nodeIdPattern = /^[a-z0-9_-]{1,64}$/;
+
+const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+/** In a /u regex a surrogate pair is one code point: this matches only unpaired halves, which UTF-8 cannot carry. */
+const loneSurrogate = /[\uD800-\uDFFF]/u;
+
+/** A key as the client API accepts it: 1..512 bytes of well-formed UTF-8. */
+export const keySchema = z
+  .string()
+  .max(keyBytesMax)
+  .refine((k) => k.length > 0 && !loneSurrogate.test(k) && utf8Bytes(k) <= keyBytesMax, `a key is 1..${keyBytesMax} bytes of UTF-8`);
+
+export const nodeIdSchema = z.custom<NodeId>((v) => typeof v === 'string' && nodeIdPattern.test(v), 'a node id');
+const actorIdSchema = z.custom<ActorId>((v) => typeof v === 'string' && actorPattern.test(v), 'an actor id');
+/** Dot counters are positive safe integers (never a BigInt, never a float). */
+export const counterSchema = z.int().min(1);
+const dotSchema = z.tuple([actorIdSchema, counterSchema]);
+
+const compareDots = (a: Dot, b: Dot): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]);
+
+/** Why `ctx` is not in the normal form dvv.ts keeps (vv sorted by actor; cloud sorted, distinct, beyond the vv), or undefined. */
+export function contextProblem(ctx: CausalContext): string | undefined {
+  if (contextEntries(ctx) > contextEntriesMax) return `more than ${contextEntriesMax} clock entries`;
+  for (let i = 1; i < ctx.vv.length; i++) if (!(ctx.vv[i - 1]![0] < ctx.vv[i]![0])) return 'version vector not sorted by actor';
+  const vv = new Map(ctx.vv);
+  for (let i = 0; i < ctx.cloud.length; i++) {
+    const dot = ctx.cloud[i]!;
+    if (i > 0 && compareDots(ctx.cloud[i - 1]!, dot) >= 0) return 'dot cloud not sorted and distinct';
+    if (dot[1] <= (vv.get(dot[0]) ?? 0) + 1) return 'dot cloud holds a dot the version vector covers or extends';
+  }
+  return undefined;
+}
+
+/** Why the siblings of `o` are not distinct, sorted and covered by its context, or undefined. */
+export function siblingsProblem(o: VersionedObject): string | undefined {
+  const vv = new Map(o.context.vv);
+  const cloud = new Set(o.context.cloud.map(([a, n]) => `${a}#${n}`));
+  for (let i = 0; i < o.siblings.length; i++) {
+    const [actor, n] = o.siblings[i]!.dot;
+    if (i > 0 && compareDots(o.siblings[i - 1]!.dot, o.siblings[i]!.dot) >= 0) return 'siblings not sorted by distinct dots';
+    if (n > (vv.get(actor) ?? 0) && !cloud.has(`${actor}#${n}`)) return 'a sibling the context does not cover';
+  }
+  return undefined;
+}
+
+/** Adds `problem(value)` (if any) as an issue: the invariants zod's shapes cannot say. */
+const invariant =
+  <T>(problem: (value: T) => string | undefined) =>
+  (ctx: { value: T; issues: unknown[] }) => {
+    const message = problem(ctx.value);
+    if (message !== undefined) ctx.issues.push({ code: 'custom', message, input: ctx.value });
+  };
+
+export const contextSchema: z.ZodType<CausalContext> = z
+  .object({ vv: z.array(dotSchema).max(contextEntriesMax), cloud: z.array(dotSchema).max(contextEntriesMax) })
+  .check(invariant(contextProblem));
+
+export const contentTypeSchema = z
+  .string()
+  .max(contentTypeBytesMax)
+  .refine((t) => utf8Bytes(t) <= contentTypeBytesMax, `a content type is at most ${contentTypeBytesMax} bytes`);
+
+const siblingValueSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('value'), data: z.instanceof(Uint8Array), contentType: contentTypeSchema }),
+  z.object({ kind: z.literal('tombstone'), deletedAtMs: z.int().min(0) }),
+]);
+
+export const versionedObjectSchema: z.ZodType<VersionedObject> = z
+  .object({
+    context: contextSchema,
+    siblings: z.array(z.object({ dot: dotSchema, value: siblingValueSchema })).max(siblingsMax),
+  })
+  .check(invariant(siblingsProblem));
+
+/** A schema's verdict as a short, bounded message (never the offending value itself). */
+export function describeIssues(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'invalid';
+  const at = issue.path.length > 0 ? `at ${issue.path.slice(0, 8).join('.')}: ` : '';
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
+  return `${at}${issue.message.slice(0, 200)}${more}`;
+}
