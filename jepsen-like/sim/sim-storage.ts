@@ -106,6 +106,9 @@ export class SimStorage implements Storage {
     return this.disk.hintCounts();
   }
 
+  /** Never called back: the disk is a MemoryStorage, which has nothing to quarantine. */
+  onQuarantine(): void {}
+
   close(): Promise<void> {
     return Promise.resolve();
   }

@@ -11,8 +11,13 @@ export interface NodeMetrics {
   readonly core: CoreMetrics;
 }
 
-/** Prometheus name and help of every core counter. */
-const coreCounters: Record<CoreCounter, [name: string, help: string]> = {
+const quarantinedHelp = 'Stored rows (objects, hints) that could not be decoded or were not valid rows, moved to the quarantine table; each reads as absent.';
+
+/**
+ * Prometheus name and help of every core counter, and its labels when several core counters are
+ * series of one Prometheus counter.
+ */
+const coreCounters: Record<CoreCounter, [name: string, help: string, labels?: Readonly<Record<string, string>>]> = {
   read_repairs: ['kvorum_read_repairs_total', 'Stale or missing replicas sent the merged object after a read.'],
   read_repairs_skipped: ['kvorum_read_repairs_skipped_total', 'Read repairs skipped because the peer already had the maximum in flight.'],
   hints_stored: ['kvorum_hints_stored_total', 'Writes kept as hints for a primary that did not take them.'],
@@ -26,15 +31,30 @@ const coreCounters: Record<CoreCounter, [name: string, help: string]> = {
     'Tombstones past the grace period left for a later round: a primary lacked them, a member was unreachable, or a hint or in-flight copy of the key existed.',
   ],
   tombstones_reaped: ['kvorum_tombstones_reaped_total', 'Tombstones removed from this node: every primary held them past the grace period and no node held a hint or in-flight copy of the key.'],
+  storage_quarantined_objects: ['kvorum_storage_quarantined_total', quarantinedHelp, { kind: 'object' }],
+  storage_quarantined_hints: ['kvorum_storage_quarantined_total', quarantinedHelp, { kind: 'hint' }],
 };
+
+/** One increment function per core counter; counters sharing a name share one Prometheus counter. */
+function coreIncrements(registry: Registry): Map<string, (by: number) => void> {
+  const byName = new Map<string, Counter>();
+  const increments = new Map<string, (by: number) => void>();
+  for (const [counter, [name, help, labels]] of Object.entries(coreCounters)) {
+    let prom = byName.get(name);
+    if (!prom) byName.set(name, (prom = new Counter({ name, help, labelNames: Object.keys(labels ?? {}), registers: [registry] })));
+    const series = prom;
+    // A labelled series is exported from the start at 0, so a query sees "none yet", not "no data".
+    if (labels) series.inc(labels, 0);
+    increments.set(counter, labels ? (by) => series.inc(labels, by) : (by) => series.inc(by));
+  }
+  return increments;
+}
 
 export function createMetrics(nodeId: string, hintCounts: () => ReadonlyMap<string, number>): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
-  const counters = new Map(
-    Object.entries(coreCounters).map(([key, [name, help]]) => [key, new Counter({ name, help, registers: [registry] })]),
-  );
+  const increments = coreIncrements(registry);
   new Gauge({
     name: 'kvorum_hints_pending',
     help: 'Hints this node holds, by the peer they are for.',
@@ -47,7 +67,7 @@ export function createMetrics(nodeId: string, hintCounts: () => ReadonlyMap<stri
   });
   return {
     registry,
-    core: { inc: (counter, by = 1) => counters.get(counter)!.inc(by) },
+    core: { inc: (counter, by = 1) => increments.get(counter)!(by) },
     requests: new Counter({
       name: 'kvorum_http_requests_total',
       help: 'HTTP requests served, by route, method and status.',

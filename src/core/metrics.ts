@@ -11,7 +11,9 @@ export type CoreCounter =
   | 'ae_keys_repaired'
   | 'ae_payload_bytes'
   | 'tombstones_reaped'
-  | 'tombstones_reap_deferred';
+  | 'tombstones_reap_deferred'
+  | 'storage_quarantined_objects'
+  | 'storage_quarantined_hints';
 
 export interface CoreMetrics {
   inc(counter: CoreCounter, by?: number): void;

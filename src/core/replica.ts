@@ -2,14 +2,19 @@
 // observers (the Merkle trees of anti-entropy) see each committed change exactly once, so that
 // the bound on hints per peer is enforced in one place, and so that what the tombstone reaper
 // must know (keys being sent elsewhere, contexts of keys just reaped) is tracked in one place.
+// Rows the storage quarantines (unreadable) are reported here too, and count as deletions.
 import { sync } from './dvv.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
-import type { Logger, Runtime, Storage } from './runtime.js';
+import type { Logger, QuarantinedRow, Runtime, Storage } from './runtime.js';
 import { reapedContextsMax } from './limits.js';
 import type { CausalContext, NodeId, PartitionId, VersionedObject } from './types.js';
 
-/** Called after a change to `key` has committed, with the object before and after. */
+/**
+ * Called after a change to `key` has committed, with the object before and after. `before` is
+ * also undefined when the old version could not be read: storage quarantined the key's row, and
+ * the key is gone whatever version an observer had counted for it (then `after` is undefined too).
+ */
 export type ChangeObserver = (key: string, partition: PartitionId, before: VersionedObject | undefined, after: VersionedObject | undefined) => void;
 
 export class HintsFullError extends Error {
@@ -38,7 +43,9 @@ export class LocalReplica {
   /** Recently reaped keys, oldest first: the tombstone's context, and until when it is remembered. */
   private readonly reaped = new Map<string, { readonly context: CausalContext; readonly untilMs: number }>();
 
-  constructor(private readonly deps: ReplicaDeps) {}
+  constructor(private readonly deps: ReplicaDeps) {
+    deps.storage.onQuarantine((row) => this.quarantined(row));
+  }
 
   get storage(): Storage {
     return this.deps.storage;
@@ -117,6 +124,22 @@ export class LocalReplica {
       this.reaped.delete(oldest);
     }
     return true;
+  }
+
+  /**
+   * Storage moved an unreadable row aside. For an object the key is now absent here: observers
+   * hear it as a deletion, so the Merkle trees stop counting the key and anti-entropy restores it
+   * from the other replicas. A hint's write is lost from this node; anti-entropy covers it too.
+   */
+  private quarantined(row: QuarantinedRow): void {
+    this.deps.metrics.inc(row.kind === 'object' ? 'storage_quarantined_objects' : 'storage_quarantined_hints');
+    this.deps.log.error(
+      { kind: row.kind, key: row.key, target: row.target, reason: row.reason },
+      `storage: quarantined an unreadable ${row.kind} row; it reads as absent (kept in the quarantine table)`,
+    );
+    if (row.kind !== 'object' || row.key === undefined) return;
+    const partition = partitionOf(this.deps.ring(), row.key);
+    for (const observer of this.observers) observer(row.key, partition, undefined, undefined);
   }
 
   /** What to store for a key this replica does not hold: `incoming` minus what a recent reap superseded. */

@@ -53,6 +53,21 @@ export interface HintEntry {
 }
 
 /**
+ * A stored row the engine could not serve (undecodable bytes, or a key or partition no valid
+ * write could have stored), moved aside into a quarantine the engine never empties by itself.
+ * Reads, scans and listings then behave as if the row were absent.
+ */
+export interface QuarantinedRow {
+  readonly kind: 'object' | 'hint';
+  /** The row's key column when it is text (possibly not a valid key: too long); undefined otherwise. */
+  readonly key: string | undefined;
+  /** Hints only: the node the hint was held for. */
+  readonly target?: NodeId;
+  /** Why the row was refused, for the operator. */
+  readonly reason: string;
+}
+
+/**
  * A node's local replica store. `update` is the only write of objects: it runs `change`
  * atomically against the current object (no other update of the same key can interleave) and
  * resolves only once the result is durable. `change` returns the new object, `undefined` to leave
@@ -87,6 +102,11 @@ export interface Storage {
   hasHint(key: string): Promise<boolean>;
   /** Hints pending per target (targets with none are absent). Kept in memory: cheap to call. */
   hintCounts(): ReadonlyMap<NodeId, number>;
+  /**
+   * Registers `listener`, called synchronously each time a row is quarantined, from inside the
+   * read, scan or listing that met it (after the row has left the store).
+   */
+  onQuarantine(listener: (row: QuarantinedRow) => void): void;
   close(): Promise<void>;
 }
 

@@ -143,6 +143,9 @@ export class MemoryStorage implements Storage {
     return new Map([...this.hints].map(([target, m]) => [target, m.size]));
   }
 
+  /** Never called back: this engine holds only what encodeObject produced, nothing to quarantine. */
+  onQuarantine(): void {}
+
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();

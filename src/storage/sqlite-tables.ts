@@ -17,6 +17,22 @@ export interface HintRow {
   readonly createdAtMs: number;
 }
 
+/**
+ * A row as read, before any check: a column may hold any SQLite value (NULL, a number, text, a
+ * BLOB) whatever its declared type, if something other than this engine wrote it.
+ */
+export interface RawObjectRow {
+  readonly rowid: number;
+  readonly key: unknown;
+  readonly partition: unknown;
+  readonly bytes: unknown;
+}
+
+export interface RawHintRow extends RawObjectRow {
+  readonly version: unknown;
+  readonly createdAtMs: unknown;
+}
+
 /** What one transaction writes: for each key the new row, or null to delete it. */
 export interface BatchWrites {
   readonly objects: ReadonlyMap<string, { readonly partition: number; readonly bytes: Uint8Array | null }>;
@@ -41,9 +57,21 @@ const schema = `
   -- listHints reads one target's hints oldest first.
   CREATE INDEX hints_oldest ON hints (target, created_at_ms, version);`;
 
-// Added after schema 2 shipped; created on open when missing, so older version-2 directories get it too.
+// Added after schema 2 shipped; created on open when missing, so older version-2 directories get them too.
 // The tombstone reaper asks whether any target holds a hint for a key.
 const hintsByKeyIndex = 'CREATE INDEX IF NOT EXISTS hints_by_key ON hints (key)';
+// Rows the engine could not serve, moved aside when first met and never deleted by kvorum (operators
+// inspect them). Untyped columns keep each value exactly as it was stored, whatever its type.
+const quarantineTable = `
+  CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,                 -- 'object' or 'hint'
+    target,                             -- hints: the node the hint was for; NULL for objects
+    key, partition, object,             -- the row's columns as stored; object holds the raw bytes
+    version, created_at_ms,             -- hints only
+    reason TEXT NOT NULL,
+    quarantined_at_ms INTEGER NOT NULL  -- wall clock, ms since the epoch
+  )`;
 
 /** Opens (creating if needed) the database in `dir`; refuses another schema version. */
 export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Database.Database; incarnation: string } {
@@ -70,6 +98,7 @@ export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Databa
         set.run('incarnation', id);
       }
       db.exec(hintsByKeyIndex);
+      db.exec(quarantineTable);
       return id;
     }).immediate();
     return { db, incarnation };
@@ -79,41 +108,79 @@ export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Databa
   }
 }
 
-/** Prepared statements over an open database. Reads see committed rows only. */
+type ObjectColumns = [rowid: number, key: unknown, partition: unknown, bytes: unknown];
+type HintColumns = [...ObjectColumns, version: unknown, createdAtMs: unknown];
+const objectRow = ([rowid, key, partition, bytes]: ObjectColumns): RawObjectRow => ({ rowid, key, partition, bytes });
+const hintRow = ([rowid, key, partition, bytes, version, createdAtMs]: HintColumns): RawHintRow => ({
+  rowid,
+  key,
+  partition,
+  bytes,
+  version,
+  createdAtMs,
+});
+
+/** Prepared statements over an open database. Reads see committed rows only, unchecked. */
 export class Tables {
-  readonly object: (key: string) => Buffer | undefined;
-  readonly hint: (target: NodeId, key: string) => HintRow | undefined;
+  readonly object: (key: string) => RawObjectRow | undefined;
+  readonly hint: (target: NodeId, key: string) => RawHintRow | undefined;
   /** Whether any target has a committed hint for the key. */
   readonly hasHint: (key: string) => boolean;
   readonly commit: (writes: BatchWrites) => void;
-  private readonly scanFrom: Database.Statement<[number, number], [string, Buffer]>;
-  private readonly scanAfter: Database.Statement<[number, string, number], [string, Buffer]>;
-  private readonly hintsOf: Database.Statement<[string, number], [string, number, Buffer, number, number]>;
+  /** Moves the row into `quarantine` and deletes it, in one transaction. */
+  readonly quarantineObject: (rowid: number, reason: string, atMs: number) => void;
+  readonly quarantineHint: (rowid: number, reason: string, atMs: number) => void;
+  private readonly scanFrom: Database.Statement<[number, number], ObjectColumns>;
+  private readonly scanAfter: Database.Statement<[number, string, number], ObjectColumns>;
+  private readonly hintsOf: Database.Statement<[string, number], HintColumns>;
 
   constructor(private readonly db: Database.Database) {
-    const object = db.prepare<[string], Buffer>('SELECT object FROM objects WHERE key = ?').pluck();
-    this.object = (key) => object.get(key);
+    const object = db.prepare<[string], ObjectColumns>('SELECT rowid, key, partition, object FROM objects WHERE key = ?').raw();
+    this.object = (key) => {
+      const row = object.get(key);
+      return row && objectRow(row);
+    };
     const hint = db
-      .prepare<[string, string], [number, Buffer, number, number]>(
-        'SELECT partition, object, version, created_at_ms FROM hints WHERE target = ? AND key = ?',
+      .prepare<[string, string], HintColumns>(
+        'SELECT rowid, key, partition, object, version, created_at_ms FROM hints WHERE target = ? AND key = ?',
       )
       .raw();
     this.hint = (target, key) => {
       const row = hint.get(target, key);
-      return row && { partition: row[0], bytes: row[1], version: row[2], createdAtMs: row[3] };
+      return row && hintRow(row);
     };
     const anyHint = db.prepare<[string], number>('SELECT 1 FROM hints WHERE key = ? LIMIT 1').pluck();
     this.hasHint = (key) => anyHint.get(key) !== undefined;
-    this.scanFrom = db.prepare<[number, number], [string, Buffer]>(
-      'SELECT key, object FROM objects WHERE partition = ? ORDER BY key LIMIT ?',
+    this.scanFrom = db.prepare<[number, number], ObjectColumns>(
+      'SELECT rowid, key, partition, object FROM objects WHERE partition = ? ORDER BY key LIMIT ?',
     ).raw();
-    this.scanAfter = db.prepare<[number, string, number], [string, Buffer]>(
-      'SELECT key, object FROM objects WHERE partition = ? AND key > ? ORDER BY key LIMIT ?',
+    this.scanAfter = db.prepare<[number, string, number], ObjectColumns>(
+      'SELECT rowid, key, partition, object FROM objects WHERE partition = ? AND key > ? ORDER BY key LIMIT ?',
     ).raw();
-    this.hintsOf = db.prepare<[string, number], [string, number, Buffer, number, number]>(
-      `SELECT key, partition, object, version, created_at_ms FROM hints WHERE target = ?
+    this.hintsOf = db.prepare<[string, number], HintColumns>(
+      `SELECT rowid, key, partition, object, version, created_at_ms FROM hints WHERE target = ?
        ORDER BY created_at_ms, version LIMIT ?`,
     ).raw();
+
+    // By rowid: a row whose key is not text could not be named by key.
+    const moveObject = db.prepare<[string, number, number]>(
+      `INSERT INTO quarantine (kind, key, partition, object, reason, quarantined_at_ms)
+       SELECT 'object', key, partition, object, ?, ? FROM objects WHERE rowid = ?`,
+    );
+    const dropObject = db.prepare<[number]>('DELETE FROM objects WHERE rowid = ?');
+    this.quarantineObject = db.transaction((rowid: number, reason: string, atMs: number) => {
+      moveObject.run(reason, atMs, rowid);
+      dropObject.run(rowid);
+    });
+    const moveHint = db.prepare<[string, number, number]>(
+      `INSERT INTO quarantine (kind, target, key, partition, object, version, created_at_ms, reason, quarantined_at_ms)
+       SELECT 'hint', target, key, partition, object, version, created_at_ms, ?, ? FROM hints WHERE rowid = ?`,
+    );
+    const dropHint = db.prepare<[number]>('DELETE FROM hints WHERE rowid = ?');
+    this.quarantineHint = db.transaction((rowid: number, reason: string, atMs: number) => {
+      moveHint.run(reason, atMs, rowid);
+      dropHint.run(rowid);
+    });
 
     const upsertObject = db.prepare<[string, number, Buffer]>(
       `INSERT INTO objects (key, partition, object) VALUES (?, ?, ?)
@@ -141,24 +208,20 @@ export class Tables {
   }
 
   /** Up to `limit` (> 0) committed objects of `partition` with key > afterKey, in key order. */
-  scan(partition: number, afterKey: string | undefined, limit: number): Array<[key: string, bytes: Buffer]> {
-    return afterKey === undefined ? this.scanFrom.all(partition, limit) : this.scanAfter.all(partition, afterKey, limit);
+  scan(partition: number, afterKey: string | undefined, limit: number): RawObjectRow[] {
+    return (afterKey === undefined ? this.scanFrom.all(partition, limit) : this.scanAfter.all(partition, afterKey, limit)).map(objectRow);
   }
 
   /** Up to `limit` (> 0) committed hints for `target`, oldest first. */
-  hints(target: NodeId, limit: number): Array<{ key: string } & HintRow> {
-    return this.hintsOf.all(target, limit).map(([key, partition, bytes, version, createdAtMs]) => ({
-      key,
-      partition,
-      bytes,
-      version,
-      createdAtMs,
-    }));
+  hints(target: NodeId, limit: number): RawHintRow[] {
+    return this.hintsOf.all(target, limit).map(hintRow);
   }
 
   /** The highest hint version stored (0 if none): new versions continue above it. */
   maxHintVersion(): number {
-    return this.db.prepare<[], number>('SELECT coalesce(max(version), 0) FROM hints').pluck().get() ?? 0;
+    // Integers only: SQLite's max() ranks any text above every number, and a corrupt row's text
+    // version would make every later version NaN.
+    return this.db.prepare<[], number>(`SELECT coalesce(max(version), 0) FROM hints WHERE typeof(version) = 'integer'`).pluck().get() ?? 0;
   }
 
   /** Committed hints per target. */

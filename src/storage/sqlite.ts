@@ -1,11 +1,14 @@
 // Durable Storage on SQLite (WAL). Writes are group-committed: every object and hint write staged
 // during one turn of the event loop goes into a single transaction, so one commit pays for many
 // writes, and an `update` and an `updateHint` issued together land (or fail) together.
+// A committed row that cannot be served (undecodable, or a key or partition no write of ours could
+// have stored) is quarantined when first read: moved aside, reported, and treated as absent.
 import type Database from 'better-sqlite3';
-import type { HintEntry, Storage, StoredEntry } from '../core/runtime.js';
+import { keyBytesMax } from '../core/limits.js';
+import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/runtime.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { decodeObject, encodeObject } from './object-codec.js';
-import { openDatabase, Tables, type BatchWrites, type HintRow } from './sqlite-tables.js';
+import { openDatabase, Tables, type BatchWrites, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
 
 /** Staged writes above this are flushed at once: bounds transaction size and memory under load. */
 const storageBatchMax = 1024;
@@ -17,8 +20,47 @@ function pageSize(limit: number): number {
 
 interface StagedHint {
   /** Whether the hint is in the committed table: with `next`, tells how the commit moves counts. */
-  readonly existed: boolean;
+  existed: boolean;
   next: HintRow | null;
+}
+
+/** A row that passed every check, or why it did not. */
+type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+/** How SQLite typed a value better-sqlite3 returned, for reasons an operator reads. */
+function sqlType(v: unknown): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'string') return 'TEXT';
+  if (v instanceof Uint8Array) return 'BLOB';
+  return Number.isInteger(v) ? 'INTEGER' : 'REAL';
+}
+
+/** The object of a committed row, if the row is one this engine could have written. */
+function checkObjectRow(row: RawObjectRow): Checked<{ key: string; partition: PartitionId; object: VersionedObject }> {
+  const { key, partition, bytes } = row;
+  if (typeof key !== 'string') return { ok: false, reason: `key is ${sqlType(key)}, not TEXT` };
+  const keyBytes = Buffer.byteLength(key);
+  if (keyBytes < 1 || keyBytes > keyBytesMax) return { ok: false, reason: `key is ${keyBytes} bytes, not 1..${keyBytesMax}` };
+  if (!Number.isSafeInteger(partition) || (partition as number) < 0) {
+    return { ok: false, reason: `partition is ${sqlType(partition)} ${String(partition)}, not a partition number` };
+  }
+  if (!(bytes instanceof Uint8Array)) return { ok: false, reason: `object is ${sqlType(bytes)}, not a BLOB` };
+  try {
+    return { ok: true, value: { key, partition: partition as PartitionId, object: decodeObject(bytes) } };
+  } catch (err) {
+    return { ok: false, reason: `object does not decode: ${(err as Error).message}` };
+  }
+}
+
+function checkHintRow(row: RawHintRow): Checked<{ key: string; object: VersionedObject; hint: HintRow }> {
+  const checked = checkObjectRow(row);
+  if (!checked.ok) return checked;
+  const { version, createdAtMs } = row;
+  if (!Number.isSafeInteger(version)) return { ok: false, reason: `version is ${sqlType(version)}, not an integer` };
+  if (!Number.isSafeInteger(createdAtMs)) return { ok: false, reason: `created_at_ms is ${sqlType(createdAtMs)}, not an integer` };
+  const { key, partition, object } = checked.value;
+  const hint = { partition, bytes: row.bytes as Uint8Array, version: version as number, createdAtMs: createdAtMs as number };
+  return { ok: true, value: { key, object, hint } };
 }
 
 /** Writes staged since the last commit; `committed` settles when their transaction does. */
@@ -37,8 +79,9 @@ export class SqliteStorage implements Storage {
   private readonly tables: Tables;
   /** Last hint version handed out; versions only ever grow (restarting above the stored maximum). */
   private hintVersion: number;
-  /** Committed hints per target: changed only after a batch commits, so a failed one leaves it right. */
+  /** Committed hints per target: changed only after a batch commits (or a quarantine), so a failed one leaves it right. */
   private readonly counts: Map<NodeId, number>;
+  private readonly quarantineListeners: Array<(row: QuarantinedRow) => void> = [];
 
   private constructor(
     private readonly db: Database.Database,
@@ -101,8 +144,21 @@ export class SqliteStorage implements Storage {
     if (batch && batch.objects.size > 0) await batch.committed.catch(() => {});
     this.checkOpen();
     const n = pageSize(limit);
-    if (n === 0) return [];
-    return this.tables.scan(partition, afterKey, n).map(([key, bytes]) => ({ key, object: decodeObject(bytes) }));
+    const page: StoredEntry[] = [];
+    // Callers take a short page for the partition's end, so rows quarantined on the way are
+    // replaced by reading on. Bounded: every extra read follows at least one row moved out.
+    for (let after = afterKey; page.length < n; after = page.at(-1)?.key ?? afterKey) {
+      const asked = n - page.length;
+      const rows = this.tables.scan(partition, after, asked);
+      let skipped = 0;
+      for (const row of rows) {
+        const entry = this.objectOf(row);
+        if (entry) page.push(entry);
+        else skipped++;
+      }
+      if (skipped === 0 || rows.length < asked) break;
+    }
+    return page;
   }
 
   /** Merges into the hint for (target, key) atomically, like `update`; resolves once durable. */
@@ -116,7 +172,7 @@ export class SqliteStorage implements Storage {
     try {
       this.makeRoom();
       const { current, staged } = this.readHint(target, key);
-      const bytes = encodeObject(change(current && decodeObject(current.bytes)));
+      const bytes = encodeObject(change(current?.object));
       // A merge keeps the hint's age, so hints cannot be kept alive forever by new writes.
       const next = { partition, bytes, version: ++this.hintVersion, createdAtMs: current?.createdAtMs ?? createdAtMs };
       return this.stageHint(target, key, staged ?? { existed: current !== undefined, next }, next).committed;
@@ -131,15 +187,19 @@ export class SqliteStorage implements Storage {
     if (batch && batch.hintWrites > 0) await batch.committed.catch(() => {});
     this.checkOpen();
     const n = pageSize(limit);
-    if (n === 0) return [];
-    return this.tables.hints(target, n).map((h) => ({
-      target,
-      key: h.key,
-      partition: h.partition as PartitionId,
-      object: decodeObject(h.bytes),
-      version: h.version,
-      createdAtMs: h.createdAtMs,
-    }));
+    // As in scanPartition, a page is never short because rows were quarantined (and the
+    // listing has no cursor: moved-out rows are simply not met again).
+    for (;;) {
+      const rows = n === 0 ? [] : this.tables.hints(target, n);
+      const page: HintEntry[] = [];
+      for (const row of rows) {
+        const hint = this.hintOf(target, row);
+        if (!hint) continue;
+        const { key, partition, object, version, createdAtMs } = hint;
+        page.push({ target, key, partition: partition as PartitionId, object, version, createdAtMs });
+      }
+      if (page.length === rows.length || rows.length < n) return page;
+    }
   }
 
   /** Stages the removal if the hint (staged or committed) is still at `version`; durable on resolve. */
@@ -170,6 +230,10 @@ export class SqliteStorage implements Storage {
     return new Map(this.counts);
   }
 
+  onQuarantine(listener: (row: QuarantinedRow) => void): void {
+    this.quarantineListeners.push(listener);
+  }
+
   /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -182,15 +246,50 @@ export class SqliteStorage implements Storage {
   private read(key: string): VersionedObject | undefined {
     this.checkOpen();
     const staged = this.batch?.objects.get(key);
-    const bytes = staged ? staged.bytes : this.tables.object(key);
-    return bytes ? decodeObject(bytes) : undefined;
+    if (staged) return staged.bytes ? decodeObject(staged.bytes) : undefined;
+    const row = this.tables.object(key);
+    return row && this.objectOf(row)?.object;
   }
 
   /** The current hint (staged if there is a staged write, else committed) and that staged write. */
-  private readHint(target: NodeId, key: string): { current: HintRow | undefined; staged: StagedHint | undefined } {
+  private readHint(
+    target: NodeId,
+    key: string,
+  ): { current: (HintRow & { object: VersionedObject }) | undefined; staged: StagedHint | undefined } {
     this.checkOpen();
     const staged = this.batch?.hints.get(target)?.get(key);
-    return { current: staged ? (staged.next ?? undefined) : this.tables.hint(target, key), staged };
+    if (staged) return { current: staged.next ? { ...staged.next, object: decodeObject(staged.next.bytes) } : undefined, staged };
+    const row = this.tables.hint(target, key);
+    return { current: row && this.hintOf(target, row), staged };
+  }
+
+  /** A committed object row as an entry, or undefined once it has been quarantined. */
+  private objectOf(row: RawObjectRow): StoredEntry | undefined {
+    const checked = checkObjectRow(row);
+    if (checked.ok) return { key: checked.value.key, object: checked.value.object };
+    this.tables.quarantineObject(row.rowid, checked.reason, Date.now());
+    this.reportQuarantine({ kind: 'object', key: typeof row.key === 'string' ? row.key : undefined, reason: checked.reason });
+    return undefined;
+  }
+
+  /** A committed hint row of `target`, decoded, or undefined once it has been quarantined. */
+  private hintOf(target: NodeId, row: RawHintRow): (HintRow & { key: string; object: VersionedObject }) | undefined {
+    const checked = checkHintRow(row);
+    if (checked.ok) return { ...checked.value.hint, key: checked.value.key, object: checked.value.object };
+    this.tables.quarantineHint(row.rowid, checked.reason, Date.now());
+    const key = typeof row.key === 'string' ? row.key : undefined;
+    // The committed row is gone: the count drops now, and a write staged over it will add, not replace.
+    const count = (this.counts.get(target) ?? 1) - 1;
+    if (count > 0) this.counts.set(target, count);
+    else this.counts.delete(target);
+    const staged = key === undefined ? undefined : this.batch?.hints.get(target)?.get(key);
+    if (staged) staged.existed = false;
+    this.reportQuarantine({ kind: 'hint', key, target, reason: checked.reason });
+    return undefined;
+  }
+
+  private reportQuarantine(row: QuarantinedRow): void {
+    for (const listener of this.quarantineListeners) listener(row);
   }
 
   private stageHint(target: NodeId, key: string, entry: StagedHint, next: HintRow | null): Batch {
