@@ -25,6 +25,10 @@ declare module 'fastify' {
     /** The request's Content-Type as the client sent it (client routes only). */
     sentContentType: string | undefined;
   }
+  interface FastifyReply {
+    /** A stored value's Content-Type, set on the answer as it was stored (client routes only). */
+    storedContentType: string | undefined;
+  }
 }
 
 export const contextHeader = 'x-kvorum-context';
@@ -97,6 +101,12 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     request.sentContentType = takeContentType(request);
     request.headers['content-type'] = defaultContentType;
   });
+  // fastify replaces a Content-Type it cannot parse on a Buffer answer: restore the stored one last.
+  app.decorateReply('storedContentType', undefined);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.storedContentType !== undefined) reply.header('content-type', reply.storedContentType);
+    return payload;
+  });
 
   const quorums = (q: Query, total: 'r' | 'w', primary: 'pr' | 'pw') => {
     const t = q[total] === undefined ? defaults[total] : parseQuorum(q[total]!, n, total);
@@ -156,7 +166,8 @@ function sendObject(reply: FastifyReply, key: string, object: VersionedObject | 
   if (values.length === 0) return sendError(reply, 'not_found');
   if (values.length === 1) {
     const [only] = values;
-    return reply.status(200).header('content-type', only!.contentType).send(Buffer.from(only!.data));
+    reply.storedContentType = only!.contentType;
+    return reply.status(200).send(Buffer.from(only!.data));
   }
   return reply
     .status(300)
