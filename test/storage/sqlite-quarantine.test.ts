@@ -283,6 +283,31 @@ describe('SqliteStorage quarantine', () => {
     }
   });
 
+  it('a hint quarantined under a staged write of the same hint keeps the counts right', async () => {
+    const t = await tempStore();
+    try {
+      const storage = t.open();
+      const first = storage.updateHint(target, 'k', partition, 1000, () => textObject('first'));
+      const listing = storage.listHints(target, 10); // waits for the batch holding `first`
+      let second: Promise<void> | undefined;
+      // Runs once `first` is committed and before the listing reads: a new batch stages over the
+      // (then valid) committed hint, and the row goes bad behind the engine's back.
+      void first.then(() => {
+        second = storage.updateHint(target, 'k', partition, 2000, () => textObject('second'));
+        raw(t.dir, (db) => db.prepare('UPDATE hints SET object = ? WHERE key = ?').run(garbage, 'k'));
+      });
+      assert.deepStrictEqual((await listing).map((h) => h.key), [], 'the listing met the bad row while the second write was staged');
+      await second;
+      assert.deepStrictEqual(t.reported.map((r) => [r.kind, r.key]), [['hint', 'k']]);
+      assert.deepStrictEqual(hintKeys(t.dir), ['k'], 'the staged write landed as a new row');
+      assert.deepStrictEqual(Object.fromEntries(storage.hintCounts()), { n2: 1 });
+      await storage.close();
+      assert.deepStrictEqual(Object.fromEntries(t.open().hintCounts()), { n2: 1 });
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('a version-2 database from before the quarantine table gets it on open', async () => {
     const t = await tempStore();
     try {
