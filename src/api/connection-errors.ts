@@ -58,6 +58,7 @@ export class ConnectionErrors {
       const body = JSON.stringify({ error: 'expectation_failed', message: errorCatalog.expectation_failed.message });
       res.writeHead(errorCatalog.expectation_failed.status, {
         'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
         'x-kvorum-node': this.node,
         connection: 'close',
       });
