@@ -7,7 +7,8 @@ import { join } from 'node:path';
 
 const root = process.argv[2] ?? 'src/core';
 // node:crypto is allowed for hashing only (randomBytes/randomUUID are banned below); node:buffer is a value type.
-const allowedNodeModules = new Set(['node:crypto', 'node:buffer']);
+// zod is a pure schema library (no I/O, no clock, no randomness): the core's trust-boundary schemas use it.
+const allowedNodeModules = new Set(['node:crypto', 'node:buffer', 'zod']);
 const bannedCalls = [
   [/\bDate\.now\s*\(/, 'Date.now() (use runtime.now())'],
   [/\bnew Date\s*\(/, 'new Date() (use runtime.now())'],

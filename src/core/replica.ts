@@ -3,11 +3,12 @@
 // the bound on hints per peer is enforced in one place, and so that what the tombstone reaper
 // must know (keys being sent elsewhere, contexts of keys just reaped) is tracked in one place.
 // Rows the storage quarantines (unreadable) are reported here too, and count as deletions.
-import { sync } from './dvv.js';
+import { contextEntries, sync } from './dvv.js';
+import { KvError } from './errors.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
 import type { Logger, QuarantinedRow, Runtime, Storage } from './runtime.js';
-import { reapedContextsMax } from './limits.js';
+import { contextEntriesMax, reapedContextsMax } from './limits.js';
 import type { CausalContext, NodeId, PartitionId, VersionedObject } from './types.js';
 
 /**
@@ -91,6 +92,10 @@ export class LocalReplica {
     const after = await this.deps.storage.update(key, partition, (current) => {
       before = current;
       const next = change(current);
+      if (next && contextEntries(next.context) > contextEntriesMax) {
+        // Only forged contexts get here (real ones name a few replicas): refuse rather than store an object no peer would take.
+        throw new KvError('invalid_context', `The write would give the key a history of more than ${contextEntriesMax} clock entries.`);
+      }
       changed = next !== undefined;
       return next;
     });

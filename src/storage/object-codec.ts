@@ -1,6 +1,7 @@
 // On-disk encoding of a VersionedObject: msgpack of a compact array form, smaller than the
 // object form because field names are not repeated per sibling. Decoding checks the result
-// against the same schema as internal RPC: a row read back from disk is untrusted too.
+// against the same schema as internal RPC: a row read back from disk is untrusted too. Encoding
+// checks it as well, so storage never holds what it could not decode.
 import { Packr } from 'msgpackr';
 import { describeIssues, versionedObjectSchema } from '../core/schemas.js';
 import type { VersionedObject } from '../core/types.js';
@@ -16,7 +17,10 @@ const formatVersion = 2;
 // A sibling with 4 elements is a value, with 3 a tombstone.
 type WireSibling = [string, number, Uint8Array, string] | [string, number, number];
 
+/** The bytes to store; throws (a bug upstream) rather than write what decodeObject would refuse. */
 export function encodeObject(o: VersionedObject): Uint8Array {
+  const checked = versionedObjectSchema.safeParse(o);
+  if (!checked.success) throw new Error(`storage: refusing to store a malformed object: ${describeIssues(checked.error)}`);
   const siblings = o.siblings.map(({ dot, value }): WireSibling =>
     value.kind === 'value' ? [dot[0], dot[1], value.data, value.contentType] : [dot[0], dot[1], value.deletedAtMs],
   );

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { asNodeId, asPartitionId, type ActorId, type Sibling, type VersionedObject } from '../../src/core/types.js';
+import { arbStep, replay } from '../unit/dvv-histories.js';
 import { hintConformance } from './conformance-hints.js';
 import { scanConformance } from './conformance-scan.js';
 import {
@@ -83,16 +84,17 @@ export function storageConformance(name: string, open: OpenStore): void {
 
     it('arbitrary objects round-trip', () =>
       withStore(async ({ storage }) => {
-        const actor = fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme-ascii' }).map((s) => s as ActorId);
-        const dot = fc.tuple(actor, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+        // Any version history the DVV code can produce, with arbitrary values in its siblings.
         const value = fc.oneof(
-          fc.record({ kind: fc.constant('value' as const), data: fc.uint8Array({ maxLength: 64 }), contentType: fc.string({ unit: 'grapheme' }) }),
+          fc.record({ kind: fc.constant('value' as const), data: fc.uint8Array({ maxLength: 64 }), contentType: fc.string({ unit: 'grapheme', maxLength: 40 }) }),
           fc.record({ kind: fc.constant('tombstone' as const), deletedAtMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }) }),
         );
-        const object = fc.record({
-          context: fc.record({ vv: fc.array(dot, { maxLength: 5 }), cloud: fc.array(dot, { maxLength: 5 }) }),
-          siblings: fc.array(fc.record({ dot, value }), { maxLength: 6 }),
-        });
+        const object = fc
+          .tuple(fc.array(arbStep, { maxLength: 30 }), fc.nat(2), fc.array(value, { minLength: 8, maxLength: 8 }))
+          .map(([steps, replica, values]): VersionedObject => {
+            const o = replay(steps).replicas[replica]!;
+            return { context: o.context, siblings: o.siblings.map((s, i) => ({ dot: s.dot, value: values[i % values.length]! })) };
+          });
         let n = 0;
         await fc.assert(
           fc.asyncProperty(object, async (o) => {
@@ -102,6 +104,16 @@ export function storageConformance(name: string, open: OpenStore): void {
           }),
           { numRuns: 100 },
         );
+      }));
+
+    it('refuses to store an object it could not decode back, and keeps what it had', () =>
+      withStore(async ({ storage }) => {
+        const good = valueObject(new Uint8Array([1]));
+        await storage.update('k', partition, () => good);
+        const uncovered: VersionedObject = { context: { vv: [], cloud: [] }, siblings: good.siblings };
+        const badActor: VersionedObject = { ...good, context: { vv: [[' ' as ActorId, 1]], cloud: [] } };
+        for (const bad of [uncovered, badActor]) await assert.rejects(storage.update('k', partition, () => bad), /malformed/);
+        assertSameObject(await storage.get('k'), good);
       }));
 
     it('change returning undefined leaves the key untouched and resolves with the object now stored', () =>

@@ -93,7 +93,7 @@ describe('SqliteStorage', () => {
                       BEGIN SELECT RAISE(ABORT, 'poisoned'); END`);
 
       const append = (o: VersionedObject | undefined): VersionedObject => ({
-        context: o!.context,
+        context: { vv: [...o!.context.vv, ['b.1' as ActorId, 1]], cloud: [] },
         siblings: [...o!.siblings, valueSibling('b.1' as ActorId, 1, new Uint8Array([2]))],
       });
       const writes = [
