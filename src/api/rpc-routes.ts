@@ -2,7 +2,7 @@
 // the credential is checked before the body is read, so an unauthenticated call changes nothing.
 import type { FastifyInstance } from 'fastify';
 import type { RpcHandler } from '../core/rpc-handler.js';
-import { rpcBodyBytesMax } from '../core/limits.js';
+import { rpcBodyBytesMax, rpcErrorTextCharsMax } from '../core/limits.js';
 import type { RpcResponse } from '../core/rpc.js';
 import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
 import { decodeRpcBatch, encodeRpc, rpcContentType, type RpcOutcome } from '../transport/codec.js';
@@ -43,7 +43,7 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
           (ok: RpcResponse): RpcOutcome => ({ ok }),
           (err: unknown): RpcOutcome => {
             request.log.error({ err, type: message.type }, 'internal RPC failed');
-            return { error: (err as Error).message };
+            return { error: String((err as Error).message).slice(0, rpcErrorTextCharsMax) };
           },
         ),
       ),

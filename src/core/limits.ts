@@ -7,6 +7,7 @@ export const valueBytesMaxLimit = 64 * 1024 * 1024;
 export const requestTimeoutMsDefault = 2000;
 export const requestTimeoutMsMax = 60_000;
 export const replicationFactorDefault = 3;
+export const replicationFactorMax = 16;
 export const partitionsDefault = 64;
 export const partitionsMin = 8;
 export const partitionsMax = 4096;
@@ -30,6 +31,8 @@ export const contentTypeBytesMax = 1024;
 export const requestHeaderBytesMax = 80 * 1024;
 /** Siblings of one stored object at most, in an RPC message or on disk (a sanity bound, not a policy). */
 export const siblingsMax = 100_000;
+/** Text of an error a peer reports in an RPC reply (outcome or client result), at most. */
+export const rpcErrorTextCharsMax = 4096;
 /** A digest as anti-entropy and the reaper exchange it (hex SHA-1). */
 export const digestCharsMax = 64;
 /** Siblings above this count are logged as a warning: clients are writing blind. */

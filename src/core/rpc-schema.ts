@@ -3,13 +3,21 @@
 // runs, and a reply is checked before the caller sees it.
 import { z } from 'zod';
 import { errorCatalog, type ErrorCode } from './errors.js';
-import { digestCharsMax, partitionsMax, requestTimeoutMsMax, rpcBatchMax, valueBytesMaxLimit } from './limits.js';
+import {
+  digestCharsMax,
+  partitionsMax,
+  replicationFactorMax,
+  requestTimeoutMsMax,
+  rpcBatchMax,
+  rpcErrorTextCharsMax,
+  valueBytesMaxLimit,
+} from './limits.js';
 import { merkleBranches, merkleLeaves } from './merkle.js';
 import type { ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
 import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema } from './schemas.js';
 
 /** r/w/pr/pw as a peer forwards them: a count (0 only for pr/pw, refused later if above N) or a named form. */
-const quorumSchema: z.ZodType<QuorumSpec> = z.union([z.int().min(0).max(64), z.enum(['one', 'quorum', 'all'])]);
+const quorumSchema: z.ZodType<QuorumSpec> = z.union([z.int().min(0).max(replicationFactorMax), z.enum(['one', 'quorum', 'all'])]);
 const timeoutSchema = z.int().min(1).max(requestTimeoutMsMax);
 const bytesSchema = z.instanceof(Uint8Array).refine((b) => b.byteLength <= valueBytesMaxLimit, 'a value over the largest maxValueBytes');
 
@@ -53,7 +61,7 @@ const clientResultSchema: z.ZodType<ClientResult> = z.union([
     ok: z.literal(false),
     node: nodeIdSchema,
     code: errorCodeSchema,
-    message: z.string().max(1024),
+    message: z.string().max(rpcErrorTextCharsMax),
     details: z.record(z.string().max(64), z.union([z.int(), z.string().max(256)])),
   }),
 ]);
@@ -71,7 +79,7 @@ const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
 
 /** One request's outcome inside a batch reply. */
 export type RpcOutcome = { readonly ok: RpcResponse } | { readonly error: string };
-const outcomeSchema: z.ZodType<RpcOutcome> = z.union([z.object({ ok: responseSchema }), z.object({ error: z.string().max(4096) })]);
+const outcomeSchema: z.ZodType<RpcOutcome> = z.union([z.object({ ok: responseSchema }), z.object({ error: z.string().max(rpcErrorTextCharsMax) })]);
 const outcomesSchema = z.array(outcomeSchema).max(rpcBatchMax);
 
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };

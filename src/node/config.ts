@@ -125,7 +125,7 @@ export function loadNodeConfig(flags: Record<string, string | boolean | undefine
   const id = merged['id'];
   if (typeof id !== 'string' || !idPattern.test(id)) throw new ConfigError('--id is required and must match [a-z0-9_-]{1,64}');
   const { host, port } = parseListen(merged['listen']);
-  const n = integer(merged['n'], 'n', 1, 16);
+  const n = integer(merged['n'], 'n', 1, limits.replicationFactorMax);
   const partitions = integer(merged['partitions'], 'partitions', limits.partitionsMin, limits.partitionsMax);
   if (!isValidPartitionCount(partitions)) throw new ConfigError(`partitions must be a power of two, got ${partitions}`);
   const quorum = (name: 'r' | 'w') => {
@@ -152,7 +152,7 @@ export function loadNodeConfig(flags: Record<string, string | boolean | undefine
     w: quorum('w'),
     partitions,
     secret: secret as string | undefined,
-    maxValueBytes: integer(merged['maxValueBytes'], 'maxValueBytes', 1, 64 * 1024 * 1024),
+    maxValueBytes: integer(merged['maxValueBytes'], 'maxValueBytes', 1, limits.valueBytesMaxLimit),
     sync,
     logLevel: String(merged['logLevel'] ?? 'info'),
     convergence: {
