@@ -1,0 +1,101 @@
+// Watches the cluster's nodes while the fuzzer runs: a node that exits is a finding (its exit
+// status, the error it printed, the requests it was handling), and is restarted so that the
+// fuzzing goes on, up to a bound on restarts.
+import type { TestNode } from '../helpers/cluster.js';
+import type { Findings } from './findings.js';
+import type { Journal } from './journal.js';
+
+const pollMs = 200;
+const exitStatusWaitMs = 2000;
+const logLinesKept = 40;
+
+/** The line of a node's output that names the error it died of, digits blanked (for grouping). */
+export function deathCause(logs: string): string {
+  const lines = logs.split('\n');
+  // An uncaught exception is printed on stderr; failing that, the last fatal or error log line.
+  const errorLine =
+    lines.find((l) => /^\[\S+ err\] .*(\w*Error\b|Uncaught|FATAL|Assertion)/.test(l)) ??
+    [...lines].reverse().find((l) => /"level":60/.test(l)) ??
+    [...lines].reverse().find((l) => /"level":50/.test(l));
+  if (!errorLine) return 'no error printed';
+  const text = errorLine.replace(/^\[\S+ \w+\] /, '');
+  const msg = /"msg":"([^"]*)"/.exec(text)?.[1] ?? text;
+  return msg.replace(/[0-9]+/g, 'N').slice(0, 160);
+}
+
+export class CrashMonitor {
+  private readonly deathCounts: number[];
+  private readonly restarting = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  private pending: Promise<void>[] = [];
+  restarts = 0;
+
+  constructor(
+    private readonly nodes: readonly TestNode[],
+    private readonly findings: Findings,
+    private readonly journal: Journal,
+    private readonly maxRestarts: number,
+  ) {
+    this.deathCounts = nodes.map(() => 0);
+  }
+
+  deaths(i: number): number {
+    return this.deathCounts[i]!;
+  }
+
+  /** Whether restarts are used up (the fuzzing should stop). */
+  get exhausted(): boolean {
+    return this.restarts >= this.maxRestarts;
+  }
+
+  start(): void {
+    const tick = () => {
+      this.nodes.forEach((node, i) => {
+        if (!node.running() && !this.restarting.has(i)) this.pending.push(this.handleDeath(i));
+      });
+      this.timer = setTimeout(tick, pollMs);
+    };
+    this.timer = setTimeout(tick, pollMs);
+  }
+
+  /** Stops watching; waits for restarts in progress. */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await Promise.all(this.pending);
+  }
+
+  private async handleDeath(i: number): Promise<void> {
+    const node = this.nodes[i]!;
+    this.restarting.add(i);
+    this.deathCounts[i]!++;
+    try {
+      const status = await node.waitExit(exitStatusWaitMs).catch(() => undefined);
+      const logTail = node.logs().split('\n').slice(-logLinesKept).join('\n');
+      const cause = deathCause(logTail);
+      const related = this.journal.describe(i);
+      this.findings.add({
+        signature: `node-crash|${cause}`,
+        check: 'node-crash',
+        family: 'cluster',
+        summary: `${node.id} exited (${status ? `code ${status.code}, signal ${status.signal}` : 'status unknown'}): ${cause}`,
+        message: `node ${node.id} died while fuzzed; the requests it was handling are listed suspects first`,
+        example: { caseName: 'node-crash', node: node.id, logTail, related },
+      });
+      if (this.restarts < this.maxRestarts) {
+        this.restarts++;
+        await node.restart();
+      }
+    } catch (err) {
+      this.findings.add({
+        signature: `restart-failed|${node.id}`,
+        check: 'restart-failed',
+        family: 'cluster',
+        summary: `${node.id} could not be restarted after a crash`,
+        message: (err as Error).message.slice(0, 2000),
+        example: { caseName: 'node-crash', node: node.id },
+      });
+    } finally {
+      if (node.running()) this.restarting.delete(i);
+    }
+  }
+}
