@@ -10,13 +10,17 @@ export interface Problem {
   readonly certain: boolean;
   /** A short label, e.g. `ct:too-long`; it becomes a tag of the case. */
   readonly tag: string;
-  /** The request cannot even be read (e.g. headers over the limit): only these codes, whatever else is wrong. */
+  /** The request cannot even be read (e.g. headers over the limit): only these codes, whatever else is wrong... */
   readonly exclusive?: boolean;
+  /** ...unless the HTTP parser meets this problem first (bytes it refuses, early in the request). */
+  readonly parser?: boolean;
 }
 
 export const certain = (tag: string, ...codes: ErrorCode[]): Problem => ({ codes, certain: true, tag });
 export const maybe = (tag: string, ...codes: ErrorCode[]): Problem => ({ codes, certain: false, tag });
 export const exclusive = (tag: string, ...codes: ErrorCode[]): Problem => ({ codes, certain: true, tag, exclusive: true });
+/** A problem in the bytes themselves, which the HTTP parser may refuse before reading the rest. */
+export const inParser = (p: Problem): Problem => ({ ...p, parser: true });
 
 const allCodes = Object.keys(errorCatalog) as ErrorCode[];
 
@@ -41,7 +45,10 @@ export interface Outcome {
 export function expectFor(outcome: Outcome, problems: readonly Problem[], why: readonly string[] = []): Expect {
   const only = problems.find((p) => p.exclusive);
   const base = { body: outcome.body, ...(outcome.head ? { head: true } : {}), ...(outcome.rpcBatch !== undefined ? { rpcBatch: outcome.rpcBatch } : {}) };
-  if (only) return { ...base, ok: [], errors: only.codes, why: [...why, only.tag], certain: [only.tag] };
+  if (only) {
+    const early = problems.filter((p) => p.parser);
+    return { ...base, ok: [], errors: union(only.codes, ...early.map((p) => p.codes)), why: [...why, only.tag, ...early.map((p) => p.tag)], certain: [only.tag] };
+  }
   const anyCertain = problems.some((p) => p.certain);
   return {
     ...base,

@@ -70,7 +70,7 @@ export function generateClientCase(prng: Prng, config: GenConfig): FuzzCase {
 
   const problems: Problem[] = [];
   const relevantHere = (p: Problem | undefined, relevant: boolean): void => {
-    if (p) problems.push(relevant ? p : maybe(`${p.tag}-unused`, ...p.codes));
+    if (p) problems.push(relevant ? p : { ...p, certain: false, tag: `${p.tag}-unused` });
   };
   if (key.problem) problems.push(key.problem);
   problems.push(...query.problems);
@@ -98,7 +98,7 @@ export function generateClientCase(prng: Prng, config: GenConfig): FuzzCase {
 
   const outcome: Outcome = kind === 'OTHER' ? { ok: [], errors: any4xx, body: 'any' } : outcomes(kind, query.returnBody);
   // No route serves other methods (404), and which check comes first is not specified: any refusal.
-  const judged = kind === 'OTHER' ? problems.map((p) => (p.exclusive ? p : maybe(p.tag, ...p.codes))) : problems;
+  const judged = kind === 'OTHER' ? problems.map((p) => (p.exclusive ? p : { ...p, certain: false })) : problems;
   const mainNode = pickNode();
   const stored = kind === 'PUT' && key.unique && ct?.stored !== undefined && segment !== undefined && length <= config.valueBytesMax;
   steps.push({

@@ -3,7 +3,7 @@
 // sent twice or with every counter at 2^53-1, undecodable garbage, hand-made well-formed tokens,
 // tokens over 64 KiB. Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
-import { certain, maybe, type Problem } from './expect.js';
+import { certain, inParser, maybe, type Problem } from './expect.js';
 import { hex, printable, randomBytes, weighted } from './gen-util.js';
 import type { ContextFrom, HeaderValue } from './types.js';
 
@@ -53,7 +53,7 @@ export function generateContext(prng: Prng): ContextChoice {
       () => ({
         // Control characters in a header value may be refused by the HTTP parser itself.
         headers: header(Buffer.from(randomBytes(prng, prng.int(1, 64)).toString('latin1').replace(/[\r\n\0]/g, 'z'), 'latin1')),
-        problem: certain('ctx:binary', 'invalid_context', 'bad_request'),
+        problem: inParser(certain('ctx:binary', 'invalid_context', 'bad_request')),
         tag: 'binary',
       }),
     ],

@@ -1,7 +1,7 @@
 // Request headers other than the context: Content-Type (API.md: stored as sent, at most 1024
 // bytes, sent once), Expect, and extra headers up to and past the 80 KiB header limit. Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
-import { certain, exclusive, maybe, type Problem } from './expect.js';
+import { certain, exclusive, inParser, maybe, type Problem } from './expect.js';
 import { printable, weighted } from './gen-util.js';
 import type { HeaderValue } from './types.js';
 
@@ -66,7 +66,7 @@ export function generateContentType(prng: Prng): ContentTypeChoice {
       3,
       () => ({
         headers: [['Content-Type', Buffer.from([0x74, 0x65, 0x78, 0x74, 0x2f, 0xe9, 0xff])]],
-        problem: maybe('ct:non-ascii', 'invalid_content_type', 'bad_request'),
+        problem: inParser(maybe('ct:non-ascii', 'invalid_content_type', 'bad_request')),
         tag: 'non-ascii',
       }),
     ],

@@ -96,8 +96,10 @@ const validNames: Partial<Record<FieldKind, readonly string[]>> = {
   quorum: ['one', 'quorum', 'all'],
 };
 
-/** Whether a field of `kind` holding a value of class `cls` (`value`) is surely invalid. */
-function judge(kind: FieldKind | undefined, optional: boolean, cls: ValueClass, value: Mp): Verdict {
+const isUint = (v: Mp) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Whether a field of `kind` (a list: of `elementKind`) holding a value of class `cls` (`value`) is surely invalid. */
+function judge(kind: FieldKind | undefined, optional: boolean, cls: ValueClass, value: Mp, elementKind?: FieldKind): Verdict {
   if (kind === undefined) return 'unclear'; // a field the message does not define
   if (optional && cls === 'nil') return 'unclear';
   if (cls === 'ext') return 'unclear';
@@ -118,9 +120,11 @@ function judge(kind: FieldKind | undefined, optional: boolean, cls: ValueClass, 
       return cls === 'bin' ? 'unclear' : 'invalid';
     case 'map':
       return cls === 'map' ? 'unclear' : 'invalid';
-    case 'list':
+    case 'list': {
       if (cls !== 'list') return 'invalid';
-      return (value as readonly Mp[]).length === 0 ? 'unclear' : 'invalid';
+      const items = value as readonly Mp[];
+      return items.length === 0 || (elementKind === 'uint' && items.every(isUint)) ? 'unclear' : 'invalid';
+    }
     case 'tuple':
       return 'invalid';
   }
@@ -147,7 +151,7 @@ export function mutateMessage(prng: Prng, message: Mp): Mutated {
       () => {
         const site = prng.pick(all);
         const r = randomReplacement(prng);
-        const verdict = judge(kindAt(site.path), isOptional(site.path), r.cls, r.value);
+        const verdict = judge(kindAt(site.path), isOptional(site.path), r.cls, r.value, kindAt([...site.path, 0]));
         return { message: setAt(message, site.path, r.value), verdict, label: `swap ${show(site.path)} -> ${r.cls}` };
       },
     ],

@@ -17,7 +17,7 @@ export const valueBytesMax = 1024 * 1024;
 export const workersDefault = 4;
 export const requestDeadlineMsDefault = 10_000;
 /** Time kept at the end of the budget for the final checks (stop, restart, canaries). */
-const finalReserveMs = 9000;
+const finalReserveMs = 7000;
 /** The fuzzing itself gets at least this long, whatever the budget. */
 const fuzzPhaseMinMs = 3000;
 /** Node crashes the run restarts from before it stops fuzzing (the time budget bounds it too). */
