@@ -1,6 +1,7 @@
 // npm run fuzz -- [--seed S] [--seconds T] [--workers W] [--replay W.I[,W.I...]]
 // Starts a 3-node cluster, fuzzes it (or sends just the named cases of seed S), prints the
 // summary and every finding. Exit codes: 0 no findings, 1 findings, 2 bad usage or harness error.
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { withLogs } from '../helpers/cluster.js';
 import { formatReport } from './report.js';
@@ -17,6 +18,7 @@ const help = `kvorum fuzzer (test/fuzz/README.md)
   --workers W     concurrent workers (default ${workersDefault})
   --deadline-ms D each request's deadline (default ${requestDeadlineMsDefault})
   --replay LIST   cases W.I (worker W's I-th case) as printed with a finding
+  --requests-log F write every request sent (case, family, method, path, node, answers) to F as JSON lines
 
 Exit codes: 0 no findings, 1 findings, 2 bad usage or harness error.`;
 
@@ -42,6 +44,7 @@ async function main(): Promise<number> {
       workers: { type: 'string', default: String(workersDefault) },
       'deadline-ms': { type: 'string', default: String(requestDeadlineMsDefault) },
       replay: { type: 'string' },
+      'requests-log': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -63,6 +66,11 @@ async function main(): Promise<number> {
       () => runFuzz(cluster, { seed, seconds, startedAt, workers, requestDeadlineMs, ...(replay ? { replay } : {}), log: (line) => console.log(`kvorum fuzz: ${line}`) }),
     );
     console.log(formatReport(report));
+    const logFile = values['requests-log'];
+    if (logFile !== undefined) {
+      writeFileSync(logFile, report.stats.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      console.log(`${report.stats.log.length} requests written to ${logFile}`);
+    }
     if (report.findings.length > 0) console.log(`\n--- recent node output ---\n${cluster.logs().split('\n').slice(-60).join('\n')}`);
     return report.findings.length > 0 ? 1 : 0;
   } finally {

@@ -58,9 +58,17 @@ export class CrashMonitor {
     this.timer = setTimeout(tick, pollMs);
   }
 
-  /** Stops watching; waits for restarts in progress. */
-  async stop(): Promise<void> {
+  /**
+   * Keeps watching for `observeMs` more (a node may die just after answering: the failure runs in a
+   * timer), then stops and waits for restarts in progress.
+   */
+  async stop(observeMs: number): Promise<void> {
+    const until = Date.now() + observeMs;
+    while (Date.now() < until && this.nodes.every((n) => n.running())) await new Promise((resolve) => setTimeout(resolve, pollMs / 4));
     clearTimeout(this.timer);
+    this.nodes.forEach((node, i) => {
+      if (!node.running() && !this.restarting.has(i)) this.pending.push(this.handleDeath(i));
+    });
     await Promise.all(this.pending);
   }
 
@@ -78,7 +86,7 @@ export class CrashMonitor {
         check: 'node-crash',
         family: 'cluster',
         summary: `${node.id} exited (${status ? `code ${status.code}, signal ${status.signal}` : 'status unknown'}): ${cause}`,
-        message: `node ${node.id} died while fuzzed; the requests it was handling are listed suspects first`,
+        message: `node ${node.id} died while fuzzed; below, its last requests: those the crash cut off first, then those it had answered (the culprit may be among either: a failure can run in a timer after the answer)`,
         example: { caseName: 'node-crash', node: node.id, logTail, related },
       });
       if (this.restarts < this.maxRestarts) {

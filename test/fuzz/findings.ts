@@ -81,13 +81,29 @@ export class Findings {
   }
 }
 
-/** Counters of a run. */
+/** One request sent. */
+export interface RequestRecord {
+  /** `worker.index` of its case. */
+  readonly case: string;
+  readonly name: string;
+  readonly family: Family;
+  readonly step: number;
+  readonly node: string;
+  readonly method: string;
+  /** The request-target (start of it), as sent. */
+  readonly path: string;
+  /** Each answer's status and error code (`400 invalid_key`), or `closed`, `timeout`, `refused`, `lost-to-crash`. */
+  readonly outcomes: readonly string[];
+}
+
+/** Every request a run sent, and counters over them. */
 export class Stats {
   readonly cases = new Map<Family, number>();
   readonly requests = new Map<Family, number>();
-  /** Per family, answers by status (or `closed`, `timeout`, `refused`, `lost-to-crash`). */
+  /** Per family, answers by status and code. */
   readonly statuses = new Map<Family, Map<string, number>>();
   readonly caseNames = new Map<string, number>();
+  readonly log: RequestRecord[] = [];
   skippedSteps = 0;
 
   countCase(family: Family, name: string): void {
@@ -95,11 +111,12 @@ export class Stats {
     this.caseNames.set(name, (this.caseNames.get(name) ?? 0) + 1);
   }
 
-  countRequest(family: Family, outcomes: readonly string[]): void {
-    this.requests.set(family, (this.requests.get(family) ?? 0) + 1);
-    const byStatus = this.statuses.get(family) ?? new Map<string, number>();
-    this.statuses.set(family, byStatus);
-    for (const o of outcomes) byStatus.set(o, (byStatus.get(o) ?? 0) + 1);
+  record(r: RequestRecord): void {
+    this.log.push(r);
+    this.requests.set(r.family, (this.requests.get(r.family) ?? 0) + 1);
+    const byStatus = this.statuses.get(r.family) ?? new Map<string, number>();
+    this.statuses.set(r.family, byStatus);
+    for (const o of r.outcomes) byStatus.set(o, (byStatus.get(o) ?? 0) + 1);
   }
 
   totalRequests(): number {

@@ -33,7 +33,7 @@ export function formatFinding(seed: number, f: Finding, n: number): string {
   if (e.request) lines.push(`    request bytes: ${e.request}`);
   if (e.response) lines.push(indent(e.response, '    answer: '));
   if (e.related && e.related.length > 0) {
-    lines.push(`    requests ${e.node} was handling (suspects first):`);
+    lines.push(`    last requests to ${e.node} (cut off first, then answered, newest first):`);
     for (const r of e.related.slice(0, relatedShownMax)) lines.push(`      ${r}`);
   }
   if (e.logTail) lines.push('    node output:', indent(e.logTail, '      '));

@@ -20,6 +20,8 @@ export const requestDeadlineMsDefault = 10_000;
 const finalReserveMs = 7000;
 /** The fuzzing itself gets at least this long, whatever the budget. */
 const fuzzPhaseMinMs = 3000;
+/** How long the crash monitor keeps watching after the last answer. */
+const crashObservationMs = 1000;
 /** Node crashes the run restarts from before it stops fuzzing (the time budget bounds it too). */
 const maxRestarts = 20;
 
@@ -104,7 +106,7 @@ export async function runFuzz(cluster: TestCluster, opts: FuzzOptions): Promise<
       );
     }
   } finally {
-    await monitor.stop();
+    await monitor.stop(crashObservationMs);
   }
   log(`sent ${stats.totalCases()} cases (${stats.totalRequests()} requests)`);
   await finalChecks(cluster, canaries, findings, log);

@@ -2,9 +2,9 @@
 // post-check, and records what it saw. Transport failures on a node that has just died are the
 // crash monitor's to report, not this request's.
 import { describeRequest } from './describe.js';
-import type { Findings, Stats } from './findings.js';
+import type { Findings, RequestRecord, Stats } from './findings.js';
 import type { Journal } from './journal.js';
-import { checkExchange, type Violation } from './oracle.js';
+import { catalogCode, checkExchange, type Violation } from './oracle.js';
 import type { WireResponse } from './response-parser.js';
 import type { CaseId, FuzzCase, HttpShape, PostCheck, Step } from './types.js';
 import { exchange, type ExchangeResult } from './wire.js';
@@ -47,8 +47,11 @@ export function summariseResponses(result: ExchangeResult): string {
   return lines.join('\n');
 }
 
-function outcomesOf(result: ExchangeResult): string[] {
-  const out = result.responses.map((r) => String(r.status));
+function outcomesOf(result: ExchangeResult, step: Step): string[] {
+  const out = result.responses.map((r, i) => {
+    const found = r.status >= 400 && !step.expect[i]?.head ? catalogCode(r) : undefined;
+    return found && 'code' in found ? `${r.status} ${found.code}` : String(r.status);
+  });
   if (result.connectError) out.push('refused');
   else if (result.responses.length === 0) out.push(result.timedOut ? 'timeout' : 'closed');
   return out;
@@ -108,7 +111,9 @@ async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: 
   const entry = ctx.journal.start(nodeIndex, label, description);
   const deathsBefore = node.deaths();
   const result = await exchange(bytes, { port: node.port, expect: step.expect.length, head: step.expect.map((e) => e.head ?? false), deadlineMs: ctx.deadlineMs });
-  entry.outcome = outcomesOf(result).join(',') + (result.socketError ? ` ${result.socketError}` : '');
+  const outcomes = outcomesOf(result, step);
+  entry.outcome = outcomes.join(',') + (result.socketError ? ` ${result.socketError}` : '');
+  const record = (o: readonly string[]) => ctx.stats.record({ ...requestLine(step, bytes), case: `${id.worker}.${id.index}`, name: fuzzCase.name, family: fuzzCase.family, step: index, node: node.id, outcomes: o });
   let violations = checkExchange(step, result);
   if (violations.some((v) => transportChecks.has(v.check))) {
     const died = await waitFor(() => !node.running() || node.deaths() !== deathsBefore, { timeoutMs: deathSettleMs, intervalMs: 50, what: `${node.id} to die` }).then(
@@ -116,40 +121,65 @@ async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: 
       () => false,
     );
     if (died) {
-      ctx.stats.countRequest(fuzzCase.family, ['lost-to-crash']);
+      record(['lost-to-crash']);
       return result;
     }
   }
-  ctx.stats.countRequest(fuzzCase.family, outcomesOf(result));
+  record(outcomes);
   if (violations.length === 0 && step.after) {
     const v = await postCheck(ctx, node, step.after, result.responses[0]);
     if (v) violations = [v];
   }
-  for (const v of violations) {
-    const e = step.expect[0];
-    // A wrong refusal is told apart by its code; a wrong acceptance by what should have refused it.
-    const refusedWrongly = /^[45][0-9][0-9] /.test(v.observed);
-    const signature =
-      v.anyCase !== undefined
-        ? [v.check, v.anyCase]
-        : [v.check, fuzzCase.name, v.observed, ...(refusedWrongly ? [] : step.expect.flatMap((x) => x.certain ?? []).sort())];
-    ctx.findings.add({
-      signature: signature.join('|'),
-      check: v.check,
-      family: fuzzCase.family,
-      summary: v.anyCase !== undefined ? v.anyCase : `${fuzzCase.name}: ${v.observed}`,
-      message: v.message,
-      example: {
-        caseId: id,
-        caseName: fuzzCase.name,
-        step: index,
-        node: node.id,
-        request: description,
-        response: summariseResponses(result),
-        tags: fuzzCase.tags,
-        why: step.expect.length > 1 ? step.expect.flatMap((x, i) => x.why.map((w) => `${i + 1}: ${w}`)) : (e?.why ?? []),
-      },
-    });
-  }
+  for (const v of violations) addFinding(ctx, { fuzzCase, id, step, index, node, description, result }, v);
   return result;
+}
+
+const pathShownMax = 200;
+
+function requestLine(step: Step, bytes: Buffer): Pick<RequestRecord, 'method' | 'path'> {
+  if (!Buffer.isBuffer(step.request)) {
+    const target = typeof step.request.target === 'string' ? step.request.target : step.request.target.toString('latin1');
+    return { method: step.request.method, path: target.slice(0, pathShownMax) };
+  }
+  const line = bytes.subarray(0, pathShownMax).toString('latin1').split(/\r?\n/)[0] ?? '';
+  const space = line.indexOf(' ');
+  return space < 0 ? { method: line, path: '' } : { method: line.slice(0, space), path: line.slice(space + 1).replace(/ HTTP\/[0-9.]+$/, '') };
+}
+
+/** A step as it was sent and answered. */
+interface Sent {
+  readonly fuzzCase: FuzzCase;
+  readonly id: CaseId;
+  readonly step: Step;
+  readonly index: number;
+  readonly node: NodeHandle;
+  readonly description: string;
+  readonly result: ExchangeResult;
+}
+
+function addFinding(ctx: SendContext, { fuzzCase, id, step, index, node, description, result }: Sent, v: Violation): void {
+  const e = step.expect[0];
+  // A wrong refusal is told apart by its code; a wrong acceptance by what should have refused it.
+  const refusedWrongly = /^[45][0-9][0-9] /.test(v.observed);
+  const signature =
+    v.anyCase !== undefined
+      ? [v.check, v.anyCase]
+      : [v.check, fuzzCase.name, v.observed, ...(refusedWrongly ? [] : step.expect.flatMap((x) => x.certain ?? []).sort())];
+  ctx.findings.add({
+    signature: signature.join('|'),
+    check: v.check,
+    family: fuzzCase.family,
+    summary: v.anyCase !== undefined ? v.anyCase : `${fuzzCase.name}: ${v.observed}`,
+    message: v.message,
+    example: {
+      caseId: id,
+      caseName: fuzzCase.name,
+      step: index,
+      node: node.id,
+      request: description,
+      response: summariseResponses(result),
+      tags: fuzzCase.tags,
+      why: step.expect.length > 1 ? step.expect.flatMap((x, i) => x.why.map((w) => `${i + 1}: ${w}`)) : (e?.why ?? []),
+    },
+  });
 }
