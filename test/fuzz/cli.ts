@@ -65,7 +65,7 @@ async function main(): Promise<number> {
       () => cluster.logs(),
       () => runFuzz(cluster, { seed, seconds, startedAt, workers, requestDeadlineMs, ...(replay ? { replay } : {}), log: (line) => console.log(`kvorum fuzz: ${line}`) }),
     );
-    console.log(formatReport(report));
+    console.log(formatReport(report, Infinity));
     const logFile = values['requests-log'];
     if (logFile !== undefined) {
       writeFileSync(logFile, report.stats.log.map((r) => JSON.stringify(r)).join('\n') + '\n');

@@ -41,7 +41,8 @@ export function formatFinding(seed: number, f: Finding, n: number): string {
   return lines.join('\n');
 }
 
-export function formatReport(r: FuzzReport): string {
+/** The summary, a one-line index of every finding, then the details of the first `detailed`. */
+export function formatReport(r: FuzzReport, detailed = findingsShownMax): string {
   const lines = [
     `kvorum fuzz: seed ${r.seed}, ${(r.elapsedMs / 1000).toFixed(1)} s, ${r.workers} worker(s), ${r.stats.totalCases()} cases, ${r.stats.totalRequests()} requests` +
       `, ${r.stats.skippedSteps} steps skipped, ${r.restarts} node restart(s) after crashes${r.stoppedEarly ? ', STOPPED EARLY (restarts used up)' : ''}`,
@@ -55,9 +56,11 @@ export function formatReport(r: FuzzReport): string {
     lines.push('  findings: none');
     return lines.join('\n');
   }
-  lines.push(`  findings: ${r.findings.length} distinct, ${r.findingsTotal} in all (seed ${r.seed})`, '');
-  r.findings.slice(0, findingsShownMax).forEach((f, i) => lines.push(formatFinding(r.seed, f, i + 1), ''));
-  if (r.findings.length > findingsShownMax) lines.push(`  … ${r.findings.length - findingsShownMax} more distinct findings not shown`);
+  lines.push(`  findings: ${r.findings.length} distinct, ${r.findingsTotal} in all (seed ${r.seed})`);
+  r.findings.forEach((f, i) => lines.push(`    [${i + 1}] ${f.check} x${f.count}  ${f.summary}`));
+  lines.push('');
+  r.findings.slice(0, detailed).forEach((f, i) => lines.push(formatFinding(r.seed, f, i + 1), ''));
+  if (r.findings.length > detailed) lines.push(`  … the details of ${r.findings.length - detailed} more findings are not shown`);
   lines.push(`replay the whole run: KVORUM_FUZZ_SEED=${r.seed} node --import tsx --test test/fuzz/fuzz.test.ts, or npm run fuzz -- --seed ${r.seed}`);
   return lines.join('\n');
 }

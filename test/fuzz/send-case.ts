@@ -110,6 +110,8 @@ async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: 
   const label = `${id.worker}.${id.index} ${fuzzCase.name} step ${index}`;
   const entry = ctx.journal.start(nodeIndex, label, description);
   const deathsBefore = node.deaths();
+  const clusterDeaths = () => ctx.nodes.reduce((sum, n) => sum + n.deaths(), 0);
+  const clusterDeathsBefore = clusterDeaths();
   const result = await exchange(bytes, { port: node.port, expect: step.expect.length, head: step.expect.map((e) => e.head ?? false), deadlineMs: ctx.deadlineMs });
   const outcomes = outcomesOf(result, step);
   entry.outcome = outcomes.join(',') + (result.socketError ? ` ${result.socketError}` : '');
@@ -120,7 +122,9 @@ async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: 
       () => true,
       () => false,
     );
-    if (died) {
+    // Another node down meanwhile: a quorum may legitimately wait for the whole timeout.
+    const degraded = clusterDeaths() !== clusterDeathsBefore || ctx.nodes.some((n) => !n.running());
+    if (died || (degraded && violations.every((v) => v.check === 'hang'))) {
       record(['lost-to-crash']);
       return result;
     }
