@@ -14,6 +14,7 @@ export function deathCause(logs: string): string {
   const lines = logs.split('\n');
   // An uncaught exception is printed on stderr; failing that, the last fatal or error log line.
   const errorLine =
+    lines.find((l) => /^\[\S+ err\] (Uncaught )?\w*(Error|Exception)( \[\w+\])?: /.test(l)) ??
     lines.find((l) => /^\[\S+ err\] .*(\w*Error\b|Uncaught|FATAL|Assertion)/.test(l)) ??
     [...lines].reverse().find((l) => /"level":60/.test(l)) ??
     [...lines].reverse().find((l) => /"level":50/.test(l));
@@ -41,6 +42,11 @@ export class CrashMonitor {
 
   deaths(i: number): number {
     return this.deathCounts[i]!;
+  }
+
+  /** Running and not being restarted (a restarting node runs before it listens). */
+  available(i: number): boolean {
+    return this.nodes[i]!.running() && !this.restarting.has(i);
   }
 
   /** Whether restarts are used up (the fuzzing should stop). */
@@ -94,13 +100,15 @@ export class CrashMonitor {
         await node.restart();
       }
     } catch (err) {
+      const logTail = node.logs().split('\n').slice(-logLinesKept).join('\n');
+      const cause = deathCause(logTail);
       this.findings.add({
-        signature: `restart-failed|${node.id}`,
+        signature: `restart-failed|${cause}`,
         check: 'restart-failed',
         family: 'cluster',
-        summary: `${node.id} could not be restarted after a crash`,
+        summary: `${node.id} could not be restarted after a crash: ${cause}`,
         message: (err as Error).message.slice(0, 2000),
-        example: { caseName: 'node-crash', node: node.id },
+        example: { caseName: 'node-crash', node: node.id, logTail },
       });
     } finally {
       if (node.running()) this.restarting.delete(i);

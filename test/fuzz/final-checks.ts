@@ -2,6 +2,7 @@
 // healthy again; every canary reads back byte for byte with its Content-Type through every node.
 import { http, type TestCluster, type TestNode } from '../helpers/cluster.js';
 import { checkCanaries, type Canary } from './canaries.js';
+import { deathCause } from './crash-monitor.js';
 import type { Findings } from './findings.js';
 
 /** A graceful stop waits at most 10 s for in-flight requests (README, Durability); a margin on top. */
@@ -64,7 +65,7 @@ export async function finalChecks(cluster: TestCluster, canaries: readonly Canar
       try {
         await node.restart();
       } catch (err) {
-        clusterFinding(findings, 'restart-failed', node, `${node.id} did not come back after SIGTERM`, (err as Error).message.slice(0, 3000), tail(node));
+        clusterFinding(findings, 'restart-failed', node, `${node.id} did not come back after SIGTERM: ${deathCause(tail(node))}`, (err as Error).message.slice(0, 3000), tail(node));
       }
     }),
   );

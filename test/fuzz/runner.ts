@@ -71,7 +71,7 @@ export async function runFuzz(cluster: TestCluster, opts: FuzzOptions): Promise<
 
   const monitor = new CrashMonitor(cluster.nodes, findings, journal, maxRestarts);
   const ctx: SendContext = {
-    nodes: cluster.nodes.map((node, i) => ({ id: node.id, port: node.port, running: () => node.running(), deaths: () => monitor.deaths(i) })),
+    nodes: cluster.nodes.map((node, i) => ({ id: node.id, port: node.port, running: () => monitor.available(i), deaths: () => monitor.deaths(i) })),
     deadlineMs: opts.requestDeadlineMs ?? requestDeadlineMsDefault,
     findings,
     stats,
@@ -91,7 +91,7 @@ export async function runFuzz(cluster: TestCluster, opts: FuzzOptions): Promise<
       for (const { worker, index } of opts.replay) await send({ seed: opts.seed, worker, index });
     } else {
       log(`fuzzing with ${workers} workers for ${((fuzzEnd - Date.now()) / 1000).toFixed(1)} s`);
-      const someNodeRuns = () => cluster.nodes.some((n) => n.running());
+      const someNodeRuns = () => cluster.nodes.some((_, i) => monitor.available(i));
       await Promise.all(
         Array.from({ length: workers }, async (_, worker) => {
           for (let index = 0; goOn(); index++) {

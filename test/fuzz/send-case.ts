@@ -15,6 +15,7 @@ import { waitFor } from '../helpers/wait.js';
 export interface NodeHandle {
   readonly id: string;
   readonly port: number;
+  /** Running and ready (not being restarted after a crash). */
   running(): boolean;
   /** How many times the node has died so far. */
   deaths(): number;
