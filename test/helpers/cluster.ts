@@ -56,6 +56,8 @@ export interface ClusterOptions {
   /** Flags appended after `extraArgs` for one node (by id n1..nK and index), e.g. per-node settings. */
   readonly nodeArgs?: (id: string, index: number) => readonly string[];
   readonly healthDeadlineMs?: number;
+  /** Node's own flags for every node process, before the script (e.g. `--import` of a test hook). */
+  readonly nodeExecArgs?: readonly string[];
 }
 
 export async function waitHealthy(url: string, deadlineMs = healthDeadlineMs, alive?: () => boolean): Promise<void> {
@@ -96,7 +98,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<TestCluster> {
   const allProcs: Proc[] = [];
 
   const argsFor = (i: number): string[] => {
-    const args = [cliPath, 'start', '--id', ids[i]!, '--listen', `127.0.0.1:${ports[i]}`, '--data-dir', join(root, ids[i]!), '--peers', peers];
+    const args = [...(opts.nodeExecArgs ?? []), cliPath, 'start', '--id', ids[i]!, '--listen', `127.0.0.1:${ports[i]}`, '--data-dir', join(root, ids[i]!), '--peers', peers];
     if (opts.n !== undefined) args.push('--n', String(opts.n));
     if (opts.secret !== undefined) args.push('--secret', opts.secret);
     args.push(...(opts.extraArgs ?? []));
