@@ -28,8 +28,9 @@ const maxRestarts = 20;
 /** Small grace and anti-entropy intervals, so that reaping and repair also run under fuzzing. */
 export const fuzzNodeArgs = ['--tombstone-grace-ms', '2000', '--anti-entropy-interval-ms', '500'] as const;
 
-export function startFuzzCluster(): Promise<TestCluster> {
-  return startCluster({ nodes: fuzzNodes, secret: fuzzSecret, extraArgs: [...fuzzNodeArgs] });
+/** The fuzzed cluster; `nodeExecArgs` are Node's own flags for each node (the planted-bug test uses them). */
+export function startFuzzCluster(nodeExecArgs: readonly string[] = []): Promise<TestCluster> {
+  return startCluster({ nodes: fuzzNodes, secret: fuzzSecret, extraArgs: [...fuzzNodeArgs], nodeExecArgs });
 }
 
 export interface FuzzOptions {
