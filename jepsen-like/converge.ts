@@ -3,6 +3,7 @@
 // other node holding a copy all have the same version, and that no node still holds hints (a hint
 // not yet handed off is a write the primaries may not have yet). Every wait is bounded.
 import { createHash } from 'node:crypto';
+import type { ClusterView, ReplicaCopyView } from '../src/api/views.js';
 import { createRing, partitionOf } from '../src/core/ring.js';
 import { asNodeId } from '../src/core/types.js';
 import { getJson, sleep } from './util.js';
@@ -10,24 +11,12 @@ import type { ChurnCopy } from './checkers/supersession.js';
 import type { FinalRead, ReplicaVersion } from './history.js';
 import { isReadAnswer, kvUrl, RequestFailed, type KvClient, type NodeRef, type Workload } from './workloads/client.js';
 
-interface ClusterView {
-  readonly n: number;
-  readonly partitions: number;
-  readonly members: readonly { id: string; hintsPending: number }[];
-  readonly ring: readonly { partition: number; owners: readonly string[] }[];
-}
-
-interface ReplicaCopy {
-  readonly context: string;
-  readonly siblings: readonly { dot: string; deleted?: boolean }[];
-}
-
 /** A node's own copy of a key (GET /replica/kv/{key}), undefined when it holds none. */
-async function copyOn(node: NodeRef, key: string): Promise<ReplicaCopy | undefined> {
+async function copyOn(node: NodeRef, key: string): Promise<ReplicaCopyView | undefined> {
   const res = await getJson(`${node.url}/replica/kv/${encodeURIComponent(key)}`, 3000);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw new Error(`GET ${node.id}/replica/kv/${key}: ${res.status}`);
-  return res.body as ReplicaCopy;
+  return res.body as ReplicaCopyView;
 }
 
 /** A node's version of a key: a short hash of its context and sibling dots (equal iff same version). */

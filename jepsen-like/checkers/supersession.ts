@@ -6,6 +6,7 @@
 // passes the history and the replicas' copies (GET /replica/kv/{key}), which name each sibling's dot.
 import { covers } from '../../src/core/dvv.js';
 import { decodeContext } from '../../src/core/context-token.js';
+import { parseDot } from '../../src/api/views.js';
 import type { ActorId, CausalContext, Dot } from '../../src/core/types.js';
 import type { Op } from '../history.js';
 
@@ -37,10 +38,6 @@ export interface SupersessionResults {
 
 const examplesMax = 20;
 
-function parseDot(text: string): Dot {
-  const at = text.lastIndexOf(':');
-  return [text.slice(0, at) as ActorId, Number(text.slice(at + 1))];
-}
 
 export function checkSupersession(history: readonly Op[], copies: readonly ChurnCopy[], tombstonesReaped = 0): SupersessionResults {
   const acked = new Map<string, { context: CausalContext; op: Op }[]>();

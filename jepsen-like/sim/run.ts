@@ -7,6 +7,7 @@ import { sameVersion } from '../../src/core/dvv.js';
 import { objectDigest } from '../../src/core/merkle.js';
 import { resolveQuorum } from '../../src/core/quorum.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
+import { formatDot } from '../../src/api/views.js';
 import type { VersionedObject } from '../../src/core/types.js';
 import { checkRun, type ChurnCopy, type Results } from '../checkers/index.js';
 import type { FaultWindow, FinalRead, Op, ReplicaVersion, RunInfo } from '../history.js';
@@ -195,7 +196,7 @@ async function copiesOf(cluster: Cluster, keys: readonly string[]): Promise<Chur
   for (const key of keys) {
     for (const node of cluster.nodes.values()) {
       const object = await node.disk.get(key);
-      const siblings = (object?.siblings ?? []).map((s) => ({ dot: `${s.dot[0]}:${s.dot[1]}`, deleted: s.value.kind === 'tombstone' }));
+      const siblings = (object?.siblings ?? []).map((s) => ({ dot: formatDot(s.dot), deleted: s.value.kind === 'tombstone' }));
       out.push({ key, node: node.id, siblings });
     }
   }

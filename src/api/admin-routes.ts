@@ -7,6 +7,7 @@ import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import { asPartitionId, type NodeId } from '../core/types.js';
 import type { NodeMetrics } from './metrics.js';
+import { siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
 
 import type { PeerStatus } from '../core/failure-detector.js';
 
@@ -28,7 +29,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return { status: 'ok', node: opts.self };
   });
 
-  app.get('/cluster', async () => {
+  app.get('/cluster', async (): Promise<ClusterView> => {
     const ring = opts.ring();
     return {
       node: opts.self,
@@ -52,17 +53,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     const key = keyFromUrl(request.url.replace(/^\/replica/, ''));
     const object = await opts.replica.get(key);
     if (!object) return sendError(reply, 'not_found', 'This node holds no copy of the key.');
-    return {
+    const view: ReplicaCopyView = {
       key,
       partition: partitionOf(opts.ring(), key),
       context: encodeContext(object.context, key),
-      siblings: object.siblings.map(({ dot, value }) => ({
-        dot: `${dot[0]}:${dot[1]}`,
-        ...(value.kind === 'value'
-          ? { value: Buffer.from(value.data).toString('base64'), contentType: value.contentType }
-          : { deleted: true, deletedAt: new Date(value.deletedAtMs).toISOString() }),
-      })),
+      siblings: siblingViews(object),
     };
+    return view;
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -1,12 +1,6 @@
 // `kvorum status`: a human-readable view of the cluster: members, their state as the asked node
 // sees it, partitions owned, and hints pending for each member (summed over every reachable node).
-interface ClusterView {
-  node: string;
-  n: number;
-  partitions: number;
-  members: { id: string; url: string | null; status: string; hintsPending: number }[];
-  ring: { partition: number; owners: string[] }[];
-}
+import type { ClusterView } from '../api/views.js';
 
 async function fetchCluster(url: string): Promise<ClusterView> {
   const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { signal: AbortSignal.timeout(5000) });

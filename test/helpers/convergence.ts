@@ -4,62 +4,33 @@
 import assert from 'node:assert/strict';
 import { createRing, partitionOf, preferenceList, type Ring } from '../../src/core/ring.js';
 import { asNodeId } from '../../src/core/types.js';
+import type { ClusterView, MemberView, ReplicaCopyView } from '../../src/api/views.js';
 import { http, waitFor, type TestCluster, type TestNode } from './cluster.js';
 
 /** Partitions every test cluster uses (the default). */
 export const partitionsDefault = 64;
 
-export interface ReplicaSibling {
-  readonly dot: string;
-  readonly value?: string;
-  readonly contentType?: string;
-  readonly deleted?: true;
-  readonly deletedAt?: string;
-}
-
-export interface ReplicaCopy {
-  readonly key: string;
-  readonly partition: number;
-  readonly context: string;
-  readonly siblings: readonly ReplicaSibling[];
-}
-
 /** This node's own copy of `key` (GET /replica/kv/{key}), or undefined when it holds none (404). */
-export async function replicaCopy(node: TestNode, key: string): Promise<ReplicaCopy | undefined> {
+export async function replicaCopy(node: TestNode, key: string): Promise<ReplicaCopyView | undefined> {
   const res = await http('GET', `${node.url}/replica/kv/${encodeURIComponent(key)}`, { timeoutMs: 3000 });
   if (res.status === 404) {
     assert.equal(res.json<{ error?: string }>().error, 'not_found', `404 from ${node.id}/replica/kv/${key} has error not_found`);
     return undefined;
   }
   assert.equal(res.status, 200, `GET ${node.id}/replica/kv/${key}: expected 200 or 404, got ${res.status}: ${res.text().slice(0, 300)}`);
-  return res.json<ReplicaCopy>();
+  return res.json<ReplicaCopyView>();
 }
 
 /** The single live value of a copy as UTF-8, or undefined if it has none or several siblings. */
-export function singleValue(copy: ReplicaCopy | undefined): string | undefined {
+export function singleValue(copy: ReplicaCopyView | undefined): string | undefined {
   if (!copy || copy.siblings.length !== 1) return undefined;
   const [only] = copy.siblings;
   return only!.value === undefined ? undefined : Buffer.from(only!.value, 'base64').toString('utf8');
 }
 
 /** True when the copy exists and every sibling is a tombstone. */
-export function isTombstone(copy: ReplicaCopy | undefined): boolean {
+export function isTombstone(copy: ReplicaCopyView | undefined): boolean {
   return copy !== undefined && copy.siblings.length > 0 && copy.siblings.every((s) => s.deleted === true);
-}
-
-export interface MemberView {
-  readonly id: string;
-  readonly url: string | null;
-  readonly status: 'up' | 'down' | 'unknown';
-  readonly hintsPending: number;
-}
-
-export interface ClusterView {
-  readonly node: string;
-  readonly n: number;
-  readonly partitions: number;
-  readonly members: readonly MemberView[];
-  readonly ring: readonly { partition: number; owners: readonly string[] }[];
 }
 
 export async function clusterView(node: TestNode): Promise<ClusterView> {

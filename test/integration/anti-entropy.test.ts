@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
-import { mapLimit, metricValue, replicaCopy, singleValue, waitAllUp, type ReplicaCopy } from '../helpers/convergence.js';
+import type { ReplicaCopyView } from '../../src/api/views.js';
+import { mapLimit, metricValue, replicaCopy, singleValue, waitAllUp } from '../helpers/convergence.js';
 
 let cluster: TestCluster | undefined;
 const keyCount = 300;
@@ -60,7 +61,7 @@ describe('anti-entropy (3 nodes, N=3, AE every 100 ms)', () => {
 
       // Every copy on X equals the others' copies.
       await mapLimit(keys, 16, async (key) => {
-        const copies = (await Promise.all([x, a, b].map((n) => replicaCopy(n, key)))) as (ReplicaCopy | undefined)[];
+        const copies = (await Promise.all([x, a, b].map((n) => replicaCopy(n, key)))) as (ReplicaCopyView | undefined)[];
         assert.equal(singleValue(copies[0]), valueOf(key), `${x.id}'s value of ${key}`);
         assert.deepEqual(copies[0], copies[1], `${key}: ${x.id}'s copy equals ${a.id}'s`);
         assert.deepEqual(copies[0], copies[2], `${key}: ${x.id}'s copy equals ${b.id}'s`);

@@ -2,6 +2,7 @@
 // forwards to a primary, and X-Kvorum-Node names the node that coordinated.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ClusterView } from '../../src/api/views.js';
 import { createRing, partitionOf } from '../../src/core/ring.js';
 import type { NodeId } from '../../src/core/types.js';
 import { http, startCluster, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
@@ -9,16 +10,9 @@ import { http, startCluster, withLogs, type TestCluster, type TestNode } from '.
 let cluster: TestCluster | undefined;
 const test = (name: string, fn: () => Promise<void>) => it(name, () => withLogs(() => cluster?.logs() ?? '', fn));
 
-interface ClusterView {
-  node: string;
-  n: number;
-  partitions: number;
-  members: { id: string; url: string; status: string }[];
-  ring: { partition: number; owners: string[] }[];
-}
 
 /** The first key `prefix-i` whose primaries (per the node's /cluster ring) exclude `receiver`. */
-function keyNotReplicatedBy(view: ClusterView, receiver: string, prefix: string): { key: string; owners: string[] } {
+function keyNotReplicatedBy(view: ClusterView, receiver: string, prefix: string): { key: string; owners: readonly string[] } {
   const ring = createRing(view.members.map((m) => m.id as NodeId), view.partitions, view.n);
   for (let i = 0; i < 1000; i++) {
     const key = `${prefix}-${i}`;

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
-import { hintsHeldBy, mapLimit, memberView, metricValue, replicaCopy, waitAllUp, type ReplicaCopy } from '../helpers/convergence.js';
+import type { ReplicaCopyView } from '../../src/api/views.js';
+import { hintsHeldBy, mapLimit, memberView, metricValue, replicaCopy, waitAllUp } from '../helpers/convergence.js';
 
 let cluster: TestCluster | undefined;
 const keys = Array.from({ length: 20 }, (_, i) => `q-${i}`);
@@ -40,7 +41,7 @@ async function stop(node: TestNode): Promise<void> {
 }
 
 /** Polls until `node`'s own copy of `key` exists and equals every other running node's copy; returns it. */
-async function restored(node: TestNode, key: string): Promise<ReplicaCopy> {
+async function restored(node: TestNode, key: string): Promise<ReplicaCopyView> {
   const others = cluster!.nodes.filter((n) => n !== node && n.running());
   let last = '';
   return waitFor(
