@@ -108,8 +108,35 @@ const OTHER_EXAMPLES = 20;
 
 export function checkSet(history: readonly Op[], finalReads: readonly FinalRead[], faults: readonly FaultWindow[]): SetResults {
   const pairs = pairOps(history);
+  const elements = bestOutcomes(pairs);
+  const finals = finalSets(finalReads);
+  const adds = classifyAdds(elements, finals.union);
+  const unexpected = unexpectedElements(elements, finals);
+  const disagreements = finalDisagreements(finals);
+  const stale = checkStaleReads(pairs, elements, faults);
+  const keys = new Set([...elements.keys(), ...finalReads.map((r) => r.key)]).size;
+  const { lost, failedPresent, unreadKeys } = adds;
+  return {
+    valid: lost.length === 0 && unexpected.length === 0 && failedPresent.length === 0 && unreadKeys.length === 0,
+    keys,
+    attempted: adds.attempted,
+    acknowledged: adds.acknowledged,
+    failed: adds.failed,
+    indeterminate: adds.indeterminate,
+    lost: { count: lost.length, examples: lost.slice(0, LOST_EXAMPLES) },
+    unexpected: { count: unexpected.length, examples: unexpected.slice(0, OTHER_EXAMPLES) },
+    indeterminatePresent: adds.indeterminatePresent,
+    indeterminateAbsent: adds.indeterminateAbsent,
+    failedPresent: { count: failedPresent.length, examples: failedPresent.slice(0, OTHER_EXAMPLES) },
+    staleReads: stale,
+    finalReadsDisagree: { count: disagreements.length, examples: disagreements.slice(0, OTHER_EXAMPLES) },
+    finalReadErrors: finals.errors,
+    unreadKeys,
+  };
+}
 
-  // Per key, per element: the best outcome among its adds (ok > info > fail).
+/** Per key, per element: the earliest add of each outcome (ok, info, fail); the best one decides. */
+function bestOutcomes(pairs: readonly Pair[]): Map<string, Map<number, ElementState>> {
   const elements = new Map<string, Map<number, ElementState>>();
   for (const p of pairs) {
     if (p.f !== 'add') continue;
@@ -123,32 +150,42 @@ export function checkSet(history: readonly Op[], finalReads: readonly FinalRead[
     const current = state[slot];
     if (current === undefined || p.completeMs < current.completeMs) state[slot] = p;
   }
+  return elements;
+}
 
-  // Final sets: union over the nodes whose final read succeeded.
-  const finalByKey = new Map<string, { node: string; elements: Set<number> }[]>();
-  const finalReadErrors: { key: string; node: string; status: number }[] = [];
+interface FinalSets {
+  /** Per key, the elements each node's successful final read returned. */
+  readonly byKey: Map<string, { node: string; elements: Set<number> }[]>;
+  /** Per key, the union over those nodes. */
+  readonly union: Map<string, Set<number>>;
+  readonly errors: { key: string; node: string; status: number }[];
+}
+
+/** Final sets: union over the nodes whose final read succeeded. */
+function finalSets(finalReads: readonly FinalRead[]): FinalSets {
+  const byKey = new Map<string, { node: string; elements: Set<number> }[]>();
+  const errors: { key: string; node: string; status: number }[] = [];
   for (const r of finalReads) {
     if (!finalReadSucceeded(r.status)) {
-      finalReadErrors.push({ key: r.key, node: r.node, status: r.status });
+      errors.push({ key: r.key, node: r.node, status: r.status });
       continue;
     }
-    let list = finalByKey.get(r.key);
-    if (list === undefined) finalByKey.set(r.key, (list = []));
+    let list = byKey.get(r.key);
+    if (list === undefined) byKey.set(r.key, (list = []));
     list.push({ node: r.node, elements: new Set(asElements(r.value)) });
   }
   const union = new Map<string, Set<number>>();
-  for (const [key, list] of finalByKey) {
+  for (const [key, list] of byKey) {
     const all = new Set<number>();
     for (const { elements: e } of list) for (const x of e) all.add(x);
     union.set(key, all);
   }
+  return { byKey, union, errors };
+}
 
-  let attempted = 0;
-  let acknowledged = 0;
-  let failed = 0;
-  let indeterminate = 0;
-  let indeterminatePresent = 0;
-  let indeterminateAbsent = 0;
+/** Every attempted add by its best outcome, checked against the final union of its key. */
+function classifyAdds(elements: Map<string, Map<number, ElementState>>, union: Map<string, Set<number>>) {
+  const counts = { attempted: 0, acknowledged: 0, failed: 0, indeterminate: 0, indeterminatePresent: 0, indeterminateAbsent: 0 };
   const lost: LostElement[] = [];
   const failedPresent: FailedPresentElement[] = [];
   const unreadKeys: string[] = [];
@@ -156,21 +193,21 @@ export function checkSet(history: readonly Op[], finalReads: readonly FinalRead[
     const final = union.get(key);
     let keyHasAck = false;
     for (const [element, s] of byElement) {
-      attempted++;
+      counts.attempted++;
       if (s.ok !== undefined) {
-        acknowledged++;
+        counts.acknowledged++;
         keyHasAck = true;
         if (final !== undefined && !final.has(element)) {
           lost.push({ key, element, ackMs: s.ok.completeMs, process: s.ok.process, node: s.ok.invoke.node });
         }
       } else if (s.info !== undefined) {
-        indeterminate++;
+        counts.indeterminate++;
         if (final !== undefined) {
-          if (final.has(element)) indeterminatePresent++;
-          else indeterminateAbsent++;
+          if (final.has(element)) counts.indeterminatePresent++;
+          else counts.indeterminateAbsent++;
         }
       } else if (s.fail !== undefined) {
-        failed++;
+        counts.failed++;
         if (final?.has(element) === true) {
           failedPresent.push({ key, element, failMs: s.fail.completeMs, status: s.fail.complete?.status, node: s.fail.invoke.node });
         }
@@ -180,47 +217,32 @@ export function checkSet(history: readonly Op[], finalReads: readonly FinalRead[
   }
   lost.sort((a, b) => a.ackMs - b.ackMs || a.key.localeCompare(b.key) || a.element - b.element);
   failedPresent.sort((a, b) => a.failMs - b.failMs);
+  return { ...counts, lost, failedPresent, unreadKeys: unreadKeys.sort() };
+}
 
+/** Elements in a final read that no add attempted. */
+function unexpectedElements(elements: Map<string, Map<number, ElementState>>, finals: FinalSets): UnexpectedElement[] {
   const unexpected: UnexpectedElement[] = [];
-  for (const [key, all] of union) {
+  for (const [key, all] of finals.union) {
     const byElement = elements.get(key);
     for (const element of all) {
       if (byElement?.has(element) === true) continue;
-      const nodes = (finalByKey.get(key) ?? []).filter((r) => r.elements.has(element)).map((r) => r.node);
+      const nodes = (finals.byKey.get(key) ?? []).filter((r) => r.elements.has(element)).map((r) => r.node);
       unexpected.push({ key, element, nodes });
     }
   }
-  unexpected.sort((a, b) => a.key.localeCompare(b.key) || a.element - b.element);
+  return unexpected.sort((a, b) => a.key.localeCompare(b.key) || a.element - b.element);
+}
 
-  // Keys where the nodes' successful final reads differ.
+/** Keys where the nodes' successful final reads differ. */
+function finalDisagreements(finals: FinalSets): FinalDisagreement[] {
   const disagreements: FinalDisagreement[] = [];
-  for (const [key, list] of finalByKey) {
-    const all = union.get(key)!;
+  for (const [key, list] of finals.byKey) {
+    const all = finals.union.get(key)!;
     if (list.every((r) => r.elements.size === all.size)) continue; // each a subset of the union: equal sizes, equal sets
     disagreements.push({ key, nodes: list.map((r) => ({ node: r.node, size: r.elements.size, missing: all.size - r.elements.size })) });
   }
-  disagreements.sort((a, b) => a.key.localeCompare(b.key));
-
-  const stale = checkStaleReads(pairs, elements, faults);
-
-  const keys = new Set([...elements.keys(), ...finalReads.map((r) => r.key)]).size;
-  return {
-    valid: lost.length === 0 && unexpected.length === 0 && failedPresent.length === 0 && unreadKeys.length === 0,
-    keys,
-    attempted,
-    acknowledged,
-    failed,
-    indeterminate,
-    lost: { count: lost.length, examples: lost.slice(0, LOST_EXAMPLES) },
-    unexpected: { count: unexpected.length, examples: unexpected.slice(0, OTHER_EXAMPLES) },
-    indeterminatePresent,
-    indeterminateAbsent,
-    failedPresent: { count: failedPresent.length, examples: failedPresent.slice(0, OTHER_EXAMPLES) },
-    staleReads: stale,
-    finalReadsDisagree: { count: disagreements.length, examples: disagreements.slice(0, OTHER_EXAMPLES) },
-    finalReadErrors,
-    unreadKeys: unreadKeys.sort(),
-  };
+  return disagreements.sort((a, b) => a.key.localeCompare(b.key));
 }
 
 /**
