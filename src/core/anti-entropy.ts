@@ -11,14 +11,15 @@ import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
 import { Periodic } from './periodic.js';
-import type { Logger, Runtime, Transport } from './runtime.js';
+import type { Logger, Runtime } from './runtime.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
+import type { RpcClient, RpcReplyOf } from './rpc-client.js';
 import { asPartitionId, type NodeId, type PartitionId, type VersionedObject } from './types.js';
 
 export interface AntiEntropyOptions {
   readonly self: NodeId;
   readonly runtime: Runtime;
-  readonly transport: Transport;
+  readonly rpc: RpcClient;
   readonly replica: LocalReplica;
   readonly ring: () => Ring;
   readonly detector: FailureDetector;
@@ -42,6 +43,7 @@ export interface ExchangeReport {
 }
 
 type AeRequest = Extract<RpcRequest, { type: 'aeRoots' | 'aeBranches' | 'aeLeaves' | 'aeKeys' }>;
+type AeHashesRequest = Exclude<AeRequest, { type: 'aeKeys' }>;
 
 // Payload estimates (not wire bytes: no msgpack/HTTP framing): strings by length, numbers as 4 bytes,
 // a dot or clock entry as its actor plus 8, a value by its bytes and content type.
@@ -53,6 +55,8 @@ const objectBytes = (o: VersionedObject | undefined) =>
       o.siblings.reduce((n, s) => n + s.dot[0].length + 8 + (s.value.kind === 'value' ? s.value.data.byteLength + s.value.contentType.length : 8), 0);
 const requestBytes = (r: AeRequest) =>
   r.type === 'aeRoots' ? 4 * r.partitions.length : r.type === 'aeLeaves' ? 4 + 4 * r.branches.length : r.type === 'aeKeys' ? 4 + 4 * r.leaves.length : 4;
+const replyBytes = (r: RpcResponse) =>
+  r.type === 'hashes' ? stringBytes(r.hashes) : r.type === 'keys' ? r.keys.reduce((n, [k, d]) => n + k.length + d.length, 0) : 0;
 
 export class AntiEntropy {
   private readonly trees = new Map<PartitionId, PartitionTree>();
@@ -113,16 +117,12 @@ export class AntiEntropy {
     const ring = this.opts.ring();
     const shared = [...this.trees.keys()].filter((p) => preferenceList(ring, p).primaries.includes(peer));
     let payloadBytes = 0;
-    const ask = async (request: AeRequest): Promise<RpcResponse> => {
-      const reply = await this.opts.transport.call(peer, request, this.opts.rpcTimeoutMs);
-      payloadBytes += requestBytes(request) + (reply.type === 'hashes' ? stringBytes(reply.hashes) : reply.type === 'keys' ? reply.keys.reduce((n, [k, d]) => n + k.length + d.length, 0) : 0);
+    const ask = async <R extends AeRequest>(request: R): Promise<RpcReplyOf<R>> => {
+      const reply = await this.opts.rpc.call(peer, request, this.opts.rpcTimeoutMs);
+      payloadBytes += requestBytes(request) + replyBytes(reply);
       return reply;
     };
-    const hashes = async (request: AeRequest) => {
-      const reply = await ask(request);
-      if (reply.type !== 'hashes') throw new Error(`anti-entropy: expected hashes from ${peer}, got ${reply.type}`);
-      return reply.hashes;
-    };
+    const hashes = async (request: AeHashesRequest) => (await ask(request)).hashes;
 
     const remoteRoots = await hashes({ type: 'aeRoots', partitions: shared });
     const differing = shared.filter((p, i) => this.trees.get(p)!.root() !== remoteRoots[i]);
@@ -137,7 +137,6 @@ export class AntiEntropy {
         diffHashes(tree.leavesOf(b), remoteLeaves.slice(i * merkleBranchWidth, (i + 1) * merkleBranchWidth)).map((l) => b * merkleBranchWidth + l),
       );
       const reply = await ask({ type: 'aeKeys', partition, leaves });
-      if (reply.type !== 'keys') throw new Error(`anti-entropy: expected keys from ${peer}, got ${reply.type}`);
       const keys = diffKeys(leaves.flatMap((l) => tree.keysIn(l)), reply.keys.map(([k, d]) => [k, d] as [string, string])).slice(0, budget);
       const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));
       payloadBytes += repaired.reduce((n, r) => n + r.bytes, 0);
@@ -159,8 +158,7 @@ export class AntiEntropy {
   }
 
   private async repairKeyNow(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
-    const reply = await this.opts.transport.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs);
-    if (reply.type !== 'object') throw new Error(`anti-entropy: expected an object from ${peer}, got ${reply.type}`);
+    const reply = await this.opts.rpc.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs);
     const remote = reply.object ?? undefined;
     const local = await this.opts.replica.get(key);
     const merged = local && remote ? sync(local, remote) : (local ?? remote);
@@ -170,7 +168,7 @@ export class AntiEntropy {
     const remoteStale = !sameVersion(remote, merged);
     if (localStale) await this.opts.replica.merge(key, merged);
     if (remoteStale) {
-      await this.opts.transport.call(peer, { type: 'replicate', key, object: merged }, this.opts.rpcTimeoutMs);
+      await this.opts.rpc.call(peer, { type: 'replicate', key, object: merged }, this.opts.rpcTimeoutMs);
       bytes += key.length + objectBytes(merged);
     }
     return { bytes, changed: localStale || remoteStale };

@@ -11,15 +11,16 @@ import { resolveQuorum } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
 import type { LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
-import { TransportError, type Logger, type Runtime, type Transport } from './runtime.js';
-import type { ClientOp, ClientResult } from './rpc.js';
+import { TransportError, type Logger, type Runtime } from './runtime.js';
+import type { ClientOp, ClientResult, RpcRequest } from './rpc.js';
+import type { RpcClient } from './rpc-client.js';
 import type { ActorId, NodeId, SiblingValue, VersionedObject } from './types.js';
 
 export interface CoordinatorDeps {
   readonly self: NodeId;
   readonly actor: ActorId;
   readonly runtime: Runtime;
-  readonly transport: Transport;
+  readonly rpc: RpcClient;
   readonly replica: LocalReplica;
   readonly detector: FailureDetector;
   readonly readRepair: ReadRepair;
@@ -55,8 +56,8 @@ export class Coordinator {
     const ordered = [...primaries.filter((p) => this.deps.detector.isUp(p)), ...primaries.filter((p) => !this.deps.detector.isUp(p))];
     for (const peer of ordered) {
       try {
-        const reply = await this.deps.transport.call(peer, { type: 'forward', request: op }, op.timeoutMs + forwardMarginMs);
-        if (reply.type === 'result') return reply.result;
+        const reply = await this.deps.rpc.call(peer, { type: 'forward', request: op }, op.timeoutMs + forwardMarginMs);
+        return reply.result;
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         this.deps.log.debug({ peer, reason: err.reason }, 'forward failed, trying the next primary');
@@ -135,16 +136,13 @@ export class Coordinator {
     throw new Error(`no node took the write for ${primary}`);
   }
 
-  private async tryReplicate(peer: NodeId, request: Parameters<Transport['call']>[1], timeoutMs: number): Promise<boolean> {
+  private async tryReplicate(peer: NodeId, request: Extract<RpcRequest, { type: 'replicate' }>, timeoutMs: number): Promise<boolean> {
     if (timeoutMs <= 0) return false;
     try {
-      const reply = await this.deps.transport.call(peer, request, timeoutMs);
-      if (reply.type !== 'ack') throw new TransportError(peer, 'protocol', `expected ack, got ${reply.type}`);
-      this.deps.detector.reportSuccess(peer);
+      await this.deps.rpc.call(peer, request, timeoutMs);
       return true;
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
-      if (err.reason === 'unreachable') this.deps.detector.reportFailure(peer);
       return false;
     }
   }
@@ -169,15 +167,8 @@ export class Coordinator {
   }
 
   private async readReplica(peer: NodeId, key: string, timeoutMs: number): Promise<VersionedObject | undefined> {
-    try {
-      const reply = await this.deps.transport.call(peer, { type: 'read', key }, timeoutMs);
-      if (reply.type !== 'object') throw new TransportError(peer, 'protocol', `expected object, got ${reply.type}`);
-      this.deps.detector.reportSuccess(peer);
-      return reply.object ?? undefined;
-    } catch (err) {
-      if (err instanceof TransportError && err.reason === 'unreachable') this.deps.detector.reportFailure(peer);
-      throw err;
-    }
+    const reply = await this.deps.rpc.call(peer, { type: 'read', key }, timeoutMs);
+    return reply.object ?? undefined;
   }
 
   private unavailable(required: number, acked: number): ClientResult {

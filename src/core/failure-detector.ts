@@ -3,7 +3,8 @@
 // use it to send writes straight to a fallback instead of waiting on a dead primary (sloppy
 // quorum), and hinted handoff uses it to know when an owner is back. It is advice, never proof:
 // a write to a peer marked down simply goes to a fallback, and a peer marked up may still fail.
-import type { Logger, Runtime, Timer, Transport } from './runtime.js';
+import type { Logger, Runtime, Timer } from './runtime.js';
+import type { RpcClient } from './rpc-client.js';
 import type { NodeId } from './types.js';
 
 export type PeerStatus = 'up' | 'down' | 'unknown';
@@ -12,7 +13,8 @@ export interface FailureDetectorOptions {
   readonly self: NodeId;
   readonly peers: readonly NodeId[];
   readonly runtime: Runtime;
-  readonly transport: Transport;
+  /** Feeds this detector back: a pong reports the peer up, an unreachable one down. */
+  readonly rpc: RpcClient;
   readonly log: Logger;
   readonly probeIntervalMs: number;
   readonly probeTimeoutMs: number;
@@ -69,10 +71,9 @@ export class FailureDetector {
     if (this.stopped) return;
     for (const peer of this.opts.peers) {
       if (peer === this.opts.self) continue;
-      this.opts.transport.call(peer, { type: 'ping' }, this.opts.probeTimeoutMs).then(
-        () => this.reportSuccess(peer),
-        () => this.reportFailure(peer),
-      );
+      // The probe is the liveness check itself: unlike other calls, any failed ping (a timeout
+      // too) marks the peer down. The client has already reported a pong or an unreachable peer.
+      this.opts.rpc.call(peer, { type: 'ping' }, this.opts.probeTimeoutMs).catch(() => this.reportFailure(peer));
     }
     this.timer = this.opts.runtime.setTimer(this.opts.probeIntervalMs, () => this.probe());
   }

@@ -8,13 +8,14 @@ import type { FailureDetector } from './failure-detector.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { Periodic } from './periodic.js';
-import type { Logger, Runtime, Transport } from './runtime.js';
+import type { Logger, Runtime } from './runtime.js';
+import type { RpcClient } from './rpc-client.js';
 import type { NodeId } from './types.js';
 
 export interface HandoffOptions {
   readonly self: NodeId;
   readonly runtime: Runtime;
-  readonly transport: Transport;
+  readonly rpc: RpcClient;
   readonly replica: LocalReplica;
   readonly detector: FailureDetector;
   readonly metrics: CoreMetrics;
@@ -67,8 +68,7 @@ export class HintedHandoff {
       const outcomes = await Promise.all(
         hints.map(async (hint) => {
           try {
-            const reply = await this.opts.transport.call(target, { type: 'replicate', key: hint.key, object: hint.object }, this.opts.rpcTimeoutMs);
-            if (reply.type !== 'ack') return false;
+            await this.opts.rpc.call(target, { type: 'replicate', key: hint.key, object: hint.object }, this.opts.rpcTimeoutMs);
           } catch {
             return false;
           }

@@ -10,6 +10,7 @@ import type { CoreMetrics } from './metrics.js';
 import { ReadRepair } from './read-repair.js';
 import { LocalReplica } from './replica.js';
 import type { Ring } from './ring.js';
+import { RpcClient } from './rpc-client.js';
 import { RpcHandler } from './rpc-handler.js';
 import type { Logger, Runtime, Storage, Transport } from './runtime.js';
 import { TombstoneReaper } from './tombstone-reaper.js';
@@ -54,26 +55,29 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const replica = new LocalReplica({
     self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax, reapedMemoryMs: settings.tombstoneGraceMs,
   });
-  const detector = new FailureDetector({
-    self, peers: ring().members, runtime, transport, log,
+  // Every outgoing call goes through one client that feeds the detector; the detector pings
+  // through it too, hence the lazy reference (no call is made before start()).
+  const client = new RpcClient(transport, () => detector);
+  const detector: FailureDetector = new FailureDetector({
+    self, peers: ring().members, runtime, rpc: client, log,
     probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs,
   });
   const readRepair = new ReadRepair({
-    self, transport, replica, detector, metrics, log, inFlightPerPeerMax: limits.readRepairInFlightPerPeerMax, timeoutMs: rpcTimeoutMs,
+    self, rpc: client, replica, metrics, log, inFlightPerPeerMax: limits.readRepairInFlightPerPeerMax, timeoutMs: rpcTimeoutMs,
   });
   const coordinator = new Coordinator({
-    self, actor: actorIdOf(self, deps.storage.incarnation), runtime, transport, replica, detector, readRepair, ring, log,
+    self, actor: actorIdOf(self, deps.storage.incarnation), runtime, rpc: client, replica, detector, readRepair, ring, log,
   });
   const handoff = new HintedHandoff({
-    self, runtime, transport, replica, detector, metrics, log, rpcTimeoutMs,
+    self, runtime, rpc: client, replica, detector, metrics, log, rpcTimeoutMs,
     intervalMs: settings.handoffIntervalMs, batchMax: limits.handoffBatchMax,
   });
   const antiEntropy = new AntiEntropy({
-    self, runtime, transport, replica, ring, detector, metrics, log, rpcTimeoutMs,
+    self, runtime, rpc: client, replica, ring, detector, metrics, log, rpcTimeoutMs,
     intervalMs: settings.antiEntropyIntervalMs, keysPerExchangeMax: limits.antiEntropyKeysPerExchangeMax, scanPageSize: limits.scanPageSize,
   });
   const reaper = new TombstoneReaper({
-    self, runtime, transport, replica, ring, metrics, log, rpcTimeoutMs, graceMs: settings.tombstoneGraceMs,
+    self, runtime, rpc: client, replica, ring, metrics, log, rpcTimeoutMs, graceMs: settings.tombstoneGraceMs,
     intervalMs: Math.min(Math.max(settings.tombstoneGraceMs / 2, limits.reapIntervalMsMin), limits.reapIntervalMsMax),
     scanPerRoundMax: limits.reapScanPerRoundMax,
   });

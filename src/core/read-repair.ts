@@ -2,18 +2,17 @@
 // was stale or missing get the merged object. Never on the client's path, and bounded per peer so
 // a slow replica is not flooded: over the bound a repair is skipped (anti-entropy catches it).
 import { sameVersion } from './dvv.js';
-import type { FailureDetector } from './failure-detector.js';
 import type { CoreMetrics } from './metrics.js';
 import type { Reply } from './quorum-wait.js';
 import type { LocalReplica } from './replica.js';
-import type { Logger, Transport } from './runtime.js';
+import type { Logger } from './runtime.js';
+import type { RpcClient } from './rpc-client.js';
 import type { NodeId, VersionedObject } from './types.js';
 
 export interface ReadRepairDeps {
   readonly self: NodeId;
-  readonly transport: Transport;
+  readonly rpc: RpcClient;
   readonly replica: LocalReplica;
-  readonly detector: FailureDetector;
   readonly metrics: CoreMetrics;
   readonly log: Logger;
   readonly inFlightPerPeerMax: number;
@@ -53,7 +52,6 @@ export class ReadRepair {
       await this.deps.replica.merge(key, merged);
       return;
     }
-    await this.deps.transport.call(peer, { type: 'replicate', key, object: merged }, this.deps.timeoutMs);
-    this.deps.detector.reportSuccess(peer);
+    await this.deps.rpc.call(peer, { type: 'replicate', key, object: merged }, this.deps.timeoutMs);
   }
 }

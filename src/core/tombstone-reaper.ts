@@ -11,13 +11,14 @@ import type { LocalReplica } from './replica.js';
 import { preferenceList, type Ring } from './ring.js';
 import { Periodic } from './periodic.js';
 import type { RpcRequest } from './rpc.js';
-import type { Logger, Runtime, Transport } from './runtime.js';
+import type { RpcClient } from './rpc-client.js';
+import type { Logger, Runtime } from './runtime.js';
 import { asPartitionId, type NodeId, type VersionedObject } from './types.js';
 
 export interface ReaperOptions {
   readonly self: NodeId;
   readonly runtime: Runtime;
-  readonly transport: Transport;
+  readonly rpc: RpcClient;
   readonly replica: LocalReplica;
   readonly ring: () => Ring;
   readonly metrics: CoreMetrics;
@@ -96,7 +97,7 @@ export class TombstoneReaper {
   private async reapEverywhere(key: string, object: VersionedObject, primaries: readonly NodeId[]): Promise<boolean> {
     const digest = objectDigest(object);
     const others = primaries.filter((p) => p !== this.opts.self);
-    const call = (peer: NodeId, request: RpcRequest) => this.opts.transport.call(peer, request, this.opts.rpcTimeoutMs);
+    const call = <R extends RpcRequest>(peer: NodeId, request: R) => this.opts.rpc.call(peer, request, this.opts.rpcTimeoutMs);
     try {
       if (await this.opts.replica.mayStillSend(key)) return false;
       const [copies, pending] = await Promise.all([
@@ -104,10 +105,10 @@ export class TombstoneReaper {
         Promise.all(this.opts.ring().members.filter((m) => m !== this.opts.self).map((peer) => call(peer, { type: 'keyPending', key }))),
       ]);
       // Every primary must hold exactly this tombstone; otherwise wait for repair to make it so.
-      if (!copies.every((c) => c.type === 'object' && c.object !== null && objectDigest(c.object) === digest)) return false;
+      if (!copies.every((c) => c.object !== null && objectDigest(c.object) === digest)) return false;
       // A hint, or a write or repair in flight, may carry a version this tombstone supersedes:
       // arriving after the reap, it would resurrect the key.
-      if (!pending.every((p) => p.type === 'pending' && !p.pending)) return false;
+      if (!pending.every((p) => !p.pending)) return false;
       await Promise.all(others.map((peer) => call(peer, { type: 'reap', key, digest })));
     } catch {
       return false; // a primary is unreachable: try again next round
