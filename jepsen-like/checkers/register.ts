@@ -95,134 +95,166 @@ const EXAMPLES = 20;
 
 export function checkRegister(history: readonly Op[], faults: readonly FaultWindow[]): RegisterResults {
   const pairs = pairOps(history);
-  const wipes = faults.filter((w) => w.kind === 'wipe');
-
-  // Per key, per value: its earliest acknowledged write, and what was attempted at all.
-  const acked = new Map<string, Map<number, Pair>>();
-  const attempted = new Map<string, Map<number, 'failed' | 'maybe'>>();
-  const writes = { ok: 0, fail: 0, info: 0 };
-  const keys = new Set<string>();
-  for (const p of pairs) {
-    keys.add(p.key);
-    if (p.f !== 'write') continue;
-    writes[p.type]++;
-    const value = asNumber(p.invoke.value);
-    if (value === undefined) continue;
-    let tried = attempted.get(p.key);
-    if (tried === undefined) attempted.set(p.key, (tried = new Map()));
-    if (p.type !== 'fail' || !tried.has(value)) tried.set(value, p.type === 'fail' ? 'failed' : 'maybe');
-    if (p.type !== 'ok') continue;
-    let byValue = acked.get(p.key);
-    if (byValue === undefined) acked.set(p.key, (byValue = new Map()));
-    const current = byValue.get(value);
-    if (current === undefined || p.completeMs < current.completeMs) byValue.set(value, p);
-  }
-  const isClean = (w: Pair) => faultsOverlapping(faults, w.invokeMs, w.completeMs).length === 0;
-
-  const states = new Map<string, ProcessKeyState>();
-  const stateOf = (process: number, key: string): ProcessKeyState => {
-    const id = `${process}\u0000${key}`;
-    let s = states.get(id);
-    if (s === undefined) states.set(id, (s = { all: undefined, clean: undefined, pending: [] }));
-    return s;
-  };
-  const raise = (s: ProcessKeyState, seen: Seen) => {
-    if (s.all === undefined || seen.value > s.all.value) s.all = seen;
-    if (seen.clean && (s.clean === undefined || seen.value > s.clean.value)) s.clean = seen;
-  };
-
-  const reads = { quorum: 0, other: 0, failOrInfo: 0 };
-  const violations: RegisterViolation[] = [];
-  const exempt: RegisterViolation[] = [];
-  const unexpected: UnexpectedRegisterRead[] = [];
-  let violationCount = 0;
-  let exemptCount = 0;
-
+  const checker = new RegisterChecker(writesOf(pairs), faults);
   // Pairs are in invoke order, and a process has one operation in flight, so each process's
   // operations are visited in its own program order.
   for (const p of pairs) {
-    const s = stateOf(p.process, p.key);
-    if (p.f === 'write') {
-      const value = asNumber(p.invoke.value);
-      if (p.type === 'ok' && value !== undefined) {
-        raise(s, { value, ackMs: p.completeMs, eligibleAfterMs: Number.NEGATIVE_INFINITY, clean: isClean(p), source: 'own write' });
-      }
-      continue;
-    }
-    if (p.f !== 'read') continue;
-    if (p.type !== 'ok' || p.complete === undefined) {
-      reads.failOrInfo++;
-      continue;
-    }
-    const t = p.invokeMs;
-    // Values this process saw whose write has been acknowledged by now.
-    if (s.pending.length > 0) {
-      const still: Seen[] = [];
-      for (const seen of s.pending) (seen.eligibleAfterMs < t ? raise(s, seen) : still.push(seen));
-      s.pending = still;
-    }
-    const value = asNumber(p.complete.value);
-    const x = value ?? Number.NEGATIVE_INFINITY;
+    if (p.f === 'write') checker.write(p);
+    else if (p.f === 'read') checker.read(p);
+  }
+  return checker.results();
+}
 
-    if (value !== undefined) {
-      const tried = attempted.get(p.key)?.get(value);
-      if (tried !== 'maybe') {
-        unexpected.push({
-          process: p.process, key: p.key, node: p.invoke.node, completeMs: p.completeMs, value,
-          reason: tried === undefined ? 'never written' : 'write failed',
-        });
-      }
-    }
+interface Writes {
+  /** Per key, per value: its earliest acknowledged write. */
+  readonly acked: Map<string, Map<number, Pair>>;
+  /** Per key, per value: whether every write of it failed, or one may have landed. */
+  readonly attempted: Map<string, Map<number, 'failed' | 'maybe'>>;
+  readonly counts: { ok: number; fail: number; info: number };
+  readonly keys: Set<string>;
+}
 
-    if (p.invoke.quorum === true || p.complete.quorum === true) {
-      reads.quorum++;
-      const bound = s.all;
-      if (bound !== undefined && x < bound.value) {
-        const overlapping = faultsOverlapping(faults, p.invokeMs, p.completeMs);
-        const clean = s.clean;
-        const wipedSinceClean = clean !== undefined && wipes.some((w) => overlaps(w, clean.ackMs, p.completeMs));
-        const record = (b: Seen, exemptBecause?: string): RegisterViolation => ({
-          process: p.process, key: p.key, node: p.invoke.node, invokeMs: p.invokeMs, completeMs: p.completeMs,
-          value: value ?? null, bound: b.value, boundSource: b.source, boundAckMs: b.ackMs,
-          faults: [...new Set(overlapping.map((w) => w.kind))],
-          ...(exemptBecause === undefined ? {} : { exemptBecause }),
-        });
-        if (overlapping.length === 0 && clean !== undefined && !wipedSinceClean && x < clean.value) {
-          violationCount++;
-          if (violations.length < EXAMPLES) violations.push(record(clean));
-        } else {
-          exemptCount++;
-          const because =
-            overlapping.length > 0
-              ? `read overlapped ${[...new Set(overlapping.map((w) => w.kind))].join(', ')}`
-              : clean !== undefined && wipedSinceClean && x < clean.value
-                ? 'a replica was wiped after the bound was acknowledged'
-                : 'the bound was acknowledged during a fault (sloppy quorum)';
-          if (exempt.length < EXAMPLES) exempt.push(record(bound, because));
-        }
-      }
-    } else {
-      reads.other++;
-    }
+function writesOf(pairs: readonly Pair[]): Writes {
+  const writes: Writes = { acked: new Map(), attempted: new Map(), counts: { ok: 0, fail: 0, info: 0 }, keys: new Set() };
+  for (const p of pairs) {
+    writes.keys.add(p.key);
+    if (p.f !== 'write') continue;
+    writes.counts[p.type]++;
+    const value = asNumber(p.invoke.value);
+    if (value === undefined) continue;
+    let tried = writes.attempted.get(p.key);
+    if (tried === undefined) writes.attempted.set(p.key, (tried = new Map()));
+    if (p.type !== 'fail' || !tried.has(value)) tried.set(value, p.type === 'fail' ? 'failed' : 'maybe');
+    if (p.type !== 'ok') continue;
+    let byValue = writes.acked.get(p.key);
+    if (byValue === undefined) writes.acked.set(p.key, (byValue = new Map()));
+    const current = byValue.get(value);
+    if (current === undefined || p.completeMs < current.completeMs) byValue.set(value, p);
+  }
+  return writes;
+}
 
-    // What this read showed the process, once its write is acknowledged.
-    if (value !== undefined) {
-      const w = acked.get(p.key)?.get(value);
-      if (w !== undefined) {
-        const seen: Seen = { value, ackMs: w.completeMs, eligibleAfterMs: w.completeMs, clean: isClean(w), source: 'read' };
-        if (w.completeMs < p.completeMs) raise(s, { ...seen, eligibleAfterMs: Number.NEGATIVE_INFINITY });
-        else s.pending.push(seen);
-      }
+/** Walks the operations in program order per process, keeping what each process has seen of each key. */
+class RegisterChecker {
+  private readonly states = new Map<string, ProcessKeyState>();
+  private readonly wipes: readonly FaultWindow[];
+  private readonly reads = { quorum: 0, other: 0, failOrInfo: 0 };
+  private readonly violations: RegisterViolation[] = [];
+  private readonly exempt: RegisterViolation[] = [];
+  private readonly unexpected: UnexpectedRegisterRead[] = [];
+  private violationCount = 0;
+  private exemptCount = 0;
+
+  constructor(
+    private readonly writes: Writes,
+    private readonly faults: readonly FaultWindow[],
+  ) {
+    this.wipes = faults.filter((w) => w.kind === 'wipe');
+  }
+
+  write(p: Pair): void {
+    const value = asNumber(p.invoke.value);
+    if (p.type === 'ok' && value !== undefined) {
+      raise(this.stateOf(p), { value, ackMs: p.completeMs, eligibleAfterMs: Number.NEGATIVE_INFINITY, clean: this.isClean(p), source: 'own write' });
     }
   }
 
-  return {
-    valid: violationCount === 0 && unexpected.length === 0,
-    keys: keys.size,
-    writes,
-    reads,
-    violations: { count: violationCount, examples: violations },
-    exempt: { count: exemptCount, examples: exempt },
-    unexpected: { count: unexpected.length, examples: unexpected.slice(0, EXAMPLES) },
-  };
+  read(p: Pair): void {
+    if (p.type !== 'ok' || p.complete === undefined) {
+      this.reads.failOrInfo++;
+      return;
+    }
+    const s = this.stateOf(p);
+    // Values this process saw whose write has been acknowledged by now.
+    if (s.pending.length > 0) {
+      const still: Seen[] = [];
+      for (const seen of s.pending) (seen.eligibleAfterMs < p.invokeMs ? raise(s, seen) : still.push(seen));
+      s.pending = still;
+    }
+    const value = asNumber(p.complete.value);
+    if (value !== undefined) this.checkWritten(p, value);
+    if (p.invoke.quorum === true || p.complete.quorum === true) {
+      this.reads.quorum++;
+      this.checkBound(p, s, value);
+    } else {
+      this.reads.other++;
+    }
+    if (value !== undefined) this.remember(p, s, value);
+  }
+
+  results(): RegisterResults {
+    return {
+      valid: this.violationCount === 0 && this.unexpected.length === 0,
+      keys: this.writes.keys.size,
+      writes: this.writes.counts,
+      reads: this.reads,
+      violations: { count: this.violationCount, examples: this.violations },
+      exempt: { count: this.exemptCount, examples: this.exempt },
+      unexpected: { count: this.unexpected.length, examples: this.unexpected.slice(0, EXAMPLES) },
+    };
+  }
+
+  /** A value read must have been attempted, and not only by writes that all failed. */
+  private checkWritten(p: Pair, value: number): void {
+    const tried = this.writes.attempted.get(p.key)?.get(value);
+    if (tried === 'maybe') return;
+    this.unexpected.push({
+      process: p.process, key: p.key, node: p.invoke.node, completeMs: p.completeMs, value,
+      reason: tried === undefined ? 'never written' : 'write failed',
+    });
+  }
+
+  /** A quorum read below what the process had seen: a violation, or exempt when a fault excuses it. */
+  private checkBound(p: Pair, s: ProcessKeyState, value: number | undefined): void {
+    const x = value ?? Number.NEGATIVE_INFINITY;
+    const bound = s.all;
+    if (bound === undefined || x >= bound.value) return;
+    const overlapping = faultsOverlapping(this.faults, p.invokeMs, p.completeMs);
+    const kinds = [...new Set(overlapping.map((w) => w.kind))];
+    const clean = s.clean;
+    const wipedSinceClean = clean !== undefined && this.wipes.some((w) => overlaps(w, clean.ackMs, p.completeMs));
+    const record = (b: Seen, exemptBecause?: string): RegisterViolation => ({
+      process: p.process, key: p.key, node: p.invoke.node, invokeMs: p.invokeMs, completeMs: p.completeMs,
+      value: value ?? null, bound: b.value, boundSource: b.source, boundAckMs: b.ackMs, faults: kinds,
+      ...(exemptBecause === undefined ? {} : { exemptBecause }),
+    });
+    if (overlapping.length === 0 && clean !== undefined && !wipedSinceClean && x < clean.value) {
+      this.violationCount++;
+      if (this.violations.length < EXAMPLES) this.violations.push(record(clean));
+      return;
+    }
+    this.exemptCount++;
+    const because =
+      overlapping.length > 0
+        ? `read overlapped ${kinds.join(', ')}`
+        : clean !== undefined && wipedSinceClean && x < clean.value
+          ? 'a replica was wiped after the bound was acknowledged'
+          : 'the bound was acknowledged during a fault (sloppy quorum)';
+    if (this.exempt.length < EXAMPLES) this.exempt.push(record(bound, because));
+  }
+
+  /** What this read showed the process, once its write is acknowledged. */
+  private remember(p: Pair, s: ProcessKeyState, value: number): void {
+    const w = this.writes.acked.get(p.key)?.get(value);
+    if (w === undefined) return;
+    const seen: Seen = { value, ackMs: w.completeMs, eligibleAfterMs: w.completeMs, clean: this.isClean(w), source: 'read' };
+    if (w.completeMs < p.completeMs) raise(s, { ...seen, eligibleAfterMs: Number.NEGATIVE_INFINITY });
+    else s.pending.push(seen);
+  }
+
+  private isClean(w: Pair): boolean {
+    return faultsOverlapping(this.faults, w.invokeMs, w.completeMs).length === 0;
+  }
+
+  private stateOf(p: Pair): ProcessKeyState {
+    const id = `${p.process}\u0000${p.key}`;
+    let s = this.states.get(id);
+    if (s === undefined) this.states.set(id, (s = { all: undefined, clean: undefined, pending: [] }));
+    return s;
+  }
+}
+
+function raise(s: ProcessKeyState, seen: Seen): void {
+  if (s.all === undefined || seen.value > s.all.value) s.all = seen;
+  if (seen.clean && (s.clean === undefined || seen.value > s.clean.value)) s.clean = seen;
 }
