@@ -43,15 +43,46 @@ export function latencyPlot(pairs: readonly Pair[], faults: readonly FaultWindow
     if (p.latencyMs === undefined) continue;
     all.push({ f: p.f, type: p.type, sec: p.invokeMs / 1000, latencyMs: p.latencyMs });
   }
-  const neverCompleted = pairs.length - all.length;
   const { kept, sampled } = downsample(all);
 
   const width = 1240;
   const provisional = makeFrame(width, 420, 1, xMaxSec);
   const labels = layoutLabels(faults, provisional.x);
   const frame = makeFrame(width, 420, labels.count, xMaxSec);
+  const scale = latencyScale(all, frame);
 
-  // Log y axis over whole decades covering the data; latencies below 0.1 ms are drawn at 0.1 ms.
+  const parts = latencyGrid(frame, scale);
+  parts.push(`<line x1="${frame.left}" x2="${frame.left}" y1="${frame.top}" y2="${frame.top + frame.plotH}" class="axis"/>`);
+  parts.push(yLabel(frame, 'latency (log scale)'));
+  parts.push(xAxis(frame));
+  parts.push(faultBands(frame, faults, labels.rows));
+  const legend = latencySeries(all, kept, frame, scale.y, parts);
+  const { legendParts, height } = latencyLegend(legend, faults, frame);
+
+  const svg =
+    `<svg class="plot" id="latency-plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency over time">\n` +
+    `<rect x="${frame.left}" y="${frame.top}" width="${frame.plotW}" height="${frame.plotH}" class="plot-bg"/>\n` +
+    parts.join('\n') +
+    '\n' +
+    legendParts.join('\n') +
+    '\n</svg>';
+  return { svg, note: latencyNote(all.length, kept.length, sampled, pairs.length - all.length) };
+}
+
+type Frame = ReturnType<typeof makeFrame>;
+interface LatencyScale {
+  readonly loExp: number;
+  readonly hiExp: number;
+  readonly y: (ms: number) => number;
+}
+interface LegendItem {
+  readonly shape: Shape;
+  readonly colour: string;
+  readonly label: string;
+}
+
+/** Log y axis over whole decades covering the data; latencies below 0.1 ms are drawn at 0.1 ms. */
+function latencyScale(all: readonly Point[], frame: Frame): LatencyScale {
   const floor = 0.1;
   let lo = Number.POSITIVE_INFINITY;
   let hi = 0;
@@ -68,9 +99,12 @@ export function latencyPlot(pairs: readonly Pair[], faults: readonly FaultWindow
   let hiExp = Math.ceil(Math.log10(hi));
   if (hiExp <= loExp) hiExp = loExp + 1;
   const y = (ms: number) => frame.top + frame.plotH - ((Math.log10(Math.max(floor, ms)) - loExp) / (hiExp - loExp)) * frame.plotH;
+  return { loExp, hiExp, y };
+}
 
+/** y grid: decades labelled, 2x and 5x lighter (labelled too when there are few decades). */
+function latencyGrid(frame: Frame, { loExp, hiExp, y }: LatencyScale): string[] {
   const parts: string[] = [];
-  // y grid: decades labelled, 2x and 5x lighter (labelled too when there are few decades).
   const decades = hiExp - loExp;
   for (let e = loExp; e <= hiExp; e++) {
     for (const m of [1, 2, 5]) {
@@ -83,14 +117,13 @@ export function latencyPlot(pairs: readonly Pair[], faults: readonly FaultWindow
       }
     }
   }
-  parts.push(`<line x1="${frame.left}" x2="${frame.left}" y1="${frame.top}" y2="${frame.top + frame.plotH}" class="axis"/>`);
-  parts.push(yLabel(frame, 'latency (log scale)'));
-  parts.push(xAxis(frame));
-  parts.push(faultBands(frame, faults, labels.rows));
+  return parts;
+}
 
-  // One path per (f, outcome); ok drawn first, then info, then fail on top.
+/** One path per (f, outcome) appended to `parts`; ok drawn first, then info, then fail on top. Returns the legend. */
+function latencySeries(all: readonly Point[], kept: readonly Point[], frame: Frame, y: (ms: number) => number, parts: string[]): LegendItem[] {
   const fs = [...new Set(all.map((p) => p.f))].sort();
-  const legend: { shape: Shape; colour: string; label: string }[] = [];
+  const legend: LegendItem[] = [];
   for (const type of ['ok', 'info', 'fail'] as const) {
     for (const f of fs) {
       const shape = SHAPES[f];
@@ -103,55 +136,50 @@ export function latencyPlot(pairs: readonly Pair[], faults: readonly FaultWindow
       legend.push({ shape, colour, label: `${f} ${type} (${fmtInt(total)})` });
     }
   }
+  return legend;
+}
 
-  // Legend under the x axis.
-  const legendTop = frame.top + frame.plotH + 52;
+/** The legend under the x axis, wrapped to the plot's width: series, then fault kinds. */
+function latencyLegend(legend: readonly LegendItem[], faults: readonly FaultWindow[], frame: Frame): { legendParts: string[]; height: number } {
   const legendParts: string[] = [];
   let lx = frame.left;
-  let ly = legendTop;
-  for (const item of legend) {
-    const w = item.label.length * 7 + 34;
-    if (lx + w > frame.left + frame.plotW) {
-      lx = frame.left;
-      ly += 20;
-    }
-    legendParts.push(legendMarker(item.shape, item.colour, lx + 6, ly));
-    legendParts.push(`<text x="${lx + 16}" y="${ly + 4}" class="legend">${esc(item.label)}</text>`);
-    lx += w;
-  }
-  const kinds = [...new Set(faults.map((w) => w.kind))];
-  for (const kind of kinds) {
-    const label = `${kind} window`;
+  let ly = frame.top + frame.plotH + 52;
+  const place = (label: string) => {
     const w = label.length * 7 + 34;
     if (lx + w > frame.left + frame.plotW) {
       lx = frame.left;
       ly += 20;
     }
-    const c = FAULT_COLOURS[kind] ?? '#888';
-    legendParts.push(`<rect x="${lx}" y="${ly - 6}" width="12" height="12" fill="${c}" fill-opacity="0.18" stroke="${c}" stroke-opacity="0.6"/>`);
-    legendParts.push(`<text x="${lx + 16}" y="${ly + 4}" class="legend">${esc(label)}</text>`);
+    const at = { x: lx, y: ly };
     lx += w;
+    return at;
+  };
+  for (const item of legend) {
+    const at = place(item.label);
+    legendParts.push(legendMarker(item.shape, item.colour, at.x + 6, at.y));
+    legendParts.push(`<text x="${at.x + 16}" y="${at.y + 4}" class="legend">${esc(item.label)}</text>`);
   }
-  const height = ly + 16;
+  for (const kind of new Set(faults.map((w) => w.kind))) {
+    const label = `${kind} window`;
+    const at = place(label);
+    const c = FAULT_COLOURS[kind] ?? '#888';
+    legendParts.push(`<rect x="${at.x}" y="${at.y - 6}" width="12" height="12" fill="${c}" fill-opacity="0.18" stroke="${c}" stroke-opacity="0.6"/>`);
+    legendParts.push(`<text x="${at.x + 16}" y="${at.y + 4}" class="legend">${esc(label)}</text>`);
+  }
+  return { legendParts, height: ly + 16 };
+}
 
-  const svg =
-    `<svg class="plot" id="latency-plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency over time">\n` +
-    `<rect x="${frame.left}" y="${frame.top}" width="${frame.plotW}" height="${frame.plotH}" class="plot-bg"/>\n` +
-    parts.join('\n') +
-    '\n' +
-    legendParts.join('\n') +
-    '\n</svg>';
-
+function latencyNote(completed: number, plotted: number, sampled: boolean, neverCompleted: number): string {
   const notes: string[] = [];
-  notes.push(`${fmtInt(all.length)} completed operations, plotted at their invocation time.`);
+  notes.push(`${fmtInt(completed)} completed operations, plotted at their invocation time.`);
   if (sampled) {
     notes.push(
-      `Downsampled: showing ${fmtInt(kept.length)} of ${fmtInt(all.length)} points (more than ${fmtInt(MAX_POINTS)}): every fail and info, and an evenly spaced sample of the ok completions. The counts in the legend are of all operations.`,
+      `Downsampled: showing ${fmtInt(plotted)} of ${fmtInt(completed)} points (more than ${fmtInt(MAX_POINTS)}): every fail and info, and an evenly spaced sample of the ok completions. The counts in the legend are of all operations.`,
     );
   }
   if (neverCompleted > 0) notes.push(`${fmtInt(neverCompleted)} operation(s) never completed (counted as info, not plotted).`);
   notes.push('Latencies below 0.1 ms are drawn at 0.1 ms. Hover over a fault band for its description.');
-  return { svg, note: notes.join(' ') };
+  return notes.join(' ');
 }
 
 // Throughput plot: completions per second, binned, per outcome (ok per f), fault windows shaded.
