@@ -1,33 +1,26 @@
 #!/usr/bin/env node
 // The `kvorum` command: start | cluster | status (API.md section 1).
 import { parseArgs } from 'node:util';
-import { ConfigError, loadNodeConfig, startFlags } from '../node/config.js';
+import { ConfigError, loadNodeConfig } from '../node/config.js';
+import { clusterNodesMax, portMax, portMin, startFlagOptions } from '../node/knobs.js';
 import { createLogger } from '../node/logger.js';
 import { startNode } from '../node/node.js';
 import { runCluster } from './cluster.js';
 import { printStatus } from './status.js';
+import { usage as usageText } from './usage.js';
 
-const usage = `usage:
-  kvorum start --id ID [--listen HOST:PORT] [--data-dir DIR] [--peers id=URL,...]
-               [--tombstone-grace-ms MS] [--anti-entropy-interval-ms MS] [--handoff-interval-ms MS]
-               [--hints-per-peer-max N] [--probe-interval-ms MS]
-               [--n N] [--r R] [--w W] [--partitions Q] [--secret S] [--config FILE]
-               [--max-value-bytes B] [--sync normal|full] [--log-level LEVEL]
-  kvorum cluster [--nodes K] [--base-port P] [--data-dir D] [--host H] [-- extra start flags]
-  kvorum status --url URL
-
-  start    run one node in the foreground (SIGINT/SIGTERM stop it cleanly)
-  cluster  run K local nodes as child processes on ports P..P+K-1 (default 3 nodes, 7001, ./data)
-  status   print the cluster as the node at URL sees it`;
+const usage = usageText();
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: startFlags, strict: true });
-  if (values.help) {
+  const { values } = parseArgs({ args, options: startFlagOptions(), strict: true });
+  if (values['help']) {
     console.log(usage);
     return 0;
   }
-  const config = loadNodeConfig(values);
+  const warnings: string[] = [];
+  const config = loadNodeConfig(values, process.env, (message) => warnings.push(message));
   const log = createLogger(config.logLevel, { node: config.id });
+  for (const message of warnings) log.warn(message);
   const node = await startNode(config, log);
   return new Promise((resolve) => {
     let stopping = false;
@@ -61,8 +54,8 @@ async function cluster(args: string[]): Promise<number> {
   });
   const nodes = Number(values.nodes);
   const basePort = Number(values['base-port']);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new ConfigError('--nodes must be an integer in 1..64');
-  if (!Number.isInteger(basePort) || basePort < 1 || basePort + nodes - 1 > 65535) throw new ConfigError('--base-port out of range');
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > clusterNodesMax) throw new ConfigError(`--nodes must be an integer in 1..${clusterNodesMax}`);
+  if (!Number.isInteger(basePort) || basePort < portMin || basePort + nodes - 1 > portMax) throw new ConfigError('--base-port out of range');
   return runCluster({ nodes, basePort, dataDir: values['data-dir'], host: values.host, extraArgs: positionals });
 }
 

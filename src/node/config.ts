@@ -1,11 +1,12 @@
-// Node configuration: config/default.json < --config FILE < command-line flags (API.md section 1).
+// Node configuration: knob defaults < config/default.json < --config FILE < command-line flags
+// (API.md section 1). What each knob is, its bounds and default, is in knobs.ts.
 import { readFileSync } from 'node:fs';
 import { parseQuorum } from '../core/quorum.js';
-import * as limits from '../core/limits.js';
 import type { ConvergenceSettings } from '../core/node-core.js';
 import { isValidPartitionCount } from '../core/ring.js';
 import type { QuorumSpec } from '../core/rpc.js';
 import { asNodeId, type NodeId } from '../core/types.js';
+import { idPattern, idPatternText, knobDefaults, knobs, portMax, portMin, type Knob, type KnobKey } from './knobs.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -18,7 +19,7 @@ export interface NodeConfig {
   readonly w: QuorumSpec;
   readonly partitions: number;
   readonly secret: string | undefined;
-  readonly maxValueBytes: number;
+  readonly valueBytesMax: number;
   readonly sync: 'normal' | 'full';
   readonly logLevel: string;
   readonly convergence: ConvergenceSettings;
@@ -28,30 +29,9 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export const startFlags = {
-  id: { type: 'string' },
-  listen: { type: 'string' },
-  'data-dir': { type: 'string' },
-  peers: { type: 'string' },
-  n: { type: 'string' },
-  r: { type: 'string' },
-  w: { type: 'string' },
-  partitions: { type: 'string' },
-  secret: { type: 'string' },
-  config: { type: 'string' },
-  'max-value-bytes': { type: 'string' },
-  sync: { type: 'string' },
-  'log-level': { type: 'string' },
-  'tombstone-grace-ms': { type: 'string' },
-  'anti-entropy-interval-ms': { type: 'string' },
-  'handoff-interval-ms': { type: 'string' },
-  'hints-per-peer-max': { type: 'string' },
-  'probe-interval-ms': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-const idPattern = /^[a-z0-9_-]{1,64}$/;
 const defaultsUrl = new URL('../../config/default.json', import.meta.url);
+const table = knobs as readonly Knob[];
+const knobByKey = new Map(table.map((k) => [k.key, k]));
 
 function readJson(path: string | URL): Record<string, unknown> {
   try {
@@ -63,6 +43,25 @@ function readJson(path: string | URL): Record<string, unknown> {
   }
 }
 
+/**
+ * One source (flags, a file) as knob keys. Old names still count, with a warning; both names in one
+ * source is an error, since neither choice would be what the user meant. Unknown file keys are ignored.
+ */
+function layer(source: Readonly<Record<string, unknown>>, by: 'flag' | 'key', warn: (message: string) => void): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const dash = by === 'flag' ? '--' : '';
+  for (const knob of table) {
+    const value = source[knob[by]];
+    const old = knob.old ? source[knob.old[by]] : undefined;
+    if (old !== undefined && knob.old) {
+      if (value !== undefined) throw new ConfigError(`set ${dash}${knob[by]} or its old name ${dash}${knob.old[by]}, not both`);
+      warn(`${dash}${knob.old[by]} is deprecated, use ${dash}${knob[by]}`);
+    }
+    if ((value ?? old) !== undefined) out[knob.key] = value ?? old;
+  }
+  return out;
+}
+
 function integer(value: unknown, name: string, min: number, max: number): number {
   const n = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
@@ -71,26 +70,51 @@ function integer(value: unknown, name: string, min: number, max: number): number
   return n;
 }
 
+/** Checks a knob of a simple kind (integer, enum, text) against its row of the table. */
+function simple(key: KnobKey, value: unknown): unknown {
+  const knob = knobByKey.get(key)!;
+  switch (knob.kind) {
+    case 'integer': {
+      const n = integer(value, knob.key, knob.min, knob.max);
+      if (knob.powerOfTwo && !isValidPartitionCount(n)) throw new ConfigError(`${knob.key} must be a power of two, got ${n}`);
+      return n;
+    }
+    case 'enum': {
+      if (typeof value === 'string' && knob.values.includes(value)) return value;
+      const forms = knob.values.map((v) => JSON.stringify(v));
+      throw new ConfigError(`${knob.key} must be ${forms.slice(0, -1).join(', ')} or ${forms.at(-1)!}, got ${JSON.stringify(value)}`);
+    }
+    case 'text':
+      if (value === undefined) return undefined;
+      if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${knob.key} must be a non-empty string`);
+      if (knob.pattern && !knob.pattern.test(value)) throw new ConfigError(`${knob.key} must match ${knob.patternText!}, got ${JSON.stringify(value)}`);
+      return value;
+    default:
+      throw new Error(`knob ${knob.key} (${knob.kind}) has its own parser`);
+  }
+}
+
 function parseListen(value: unknown): { host: string; port: number } {
   const m = typeof value === 'string' ? /^(.+):([0-9]{1,5})$/.exec(value) : null;
   if (!m) throw new ConfigError(`listen must be HOST:PORT, got ${JSON.stringify(value)}`);
-  return { host: m[1]!, port: integer(m[2], 'listen port', 1, 65535) };
+  return { host: m[1]!, port: integer(m[2], 'listen port', portMin, portMax) };
+}
+
+function peerEntries(value: unknown): [string, string][] {
+  if (typeof value === 'string') {
+    return value.split(',').filter(Boolean).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new ConfigError(`peers must be id=URL,id=URL,...; bad entry ${JSON.stringify(pair)}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    });
+  }
+  return typeof value === 'object' && value !== null ? Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]) : [];
 }
 
 function parsePeers(value: unknown): Map<NodeId, string> {
-  const entries: [string, string][] =
-    typeof value === 'string'
-      ? value.split(',').filter(Boolean).map((pair) => {
-          const at = pair.indexOf('=');
-          if (at < 1) throw new ConfigError(`peers must be id=URL,id=URL,...; bad entry ${JSON.stringify(pair)}`);
-          return [pair.slice(0, at), pair.slice(at + 1)];
-        })
-      : typeof value === 'object' && value !== null
-        ? Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)])
-        : [];
   const peers = new Map<NodeId, string>();
-  for (const [id, url] of entries) {
-    if (!idPattern.test(id)) throw new ConfigError(`peer id ${JSON.stringify(id)} must match [a-z0-9_-]{1,64}`);
+  for (const [id, url] of peerEntries(value)) {
+    if (!idPattern.test(id)) throw new ConfigError(`peer id ${JSON.stringify(id)} must match ${idPatternText}`);
     try {
       new URL(url);
     } catch {
@@ -102,32 +126,30 @@ function parsePeers(value: unknown): Map<NodeId, string> {
   return peers;
 }
 
-/** Merges defaults, the optional config file and flags into a validated NodeConfig. */
-export function loadNodeConfig(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  const file = typeof flags['config'] === 'string' ? readJson(flags['config']) : {};
-  const fromFlags: Record<string, unknown> = {};
-  const flagNames: Record<string, string> = {
-    'data-dir': 'dataDir',
-    'max-value-bytes': 'maxValueBytes',
-    'log-level': 'logLevel',
-    'tombstone-grace-ms': 'tombstoneGraceMs',
-    'anti-entropy-interval-ms': 'antiEntropyIntervalMs',
-    'handoff-interval-ms': 'handoffIntervalMs',
-    'hints-per-peer-max': 'hintsPerPeerMax',
-    'probe-interval-ms': 'probeIntervalMs',
-  };
-  for (const [flag, value] of Object.entries(flags)) {
-    if (value !== undefined && flag !== 'config' && flag !== 'help') fromFlags[flagNames[flag] ?? flag] = value;
+/** Every source merged by knob key, lowest first; an env variable fills a knob nothing else set. */
+function mergeSources(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, warn: (m: string) => void): Record<string, unknown> {
+  const file = typeof flags['config'] === 'string' ? layer(readJson(flags['config']), 'key', warn) : {};
+  const merged = { ...knobDefaults(), ...layer(readJson(defaultsUrl), 'key', warn), ...file, ...layer(flags, 'flag', warn) };
+  for (const knob of table) {
+    if (knob.env && merged[knob.key] === undefined && env[knob.env]) merged[knob.key] = env[knob.env];
   }
-  const merged: Record<string, unknown> = { ...readJson(defaultsUrl), ...file, ...fromFlags };
-  if (merged['secret'] === undefined && env['KVORUM_SECRET']) merged['secret'] = env['KVORUM_SECRET'];
+  return merged;
+}
 
+/**
+ * Merges the table's defaults, config/default.json, the optional config file and flags into a
+ * validated NodeConfig. `warn` receives deprecation notices (the logger does not exist yet).
+ */
+export function loadNodeConfig(
+  flags: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (message: string) => void = () => {},
+): NodeConfig {
+  const merged = mergeSources(flags, env, warn);
   const id = merged['id'];
-  if (typeof id !== 'string' || !idPattern.test(id)) throw new ConfigError('--id is required and must match [a-z0-9_-]{1,64}');
+  if (typeof id !== 'string' || !idPattern.test(id)) throw new ConfigError(`--id is required and must match ${idPatternText}`);
   const { host, port } = parseListen(merged['listen']);
-  const n = integer(merged['n'], 'n', 1, limits.replicationFactorMax);
-  const partitions = integer(merged['partitions'], 'partitions', limits.partitionsMin, limits.partitionsMax);
-  if (!isValidPartitionCount(partitions)) throw new ConfigError(`partitions must be a power of two, got ${partitions}`);
+  const n = simple('n', merged['n']) as number;
   const quorum = (name: 'r' | 'w') => {
     try {
       return parseQuorum(String(merged[name]), n, name);
@@ -137,30 +159,27 @@ export function loadNodeConfig(flags: Record<string, string | boolean | undefine
   };
   const peers = merged['peers'] === undefined ? new Map([[asNodeId(id), `http://${host}:${port}`]]) : parsePeers(merged['peers']);
   if (!peers.has(asNodeId(id))) throw new ConfigError(`peers must include this node (${id})`);
-  const sync = merged['sync'];
-  if (sync !== 'normal' && sync !== 'full') throw new ConfigError(`sync must be "normal" or "full", got ${JSON.stringify(sync)}`);
-  const secret = merged['secret'];
-  if (secret !== undefined && (typeof secret !== 'string' || secret.length === 0)) throw new ConfigError('secret must be a non-empty string');
+  const int = (key: KnobKey) => simple(key, merged[key]) as number;
   return {
     id: asNodeId(id),
     host,
     port,
-    dataDir: typeof merged['dataDir'] === 'string' ? merged['dataDir'] : `./data/${id}`,
+    dataDir: (simple('dataDir', merged['dataDir']) as string | undefined) ?? `./data/${id}`,
     peers,
     n,
     r: quorum('r'),
     w: quorum('w'),
-    partitions,
-    secret: secret as string | undefined,
-    maxValueBytes: integer(merged['maxValueBytes'], 'maxValueBytes', 1, limits.valueBytesMaxLimit),
-    sync,
-    logLevel: String(merged['logLevel'] ?? 'info'),
+    partitions: int('partitions'),
+    secret: simple('secret', merged['secret']) as string | undefined,
+    valueBytesMax: int('valueBytesMax'),
+    sync: simple('sync', merged['sync']) as 'normal' | 'full',
+    logLevel: simple('logLevel', merged['logLevel']) as string,
     convergence: {
-      tombstoneGraceMs: integer(merged['tombstoneGraceMs'] ?? limits.tombstoneGraceMsDefault, 'tombstoneGraceMs', 0, 365 * 86_400_000),
-      antiEntropyIntervalMs: integer(merged['antiEntropyIntervalMs'] ?? limits.antiEntropyIntervalMsDefault, 'antiEntropyIntervalMs', 10, 86_400_000),
-      handoffIntervalMs: integer(merged['handoffIntervalMs'] ?? limits.handoffIntervalMsDefault, 'handoffIntervalMs', 10, 3_600_000),
-      hintsPerPeerMax: integer(merged['hintsPerPeerMax'] ?? limits.hintsPerPeerMaxDefault, 'hintsPerPeerMax', 0, 100_000_000),
-      probeIntervalMs: integer(merged['probeIntervalMs'] ?? limits.peerProbeIntervalMsDefault, 'probeIntervalMs', 50, 60_000),
+      tombstoneGraceMs: int('tombstoneGraceMs'),
+      antiEntropyIntervalMs: int('antiEntropyIntervalMs'),
+      handoffIntervalMs: int('handoffIntervalMs'),
+      hintsPerPeerMax: int('hintsPerPeerMax'),
+      probeIntervalMs: int('probeIntervalMs'),
     },
   };
 }

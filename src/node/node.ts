@@ -41,7 +41,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     replica: core.replica,
     n: config.n,
     defaults: { r: config.r, w: config.w },
-    valueBytesMax: config.maxValueBytes,
+    valueBytesMax: config.valueBytesMax,
     metrics,
     ring: () => ring,
     peerUrls: config.peers,

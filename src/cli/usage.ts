@@ -1,0 +1,36 @@
+// The `kvorum` usage text; the `kvorum start` part is generated from the knob table.
+import { defaultText, knobs, type Knob } from '../node/knobs.js';
+
+const flagColumn = 34;
+
+function knobLine(knob: Knob): string {
+  const notes = [knob.key, `default ${defaultText(knob)}`];
+  if (knob.kind === 'integer') notes.push(`${knob.min}..${knob.max} ${knob.unit}`);
+  if (knob.kind === 'enum' && !knob.arg.includes('|')) notes.push(knob.values.join('|'));
+  if (knob.kind === 'text' && knob.patternText) notes.push(knob.patternText);
+  if (knob.env) notes.push(`env ${knob.env} when unset`);
+  if (knob.old) notes.push(`old name --${knob.old.flag}`);
+  return `${`  --${knob.flag} ${knob.arg}`.padEnd(flagColumn)} ${knob.help}  [${notes.join('; ')}]`;
+}
+
+function startUsage(): string {
+  const lines = (knobs as readonly Knob[]).map(knobLine);
+  lines.push(`${'  --config FILE'.padEnd(flagColumn)} a JSON config file with any of the keys above`);
+  lines.push(`${'  -h, --help'.padEnd(flagColumn)} print this usage`);
+  return `kvorum start flags, each with [config-file key; default; bounds].
+Flags win over --config FILE, which wins over config/default.json:
+${lines.join('\n')}`;
+}
+
+export function usage(): string {
+  return `usage:
+  kvorum start --id ID [flags below]
+  kvorum cluster [--nodes K] [--base-port P] [--data-dir D] [--host H] [-- extra start flags]
+  kvorum status --url URL
+
+  start    run one node in the foreground (SIGINT/SIGTERM stop it cleanly)
+  cluster  run K local nodes as child processes on ports P..P+K-1 (default 3 nodes, 7001, ./data)
+  status   print the cluster as the node at URL sees it
+
+${startUsage()}`;
+}

@@ -1,0 +1,118 @@
+// The one table of `kvorum start` knobs (issue 11, point 7). The CLI options, validation, defaults
+// and usage text are derived from it; config/default.json and the flag tables of docs/api.md and
+// the README are checked against it (test/unit/knobs.test.ts). Names put the unit last.
+import * as limits from '../core/limits.js';
+
+export const portMin = 1;
+export const portMax = 65_535;
+/** `kvorum cluster --nodes` at most: one machine's worth of child processes. */
+export const clusterNodesMax = 64;
+const dayMs = 86_400_000;
+
+export type KnobValue = string | number;
+
+interface KnobBase {
+  /** Key in a config file (camelCase, unit last). */
+  readonly key: string;
+  /** Command-line flag, without the leading `--`. */
+  readonly flag: string;
+  /** Placeholder for the value in the usage text and docs. */
+  readonly arg: string;
+  readonly help: string;
+  /** Written to config/default.json; absent when the value is required or derived from others. */
+  readonly default?: KnobValue;
+  /** How an absent default reads in the usage and docs ("required", "none", ...). */
+  readonly defaultText?: string;
+  /** Environment variable used when neither a flag nor a file sets the knob. */
+  readonly env?: string;
+  /** An older name still accepted (users have config files and scripts), with a warning. */
+  readonly old?: { readonly flag: string; readonly key: string };
+}
+
+export type Knob = KnobBase &
+  (
+    | { readonly kind: 'integer'; readonly min: number; readonly max: number; readonly unit: string; readonly powerOfTwo?: boolean }
+    | { readonly kind: 'enum'; readonly values: readonly string[] }
+    | { readonly kind: 'text'; readonly pattern?: RegExp; readonly patternText?: string }
+    // Parsed by config.ts: they combine several parts or depend on other knobs.
+    | { readonly kind: 'listen' | 'peers' | 'quorum' }
+  );
+
+export const idPatternText = '[a-z0-9_-]{1,64}';
+export const idPattern = new RegExp(`^${idPatternText}$`);
+
+export const knobs = [
+  { key: 'id', flag: 'id', arg: 'ID', kind: 'text', pattern: idPattern, patternText: idPatternText, defaultText: 'required', help: 'node id' },
+  { key: 'listen', flag: 'listen', arg: 'HOST:PORT', kind: 'listen', default: '127.0.0.1:7001', help: 'where this node serves HTTP (client, admin, RPC)' },
+  { key: 'dataDir', flag: 'data-dir', arg: 'DIR', kind: 'text', defaultText: './data/<id>', help: 'where this node keeps its SQLite files' },
+  { key: 'peers', flag: 'peers', arg: 'id=URL,...', kind: 'peers', defaultText: 'this node alone', help: 'all cluster members, this node included' },
+  { key: 'n', flag: 'n', arg: 'N', kind: 'integer', min: 1, max: limits.replicationFactorMax, unit: 'replicas', default: limits.replicationFactorDefault, help: 'replication factor' },
+  { key: 'r', flag: 'r', arg: 'R', kind: 'quorum', default: 'quorum', help: 'default read quorum: 1..N, one, quorum or all' },
+  { key: 'w', flag: 'w', arg: 'W', kind: 'quorum', default: 'quorum', help: 'default write quorum, same forms' },
+  {
+    key: 'partitions', flag: 'partitions', arg: 'Q', kind: 'integer', min: limits.partitionsMin, max: limits.partitionsMax, unit: 'partitions',
+    powerOfTwo: true, default: limits.partitionsDefault, help: 'ring partitions: a power of two, fixed for the life of the cluster',
+  },
+  { key: 'secret', flag: 'secret', arg: 'S', kind: 'text', env: 'KVORUM_SECRET', defaultText: 'none', help: 'shared secret for internal RPC' },
+  {
+    key: 'valueBytesMax', flag: 'value-bytes-max', arg: 'B', kind: 'integer', min: 1, max: limits.valueBytesMaxLimit, unit: 'bytes',
+    default: limits.valueBytesMaxDefault, old: { flag: 'max-value-bytes', key: 'maxValueBytes' }, help: 'largest value accepted',
+  },
+  { key: 'sync', flag: 'sync', arg: 'normal|full', kind: 'enum', values: ['normal', 'full'], default: 'normal', help: 'SQLite durability: full also survives power loss' },
+  {
+    key: 'logLevel', flag: 'log-level', arg: 'LEVEL', kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info', help: 'log level',
+  },
+  {
+    key: 'probeIntervalMs', flag: 'probe-interval-ms', arg: 'MS', kind: 'integer', min: 50, max: 60_000, unit: 'ms',
+    default: limits.peerProbeIntervalMsDefault, help: 'failure-detector ping interval',
+  },
+  {
+    key: 'handoffIntervalMs', flag: 'handoff-interval-ms', arg: 'MS', kind: 'integer', min: 10, max: 3_600_000, unit: 'ms',
+    default: limits.handoffIntervalMsDefault, help: 'how often hints are offered to owners that are up',
+  },
+  {
+    key: 'hintsPerPeerMax', flag: 'hints-per-peer-max', arg: 'N', kind: 'integer', min: 0, max: 100_000_000, unit: 'hints',
+    default: limits.hintsPerPeerMaxDefault, help: 'hints kept for one peer at most',
+  },
+  {
+    key: 'antiEntropyIntervalMs', flag: 'anti-entropy-interval-ms', arg: 'MS', kind: 'integer', min: 10, max: dayMs, unit: 'ms',
+    default: limits.antiEntropyIntervalMsDefault, help: 'time between anti-entropy exchanges',
+  },
+  {
+    key: 'tombstoneGraceMs', flag: 'tombstone-grace-ms', arg: 'MS', kind: 'integer', min: 0, max: 365 * dayMs, unit: 'ms',
+    default: limits.tombstoneGraceMsDefault, help: 'minimum time a tombstone is kept',
+  },
+] as const satisfies readonly Knob[];
+
+export type KnobKey = (typeof knobs)[number]['key'];
+
+/** Flags of `kvorum start` that are not knobs. */
+export const extraStartFlags = {
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type StringOption = { readonly type: 'string' };
+
+/** node:util parseArgs options of `kvorum start`: every knob's flag, its old name, and the extras. */
+export function startFlagOptions(): Record<string, StringOption | (typeof extraStartFlags)['help']> {
+  const options: Record<string, StringOption | (typeof extraStartFlags)['help']> = { ...extraStartFlags };
+  for (const knob of knobs as readonly Knob[]) {
+    options[knob.flag] = { type: 'string' };
+    if (knob.old) options[knob.old.flag] = { type: 'string' };
+  }
+  return options;
+}
+
+/** The table's defaults, as config/default.json holds them. */
+export function knobDefaults(): Record<string, KnobValue> {
+  const defaults: Record<string, KnobValue> = {};
+  for (const knob of knobs as readonly Knob[]) if (knob.default !== undefined) defaults[knob.key] = knob.default;
+  return defaults;
+}
+
+/** The default as the usage text and docs show it. */
+export function defaultText(knob: Knob): string {
+  return knob.default !== undefined ? String(knob.default) : (knob.defaultText ?? 'none');
+}
