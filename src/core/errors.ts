@@ -6,7 +6,7 @@ export const errorCatalog = {
   invalid_quorum: { status: 400, message: 'r/w must be 1..N, one, quorum or all; pr/pw may not exceed r/w.' },
   invalid_context: { status: 400, message: 'X-Kvorum-Context cannot be decoded.' },
   invalid_timeout: { status: 400, message: 'timeout must be an integer number of milliseconds in 1..60000.' },
-  value_too_large: { status: 413, message: 'The value is larger than maxValueBytes.' },
+  value_too_large: { status: 413, message: 'The value is larger than valueBytesMax.' },
   quorum_unavailable: { status: 503, message: 'Not enough replicas answered in time.' },
   not_found: { status: 404, message: 'No live value for this key.' },
   // Beyond the client contract: malformed HTTP, internal RPC without the cluster credential, our own bugs.

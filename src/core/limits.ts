@@ -2,7 +2,7 @@
 
 export const keyBytesMax = 512;
 export const valueBytesMaxDefault = 1024 * 1024;
-/** The largest `--max-value-bytes` a node accepts. */
+/** The largest `valueBytesMax` (`--value-bytes-max`) a node accepts. */
 export const valueBytesMaxLimit = 64 * 1024 * 1024;
 export const requestTimeoutMsDefault = 2000;
 export const requestTimeoutMsMax = 60_000;

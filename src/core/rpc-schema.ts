@@ -19,7 +19,7 @@ import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSche
 /** r/w/pr/pw as a peer forwards them: a count (0 only for pr/pw, refused later if above N) or a named form. */
 const quorumSchema: z.ZodType<QuorumSpec> = z.union([z.int().min(0).max(replicationFactorMax), z.enum(['one', 'quorum', 'all'])]);
 const timeoutSchema = z.int().min(1).max(requestTimeoutMsMax);
-const bytesSchema = z.instanceof(Uint8Array).refine((b) => b.byteLength <= valueBytesMaxLimit, 'a value over the largest maxValueBytes');
+const bytesSchema = z.instanceof(Uint8Array).refine((b) => b.byteLength <= valueBytesMaxLimit, 'a value over the largest valueBytesMax');
 
 const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
   z.object({ op: z.literal('get'), key: keySchema, r: quorumSchema, pr: quorumSchema, timeoutMs: timeoutSchema }),
