@@ -1,0 +1,106 @@
+// loadNodeConfig: defaults, precedence (flags > file > config/default.json, KVORUM_SECRET last),
+// the deprecated maxValueBytes / --max-value-bytes names, and exit code 2 for a bad configuration.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadNodeConfig } from '../../src/node/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kvorum-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const configFile = (content: Record<string, unknown>) => {
+  const path = join(dir, `c${++files}.json`);
+  writeFileSync(path, JSON.stringify(content));
+  return path;
+};
+const load = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => {
+  const warnings: string[] = [];
+  return { config: loadNodeConfig(flags, env, (m) => warnings.push(m)), warnings };
+};
+const refused = (flags: Record<string, unknown>, message: RegExp) =>
+  assert.throws(() => loadNodeConfig(flags, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+
+describe('loadNodeConfig', () => {
+  it('takes its defaults from the knob table and config/default.json', () => {
+    const { config, warnings } = load({ id: 'a' });
+    assert.deepEqual(warnings, []);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 7001);
+    assert.equal(config.dataDir, './data/a');
+    assert.deepEqual([...config.peers], [['a', 'http://127.0.0.1:7001']]);
+    assert.deepEqual([config.n, config.partitions, config.valueBytesMax, config.sync, config.logLevel], [3, 64, 1_048_576, 'normal', 'info']);
+    assert.equal(config.secret, undefined);
+    assert.deepEqual(config.convergence, {
+      tombstoneGraceMs: 60_000, antiEntropyIntervalMs: 2000, handoffIntervalMs: 1000, hintsPerPeerMax: 100_000, probeIntervalMs: 1000,
+    });
+  });
+
+  it('flags win over the file, the file over the defaults', () => {
+    const config = configFile({ id: 'f', n: 1, partitions: 128, sync: 'full', probeIntervalMs: 70, dataDir: '/tmp/x' });
+    const { config: c } = load({ config, id: 'a', n: '2', 'probe-interval-ms': '80' });
+    assert.deepEqual([c.id, c.n, c.partitions, c.sync, c.dataDir, c.convergence.probeIntervalMs], ['a', 2, 128, 'full', '/tmp/x', 80]);
+  });
+
+  it('KVORUM_SECRET is used only when neither a flag nor the file sets the secret', () => {
+    const env = { KVORUM_SECRET: 'from-env' };
+    assert.equal(load({ id: 'a' }, env).config.secret, 'from-env');
+    const file = configFile({ secret: 'from-file' });
+    assert.equal(load({ id: 'a', config: file }, env).config.secret, 'from-file');
+    assert.equal(load({ id: 'a', config: file, secret: 'from-flag' }, env).config.secret, 'from-flag');
+  });
+
+  it('accepts the old names maxValueBytes and --max-value-bytes, with a warning', () => {
+    const old = load({ id: 'a', config: configFile({ maxValueBytes: 1000 }) });
+    assert.equal(old.config.valueBytesMax, 1000);
+    assert.deepEqual(old.warnings, ['maxValueBytes is deprecated, use valueBytesMax']);
+    const flag = load({ id: 'a', 'max-value-bytes': '2000' });
+    assert.equal(flag.config.valueBytesMax, 2000);
+    assert.deepEqual(flag.warnings, ['--max-value-bytes is deprecated, use --value-bytes-max']);
+    // Different sources: the usual precedence, whatever the names.
+    assert.equal(load({ id: 'a', config: configFile({ maxValueBytes: 1000 }), 'value-bytes-max': '3000' }).config.valueBytesMax, 3000);
+    assert.equal(load({ id: 'a', config: configFile({ valueBytesMax: 1000 }), 'max-value-bytes': '4000' }).config.valueBytesMax, 4000);
+    refused({ id: 'a', config: configFile({ maxValueBytes: 1, valueBytesMax: 2 }) }, /set valueBytesMax or its old name maxValueBytes, not both/);
+    refused({ id: 'a', 'max-value-bytes': '1', 'value-bytes-max': '2' }, /set --value-bytes-max or its old name --max-value-bytes, not both/);
+  });
+
+  it('refuses values outside the table', () => {
+    refused({}, /--id is required/);
+    refused({ id: 'A!' }, /--id is required and must match/);
+    refused({ id: 'a', n: '99' }, /^n must be an integer in 1\.\.16, got "99"$/);
+    refused({ id: 'a', partitions: '100' }, /partitions must be a power of two, got 100/);
+    refused({ id: 'a', partitions: '8192' }, /partitions must be an integer in 8\.\.4096/);
+    refused({ id: 'a', 'value-bytes-max': '0' }, /valueBytesMax must be an integer in 1\.\.67108864/);
+    refused({ id: 'a', sync: 'always' }, /sync must be "normal" or "full", got "always"/);
+    refused({ id: 'a', 'log-level': 'loud' }, /logLevel must be "trace", .* or "silent", got "loud"/);
+    refused({ id: 'a', 'tombstone-grace-ms': '-1' }, /tombstoneGraceMs must be an integer/);
+    refused({ id: 'a', listen: 'nowhere' }, /listen must be HOST:PORT/);
+    refused({ id: 'a', r: '4' }, /^r must be 1\.\.3, one, quorum or all/);
+    refused({ id: 'a', secret: '' }, /secret must be a non-empty string/);
+    refused({ id: 'a', peers: 'b=http://h:1' }, /peers must include this node/);
+    refused({ id: 'a', config: join(dir, 'missing.json') }, /cannot read config/);
+  });
+});
+
+describe('kvorum start with a bad configuration', () => {
+  const cli = join(import.meta.dirname, '../../src/cli/kvorum.ts');
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', env: { ...process.env, KVORUM_SECRET: '' } });
+
+  it('exits 2 with the message on stderr', () => {
+    const bad = run('start', '--id', 'x', '--n', '99');
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr.trim(), 'kvorum: n must be an integer in 1..16, got "99"');
+    const unknown = run('start', '--id', 'x', '--no-such-flag', '1');
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /^kvorum: Unknown option '--no-such-flag'/);
+  });
+
+  it('kvorum help prints the generated usage and exits 0', () => {
+    const help = run('help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--value-bytes-max B .*old name --max-value-bytes/);
+    assert.match(help.stdout, /--tombstone-grace-ms MS .*\[tombstoneGraceMs; default 60000; 0\.\.31536000000 ms\]/);
+  });
+});
