@@ -15,7 +15,7 @@ import { unwatchDir, unwatchPid, watchDir, watchPid } from './watchdog.js';
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 export const cliPath = join(repoRoot, 'dist', 'cli', 'kvorum.js');
 
-export interface ClusterOptions {
+export interface ProcessClusterOptions {
   readonly nodes: number;
   readonly n: number;
   /** Node logs go to `${logDir}/<id>.log`. */
@@ -36,7 +36,7 @@ export interface ClusterNode {
   child: ChildProcess | undefined;
 }
 
-const live = new Set<Cluster>();
+const live = new Set<ProcessCluster>();
 process.once('exit', () => {
   for (const c of live) c.killAllSync();
 });
@@ -45,23 +45,23 @@ const onSignal = (sig: NodeJS.Signals) => {
   for (const c of live) c.killAllSync();
   process.exit(sig === 'SIGINT' ? 130 : 143);
 };
-function track(cluster: Cluster): void {
+function track(cluster: ProcessCluster): void {
   if (live.size === 0) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
   live.add(cluster);
 }
-function untrack(cluster: Cluster): void {
+function untrack(cluster: ProcessCluster): void {
   live.delete(cluster);
   if (live.size === 0) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
 }
 
-export class Cluster {
+export class ProcessCluster {
   readonly nodes: ClusterNode[];
   /** proxies.get(`${a}->${b}`): the link node a uses to reach node b. */
   private readonly proxies = new Map<string, LinkProxy>();
   private stopped = false;
 
   private constructor(
-    private readonly opts: ClusterOptions,
+    private readonly opts: ProcessClusterOptions,
     private readonly root: string,
     ports: number[],
   ) {
@@ -71,12 +71,12 @@ export class Cluster {
     });
   }
 
-  static async start(opts: ClusterOptions): Promise<Cluster> {
+  static async start(opts: ProcessClusterOptions): Promise<ProcessCluster> {
     mkdirSync(opts.logDir, { recursive: true });
     for (let attempt = 1; ; attempt++) {
       const root = await mkdtemp(join(tmpdir(), 'kvorum-jepsen-'));
       watchDir(root);
-      const cluster = new Cluster(opts, root, await freePorts(opts.nodes));
+      const cluster = new ProcessCluster(opts, root, await freePorts(opts.nodes));
       track(cluster);
       try {
         for (const a of cluster.nodes) {

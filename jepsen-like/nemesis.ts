@@ -2,7 +2,7 @@
 // link modes, durations) planned from the seed before the run starts, so `--seed` replays the same
 // schedule. One fault at a time; a process fault takes down at most `maxDown` nodes. Each fault
 // becomes a FaultWindow from its injection until it is healed (restarted nodes healthy again).
-import type { Cluster } from './cluster.js';
+import type { ProcessCluster } from './cluster.js';
 import type { FaultWindow } from './history.js';
 import { describeMode, pass, type LinkMode } from './proxy.js';
 import type { Prng } from './prng.js';
@@ -95,7 +95,7 @@ export function planFaults(prng: Prng, opts: PlanOptions): PlannedFault[] {
 }
 
 /** Executes a plan against a cluster until stopped; records FaultWindows. */
-export class Nemesis {
+export class ProcessNemesis {
   readonly windows: FaultWindow[] = [];
   private active: { fault: PlannedFault; index: number } | undefined;
   private stopping = false;
@@ -103,7 +103,7 @@ export class Nemesis {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly cluster: Cluster,
+    private readonly cluster: ProcessCluster,
     private readonly plan: readonly PlannedFault[],
     private readonly now: () => number,
     private readonly log: (line: string) => void = () => undefined,

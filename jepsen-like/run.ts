@@ -6,11 +6,11 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkRun, type Results } from './checkers/index.js';
-import { Cluster, repoRoot } from './cluster.js';
+import { ProcessCluster, repoRoot } from './cluster.js';
 import { getJson, sleep, within } from './util.js';
 import { finalReads, replicaCopies, tombstonesReaped, waitConvergence } from './converge.js';
 import type { RunInfo } from './history.js';
-import { describePlan, Nemesis, planFaults } from './nemesis.js';
+import { describePlan, planFaults, ProcessNemesis } from './nemesis.js';
 import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
 import { Prng } from './prng.js';
 import { KvClient, Recorder, type NodeRef, type Workload } from './workloads/client.js';
@@ -78,17 +78,17 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
     ? setWorkload({ keys: o.keys, client: o.client, churnKeys: o.churnKeys })
     : registerWorkload({ keys: o.keys, concurrency: o.concurrency });
   const kv = new KvClient();
-  let cluster: Cluster | undefined;
+  let cluster: ProcessCluster | undefined;
   let recorded: Recorder | undefined; // for the post-mortem of a harness error
   try {
-    cluster = await Cluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o) });
+    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o) });
     const nodes: NodeRef[] = cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
     await settle(nodes);
     log(`cluster up: ${nodes.map((n) => `${n.id}=${n.url}`).join(' ')}`);
 
     const history = new Recorder();
     recorded = history;
-    const nemesis = new Nemesis(cluster, plan, () => history.now(), log);
+    const nemesis = new ProcessNemesis(cluster, plan, () => history.now(), log);
     let stopped = false;
     const clientErrors: Error[] = [];
     const clients = Array.from({ length: o.concurrency }, (_, p) =>

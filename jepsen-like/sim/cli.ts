@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { mutationFromEnv, mutationNames, parseMutation } from './mutations.js';
-import { runSim, type SimReport, type Verdict } from './run.js';
+import { runSim, type SimReport, type SimVerdict } from './run.js';
 import { sweep, type SeedSummary } from './sweep.js';
 
 const help = `kvorum deterministic simulator (jepsen-like/sim)
@@ -23,7 +23,7 @@ const help = `kvorum deterministic simulator (jepsen-like/sim)
 
 Exit codes: 0 ok, 1 safety failure, 2 liveness failure, 3 simulator crash.`;
 
-const exitCodes: Record<Verdict, number> = { ok: 0, safety: 1, liveness: 2, crash: 3 };
+const exitCodes: Record<SimVerdict, number> = { ok: 0, safety: 1, liveness: 2, crash: 3 };
 
 function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

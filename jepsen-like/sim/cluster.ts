@@ -42,7 +42,7 @@ export class SimNode implements EventOwner {
   }
 }
 
-export class Cluster {
+export class SimCluster {
   readonly ids: NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
   readonly ring: Ring;

@@ -7,7 +7,7 @@
 import { covers } from '../../src/core/dvv.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { Dot, NodeId, VersionedObject } from '../../src/core/types.js';
-import type { Cluster } from './cluster.js';
+import type { SimCluster } from './cluster.js';
 
 interface Acked {
   readonly key: string;
@@ -19,7 +19,7 @@ interface Acked {
 }
 
 /** Per node: what survives a crash now of its copy of `key` and of its hints for `key`. */
-async function copiesOf(cluster: Cluster, key: string): Promise<Map<NodeId, { object: VersionedObject | undefined; hints: VersionedObject[] }>> {
+async function copiesOf(cluster: SimCluster, key: string): Promise<Map<NodeId, { object: VersionedObject | undefined; hints: VersionedObject[] }>> {
   const out = new Map<NodeId, { object: VersionedObject | undefined; hints: VersionedObject[] }>();
   for (const node of cluster.nodes.values()) {
     const object = node.storage ? await node.storage.committed(key) : await node.disk.get(key);
@@ -40,7 +40,7 @@ export class Durability {
   checks = 0;
 
   constructor(
-    private readonly cluster: Cluster,
+    private readonly cluster: SimCluster,
     private readonly now: () => number,
     private readonly fail: (check: string, message: string, focus: { key: string; atMs: number }) => void,
   ) {}

@@ -5,7 +5,7 @@
 // `wipesMax` happen per run: with w = quorum, one lost copy never loses an acknowledged write.
 import type { NodeId } from '../../src/core/types.js';
 import type { FaultWindow } from '../history.js';
-import type { Cluster, SimNode } from './cluster.js';
+import type { SimCluster, SimNode } from './cluster.js';
 import type { CutMode } from './network.js';
 import type { World } from './world.js';
 
@@ -31,7 +31,7 @@ interface Active {
   readonly heal: () => void;
 }
 
-export class Nemesis {
+export class SimNemesis {
   readonly windows: Active['window'][] = [];
   private readonly active: Active[] = [];
   private wipes = 0;
@@ -39,7 +39,7 @@ export class Nemesis {
 
   constructor(
     private readonly world: World,
-    private readonly cluster: Cluster,
+    private readonly cluster: SimCluster,
     private readonly config: FaultConfig,
   ) {}
 

@@ -14,7 +14,7 @@
 import { actorsOf, covers, sync } from '../../src/core/dvv.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { NodeId, VersionedObject } from '../../src/core/types.js';
-import type { Cluster } from './cluster.js';
+import type { SimCluster } from './cluster.js';
 import { Durability } from './durability.js';
 import { SimFailure } from './world.js';
 
@@ -29,7 +29,7 @@ export class Invariants {
   readonly durability: Durability;
 
   constructor(
-    private readonly cluster: Cluster,
+    private readonly cluster: SimCluster,
     private readonly keys: readonly string[],
     private readonly hintsPerPeerMax: number,
     now: () => number,

@@ -3,7 +3,7 @@
 // event order, so a seed is a run.
 import { Prng as BasePrng } from '../prng.js';
 
-export class Prng extends BasePrng {
+export class SimPrng extends BasePrng {
   /** Exponentially distributed with the given mean (memoryless gaps between events). */
   exp(mean: number): number {
     return -Math.log(1 - this.next()) * mean;

@@ -11,8 +11,8 @@ import { formatDot } from '../../src/api/views.js';
 import type { VersionedObject } from '../../src/core/types.js';
 import { checkRun, type ChurnCopy, type Results } from '../checkers/index.js';
 import type { FaultWindow, FinalRead, Op, ReplicaVersion, RunInfo } from '../history.js';
-import { Cluster } from './cluster.js';
-import { Nemesis } from './faults.js';
+import { SimCluster } from './cluster.js';
+import { SimNemesis } from './faults.js';
 import { Invariants } from './invariants.js';
 import type { Mutation } from './mutations.js';
 import { chooseScenario, describeScenario, type ScenarioOptions } from './scenario.js';
@@ -28,11 +28,11 @@ export interface SimOptions extends Partial<ScenarioOptions> {
   readonly ignoreChecks?: readonly string[];
 }
 
-export type Verdict = 'ok' | 'safety' | 'liveness' | 'crash';
+export type SimVerdict = 'ok' | 'safety' | 'liveness' | 'crash';
 
 export interface SimReport {
   readonly seed: number;
-  readonly verdict: Verdict;
+  readonly verdict: SimVerdict;
   readonly failure?: { readonly check: string; readonly message: string };
   readonly scenario: string;
   readonly mutation: Mutation | undefined;
@@ -60,17 +60,17 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
   const started = performance.now();
   const world = new World(opts.seed);
   const scenario = chooseScenario(world.prng, { opsMax: opts.opsMax ?? 3000, safetyMs: opts.safetyMs ?? 120_000 });
-  const cluster = new Cluster(world, scenario.cluster, opts.mutation);
+  const cluster = new SimCluster(world, scenario.cluster, opts.mutation);
   const keys = [...scenario.workload.keys, ...scenario.workload.churnKeys];
   const invariants = new Invariants(cluster, keys, scenario.cluster.settings.hintsPerPeerMax, () => world.now, new Set(opts.ignoreChecks ?? []));
   const w = resolveQuorum('quorum', scenario.cluster.n, scenario.cluster.nodes);
   const workload = new SetWorkload(world, cluster, scenario.workload, (key, dot, sinceMs) => invariants.durability.acknowledged(key, dot, w, sinceMs));
-  const nemesis = new Nemesis(world, cluster, scenario.faults);
+  const nemesis = new SimNemesis(world, cluster, scenario.faults);
   let finalReads: FinalRead[] = [];
   let replicaVersions: ReplicaVersion[] = [];
   let convergenceMs: number | null = null;
   let results: Results | undefined;
-  let verdict: Verdict = 'ok';
+  let verdict: SimVerdict = 'ok';
   let failure: SimReport['failure'];
   let focusMs: number | undefined;
   let focusKey: string | undefined;
@@ -191,7 +191,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
 }
 
 /** Every node's copy of each key as the jepsen-like checker reads it (GET /replica/kv names dots `actor:counter`). */
-async function copiesOf(cluster: Cluster, keys: readonly string[]): Promise<ChurnCopy[]> {
+async function copiesOf(cluster: SimCluster, keys: readonly string[]): Promise<ChurnCopy[]> {
   const out: ChurnCopy[] = [];
   for (const key of keys) {
     for (const node of cluster.nodes.values()) {
@@ -204,7 +204,7 @@ async function copiesOf(cluster: Cluster, keys: readonly string[]): Promise<Chur
 }
 
 /** Every primary (and any other node holding a copy) has the same version, every node is up, no hints wait. */
-async function converged(cluster: Cluster, keys: readonly string[]): Promise<boolean> {
+async function converged(cluster: SimCluster, keys: readonly string[]): Promise<boolean> {
   for (const node of cluster.nodes.values()) {
     if (node.state !== 'up' || node.disk.hintCounts().size > 0) return false;
   }
@@ -220,7 +220,7 @@ async function converged(cluster: Cluster, keys: readonly string[]): Promise<boo
   return true;
 }
 
-async function versions(cluster: Cluster, keys: readonly string[]): Promise<ReplicaVersion[]> {
+async function versions(cluster: SimCluster, keys: readonly string[]): Promise<ReplicaVersion[]> {
   const out: ReplicaVersion[] = [];
   for (const key of keys) {
     for (const node of cluster.nodes.values()) {

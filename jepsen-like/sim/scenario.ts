@@ -4,7 +4,7 @@ import { forwardMarginMs } from '../../src/core/limits.js';
 import type { ConvergenceSettings } from '../../src/core/node-core.js';
 import type { ClusterConfig } from './cluster.js';
 import { delaySpikesMs, faultKinds, type FaultConfig } from './faults.js';
-import type { Prng } from './prng.js';
+import type { SimPrng } from './prng.js';
 import type { WorkloadConfig } from './workload.js';
 
 export interface ScenarioOptions {
@@ -21,7 +21,7 @@ export interface Scenario {
   readonly safetyMs: number;
 }
 
-export function chooseScenario(p: Prng, opts: ScenarioOptions): Scenario {
+export function chooseScenario(p: SimPrng, opts: ScenarioOptions): Scenario {
   const nodes = p.pick([3, 4, 5, 5, 6]);
   const keyCount = p.int(2, 8);
   const clients = p.int(3, 10);

@@ -11,7 +11,7 @@ import { covers, liveValues } from '../../src/core/dvv.js';
 import type { ClientResult } from '../../src/core/rpc.js';
 import type { CausalContext, Dot, NodeId, VersionedObject } from '../../src/core/types.js';
 import type { FinalRead, Op } from '../history.js';
-import type { Cluster } from './cluster.js';
+import type { SimCluster } from './cluster.js';
 import type { ClientOutcome } from './network.js';
 import { SimFailure, type World } from './world.js';
 
@@ -65,7 +65,7 @@ export class SetWorkload {
 
   constructor(
     private readonly world: World,
-    private readonly cluster: Cluster,
+    private readonly cluster: SimCluster,
     private readonly config: WorkloadConfig,
     /** Told of every acknowledged write (an invariant checks its durability). */
     private readonly onAck: (key: string, dot: Dot, invokedAtMs: number) => Promise<void> = async () => {},
@@ -128,7 +128,7 @@ export class SetWorkload {
     this.record({ ...invoke, type, value, timeMs, latencyMs: timeMs - invoke.timeMs, status, ...(sentContext === undefined ? {} : { sentContext }) });
   }
 
-  private call(node: NodeId, op: Parameters<Cluster['network']['clientCall']>[1]): Promise<ClientOutcome> {
+  private call(node: NodeId, op: Parameters<SimCluster['network']['clientCall']>[1]): Promise<ClientOutcome> {
     return this.cluster.network.clientCall(node, op, this.config.clientTimeoutMs);
   }
 

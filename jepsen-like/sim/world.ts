@@ -4,7 +4,7 @@
 // events. Nothing in a run reads a real clock or arms a real timer; setImmediate below is only
 // the way to wait until the microtask queue is empty.
 import type { Runtime, Timer } from '../../src/core/runtime.js';
-import { Prng } from './prng.js';
+import { SimPrng } from './prng.js';
 import { anyGeneration, EventQueue, type EventOwner, type SimEvent } from './queue.js';
 
 /** Wall clock of simulated time 0: fixed, so tombstone and hint ages are reproducible. */
@@ -34,7 +34,7 @@ const drainMicrotasks = (): Promise<void> => new Promise((resolve) => process.ne
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class World {
-  readonly prng: Prng;
+  readonly prng: SimPrng;
   private readonly queue = new EventQueue();
   private seq = 0;
   private timeMs = 0;
@@ -44,7 +44,7 @@ export class World {
   private failure: Error | undefined;
 
   constructor(readonly seed: number) {
-    this.prng = new Prng(seed);
+    this.prng = new SimPrng(seed);
   }
 
   get now(): number {

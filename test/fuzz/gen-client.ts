@@ -1,5 +1,5 @@
 // The client API family: GET/PUT/DELETE/HEAD and other methods on /kv/{key} with hostile keys,
-// query strings, bodies, Content-Types, contexts and headers, each with the answers API.md
+// query strings, bodies, Content-Types, contexts and headers, each with the answers docs/api.md
 // allows. A context "taken from a response" comes from a PUT made first in the same case, so
 // every case stands alone and replays. Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
@@ -12,9 +12,9 @@ import { generateKey } from './gen-keys.js';
 import { generateQuery, type KvMethod } from './gen-query.js';
 import { body, bodyLength, hex, weighted } from './gen-util.js';
 import { renderHead } from './wire-request.js';
-import type { FuzzCase, HttpShape, Step } from './types.js';
+import type { CaseStep, FuzzCase, HttpShape } from './types.js';
 
-/** Methods Node's parser knows that no /kv route serves (API.md: 404 not_found). */
+/** Methods Node's parser knows that no /kv route serves (docs/api.md: 404 not_found). */
 const otherMethods = ['POST', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'MKCOL', 'LOCK', 'SEARCH', 'PURGE', 'REPORT', 'COPY', 'MOVE', 'QUERY'];
 
 export interface GenConfig {
@@ -35,7 +35,7 @@ const outcomes = (method: KvMethod, returnBody: boolean): Outcome => {
 };
 
 /** Writes used to obtain a context: plain, w=all, and expected to succeed. */
-function writeStep(node: number, encodedKey: string, value: string): Step {
+function writeStep(node: number, encodedKey: string, value: string): CaseStep {
   return {
     node,
     request: { method: 'PUT', target: `/kv/${encodedKey}?w=all`, headers: [['Content-Type', 'text/plain']], body: Buffer.from(value), framing: { kind: 'length' } },
@@ -80,7 +80,7 @@ export function generateClientCase(prng: Prng, config: GenConfig): FuzzCase {
   if (kind === 'PUT' && length > config.valueBytesMax) problems.push(certain('body:over-max-value', 'value_too_large'));
   if (kind !== 'PUT' && length > 0) problems.push(maybe(`body:on-${kind}`, 'bad_request', 'value_too_large', 'invalid_content_type'));
 
-  const steps: Step[] = [];
+  const steps: CaseStep[] = [];
   let contextStep: number | undefined;
   const segment = typeof key.segment === 'string' ? key.segment : undefined;
   if (ctx?.prelude) {

@@ -1,14 +1,14 @@
 // The internal RPC family: POST /internal/rpc with msgpack bodies (msgpackr's `pack`, or the raw
 // encoder for what msgpackr would not write): valid batches, mutated messages, mixed batches,
 // empty and huge batches, random values and broken bytes; with the cluster credential, without
-// it, or with a wrong one (API.md section 4). Pure.
+// it, or with a wrong one (docs/api.md section 4). Pure.
 import { Packr } from 'msgpackr';
 import type { Prng } from '../../jepsen-like/prng.js';
 import { any4xx, certain, exclusive, expectFor, maybe, type Outcome, type Problem } from './expect.js';
 import { hex, randomBytes, randomString, weighted } from './gen-util.js';
 import { deepArray, describeMp, encodeMp, lyingArrayHeader, MpMap, toPlain, uint64, type Mp } from './msgpack-raw.js';
 import { rpcTypes, validMessage } from './rpc-messages.js';
-import { mutateMessage, withField, type Verdict } from './rpc-mutate.js';
+import { mutateMessage, withField, type MutationVerdict } from './rpc-mutate.js';
 import type { GenConfig } from './gen-client.js';
 import type { FuzzCase, HttpShape, PostCheck } from './types.js';
 
@@ -24,7 +24,7 @@ interface Body {
   /** The generator branch, e.g. `replicate.mutated-swap`: part of the case name. */
   readonly name: string;
   readonly bytes: Buffer;
-  readonly verdict: Verdict;
+  readonly verdict: MutationVerdict;
   readonly label: string;
   /** Outcomes a 200 answer must hold (a batch of that many messages). */
   readonly count?: number;
@@ -33,7 +33,7 @@ interface Body {
 }
 
 const rpcKey = (prng: Prng) => `fz-rpc-${hex(prng, 12)}`;
-const worst = (verdicts: readonly Verdict[]): Verdict => (verdicts.includes('invalid') ? 'invalid' : verdicts.includes('unclear') ? 'unclear' : 'valid');
+const worst = (verdicts: readonly MutationVerdict[]): MutationVerdict => (verdicts.includes('invalid') ? 'invalid' : verdicts.includes('unclear') ? 'unclear' : 'valid');
 
 function encode(prng: Prng, value: Mp): { bytes: Buffer; encoder: string } {
   const plain = toPlain(value);
@@ -41,7 +41,7 @@ function encode(prng: Prng, value: Mp): { bytes: Buffer; encoder: string } {
   return { bytes: encodeMp(value), encoder: 'raw' };
 }
 
-function batchBody(prng: Prng, batch: readonly Mp[], verdict: Verdict, name: string, label: string, probeKey?: string): Body {
+function batchBody(prng: Prng, batch: readonly Mp[], verdict: MutationVerdict, name: string, label: string, probeKey?: string): Body {
   const { bytes, encoder } = encode(prng, batch);
   return { name, bytes, verdict, label: `${label} [${encoder}] ${describeMp(batch)}`, count: batch.length, ...(probeKey ? { probeKey } : {}) };
 }

@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import { errorCatalog, type ErrorCode } from '../../src/core/errors.js';
 import type { WireResponse } from './response-parser.js';
-import type { Expect, Step } from './types.js';
+import type { CaseStep, Expect } from './types.js';
 import type { ExchangeResult } from './wire.js';
 
 export type CheckName =
@@ -168,7 +168,7 @@ function checkOne(res: WireResponse, e: Expect, position: string): Violation[] {
 }
 
 /** Every violation of the step's expectations by this exchange. */
-export function checkExchange(step: Step, result: ExchangeResult): Violation[] {
+export function checkExchange(step: CaseStep, result: ExchangeResult): Violation[] {
   if (result.connectError !== undefined) return [{ check: 'connect-failed', message: `connect: ${result.connectError}`, observed: result.connectError }];
   const out: Violation[] = [];
   result.responses.slice(0, step.expect.length).forEach((res, i) => {

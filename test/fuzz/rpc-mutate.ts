@@ -7,10 +7,10 @@ import { randomBytes, randomString, weighted } from './gen-util.js';
 import { badUtf8Str, deepArray, deepMap, ext, float32, int64, lyingArrayHeader, MpMap, uint64, type Mp } from './msgpack-raw.js';
 import { fieldKinds, normalisePath, optionalFields, type FieldKind } from './rpc-messages.js';
 
-export type Verdict = 'valid' | 'unclear' | 'invalid';
+export type MutationVerdict = 'valid' | 'unclear' | 'invalid';
 export interface Mutated {
   readonly message: Mp;
-  readonly verdict: Verdict;
+  readonly verdict: MutationVerdict;
   readonly label: string;
 }
 
@@ -99,7 +99,7 @@ const validNames: Partial<Record<FieldKind, readonly string[]>> = {
 const isUint = (v: Mp) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 /** Whether a field of `kind` (a list: of `elementKind`) holding a value of class `cls` (`value`) is surely invalid. */
-function judge(kind: FieldKind | undefined, optional: boolean, cls: ValueClass, value: Mp, elementKind?: FieldKind): Verdict {
+function judge(kind: FieldKind | undefined, optional: boolean, cls: ValueClass, value: Mp, elementKind?: FieldKind): MutationVerdict {
   if (kind === undefined) return 'unclear'; // a field the message does not define
   if (optional && cls === 'nil') return 'unclear';
   if (cls === 'ext') return 'unclear';
@@ -171,7 +171,7 @@ export function mutateMessage(prng: Prng, message: Mp): Mutated {
       () => {
         const fields = all.filter((s) => s.path.length > 0 && typeof s.path[s.path.length - 1] === 'string');
         const site = prng.pick(fields.length > 0 ? fields : all);
-        const verdict: Verdict = isOptional(site.path) ? 'unclear' : 'invalid';
+        const verdict: MutationVerdict = isOptional(site.path) ? 'unclear' : 'invalid';
         return { message: setAt(message, site.path, removeMarker), verdict, label: `drop ${show(site.path)}` };
       },
     ],
@@ -200,7 +200,7 @@ export function mutateMessage(prng: Prng, message: Mp): Mutated {
         const list = Array.isArray(site.value) ? (site.value as readonly Mp[]) : [];
         const count = list[0] instanceof MpMap ? prng.int(1000, 4000) : prng.int(10_000, 100_000);
         // An empty list is filled with integers: right for lists of partitions, wrong for a context's cloud.
-        const verdict: Verdict = list.length > 0 || kindAt([...site.path, 0]) === 'uint' ? 'unclear' : 'invalid';
+        const verdict: MutationVerdict = list.length > 0 || kindAt([...site.path, 0]) === 'uint' ? 'unclear' : 'invalid';
         return { message: setAt(message, site.path, hugeList(prng, list, count)), verdict, label: `huge-list ${show(site.path)} x${count}` };
       },
     ],

@@ -6,7 +6,7 @@ import type { Findings, RequestRecord, Stats } from './findings.js';
 import type { Journal } from './journal.js';
 import { catalogCode, checkExchange, type Violation } from './oracle.js';
 import type { WireResponse } from './response-parser.js';
-import type { CaseId, FuzzCase, HttpShape, PostCheck, Step } from './types.js';
+import type { CaseId, CaseStep, FuzzCase, HttpShape, PostCheck } from './types.js';
 import { exchange, type ExchangeResult } from './wire.js';
 import { renderRequest } from './wire-request.js';
 import { transformContext } from './context-transform.js';
@@ -48,7 +48,7 @@ export function summariseResponses(result: ExchangeResult): string {
   return lines.join('\n');
 }
 
-function outcomesOf(result: ExchangeResult, step: Step): string[] {
+function outcomesOf(result: ExchangeResult, step: CaseStep): string[] {
   const out = result.responses.map((r, i) => {
     const found = r.status >= 400 && !step.expect[i]?.head ? catalogCode(r) : undefined;
     return found && 'code' in found ? `${r.status} ${found.code}` : String(r.status);
@@ -89,7 +89,7 @@ export async function sendCase(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId)
   }
 }
 
-async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: Step, index: number, results: readonly (ExchangeResult | undefined)[]): Promise<ExchangeResult | undefined> {
+async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: CaseStep, index: number, results: readonly (ExchangeResult | undefined)[]): Promise<ExchangeResult | undefined> {
   let extra: (readonly [string, string])[] = [];
   if (step.context) {
     const issued = results[step.context.step]?.responses[0]?.headers['x-kvorum-context'];
@@ -141,7 +141,7 @@ async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: 
 
 const pathShownMax = 200;
 
-function requestLine(step: Step, bytes: Buffer): Pick<RequestRecord, 'method' | 'path'> {
+function requestLine(step: CaseStep, bytes: Buffer): Pick<RequestRecord, 'method' | 'path'> {
   if (!Buffer.isBuffer(step.request)) {
     const target = typeof step.request.target === 'string' ? step.request.target : step.request.target.toString('latin1');
     return { method: step.request.method, path: target.slice(0, pathShownMax) };
@@ -155,7 +155,7 @@ function requestLine(step: Step, bytes: Buffer): Pick<RequestRecord, 'method' | 
 interface Sent {
   readonly fuzzCase: FuzzCase;
   readonly id: CaseId;
-  readonly step: Step;
+  readonly step: CaseStep;
   readonly index: number;
   readonly node: NodeHandle;
   readonly description: string;

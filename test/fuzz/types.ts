@@ -55,7 +55,7 @@ export type PostCheck =
   /** After a refusal (4xx): the node holds no copy of this key (GET /replica/kv is 404). */
   | { readonly kind: 'absent'; readonly encodedKey: string };
 
-export interface Step {
+export interface CaseStep {
   /** Node index (0-based) the request goes to. */
   readonly node: number;
   /** A structured request, or raw bytes (the malformed-HTTP family). */
@@ -73,7 +73,7 @@ export interface FuzzCase {
   readonly name: string;
   /** Which hostile ingredients the case has (e.g. `ct:dup`, `ctx:other-key`); part of a finding's signature. */
   readonly tags: readonly string[];
-  readonly steps: readonly Step[];
+  readonly steps: readonly CaseStep[];
 }
 
 /** Where a case comes from: regenerate it with `generate(seed, worker, index)`. */

@@ -47,7 +47,7 @@ export interface RestartOptions {
   readonly wipeData?: boolean;
 }
 
-export interface ClusterOptions {
+export interface TestClusterOptions {
   readonly nodes: number;
   readonly n?: number;
   readonly secret?: string;
@@ -76,7 +76,7 @@ export async function waitHealthy(url: string, deadlineMs = healthDeadlineMs, al
  * free when picked but could be taken before a node binds (another test's connection): then the
  * whole cluster is started again on new ports, up to 3 times.
  */
-export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
+export async function startCluster(opts: TestClusterOptions): Promise<TestCluster> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startClusterOnce(opts);
@@ -86,7 +86,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
   }
 }
 
-async function startClusterOnce(opts: ClusterOptions): Promise<TestCluster> {
+async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> {
   const ports = await freePorts(opts.nodes);
   const ids = ports.map((_, i) => `n${i + 1}`);
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);

@@ -8,18 +8,18 @@ export const actors = ['n1.a', 'n2.b', 'n3.c'] as ActorId[];
 export const value = (s: string) => ({ kind: 'value' as const, data: new TextEncoder().encode(s), contentType: 'text/plain' });
 
 /** A replayable history: writes at replicas (with a context some client read earlier) and syncs. */
-export type Step =
+export type HistoryStep =
   | { kind: 'write'; replica: number; contextFrom: number | null; deleted: boolean }
   | { kind: 'sync'; from: number; to: number }
   | { kind: 'read'; replica: number };
 
-export const arbStep: fc.Arbitrary<Step> = fc.oneof(
+export const arbStep: fc.Arbitrary<HistoryStep> = fc.oneof(
   fc.record({ kind: fc.constant('write' as const), replica: fc.nat(2), contextFrom: fc.option(fc.nat(20)), deleted: fc.boolean() }),
   fc.record({ kind: fc.constant('sync' as const), from: fc.nat(2), to: fc.nat(2) }),
   fc.record({ kind: fc.constant('read' as const), replica: fc.nat(2) }),
 );
 
-export function replay(steps: readonly Step[]): { replicas: VersionedObject[]; contexts: CausalContext[] } {
+export function replay(steps: readonly HistoryStep[]): { replicas: VersionedObject[]; contexts: CausalContext[] } {
   const replicas: VersionedObject[] = [emptyObject, emptyObject, emptyObject];
   const contexts: CausalContext[] = [];
   steps.forEach((step, i) => {
