@@ -1,4 +1,4 @@
-// The admin API (API.md section 3): health, cluster view, Prometheus metrics.
+// The admin API (docs/api.md section 3): health, cluster view, Prometheus metrics.
 import type { FastifyInstance } from 'fastify';
 import { encodeContext } from '../core/context-token.js';
 import type { LocalReplica } from '../core/replica.js';

@@ -1,4 +1,4 @@
-// The client API (API.md section 2): GET/PUT/DELETE /kv/{key}.
+// The client API (docs/api.md section 2): GET/PUT/DELETE /kv/{key}.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Coordinator } from '../core/coordinator.js';
 import { liveValues, contextIsEmpty } from '../core/dvv.js';

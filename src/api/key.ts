@@ -1,5 +1,5 @@
 // Keys come from the raw request URL, not the router: we need the exact bytes to check that the
-// key is one path segment of valid UTF-8 (API.md section 2), and `+` stays a literal plus.
+// key is one path segment of valid UTF-8 (docs/api.md section 2), and `+` stays a literal plus.
 import { KvError } from '../core/errors.js';
 import { keyBytesMax } from '../core/limits.js';
 

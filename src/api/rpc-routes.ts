@@ -1,4 +1,4 @@
-// Internal RPC (API.md section 4): one POST route with msgpack bodies. With a secret configured,
+// Internal RPC (docs/api.md section 4): one POST route with msgpack bodies. With a secret configured,
 // the credential is checked before the body is read, so an unauthenticated call changes nothing.
 import type { FastifyInstance } from 'fastify';
 import type { RpcHandler } from '../core/rpc-handler.js';

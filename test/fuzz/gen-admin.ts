@@ -1,5 +1,5 @@
 // The admin family: /health, /cluster, /metrics, /replica/kv/{key} and unknown routes, with
-// random methods, query junk, bodies and headers (API.md section 3). Pure.
+// random methods, query junk, bodies and headers (docs/api.md section 3). Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
 import { any4xx, expectFor, maybe, type Outcome, type Problem } from './expect.js';
 import { generateExpect, generateExtraHeaders, generatePadding, headSizeProblem, padTo } from './gen-headers.js';

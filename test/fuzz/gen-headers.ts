@@ -1,4 +1,4 @@
-// Request headers other than the context: Content-Type (API.md: stored as sent, at most 1024
+// Request headers other than the context: Content-Type (docs/api.md: stored as sent, at most 1024
 // bytes, sent once), Expect, and extra headers up to and past the 80 KiB header limit. Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
 import { certain, exclusive, inParser, maybe, type Problem } from './expect.js';

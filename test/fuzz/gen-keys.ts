@@ -1,4 +1,4 @@
-// Keys as they appear in a URL path segment: valid ones in every documented form (API.md,
+// Keys as they appear in a URL path segment: valid ones in every documented form (docs/api.md,
 // "Keys") and hostile ones, each with what the contract says about it. Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
 import { certain, inParser, type Problem } from './expect.js';

@@ -1,5 +1,5 @@
 // Query strings for /kv/{key}: r, w, pr, pw, timeout and returnbody with valid, boundary and
-// garbage values (API.md, "Query parameters"), plus repeated and unknown parameters. Pure.
+// garbage values (docs/api.md, "Query parameters"), plus repeated and unknown parameters. Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
 import type { ErrorCode } from '../../src/core/errors.js';
 import { certain, maybe, type Problem } from './expect.js';
@@ -52,7 +52,7 @@ const relevant: Record<KvMethod, readonly Param[]> = {
   DELETE: ['w', 'pw', 'timeout'],
 };
 
-/** Parameters the contract ignores (API.md: "Other query parameters are ignored"). */
+/** Parameters the contract ignores (docs/api.md: "Other query parameters are ignored"). */
 const junk = ['foo=bar', 'x', '=', '&', 'R=4', 'W=abc', 'Timeout=0', '__proto__=1', 'constructor=x', 'hasOwnProperty=1', 'r%00=1', 'a=%zz', 'a[b]=c', 'toString'];
 
 function pickValue(prng: Prng, param: Param): Value {

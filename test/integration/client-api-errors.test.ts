@@ -1,4 +1,4 @@
-// API.md sections 2-3 end to end over HTTP against a real 3-node cluster (N=3): every error of the
+// docs/api.md sections 2-3 end to end over HTTP against a real 3-node cluster (N=3): every error of the
 // catalog (each rejected request changes nothing), and the admin API. Reads and writes: client-api.test.ts.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';

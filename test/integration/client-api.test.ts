@@ -1,4 +1,4 @@
-// API.md sections 2-3 end to end over HTTP against a real 3-node cluster (N=3): writes and reads,
+// docs/api.md sections 2-3 end to end over HTTP against a real 3-node cluster (N=3): writes and reads,
 // causal contexts and siblings, quorum forms. Errors and the admin API: client-api-errors.test.ts.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';

@@ -1,4 +1,4 @@
-// Forwarding (API.md section 2, "Defaults and headers"): a node that is not a replica of the key
+// Forwarding (docs/api.md section 2, "Defaults and headers"): a node that is not a replica of the key
 // forwards to a primary, and X-Kvorum-Node names the node that coordinated.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

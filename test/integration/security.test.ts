@@ -1,4 +1,4 @@
-// Internal RPC with a cluster secret (API.md section 4): peers authenticate each other, anyone
+// Internal RPC with a cluster secret (docs/api.md section 4): peers authenticate each other, anyone
 // else gets 401 and changes nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// Graceful shutdown (API.md section 1): SIGTERM under load exits 0 and loses no acknowledged write;
+// Graceful shutdown (docs/api.md section 1): SIGTERM under load exits 0 and loses no acknowledged write;
 // `kvorum cluster` runs K nodes and stops them all on SIGINT.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import { RawConnection } from '../helpers/raw-http.js';
 import { errorCatalog } from '../../src/core/errors.js';
 import { shutdownGraceMs } from '../../src/core/limits.js';
 
-/** Every error code a user may see (API.md's table plus the documented extras such as shutting_down). */
+/** Every error code a user may see (docs/api.md's table plus the documented extras such as shutting_down). */
 const catalogCodes = Object.keys(errorCatalog);
 
 describe('graceful shutdown of one node under concurrent writes', () => {

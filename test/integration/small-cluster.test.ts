@@ -1,4 +1,4 @@
-// API.md section 2, "Defaults and headers": a cluster with fewer members than N keeps one copy per
+// docs/api.md section 2, "Defaults and headers": a cluster with fewer members than N keeps one copy per
 // member; `quorum`/`all` resolve against min(N, members); a numeric r/w that does not fit is 503.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

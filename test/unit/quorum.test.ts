@@ -1,4 +1,4 @@
-// r/w/pr/pw forms (API.md: 1..N | one | quorum | all) and their resolution against the membership.
+// r/w/pr/pw forms (docs/api.md: 1..N | one | quorum | all) and their resolution against the membership.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPrimaryQuorum, parseQuorum, resolveQuorum } from '../../src/core/quorum.js';
