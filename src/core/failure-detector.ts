@@ -1,9 +1,9 @@
 // Which peers look alive. Fed by a periodic ping and by the outcome of every call to a peer (all go
 // through RpcClient), so a dead peer is noticed by the first request that hits it, not only by the
-// next probe. Coordinators
-// use it to send writes straight to a fallback instead of waiting on a dead primary (sloppy
-// quorum), and hinted handoff uses it to know when an owner is back. It is advice, never proof:
-// a write to a peer marked down simply goes to a fallback, and a peer marked up may still fail.
+// next probe. Coordinators use it to send writes straight to a fallback instead of waiting on a
+// dead primary (sloppy quorum), and hinted handoff uses it to know when an owner is back. It is
+// advice, never proof: a write to a peer marked down simply goes to a fallback, and a peer marked
+// up may still fail.
 import type { Logger, Runtime, Timer } from './runtime.js';
 import type { RpcClient } from './rpc-client.js';
 import type { NodeId } from './types.js';
