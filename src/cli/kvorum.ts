@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `kvorum` command: start | cluster | status (API.md section 1).
+// The `kvorum` command: start | cluster | status (docs/api.md section 1).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig } from '../node/config.js';
 import { clusterNodesMax, portMax, portMin, startFlagOptions } from '../node/knobs.js';

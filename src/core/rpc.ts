@@ -1,4 +1,4 @@
-// Messages between nodes. The shape is internal (API.md section 4) and may change between versions.
+// Messages between nodes. The shape is internal (docs/api.md section 4) and may change between versions.
 import type { CausalContext, NodeId, VersionedObject } from './types.js';
 import type { ErrorCode } from './errors.js';
 

@@ -1,5 +1,5 @@
 // Node configuration: knob defaults < config/default.json < --config FILE < command-line flags
-// (API.md section 1). What each knob is, its bounds and default, is in knobs.ts.
+// (docs/api.md section 1). What each knob is, its bounds and default, is in knobs.ts.
 import { readFileSync } from 'node:fs';
 import { parseQuorum } from '../core/quorum.js';
 import type { ConvergenceSettings } from '../core/node-core.js';
