@@ -10,7 +10,7 @@ import { diffHashes, diffKeys, merkleBranchWidth, objectDigest, PartitionTree } 
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
-import { Periodic } from './periodic.js';
+import { failureClassOf, Periodic } from './periodic.js';
 import type { Logger, Runtime } from './runtime.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { RpcClient, RpcReplyOf } from './rpc-client.js';
@@ -64,7 +64,7 @@ export class AntiEntropy {
   private nextPeer = 0;
 
   constructor(private readonly opts: AntiEntropyOptions) {
-    this.periodic = new Periodic(opts.runtime, opts.intervalMs, () => this.tick());
+    this.periodic = new Periodic({ name: 'anti-entropy exchange', runtime: opts.runtime, log: opts.log, intervalMs: opts.intervalMs, task: () => this.tick() });
     opts.replica.observe((key, partition, before, after) => {
       this.trees.get(partition)?.apply(key, before && objectDigest(before), after && objectDigest(after));
     });
@@ -183,7 +183,9 @@ export class AntiEntropy {
       try {
         await this.exchange(peer);
       } catch (err) {
-        this.opts.log.debug({ peer, err: (err as Error).message }, 'anti-entropy exchange failed');
+        // A peer that went away mid-exchange is routine (the next tick tries another): debug only.
+        if (failureClassOf(err) === 'condition') this.opts.log.debug({ peer, err: (err as Error).message }, 'anti-entropy exchange failed');
+        else throw err;
       }
       return;
     }

@@ -9,7 +9,7 @@ import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
-import type { LocalReplica } from './replica.js';
+import { HintsFullError, type LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
 import { TransportError, type Logger, type Runtime } from './runtime.js';
 import type { ClientOp, ClientResult, RpcRequest } from './rpc.js';
@@ -131,7 +131,9 @@ export class Coordinator {
     // No fallback took it: try the primary anyway, the detector's "down" may be stale.
     if (!believedUp && (await this.tryReplicate(primary, direct, remaining()))) return { node: primary, primary: true, value: true };
     await this.deps.replica.storeHint(primary, key, object).catch((err: unknown) => {
-      this.deps.log.warn({ primary, key, err: (err as Error).message }, 'could not keep a hint for a primary that missed a write');
+      // A full hint queue is an operating condition the replica already reports (rate-limited); anything else is not.
+      if (err instanceof HintsFullError) return;
+      this.deps.log.error({ primary, key, err }, 'could not keep a hint for a primary that missed a write');
     });
     throw new Error(`no node took the write for ${primary}`);
   }

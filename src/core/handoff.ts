@@ -30,9 +30,9 @@ export class HintedHandoff {
   private running = false;
 
   constructor(private readonly opts: HandoffOptions) {
-    this.periodic = new Periodic(opts.runtime, opts.intervalMs, () => this.round());
+    this.periodic = new Periodic({ name: 'hinted handoff round', runtime: opts.runtime, log: opts.log, intervalMs: opts.intervalMs, task: () => this.round() });
     // An owner that comes back gets its hints now, not at the next tick.
-    opts.detector.onUp(() => void this.round());
+    opts.detector.onUp(() => void this.periodic.run());
   }
 
   start(): void {
@@ -51,8 +51,6 @@ export class HintedHandoff {
       for (const [target, count] of this.opts.replica.storage.hintCounts()) {
         if (count > 0 && this.opts.detector.isUp(target)) await this.deliver(target);
       }
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'hinted handoff round failed');
     } finally {
       this.running = false;
     }

@@ -41,9 +41,7 @@ export class TombstoneReaper {
   private cursor: { partition: number; afterKey: string | undefined } = { partition: 0, afterKey: undefined };
 
   constructor(private readonly opts: ReaperOptions) {
-    this.periodic = new Periodic(opts.runtime, opts.intervalMs, () =>
-      this.round().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'tombstone reaping round failed')),
-    );
+    this.periodic = new Periodic({ name: 'tombstone reaping round', runtime: opts.runtime, log: opts.log, intervalMs: opts.intervalMs, task: () => this.round() });
   }
 
   start(): void {
