@@ -16,7 +16,7 @@ import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { RpcClient, RpcReplyOf } from './rpc-client.js';
 import { asPartitionId, type NodeId, type PartitionId, type VersionedObject } from './types.js';
 
-export interface AntiEntropyOptions {
+export interface AntiEntropyDeps {
   readonly self: NodeId;
   readonly runtime: Runtime;
   readonly rpc: RpcClient;
@@ -63,9 +63,9 @@ export class AntiEntropy {
   private readonly periodic: Periodic;
   private nextPeer = 0;
 
-  constructor(private readonly opts: AntiEntropyOptions) {
-    this.periodic = new Periodic({ name: 'anti-entropy exchange', runtime: opts.runtime, log: opts.log, intervalMs: opts.intervalMs, task: () => this.tick() });
-    opts.replica.observe((key, partition, before, after) => {
+  constructor(private readonly deps: AntiEntropyDeps) {
+    this.periodic = new Periodic({ name: 'anti-entropy exchange', runtime: deps.runtime, log: deps.log, intervalMs: deps.intervalMs, task: () => this.tick() });
+    deps.replica.observe((key, partition, before, after) => {
       this.trees.get(partition)?.apply(key, before && objectDigest(before), after && objectDigest(after));
     });
   }
@@ -74,14 +74,14 @@ export class AntiEntropy {
   async rebuild(): Promise<{ keys: number; partitions: number }> {
     this.trees.clear();
     let keys = 0;
-    const partitions = partitionsReplicatedBy(this.opts.ring(), this.opts.self);
+    const partitions = partitionsReplicatedBy(this.deps.ring(), this.deps.self);
     for (const partition of partitions) {
       const tree = new PartitionTree();
       for (let after: string | undefined; ; ) {
-        const page = await this.opts.replica.storage.scanPartition(partition, after, this.opts.scanPageSize);
+        const page = await this.deps.replica.scanPartition(partition, after, this.deps.scanPageSize);
         for (const { key, object } of page) tree.apply(key, undefined, objectDigest(object));
         keys += page.length;
-        if (page.length < this.opts.scanPageSize) break;
+        if (page.length < this.deps.scanPageSize) break;
         after = page[page.length - 1]!.key;
       }
       this.trees.set(partition, tree);
@@ -114,11 +114,11 @@ export class AntiEntropy {
 
   /** Compares every partition shared with `peer` and repairs the keys that differ (bounded). */
   async exchange(peer: NodeId): Promise<ExchangeReport> {
-    const ring = this.opts.ring();
+    const ring = this.deps.ring();
     const shared = [...this.trees.keys()].filter((p) => preferenceList(ring, p).primaries.includes(peer));
     let payloadBytes = 0;
     const ask = async <R extends AeRequest>(request: R): Promise<RpcReplyOf<R>> => {
-      const reply = await this.opts.rpc.call(peer, request, this.opts.rpcTimeoutMs);
+      const reply = await this.deps.rpc.call(peer, request, this.deps.rpcTimeoutMs);
       payloadBytes += requestBytes(request) + replyBytes(reply);
       return reply;
     };
@@ -128,7 +128,7 @@ export class AntiEntropy {
     const differing = shared.filter((p, i) => this.trees.get(p)!.root() !== remoteRoots[i]);
     let keysRepaired = 0;
     for (const partition of differing) {
-      const budget = this.opts.keysPerExchangeMax - keysRepaired;
+      const budget = this.deps.keysPerExchangeMax - keysRepaired;
       if (budget <= 0 || this.periodic.stopped) break;
       const tree = this.trees.get(partition)!;
       const branches = diffHashes(tree.branches(), await hashes({ type: 'aeBranches', partition }));
@@ -143,32 +143,32 @@ export class AntiEntropy {
       // Only keys this exchange changed: another exchange may have repaired some meanwhile.
       keysRepaired += repaired.filter((r) => r.changed).length;
     }
-    this.opts.metrics.inc('ae_exchanges');
-    this.opts.metrics.inc('ae_keys_repaired', keysRepaired);
-    this.opts.metrics.inc('ae_payload_bytes', payloadBytes);
+    this.deps.metrics.inc('ae_exchanges');
+    this.deps.metrics.inc('ae_keys_repaired', keysRepaired);
+    this.deps.metrics.inc('ae_payload_bytes', payloadBytes);
     const report = { peer, partitionsCompared: shared.length, partitionsDiffering: differing.length, keysRepaired, payloadBytes };
-    if (differing.length > 0) this.opts.log.info(report, `anti-entropy with ${peer}: ${differing.length} partitions differed, ${keysRepaired} keys repaired`);
-    else this.opts.log.debug(report, `anti-entropy with ${peer}: in sync`);
+    if (differing.length > 0) this.deps.log.info(report, `anti-entropy with ${peer}: ${differing.length} partitions differed, ${keysRepaired} keys repaired`);
+    else this.deps.log.debug(report, `anti-entropy with ${peer}: in sync`);
     return report;
   }
 
   /** Brings `key` to the merge of both copies on both sides: the payload moved, and whether anything changed. */
   private repairKey(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
-    return this.opts.replica.sendingWhile(key, this.repairKeyNow(peer, key));
+    return this.deps.replica.sendingWhile(key, this.repairKeyNow(peer, key));
   }
 
   private async repairKeyNow(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
-    const reply = await this.opts.rpc.call(peer, { type: 'read', key }, this.opts.rpcTimeoutMs);
+    const reply = await this.deps.rpc.call(peer, { type: 'read', key }, this.deps.rpcTimeoutMs);
     const remote = reply.object ?? undefined;
-    const local = await this.opts.replica.get(key);
+    const local = await this.deps.replica.get(key);
     const merged = local && remote ? sync(local, remote) : (local ?? remote);
     let bytes = key.length + objectBytes(remote);
     if (merged === undefined) return { bytes, changed: false };
     const localStale = !sameVersion(local, merged);
     const remoteStale = !sameVersion(remote, merged);
-    if (localStale) await this.opts.replica.merge(key, merged);
+    if (localStale) await this.deps.replica.merge(key, merged);
     if (remoteStale) {
-      await this.opts.rpc.call(peer, { type: 'replicate', key, object: merged }, this.opts.rpcTimeoutMs);
+      await this.deps.rpc.call(peer, { type: 'replicate', key, object: merged }, this.deps.rpcTimeoutMs);
       bytes += key.length + objectBytes(merged);
     }
     return { bytes, changed: localStale || remoteStale };
@@ -176,15 +176,15 @@ export class AntiEntropy {
 
   /** One exchange with the next live peer in turn. */
   private async tick(): Promise<void> {
-    const peers = this.opts.ring().members.filter((m) => m !== this.opts.self);
+    const peers = this.deps.ring().members.filter((m) => m !== this.deps.self);
     for (let tried = 0; tried < peers.length; tried++) {
       const peer = peers[this.nextPeer++ % peers.length]!;
-      if (!this.opts.detector.isUp(peer)) continue;
+      if (!this.deps.detector.isUp(peer)) continue;
       try {
         await this.exchange(peer);
       } catch (err) {
         // A peer that went away mid-exchange is routine (the next tick tries another): debug only.
-        if (failureClassOf(err) === 'condition') this.opts.log.debug({ peer, err: (err as Error).message }, 'anti-entropy exchange failed');
+        if (failureClassOf(err) === 'condition') this.deps.log.debug({ peer, err: (err as Error).message }, 'anti-entropy exchange failed');
         else throw err;
       }
       return;

@@ -10,7 +10,7 @@ import type { NodeId } from './types.js';
 
 export type PeerStatus = 'up' | 'down' | 'unknown';
 
-export interface FailureDetectorOptions {
+export interface FailureDetectorDeps {
   readonly self: NodeId;
   readonly peers: readonly NodeId[];
   readonly runtime: Runtime;
@@ -27,7 +27,7 @@ export class FailureDetector {
   private timer: Timer | undefined;
   private stopped = false;
 
-  constructor(private readonly opts: FailureDetectorOptions) {}
+  constructor(private readonly deps: FailureDetectorDeps) {}
 
   start(): void {
     this.stopped = false;
@@ -40,7 +40,7 @@ export class FailureDetector {
   }
 
   statusOf(peer: NodeId): PeerStatus {
-    return peer === this.opts.self ? 'up' : (this.status.get(peer) ?? 'unknown');
+    return peer === this.deps.self ? 'up' : (this.status.get(peer) ?? 'unknown');
   }
 
   /** Unknown counts as up: a peer we have not heard about yet deserves a try. */
@@ -64,18 +64,18 @@ export class FailureDetector {
     const before = this.status.get(peer);
     if (before === next) return;
     this.status.set(peer, next);
-    if (before !== undefined || next === 'down') this.opts.log.info({ peer, status: next }, `peer ${peer} is ${next}`);
+    if (before !== undefined || next === 'down') this.deps.log.info({ peer, status: next }, `peer ${peer} is ${next}`);
     if (next === 'up') for (const listener of this.upListeners) listener(peer);
   }
 
   private probe(): void {
     if (this.stopped) return;
-    for (const peer of this.opts.peers) {
-      if (peer === this.opts.self) continue;
+    for (const peer of this.deps.peers) {
+      if (peer === this.deps.self) continue;
       // The probe is the liveness check itself: unlike other calls, any failed ping (a timeout
       // too) marks the peer down. The client has already reported a pong or an unreachable peer.
-      this.opts.rpc.call(peer, { type: 'ping' }, this.opts.probeTimeoutMs).catch(() => this.reportFailure(peer));
+      this.deps.rpc.call(peer, { type: 'ping' }, this.deps.probeTimeoutMs).catch(() => this.reportFailure(peer));
     }
-    this.timer = this.opts.runtime.setTimer(this.opts.probeIntervalMs, () => this.probe());
+    this.timer = this.deps.runtime.setTimer(this.deps.probeIntervalMs, () => this.probe());
   }
 }

@@ -12,7 +12,7 @@ import type { Logger, Runtime } from './runtime.js';
 import type { RpcClient } from './rpc-client.js';
 import type { NodeId } from './types.js';
 
-export interface HandoffOptions {
+export interface HandoffDeps {
   readonly self: NodeId;
   readonly runtime: Runtime;
   readonly rpc: RpcClient;
@@ -29,10 +29,10 @@ export class HintedHandoff {
   private readonly periodic: Periodic;
   private running = false;
 
-  constructor(private readonly opts: HandoffOptions) {
-    this.periodic = new Periodic({ name: 'hinted handoff round', runtime: opts.runtime, log: opts.log, intervalMs: opts.intervalMs, task: () => this.round() });
+  constructor(private readonly deps: HandoffDeps) {
+    this.periodic = new Periodic({ name: 'hinted handoff round', runtime: deps.runtime, log: deps.log, intervalMs: deps.intervalMs, task: () => this.round() });
     // An owner that comes back gets its hints now, not at the next tick.
-    opts.detector.onUp(() => void this.periodic.run());
+    deps.detector.onUp(() => void this.periodic.run());
   }
 
   start(): void {
@@ -48,8 +48,8 @@ export class HintedHandoff {
     if (this.running || this.periodic.stopped) return;
     this.running = true;
     try {
-      for (const [target, count] of this.opts.replica.storage.hintCounts()) {
-        if (count > 0 && this.opts.detector.isUp(target)) await this.deliver(target);
+      for (const [target, count] of this.deps.replica.hintCounts()) {
+        if (count > 0 && this.deps.detector.isUp(target)) await this.deliver(target);
       }
     } finally {
       this.running = false;
@@ -58,20 +58,20 @@ export class HintedHandoff {
 
   /** Delivers batches to `target` until none are left or a batch makes no progress. */
   private async deliver(target: NodeId): Promise<void> {
-    const { storage } = this.opts.replica;
+    const { replica } = this.deps;
     let delivered = 0;
     for (;;) {
-      const hints = await storage.listHints(target, this.opts.batchMax);
+      const hints = await replica.listHints(target, this.deps.batchMax);
       if (hints.length === 0 || this.periodic.stopped) break;
       const outcomes = await Promise.all(
         hints.map(async (hint) => {
           try {
-            await this.opts.rpc.call(target, { type: 'replicate', key: hint.key, object: hint.object }, this.opts.rpcTimeoutMs);
+            await this.deps.rpc.call(target, { type: 'replicate', key: hint.key, object: hint.object }, this.deps.rpcTimeoutMs);
           } catch {
             return false;
           }
           // A write that merged into the hint after we read it keeps the hint for the next round.
-          return storage.removeHint(target, hint.key, hint.version);
+          return replica.removeHint(target, hint.key, hint.version);
         }),
       );
       const ok = outcomes.filter(Boolean).length;
@@ -79,8 +79,8 @@ export class HintedHandoff {
       if (ok === 0) break;
     }
     if (delivered > 0) {
-      this.opts.metrics.inc('hints_delivered', delivered);
-      this.opts.log.info({ target, delivered, pending: storage.hintCounts().get(target) ?? 0 }, `handed off ${delivered} hints to ${target}`);
+      this.deps.metrics.inc('hints_delivered', delivered);
+      this.deps.log.info({ target, delivered, pending: replica.hintCounts().get(target) ?? 0 }, `handed off ${delivered} hints to ${target}`);
     }
   }
 }

@@ -19,7 +19,7 @@ export function logFailure(log: Logger, what: string, err: unknown, fields: obje
   else log.error({ ...fields, err }, `${what} failed (a bug)`);
 }
 
-export interface PeriodicOptions {
+export interface PeriodicDeps {
   /** What the task does, for the log: "hinted handoff round". */
   readonly name: string;
   readonly runtime: Runtime;
@@ -32,7 +32,7 @@ export class Periodic {
   private timer: Timer | undefined;
   private stoppedFlag = false;
 
-  constructor(private readonly opts: PeriodicOptions) {}
+  constructor(private readonly deps: PeriodicDeps) {}
 
   /** True once `stop()` was called: long rounds check it to end early. */
   get stopped(): boolean {
@@ -53,14 +53,14 @@ export class Periodic {
   /** One round now; a failure is logged, never thrown. */
   async run(): Promise<void> {
     try {
-      await this.opts.task();
+      await this.deps.task();
     } catch (err) {
-      logFailure(this.opts.log, this.opts.name, err);
+      logFailure(this.deps.log, this.deps.name, err);
     }
   }
 
   private schedule(): void {
     if (this.stoppedFlag) return;
-    this.timer = this.opts.runtime.setTimer(this.opts.intervalMs, () => void this.run().finally(() => this.schedule()));
+    this.timer = this.deps.runtime.setTimer(this.deps.intervalMs, () => void this.run().finally(() => this.schedule()));
   }
 }

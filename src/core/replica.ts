@@ -7,7 +7,7 @@ import { contextEntries, sync } from './dvv.js';
 import { KvError } from './errors.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
-import type { Logger, QuarantinedRow, Runtime, Storage } from './runtime.js';
+import type { HintEntry, Logger, QuarantinedRow, Runtime, Storage, StoredEntry } from './runtime.js';
 import { contextEntriesMax, reapedContextsMax } from './limits.js';
 import type { CausalContext, NodeId, PartitionId, VersionedObject } from './types.js';
 
@@ -48,8 +48,24 @@ export class LocalReplica {
     deps.storage.onQuarantine((row) => this.quarantined(row));
   }
 
-  get storage(): Storage {
-    return this.deps.storage;
+  /** Committed hints pending per target (see Storage.hintCounts). */
+  hintCounts(): ReadonlyMap<NodeId, number> {
+    return this.deps.storage.hintCounts();
+  }
+
+  /** Up to `limit` hints for `target`, oldest first: what handoff delivers next. */
+  listHints(target: NodeId, limit: number): Promise<HintEntry[]> {
+    return this.deps.storage.listHints(target, limit);
+  }
+
+  /** Removes a delivered hint if nothing merged into it since (`version`); true if removed. */
+  removeHint(target: NodeId, key: string, version: number): Promise<boolean> {
+    return this.deps.storage.removeHint(target, key, version);
+  }
+
+  /** Stored keys of one partition in key order, after `afterKey`: for tree rebuilds and the reaper. */
+  scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
+    return this.deps.storage.scanPartition(partition, afterKey, limit);
   }
 
   observe(observer: ChangeObserver): void {

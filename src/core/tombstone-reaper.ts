@@ -15,7 +15,7 @@ import type { RpcClient } from './rpc-client.js';
 import type { Logger, Runtime } from './runtime.js';
 import { asPartitionId, type NodeId, type VersionedObject } from './types.js';
 
-export interface ReaperOptions {
+export interface ReaperDeps {
   readonly self: NodeId;
   readonly runtime: Runtime;
   readonly rpc: RpcClient;
@@ -40,8 +40,8 @@ export class TombstoneReaper {
   /** Where the next round resumes: a partition index and the last key scanned in it. */
   private cursor: { partition: number; afterKey: string | undefined } = { partition: 0, afterKey: undefined };
 
-  constructor(private readonly opts: ReaperOptions) {
-    this.periodic = new Periodic({ name: 'tombstone reaping round', runtime: opts.runtime, log: opts.log, intervalMs: opts.intervalMs, task: () => this.round() });
+  constructor(private readonly deps: ReaperDeps) {
+    this.periodic = new Periodic({ name: 'tombstone reaping round', runtime: deps.runtime, log: deps.log, intervalMs: deps.intervalMs, task: () => this.round() });
   }
 
   start(): void {
@@ -54,53 +54,53 @@ export class TombstoneReaper {
 
   /** Handles a peer's `reap`: deletes the key only if it still holds exactly that tombstone. */
   async reapLocal(key: string, digest: string): Promise<boolean> {
-    const reaped = await this.opts.replica.reap(
+    const reaped = await this.deps.replica.reap(
       key,
-      (current) => objectDigest(current) === digest && isReapable(current, this.opts.runtime.wallClockMs(), this.opts.graceMs),
+      (current) => objectDigest(current) === digest && isReapable(current, this.deps.runtime.wallClockMs(), this.deps.graceMs),
     );
-    if (reaped) this.opts.metrics.inc('tombstones_reaped');
+    if (reaped) this.deps.metrics.inc('tombstones_reaped');
     return reaped;
   }
 
   /** Scans up to scanPerRoundMax keys of partitions this node leads, reaping what it may. */
   async round(): Promise<number> {
-    const ring = this.opts.ring();
+    const ring = this.deps.ring();
     let scanned = 0;
     let reaped = 0;
     let deferred = 0;
-    for (let visited = 0; visited < ring.partitions && scanned < this.opts.scanPerRoundMax && !this.periodic.stopped; ) {
+    for (let visited = 0; visited < ring.partitions && scanned < this.deps.scanPerRoundMax && !this.periodic.stopped; ) {
       const partition = asPartitionId(this.cursor.partition % ring.partitions);
       const primaries = preferenceList(ring, partition).primaries;
-      const page = primaries[0] === this.opts.self
-        ? await this.opts.replica.storage.scanPartition(partition, this.cursor.afterKey, this.opts.scanPerRoundMax - scanned)
+      const page = primaries[0] === this.deps.self
+        ? await this.deps.replica.scanPartition(partition, this.cursor.afterKey, this.deps.scanPerRoundMax - scanned)
         : [];
       scanned += page.length;
       for (const { key, object } of page) {
-        if (!isReapable(object, this.opts.runtime.wallClockMs(), this.opts.graceMs)) continue;
+        if (!isReapable(object, this.deps.runtime.wallClockMs(), this.deps.graceMs)) continue;
         if (await this.reapEverywhere(key, object, primaries)) reaped++;
         else deferred++;
       }
-      if (page.length > 0 && scanned >= this.opts.scanPerRoundMax) {
+      if (page.length > 0 && scanned >= this.deps.scanPerRoundMax) {
         this.cursor = { partition, afterKey: page[page.length - 1]!.key };
       } else {
         this.cursor = { partition: (partition + 1) % ring.partitions, afterKey: undefined };
         visited++;
       }
     }
-    if (deferred > 0) this.opts.metrics.inc('tombstones_reap_deferred', deferred);
-    if (reaped + deferred > 0) this.opts.log.info({ reaped, deferred, scanned }, `reaped ${reaped} tombstones, ${deferred} past the grace left for later`);
+    if (deferred > 0) this.deps.metrics.inc('tombstones_reap_deferred', deferred);
+    if (reaped + deferred > 0) this.deps.log.info({ reaped, deferred, scanned }, `reaped ${reaped} tombstones, ${deferred} past the grace left for later`);
     return reaped;
   }
 
   private async reapEverywhere(key: string, object: VersionedObject, primaries: readonly NodeId[]): Promise<boolean> {
     const digest = objectDigest(object);
-    const others = primaries.filter((p) => p !== this.opts.self);
-    const call = <R extends RpcRequest>(peer: NodeId, request: R) => this.opts.rpc.call(peer, request, this.opts.rpcTimeoutMs);
+    const others = primaries.filter((p) => p !== this.deps.self);
+    const call = <R extends RpcRequest>(peer: NodeId, request: R) => this.deps.rpc.call(peer, request, this.deps.rpcTimeoutMs);
     try {
-      if (await this.opts.replica.mayStillSend(key)) return false;
+      if (await this.deps.replica.mayStillSend(key)) return false;
       const [copies, pending] = await Promise.all([
         Promise.all(others.map((peer) => call(peer, { type: 'read', key }))),
-        Promise.all(this.opts.ring().members.filter((m) => m !== this.opts.self).map((peer) => call(peer, { type: 'keyPending', key }))),
+        Promise.all(this.deps.ring().members.filter((m) => m !== this.deps.self).map((peer) => call(peer, { type: 'keyPending', key }))),
       ]);
       // Every primary must hold exactly this tombstone; otherwise wait for repair to make it so.
       if (!copies.every((c) => c.object !== null && objectDigest(c.object) === digest)) return false;
