@@ -35,6 +35,7 @@ export class SimStorage implements Storage {
   readonly incarnation: string;
   private batch: Batch | undefined;
   private dead = false;
+  private closed = false;
   commits = 0;
 
   constructor(
@@ -56,6 +57,7 @@ export class SimStorage implements Storage {
     partition: PartitionId,
     change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
   ): Promise<VersionedObject | undefined> {
+    if (this.closed) return Promise.reject(new Error('storage: closed'));
     if (this.dead) return never();
     if (this.opts.ackBeforeCommit) return this.updateUnsafely(key, partition, change);
     const batch = this.open();
@@ -76,6 +78,7 @@ export class SimStorage implements Storage {
     createdAtMs: number,
     change: (current: VersionedObject | undefined) => VersionedObject,
   ): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('storage: closed'));
     if (this.dead) return never();
     const batch = this.open();
     batch.hintWrites++;
@@ -89,6 +92,7 @@ export class SimStorage implements Storage {
   }
 
   removeHint(target: NodeId, key: string, version: number): Promise<boolean> {
+    if (this.closed) return Promise.reject(new Error('storage: closed'));
     if (this.dead) return never();
     const batch = this.open();
     batch.hintWrites++;
@@ -109,7 +113,10 @@ export class SimStorage implements Storage {
   /** Never called back: the disk is a MemoryStorage, which has nothing to quarantine. */
   onQuarantine(): void {}
 
+  /** Commits what is staged, then refuses every later call, as SqliteStorage does. */
   close(): Promise<void> {
+    if (this.batch) this.commit(this.batch);
+    this.closed = true;
     return Promise.resolve();
   }
 
@@ -134,6 +141,7 @@ export class SimStorage implements Storage {
   }
 
   private alive<T>(read: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('storage: closed'));
     return this.dead ? never() : read();
   }
 

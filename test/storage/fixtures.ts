@@ -7,6 +7,11 @@ export interface StorageHandle {
   storage: Storage;
   /** Opens the same data again (after `storage` is closed); only persistent engines have it. */
   reopen?: () => Promise<Storage>;
+  /**
+   * The engine runs a write's `change` when its batch commits, not when it is staged (the
+   * simulator's storage): an object handed in is used as it is then, so the caller must not reuse it.
+   */
+  changeRunsAtCommit?: true;
   /** Closes every storage still open (close must be idempotent) and frees the store's resources. */
   cleanup: () => Promise<void>;
 }
