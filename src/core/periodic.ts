@@ -14,7 +14,7 @@ export function failureClassOf(err: unknown): FailureClass {
 }
 
 /** Logs a failed round of `what` at the level its class calls for. */
-export function logFailure(log: Logger, what: string, err: unknown, fields: object = {}): void {
+function logFailure(log: Logger, what: string, err: unknown, fields: object = {}): void {
   if (failureClassOf(err) === 'condition') log.warn({ ...fields, err: (err as Error).message }, `${what} failed`);
   else log.error({ ...fields, err }, `${what} failed (a bug)`);
 }

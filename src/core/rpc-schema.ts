@@ -52,7 +52,7 @@ const requestSchema: z.ZodType<RpcRequest> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('reap'), key: keySchema, digest: digestSchema }),
 ]);
 
-export const rpcBatchSchema = z.array(requestSchema).min(1).max(rpcBatchMax);
+const rpcBatchSchema = z.array(requestSchema).min(1).max(rpcBatchMax);
 
 const errorCodeSchema = z.custom<ErrorCode>((v) => typeof v === 'string' && Object.hasOwn(errorCatalog, v), 'a catalogued error code');
 const clientResultSchema: z.ZodType<ClientResult> = z.union([

@@ -10,7 +10,7 @@ import { contentTypeBytesMax, contextEntriesMax, keyBytesMax, siblingsMax } from
 import type { ActorId, CausalContext, Dot, NodeId, VersionedObject } from './types.js';
 
 /** `node.incarnation`: a node id as `--id` accepts it, then the data directory's incarnation. */
-export const actorPattern = /^[a-z0-9_-]{1,64}\.[0-9a-z]{1,32}$/;
+const actorPattern = /^[a-z0-9_-]{1,64}\.[0-9a-z]{1,32}$/;
 const nodeIdPattern = /^[a-z0-9_-]{1,64}$/;
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -26,7 +26,7 @@ export const keySchema = z
 export const nodeIdSchema = z.custom<NodeId>((v) => typeof v === 'string' && nodeIdPattern.test(v), 'a node id');
 const actorIdSchema = z.custom<ActorId>((v) => typeof v === 'string' && actorPattern.test(v), 'an actor id');
 /** Dot counters are positive safe integers (never a BigInt, never a float). */
-export const counterSchema = z.int().min(1);
+const counterSchema = z.int().min(1);
 const dotSchema = z.tuple([actorIdSchema, counterSchema]);
 
 const compareDots = (a: Dot, b: Dot): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]);
