@@ -9,9 +9,11 @@ import { contextEntries } from './dvv.js';
 import { contentTypeBytesMax, contextEntriesMax, keyBytesMax, siblingsMax } from './limits.js';
 import type { ActorId, CausalContext, Dot, NodeId, VersionedObject } from './types.js';
 
-/** `node.incarnation`: a node id as `--id` accepts it, then the data directory's incarnation. */
-const actorPattern = /^[a-z0-9_-]{1,64}\.[0-9a-z]{1,32}$/;
-const nodeIdPattern = /^[a-z0-9_-]{1,64}$/;
+/** A node id, as `--id` and `--peers` accept it (the one definition; config uses it too). */
+export const nodeIdPatternText = '[a-z0-9_-]{1,64}';
+export const nodeIdPattern = new RegExp(`^${nodeIdPatternText}$`);
+/** `node.incarnation`: a node id, then the data directory's incarnation. */
+const actorPattern = new RegExp(`^${nodeIdPatternText}\\.[0-9a-z]{1,32}$`);
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 /** In a /u regex a surrogate pair is one code point: this matches only unpaired halves, which UTF-8 cannot carry. */

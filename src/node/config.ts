@@ -6,7 +6,8 @@ import type { ConvergenceSettings } from '../core/node-core.js';
 import { isValidPartitionCount } from '../core/ring.js';
 import type { QuorumSpec } from '../core/rpc.js';
 import { asNodeId, type NodeId } from '../core/types.js';
-import { idPattern, idPatternText, knobDefaults, knobs, portMax, portMin, type Knob, type KnobKey } from './knobs.js';
+import { nodeIdPattern, nodeIdPatternText } from '../core/schemas.js';
+import { knobDefaults, knobs, portMax, portMin, type Knob, type KnobKey } from './knobs.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -114,7 +115,7 @@ function peerEntries(value: unknown): [string, string][] {
 function parsePeers(value: unknown): Map<NodeId, string> {
   const peers = new Map<NodeId, string>();
   for (const [id, url] of peerEntries(value)) {
-    if (!idPattern.test(id)) throw new ConfigError(`peer id ${JSON.stringify(id)} must match ${idPatternText}`);
+    if (!nodeIdPattern.test(id)) throw new ConfigError(`peer id ${JSON.stringify(id)} must match ${nodeIdPatternText}`);
     try {
       new URL(url);
     } catch {
@@ -147,7 +148,7 @@ export function loadNodeConfig(
 ): NodeConfig {
   const merged = mergeSources(flags, env, warn);
   const id = merged['id'];
-  if (typeof id !== 'string' || !idPattern.test(id)) throw new ConfigError(`--id is required and must match ${idPatternText}`);
+  if (typeof id !== 'string' || !nodeIdPattern.test(id)) throw new ConfigError(`--id is required and must match ${nodeIdPatternText}`);
   const { host, port } = parseListen(merged['listen']);
   const n = simple('n', merged['n']) as number;
   const quorum = (name: 'r' | 'w') => {

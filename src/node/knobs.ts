@@ -2,6 +2,7 @@
 // and usage text are derived from it; config/default.json and the flag tables of docs/api.md and
 // the README are checked against it (test/unit/knobs.test.ts). Names put the unit last.
 import * as limits from '../core/limits.js';
+import { nodeIdPattern, nodeIdPatternText } from '../core/schemas.js';
 
 export const portMin = 1;
 export const portMax = 65_535;
@@ -38,11 +39,9 @@ export type Knob = KnobBase &
     | { readonly kind: 'listen' | 'peers' | 'quorum' }
   );
 
-export const idPatternText = '[a-z0-9_-]{1,64}';
-export const idPattern = new RegExp(`^${idPatternText}$`);
 
 export const knobs = [
-  { key: 'id', flag: 'id', arg: 'ID', kind: 'text', pattern: idPattern, patternText: idPatternText, defaultText: 'required', help: 'node id' },
+  { key: 'id', flag: 'id', arg: 'ID', kind: 'text', pattern: nodeIdPattern, patternText: nodeIdPatternText, defaultText: 'required', help: 'node id' },
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', kind: 'listen', default: '127.0.0.1:7001', help: 'where this node serves HTTP (client, admin, RPC)' },
   { key: 'dataDir', flag: 'data-dir', arg: 'DIR', kind: 'text', defaultText: './data/<id>', help: 'where this node keeps its SQLite files' },
   { key: 'peers', flag: 'peers', arg: 'id=URL,...', kind: 'peers', defaultText: 'this node alone', help: 'all cluster members, this node included' },

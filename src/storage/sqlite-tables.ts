@@ -120,6 +120,23 @@ const hintRow = ([rowid, key, partition, bytes, version, createdAtMs]: HintColum
   createdAtMs,
 });
 
+/**
+ * Moves one row of objects or hints into `quarantine` and deletes it, in one transaction. By rowid:
+ * a row whose key is not text could not be named by key.
+ */
+function quarantiner(db: Database.Database, kind: 'object' | 'hint'): (rowid: number, reason: string, atMs: number) => void {
+  const table = kind === 'object' ? 'objects' : 'hints';
+  const columns = kind === 'object' ? 'key, partition, object' : 'target, key, partition, object, version, created_at_ms';
+  const move = db.prepare<[string, number, number]>(
+    `INSERT INTO quarantine (kind, ${columns}, reason, quarantined_at_ms) SELECT '${kind}', ${columns}, ?, ? FROM ${table} WHERE rowid = ?`,
+  );
+  const drop = db.prepare<[number]>(`DELETE FROM ${table} WHERE rowid = ?`);
+  return db.transaction((rowid: number, reason: string, atMs: number) => {
+    move.run(reason, atMs, rowid);
+    drop.run(rowid);
+  });
+}
+
 /** Prepared statements over an open database. Reads see committed rows only, unchecked. */
 export class Tables {
   readonly object: (key: string) => RawObjectRow | undefined;
@@ -162,25 +179,8 @@ export class Tables {
        ORDER BY created_at_ms, version LIMIT ?`,
     ).raw();
 
-    // By rowid: a row whose key is not text could not be named by key.
-    const moveObject = db.prepare<[string, number, number]>(
-      `INSERT INTO quarantine (kind, key, partition, object, reason, quarantined_at_ms)
-       SELECT 'object', key, partition, object, ?, ? FROM objects WHERE rowid = ?`,
-    );
-    const dropObject = db.prepare<[number]>('DELETE FROM objects WHERE rowid = ?');
-    this.quarantineObject = db.transaction((rowid: number, reason: string, atMs: number) => {
-      moveObject.run(reason, atMs, rowid);
-      dropObject.run(rowid);
-    });
-    const moveHint = db.prepare<[string, number, number]>(
-      `INSERT INTO quarantine (kind, target, key, partition, object, version, created_at_ms, reason, quarantined_at_ms)
-       SELECT 'hint', target, key, partition, object, version, created_at_ms, ?, ? FROM hints WHERE rowid = ?`,
-    );
-    const dropHint = db.prepare<[number]>('DELETE FROM hints WHERE rowid = ?');
-    this.quarantineHint = db.transaction((rowid: number, reason: string, atMs: number) => {
-      moveHint.run(reason, atMs, rowid);
-      dropHint.run(rowid);
-    });
+    this.quarantineObject = quarantiner(db, 'object');
+    this.quarantineHint = quarantiner(db, 'hint');
 
     const upsertObject = db.prepare<[string, number, Buffer]>(
       `INSERT INTO objects (key, partition, object) VALUES (?, ?, ?)
