@@ -48,7 +48,7 @@ export class LocalReplica {
     deps.storage.onQuarantine((row) => this.quarantined(row));
   }
 
-  /** Committed hints pending per target (see Storage.hintCounts). */
+  /** Durable hints pending per target (see Storage.hintCounts). */
   hintCounts(): ReadonlyMap<NodeId, number> {
     return this.deps.storage.hintCounts();
   }
@@ -193,17 +193,17 @@ export class LocalReplica {
       throw new HintsFullError(`${this.deps.self} holds ${pending} hints for ${target}, the maximum`);
     }
     const partition = partitionOf(this.deps.ring(), key);
-    const countedBefore = this.deps.storage.hintCounts().get(target) ?? 0;
-    const stored = this.deps.storage.updateHint(target, key, partition, this.deps.runtime.wallClockMs(), (current) =>
-      current ? sync(current, object) : object,
-    );
-    // An engine that counts only committed hints has not counted this one yet: hold its place.
-    const uncounted = (this.deps.storage.hintCounts().get(target) ?? 0) === countedBefore;
-    if (uncounted) this.hintsInFlight.set(target, (this.hintsInFlight.get(target) ?? 0) + 1);
+    // Storage counts a hint only once its write resolves: hold this one's place until then (a merge
+    // into an existing hint holds one too, erring on the side of refusing).
+    this.hintsInFlight.set(target, inFlight + 1);
     try {
-      await stored;
+      await this.deps.storage.updateHint(target, key, partition, this.deps.runtime.wallClockMs(), (current) =>
+        current ? sync(current, object) : object,
+      );
     } finally {
-      if (uncounted) this.hintsInFlight.set(target, (this.hintsInFlight.get(target) ?? 1) - 1);
+      const left = (this.hintsInFlight.get(target) ?? 1) - 1;
+      if (left > 0) this.hintsInFlight.set(target, left);
+      else this.hintsInFlight.delete(target);
     }
     this.deps.metrics.inc('hints_stored');
   }

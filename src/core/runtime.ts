@@ -100,7 +100,12 @@ export interface Storage {
   removeHint(target: NodeId, key: string, version: number): Promise<boolean>;
   /** Whether a hint for `key` (for any target) is stored or staged to be. */
   hasHint(key: string): Promise<boolean>;
-  /** Hints pending per target (targets with none are absent). Kept in memory: cheap to call. */
+  /**
+   * Durable hints per target (targets with none are absent), a snapshot kept in memory: cheap to
+   * call. A hint counts from the moment the updateHint that created it resolves until the
+   * removeHint that removed it resolves; a write still in flight is never counted, in every engine,
+   * so a caller that limits hints holds a place for its own writes in flight.
+   */
   hintCounts(): ReadonlyMap<NodeId, number>;
   /**
    * Registers `listener`, called synchronously each time a row is quarantined, from inside the

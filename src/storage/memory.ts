@@ -1,6 +1,7 @@
 // In-memory Storage for tests and the simulator. Objects and hints are kept encoded so no caller
 // can hold a reference into stored state, and so the codec is exercised exactly as on disk.
-// Semantics match SqliteStorage; every write is "durable" (and visible) as soon as it is made.
+// Semantics match SqliteStorage; every write is "durable" (and visible) as soon as it is made,
+// and hint counts move when the write resolves, as the Storage port requires.
 import { randomBytes } from 'node:crypto';
 import type { HintEntry, Storage, StoredEntry } from '../core/runtime.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
@@ -35,6 +36,8 @@ export class MemoryStorage implements Storage {
   /** Keys of each partition in UTF-8 byte order, for scanPartition. */
   private readonly partitions = new Map<PartitionId, SortedKeys>();
   private readonly hints = new Map<NodeId, Map<string, StoredHint>>();
+  /** Hints per target, moved only when the write that changes them resolves (see Storage.hintCounts). */
+  private readonly counts = new Map<NodeId, number>();
   /** Last hint version handed out; versions only ever grow. */
   private hintVersion = 0;
   private closed = false;
@@ -88,7 +91,7 @@ export class MemoryStorage implements Storage {
     createdAtMs: number,
     change: (current: VersionedObject | undefined) => VersionedObject,
   ): Promise<void> {
-    return settle(() => {
+    const written = settle(() => {
       this.checkOpen();
       const forTarget = this.hints.get(target);
       const old = forTarget?.get(key);
@@ -101,6 +104,10 @@ export class MemoryStorage implements Storage {
       };
       if (forTarget) forTarget.set(key, hint);
       else this.hints.set(target, new Map([[key, hint]]));
+      return old === undefined;
+    });
+    return written.then((created) => {
+      if (created) this.count(target, +1);
     });
   }
 
@@ -121,13 +128,17 @@ export class MemoryStorage implements Storage {
   }
 
   removeHint(target: NodeId, key: string, version: number): Promise<boolean> {
-    return settle(() => {
+    const removed = settle(() => {
       this.checkOpen();
       const forTarget = this.hints.get(target);
       if (forTarget?.get(key)?.version !== version) return false;
       forTarget.delete(key);
       if (forTarget.size === 0) this.hints.delete(target);
       return true;
+    });
+    return removed.then((done) => {
+      if (done) this.count(target, -1);
+      return done;
     });
   }
 
@@ -140,7 +151,7 @@ export class MemoryStorage implements Storage {
 
   /** A snapshot: callers may keep iterating it while hints come and go. */
   hintCounts(): ReadonlyMap<NodeId, number> {
-    return new Map([...this.hints].map(([target, m]) => [target, m.size]));
+    return new Map(this.counts);
   }
 
   /** Never called back: this engine holds only what encodeObject produced, nothing to quarantine. */
@@ -155,6 +166,12 @@ export class MemoryStorage implements Storage {
     this.checkOpen();
     const stored = this.objects.get(key);
     return stored === undefined ? undefined : decodeObject(stored.bytes);
+  }
+
+  private count(target: NodeId, delta: 1 | -1): void {
+    const count = (this.counts.get(target) ?? 0) + delta;
+    if (count > 0) this.counts.set(target, count);
+    else this.counts.delete(target);
   }
 
   private index(key: string, partition: PartitionId): void {

@@ -34,6 +34,23 @@ export function hintConformance(withStore: WithStore): void {
       assert.deepStrictEqual(await storage.scanPartition(p, undefined, 10), []);
     }));
 
+  it('counts a hint only while its creating write has resolved and its removal has not', () =>
+    withStore(async ({ storage }) => {
+      const created = storage.updateHint(t1, 'k', p, 1000, appendSibling(1));
+      assert.deepStrictEqual(counts(storage), {}, 'a write in flight is not counted');
+      await created;
+      assert.deepStrictEqual(counts(storage), { n1: 1 });
+      const merged = storage.updateHint(t1, 'k', p, 2000, appendSibling(2));
+      assert.deepStrictEqual(counts(storage), { n1: 1 });
+      await merged;
+      assert.deepStrictEqual(counts(storage), { n1: 1 }, 'a merge is not a new hint');
+      const [h] = await storage.listHints(t1, 1);
+      const removed = storage.removeHint(t1, 'k', h!.version);
+      assert.deepStrictEqual(counts(storage), { n1: 1 }, 'a removal in flight still counts the hint');
+      assert.equal(await removed, true);
+      assert.deepStrictEqual(counts(storage), {});
+    }));
+
   it('a merge sees the hint, keeps its createdAt and bumps its version', () =>
     withStore(async ({ storage }) => {
       await storage.updateHint(t1, 'k', p, 1000, appendSibling(1));
