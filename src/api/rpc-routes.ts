@@ -2,6 +2,7 @@
 // the credential is checked before the body is read, so an unauthenticated call changes nothing.
 import type { FastifyInstance } from 'fastify';
 import type { RpcHandler } from '../core/rpc-handler.js';
+import { FailureLog } from '../core/failure-log.js';
 import { rpcBodyBytesMax, rpcErrorTextCharsMax } from '../core/limits.js';
 import type { RpcResponse } from '../core/rpc.js';
 import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
@@ -15,6 +16,8 @@ export interface RpcRoutesOptions {
 }
 
 export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): Promise<void> {
+  // Per request, these repeat as fast as a peer sends: logged by class, conditions rate-limited.
+  const failures = new FailureLog({ log: app.log, now: () => performance.now() });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: rpcBodyBytesMax }, (_req, body, done) => done(null, body));
 
@@ -23,7 +26,7 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
     app.addHook('onRequest', async (request, reply) => {
       const presented = request.headers[rpcAuthHeader];
       if (!credentialMatches(typeof presented === 'string' ? presented : undefined)) {
-        request.log.warn({ remote: request.ip }, 'internal RPC without a valid cluster credential refused');
+        failures.report('rpc_unauthorized', 'internal RPC without a valid cluster credential refused', { remote: request.ip });
         return sendError(reply, 'unauthorized');
       }
     });
@@ -33,7 +36,7 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
     // The whole batch is checked before any of it runs: a refused body changes nothing.
     const batch = decodeRpcBatch(request.body);
     if (!batch.ok) {
-      request.log.warn({ remote: request.ip, problem: batch.problem }, 'internal RPC body refused');
+      failures.report('rpc_refused', 'internal RPC body refused', { remote: request.ip, problem: batch.problem });
       return sendError(reply, 'bad_request', `Invalid internal RPC body: ${batch.problem}.`);
     }
     // Each request of the batch runs on its own; one failing does not fail the others.
@@ -42,7 +45,7 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
         opts.rpc.handle(message).then(
           (ok: RpcResponse): RpcOutcome => ({ ok }),
           (err: unknown): RpcOutcome => {
-            request.log.error({ err, type: message.type }, 'internal RPC failed');
+            failures.failed('internal RPC', err, { type: message.type });
             return { error: String((err as Error).message).slice(0, rpcErrorTextCharsMax) };
           },
         ),

@@ -10,7 +10,8 @@ import { diffHashes, diffKeys, merkleBranchWidth, objectDigest, PartitionTree } 
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
-import { failureClassOf, Periodic } from './periodic.js';
+import { failureClassOf } from './errors.js';
+import { Periodic } from './periodic.js';
 import type { Logger, Runtime } from './runtime.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { RpcClient, RpcReplyOf } from './rpc-client.js';

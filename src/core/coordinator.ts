@@ -5,6 +5,7 @@
 // 4.6). Reads ask the primaries only and read-repair stale ones after answering.
 import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
+import { FailureLog } from './failure-log.js';
 import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
@@ -33,7 +34,11 @@ type Read = Extract<ClientOp, { op: 'get' }>;
 type Target = ReturnType<typeof preferenceListForKey>;
 
 export class Coordinator {
-  constructor(private readonly deps: CoordinatorDeps) {}
+  private readonly failures: FailureLog;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.failures = new FailureLog({ log: deps.log, now: () => deps.runtime.now() });
+  }
 
   /** Entry point for a client request received by this node. */
   async execute(op: ClientOp): Promise<ClientResult> {
@@ -131,9 +136,8 @@ export class Coordinator {
     // No fallback took it: try the primary anyway, the detector's "down" may be stale.
     if (!believedUp && (await this.tryReplicate(primary, direct, remaining()))) return { node: primary, primary: true, value: true };
     await this.deps.replica.storeHint(primary, key, object).catch((err: unknown) => {
-      // A full hint queue is an operating condition the replica already reports (rate-limited); anything else is not.
-      if (err instanceof HintsFullError) return;
-      this.deps.log.error({ primary, key, err }, 'could not keep a hint for a primary that missed a write');
+      // A full hint queue is an operating condition the replica already reports (rate-limited).
+      if (!(err instanceof HintsFullError)) this.failures.failed('keeping a hint for a primary that missed a write', err, { primary, key });
     });
     throw new Error(`no node took the write for ${primary}`);
   }

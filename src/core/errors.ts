@@ -24,6 +24,8 @@ export type ErrorCode = keyof typeof errorCatalog;
 
 export class KvError extends Error {
   readonly status: number;
+  /** Logged (when it is: a peer's request refused) as an operating condition, never as a bug. */
+  readonly failureCode = 'request_refused';
   constructor(
     readonly code: ErrorCode,
     message?: string,
@@ -33,4 +35,46 @@ export class KvError extends Error {
     this.name = 'KvError';
     this.status = errorCatalog[code].status;
   }
+}
+
+/**
+ * Failures inside a node that no client sees as such, for the log: each has a code (the `failure`
+ * field of the log line) and a class that says what it means for the node and sets the level.
+ * `condition`: an expected operating condition the cluster copes with (warn); `damage`: data found
+ * damaged, coped with, but an operator should look (error); `bug`: kvorum is wrong (error, with the
+ * stack). docs/api.md lists them; a test keeps the two the same.
+ */
+export const failureCatalog = {
+  peer_unreachable: { class: 'condition', message: 'A peer could not be reached.' },
+  peer_timeout: { class: 'condition', message: 'A peer did not answer in time.' },
+  peer_unauthorized: { class: 'condition', message: 'A peer refused our cluster credential: the secrets differ.' },
+  peer_protocol: { class: 'condition', message: 'A peer answered with something this version does not accept.' },
+  request_refused: { class: 'condition', message: 'A request was refused with a catalogued error (bad input from a client or peer).' },
+  rpc_unauthorized: { class: 'condition', message: 'An internal RPC call came without a valid cluster credential.' },
+  rpc_refused: { class: 'condition', message: 'An internal RPC body failed validation and was refused.' },
+  hints_full: { class: 'condition', message: 'A peer has hintsPerPeerMax hints waiting: more are refused.' },
+  row_quarantined: { class: 'damage', message: 'A stored row could not be read and was moved to the quarantine table.' },
+  invariant_violated: { class: 'bug', message: 'An internal invariant does not hold.' },
+  unexpected: { class: 'bug', message: 'An exception kvorum did not expect.' },
+} as const;
+
+export type FailureCode = keyof typeof failureCatalog;
+export type FailureClass = (typeof failureCatalog)[FailureCode]['class'];
+
+/** An error that knows its failure code; any other error is `unexpected`. */
+export interface CodedFailure {
+  readonly failureCode: FailureCode;
+}
+
+export function failureCodeOf(err: unknown): FailureCode {
+  const code = (err as Partial<CodedFailure> | null)?.failureCode;
+  return typeof code === 'string' && Object.hasOwn(failureCatalog, code) ? code : 'unexpected';
+}
+
+export const failureClassOf = (err: unknown): FailureClass => failureCatalog[failureCodeOf(err)].class;
+
+/** Thrown when a core invariant does not hold: always a bug in kvorum, never a client's fault. */
+export class InvariantError extends Error implements CodedFailure {
+  override readonly name = 'InvariantError';
+  readonly failureCode = 'invariant_violated';
 }

@@ -1,23 +1,9 @@
 // A background task that runs, waits `intervalMs` after it finished, and runs again, until stopped.
 // Until `start()` nothing is scheduled, but the task may be run directly (tests, first rounds).
-// A round that fails is logged here, in one place, at the level its failure class calls for.
-import { TransportError, type Logger, type Runtime, type Timer } from './runtime.js';
-
-/**
- * What a failure says about the node: a peer that is down, slow or refusing is an operating
- * condition (warn: the cluster copes, the operator may act); anything else is a bug (error).
- */
-export type FailureClass = 'condition' | 'bug';
-
-export function failureClassOf(err: unknown): FailureClass {
-  return err instanceof TransportError ? 'condition' : 'bug';
-}
-
-/** Logs a failed round of `what` at the level its class calls for. */
-function logFailure(log: Logger, what: string, err: unknown, fields: object = {}): void {
-  if (failureClassOf(err) === 'condition') log.warn({ ...fields, err: (err as Error).message }, `${what} failed`);
-  else log.error({ ...fields, err }, `${what} failed (a bug)`);
-}
+// A round that fails is logged here, in one place, at the level its failure class calls for
+// (core/errors.ts), a repeating condition at most every failureRepeatIntervalMs.
+import { FailureLog } from './failure-log.js';
+import type { Logger, Runtime, Timer } from './runtime.js';
 
 export interface PeriodicDeps {
   /** What the task does, for the log: "hinted handoff round". */
@@ -31,8 +17,11 @@ export interface PeriodicDeps {
 export class Periodic {
   private timer: Timer | undefined;
   private stoppedFlag = false;
+  private readonly failures: FailureLog;
 
-  constructor(private readonly deps: PeriodicDeps) {}
+  constructor(private readonly deps: PeriodicDeps) {
+    this.failures = new FailureLog({ log: deps.log, now: () => deps.runtime.now() });
+  }
 
   /** True once `stop()` was called: long rounds check it to end early. */
   get stopped(): boolean {
@@ -55,7 +44,7 @@ export class Periodic {
     try {
       await this.deps.task();
     } catch (err) {
-      logFailure(this.deps.log, this.deps.name, err);
+      this.failures.failed(this.deps.name, err);
     }
   }
 

@@ -4,7 +4,8 @@
 // must know (keys being sent elsewhere, contexts of keys just reaped) is tracked in one place.
 // Rows the storage quarantines (unreadable) are reported here too, and count as deletions.
 import { contextEntries, sync } from './dvv.js';
-import { KvError } from './errors.js';
+import { KvError, type CodedFailure } from './errors.js';
+import { FailureLog } from './failure-log.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
 import type { HintEntry, Logger, QuarantinedRow, Runtime, Storage, StoredEntry } from './runtime.js';
@@ -18,8 +19,9 @@ import type { CausalContext, NodeId, PartitionId, VersionedObject } from './type
  */
 export type ChangeObserver = (key: string, partition: PartitionId, before: VersionedObject | undefined, after: VersionedObject | undefined) => void;
 
-export class HintsFullError extends Error {
+export class HintsFullError extends Error implements CodedFailure {
   override readonly name = 'HintsFullError';
+  readonly failureCode = 'hints_full';
 }
 
 export interface ReplicaDeps {
@@ -36,15 +38,16 @@ export interface ReplicaDeps {
 
 export class LocalReplica {
   private readonly observers: ChangeObserver[] = [];
-  /** Hint stores not yet committed, per target: storage counts only committed hints. */
+  /** Hint stores not yet durable, per target: storage counts only durable hints. */
   private readonly hintsInFlight = new Map<NodeId, number>();
-  private lastFullWarningMs = -Infinity;
+  private readonly failures: FailureLog;
   /** Keys with work in flight that may send a version of them to another node, and how many. */
   private readonly sending = new Map<string, number>();
   /** Recently reaped keys, oldest first: the tombstone's context, and until when it is remembered. */
   private readonly reaped = new Map<string, { readonly context: CausalContext; readonly untilMs: number }>();
 
   constructor(private readonly deps: ReplicaDeps) {
+    this.failures = new FailureLog({ log: deps.log, now: () => deps.runtime.now() });
     deps.storage.onQuarantine((row) => this.quarantined(row));
   }
 
@@ -154,9 +157,10 @@ export class LocalReplica {
    */
   private quarantined(row: QuarantinedRow): void {
     this.deps.metrics.inc(row.kind === 'object' ? 'storage_quarantined_objects' : 'storage_quarantined_hints');
-    this.deps.log.error(
-      { kind: row.kind, key: row.key, target: row.target, reason: row.reason },
+    this.failures.report(
+      'row_quarantined',
       `storage: quarantined an unreadable ${row.kind} row; it reads as absent (kept in the quarantine table)`,
+      { kind: row.kind, key: row.key, target: row.target, reason: row.reason },
     );
     if (row.kind !== 'object' || row.key === undefined) return;
     const partition = partitionOf(this.deps.ring(), row.key);
@@ -185,11 +189,8 @@ export class LocalReplica {
     const pending = (this.deps.storage.hintCounts().get(target) ?? 0) + inFlight;
     if (pending >= this.deps.hintsPerPeerMax) {
       this.deps.metrics.inc('hints_refused');
-      const now = this.deps.runtime.now();
-      if (now - this.lastFullWarningMs > 10_000) {
-        this.lastFullWarningMs = now;
-        this.deps.log.warn({ target, pending, hintsPerPeerMax: this.deps.hintsPerPeerMax }, 'hint queue full: refusing hints for this peer (anti-entropy will repair it)');
-      }
+      const fields = { target, pending, hintsPerPeerMax: this.deps.hintsPerPeerMax };
+      this.failures.report('hints_full', 'hint queue full: refusing hints for this peer (anti-entropy will repair it)', fields);
       throw new HintsFullError(`${this.deps.self} holds ${pending} hints for ${target}, the maximum`);
     }
     const partition = partitionOf(this.deps.ring(), key);

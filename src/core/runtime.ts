@@ -2,6 +2,7 @@
 // transport/ and storage/; the simulator supplies fake ones. The core never reaches around them.
 import type { NodeId, PartitionId, VersionedObject } from './types.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
+import type { CodedFailure, FailureCode } from './errors.js';
 
 export interface Timer {
   cancel(): void;
@@ -18,7 +19,7 @@ export interface Runtime {
 }
 
 /** Thrown (or rejected with) by a Transport when the peer could not be reached or did not answer in time. */
-export class TransportError extends Error {
+export class TransportError extends Error implements CodedFailure {
   constructor(
     readonly peer: NodeId,
     readonly reason: 'unreachable' | 'timeout' | 'unauthorized' | 'protocol',
@@ -26,6 +27,10 @@ export class TransportError extends Error {
   ) {
     super(message);
     this.name = 'TransportError';
+  }
+
+  get failureCode(): FailureCode {
+    return `peer_${this.reason}`;
   }
 }
 
