@@ -6,7 +6,7 @@
 // Trees live in memory (O(keys)) and are rebuilt from storage at start-up, before serving.
 import { sameVersion, sync } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
-import { diffHashes, diffKeys, merkleBranchWidth, objectDigest, PartitionTree } from './merkle.js';
+import { compareTrees, objectDigest, PartitionTree, type RemoteTree } from './merkle.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
@@ -117,6 +117,26 @@ export class AntiEntropy {
   async exchange(peer: NodeId): Promise<ExchangeReport> {
     const ring = this.deps.ring();
     const shared = [...this.trees.keys()].filter((p) => preferenceList(ring, p).primaries.includes(peer));
+    const session = this.session(peer);
+    const remoteRoots = await session.hashes({ type: 'aeRoots', partitions: shared });
+    const differing = shared.filter((p, i) => this.trees.get(p)!.root() !== remoteRoots[i]);
+    let keysRepaired = 0;
+    for (const partition of differing) {
+      const budget = this.deps.keysPerExchangeMax - keysRepaired;
+      if (budget <= 0 || this.periodic.stopped) break;
+      const keys = (await compareTrees(this.trees.get(partition)!, session.tree(partition))).slice(0, budget);
+      const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));
+      session.count(repaired.reduce((n, r) => n + r.bytes, 0));
+      // Only keys this exchange changed: another exchange may have repaired some meanwhile.
+      keysRepaired += repaired.filter((r) => r.changed).length;
+    }
+    const report = { peer, partitionsCompared: shared.length, partitionsDiffering: differing.length, keysRepaired, payloadBytes: session.payloadBytes() };
+    this.reportExchange(report);
+    return report;
+  }
+
+  /** Tree queries to `peer` for one exchange, counting the payload they move. */
+  private session(peer: NodeId) {
     let payloadBytes = 0;
     const ask = async <R extends AeRequest>(request: R): Promise<RpcReplyOf<R>> => {
       const reply = await this.deps.rpc.call(peer, request, this.deps.rpcTimeoutMs);
@@ -124,33 +144,21 @@ export class AntiEntropy {
       return reply;
     };
     const hashes = async (request: AeHashesRequest) => (await ask(request)).hashes;
+    const tree = (partition: PartitionId): RemoteTree => ({
+      branches: () => hashes({ type: 'aeBranches', partition }),
+      leavesOf: (branches) => hashes({ type: 'aeLeaves', partition, branches: [...branches] }),
+      keysIn: async (leaves) => (await ask({ type: 'aeKeys', partition, leaves: [...leaves] })).keys,
+    });
+    return { hashes, tree, count: (bytes: number) => void (payloadBytes += bytes), payloadBytes: () => payloadBytes };
+  }
 
-    const remoteRoots = await hashes({ type: 'aeRoots', partitions: shared });
-    const differing = shared.filter((p, i) => this.trees.get(p)!.root() !== remoteRoots[i]);
-    let keysRepaired = 0;
-    for (const partition of differing) {
-      const budget = this.deps.keysPerExchangeMax - keysRepaired;
-      if (budget <= 0 || this.periodic.stopped) break;
-      const tree = this.trees.get(partition)!;
-      const branches = diffHashes(tree.branches(), await hashes({ type: 'aeBranches', partition }));
-      const remoteLeaves = await hashes({ type: 'aeLeaves', partition, branches });
-      const leaves = branches.flatMap((b, i) =>
-        diffHashes(tree.leavesOf(b), remoteLeaves.slice(i * merkleBranchWidth, (i + 1) * merkleBranchWidth)).map((l) => b * merkleBranchWidth + l),
-      );
-      const reply = await ask({ type: 'aeKeys', partition, leaves });
-      const keys = diffKeys(leaves.flatMap((l) => tree.keysIn(l)), reply.keys.map(([k, d]) => [k, d] as [string, string])).slice(0, budget);
-      const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));
-      payloadBytes += repaired.reduce((n, r) => n + r.bytes, 0);
-      // Only keys this exchange changed: another exchange may have repaired some meanwhile.
-      keysRepaired += repaired.filter((r) => r.changed).length;
-    }
+  private reportExchange(report: ExchangeReport): void {
     this.deps.metrics.inc('ae_exchanges');
-    this.deps.metrics.inc('ae_keys_repaired', keysRepaired);
-    this.deps.metrics.inc('ae_payload_bytes', payloadBytes);
-    const report = { peer, partitionsCompared: shared.length, partitionsDiffering: differing.length, keysRepaired, payloadBytes };
-    if (differing.length > 0) this.deps.log.info(report, `anti-entropy with ${peer}: ${differing.length} partitions differed, ${keysRepaired} keys repaired`);
+    this.deps.metrics.inc('ae_keys_repaired', report.keysRepaired);
+    this.deps.metrics.inc('ae_payload_bytes', report.payloadBytes);
+    const { peer, partitionsDiffering, keysRepaired } = report;
+    if (partitionsDiffering > 0) this.deps.log.info(report, `anti-entropy with ${peer}: ${partitionsDiffering} partitions differed, ${keysRepaired} keys repaired`);
     else this.deps.log.debug(report, `anti-entropy with ${peer}: in sync`);
-    return report;
   }
 
   /** Brings `key` to the merge of both copies on both sides: the payload moved, and whether anything changed. */

@@ -130,7 +130,7 @@ export function diffHashes(ours: readonly string[], theirs: readonly string[]): 
   return out;
 }
 
-type KeyDigests = ReadonlyArray<readonly [key: string, digest: string]>;
+export type KeyDigests = ReadonlyArray<readonly [key: string, digest: string]>;
 
 /** Keys held on only one side or with different digests, sorted. Inputs need not be sorted. */
 export function diffKeys(ours: KeyDigests, theirs: KeyDigests): string[] {
@@ -142,4 +142,28 @@ export function diffKeys(ours: KeyDigests, theirs: KeyDigests): string[] {
   }
   for (const key of mine.keys()) out.add(key);
   return [...out].sort(compareStrings);
+}
+
+/** What a tree comparison asks of the other side: its hashes, level by level, where they differ. */
+export interface RemoteTree {
+  branches(): Promise<readonly string[]>;
+  /** The leaf hashes of each branch asked, concatenated in the order asked. */
+  leavesOf(branches: readonly number[]): Promise<readonly string[]>;
+  /** The (key, digest) pairs held in the leaves asked. */
+  keysIn(leaves: readonly number[]): Promise<KeyDigests>;
+}
+
+/**
+ * Keys that differ between `ours` and the tree behind `theirs`, descending only where hashes differ
+ * (riak_core's hashtree:compare/4): branches, then their leaves, then those leaves' keys. Nothing
+ * here repairs: the caller compares roots first (one call for all partitions) and repairs the keys.
+ */
+export async function compareTrees(ours: PartitionTree, theirs: RemoteTree): Promise<string[]> {
+  const branches = diffHashes(ours.branches(), await theirs.branches());
+  const remoteLeaves = await theirs.leavesOf(branches);
+  const leaves = branches.flatMap((b, i) =>
+    diffHashes(ours.leavesOf(b), remoteLeaves.slice(i * merkleBranchWidth, (i + 1) * merkleBranchWidth)).map((l) => b * merkleBranchWidth + l),
+  );
+  const theirKeys = await theirs.keysIn(leaves);
+  return diffKeys(leaves.flatMap((l) => ours.keysIn(l)), theirKeys); // ours as of their answer
 }

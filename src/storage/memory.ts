@@ -91,7 +91,7 @@ export class MemoryStorage implements Storage {
     createdAtMs: number,
     change: (current: VersionedObject | undefined) => VersionedObject,
   ): Promise<void> {
-    const written = settle(() => {
+    return settle(() => {
       this.checkOpen();
       const forTarget = this.hints.get(target);
       const old = forTarget?.get(key);
@@ -104,10 +104,7 @@ export class MemoryStorage implements Storage {
       };
       if (forTarget) forTarget.set(key, hint);
       else this.hints.set(target, new Map([[key, hint]]));
-      return old === undefined;
-    });
-    return written.then((created) => {
-      if (created) this.count(target, +1);
+      if (old === undefined) this.countOnResolve(target, +1);
     });
   }
 
@@ -128,17 +125,14 @@ export class MemoryStorage implements Storage {
   }
 
   removeHint(target: NodeId, key: string, version: number): Promise<boolean> {
-    const removed = settle(() => {
+    return settle(() => {
       this.checkOpen();
       const forTarget = this.hints.get(target);
       if (forTarget?.get(key)?.version !== version) return false;
       forTarget.delete(key);
       if (forTarget.size === 0) this.hints.delete(target);
+      this.countOnResolve(target, -1);
       return true;
-    });
-    return removed.then((done) => {
-      if (done) this.count(target, -1);
-      return done;
     });
   }
 
@@ -168,10 +162,16 @@ export class MemoryStorage implements Storage {
     return stored === undefined ? undefined : decodeObject(stored.bytes);
   }
 
-  private count(target: NodeId, delta: 1 | -1): void {
-    const count = (this.counts.get(target) ?? 0) + delta;
-    if (count > 0) this.counts.set(target, count);
-    else this.counts.delete(target);
+  /**
+   * Moves the count once the write's (already settled) promise resolves: a microtask queued now runs
+   * before any reaction the caller attaches, so nobody sees the write resolved and the count unmoved.
+   */
+  private countOnResolve(target: NodeId, delta: 1 | -1): void {
+    queueMicrotask(() => {
+      const count = (this.counts.get(target) ?? 0) + delta;
+      if (count > 0) this.counts.set(target, count);
+      else this.counts.delete(target);
+    });
   }
 
   private index(key: string, partition: PartitionId): void {

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { addDot, emptyObject, sameVersion, sync, update } from '../../src/core/dvv.js';
 import {
   bucketOf,
+  compareTrees,
   diffHashes,
   diffKeys,
   keyHash,
@@ -15,6 +16,7 @@ import {
   merkleLeaves,
   objectDigest,
   PartitionTree,
+  type RemoteTree,
 } from '../../src/core/merkle.js';
 import { keyHash32 } from '../../src/core/ring.js';
 import type { ActorId, Dot, VersionedObject } from '../../src/core/types.js';
@@ -40,13 +42,16 @@ function snapshot(tree: PartitionTree) {
   };
 }
 
-/** The exchange as anti-entropy runs it: root, then differing branches, leaves, then keys. */
-function walk(ours: PartitionTree, theirs: PartitionTree): { branches: number[]; leaves: number[]; keys: string[] } {
+/** The comparison anti-entropy runs (compareTrees), against `theirs` in this process, recording what it asked. */
+async function walk(ours: PartitionTree, theirs: PartitionTree): Promise<{ branches: number[]; leaves: number[]; keys: string[] }> {
   if (ours.root() === theirs.root()) return { branches: [], leaves: [], keys: [] };
-  const branches = diffHashes(ours.branches(), theirs.branches());
-  const leaves = branches.flatMap((b) => diffHashes(ours.leavesOf(b), theirs.leavesOf(b)).map((l) => b * merkleBranchWidth + l));
-  const keys = diffKeys(leaves.flatMap((l) => ours.keysIn(l)), leaves.flatMap((l) => theirs.keysIn(l)));
-  return { branches, leaves, keys };
+  const asked = { branches: [] as number[], leaves: [] as number[] };
+  const remote: RemoteTree = {
+    branches: async () => theirs.branches(),
+    leavesOf: async (branches) => (asked.branches.push(...branches), branches.flatMap((b) => theirs.leavesOf(b))),
+    keysIn: async (leaves) => (asked.leaves.push(...leaves), leaves.flatMap((l) => theirs.keysIn(l))),
+  };
+  return { ...asked, keys: await compareTrees(ours, remote) };
 }
 
 /** Keys whose digests differ between two plain maps: the ground truth the walk must find. */
@@ -132,10 +137,10 @@ describe('merkle: PartitionTree', () => {
 });
 
 describe('merkle: the walk finds exactly the changed keys', () => {
-  it('root -> branches -> leaves -> keys yields exactly the keys that differ, no more, no less', () => {
+  it('root -> branches -> leaves -> keys yields exactly the keys that differ, no more, no less', async () => {
     const arbEdit = fc.record({ pick: fc.nat(), op: fc.constantFrom('change', 'remove', 'add'), onOurs: fc.boolean() });
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 3000 }), fc.string({ maxLength: 4 }), fc.array(arbEdit, { maxLength: 40 }), (count, salt, edits) => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 3000 }), fc.string({ maxLength: 4 }), fc.array(arbEdit, { maxLength: 40 }), async (count, salt, edits) => {
         const base = range(count).map((i) => [`${salt}key-${i}`, `d${i}`] as const);
         const ours = new Map<string, string>(base);
         const theirs = new Map<string, string>(base);
@@ -149,9 +154,9 @@ describe('merkle: the walk finds exactly the changed keys', () => {
         // Trees are built in opposite orders: the walk must not depend on history.
         const a = build(ours);
         const b = build([...theirs].reverse());
-        const found = walk(a, b);
+        const found = await walk(a, b);
         assert.deepEqual(found.keys, expected);
-        assert.deepEqual(walk(b, a).keys, expected, 'symmetric');
+        assert.deepEqual((await walk(b, a)).keys, expected, 'symmetric');
         assert.ok(found.leaves.length <= expected.length, 'only leaves holding a changed key differ');
         assert.ok(found.branches.length <= expected.length);
         assert.equal(a.root() === b.root(), expected.length === 0, 'roots are equal exactly when nothing differs');
@@ -160,7 +165,7 @@ describe('merkle: the walk finds exactly the changed keys', () => {
     );
   });
 
-  it('touches leaves in proportion to the changes, not the keys: 10k keys, 5 changes', () => {
+  it('touches leaves in proportion to the changes, not the keys: 10k keys, 5 changes', async () => {
     const base = range(10_000).map((i) => [`user:${i}`, `d${i}`] as const);
     const ours = build(base);
     const theirs = build(base);
@@ -169,7 +174,7 @@ describe('merkle: the walk finds exactly the changed keys', () => {
     theirs.apply('user:9999', 'd9999', undefined);
     theirs.apply('user:new', undefined, 'z');
     ours.apply('user:500', 'd500', 'w');
-    const { branches, leaves, keys } = walk(ours, theirs);
+    const { branches, leaves, keys } = await walk(ours, theirs);
     assert.deepEqual(keys, ['user:17', 'user:4242', 'user:500', 'user:9999', 'user:new']);
     assert.ok(leaves.length <= 5, `${leaves.length} leaves differ`);
     assert.ok(branches.length <= 5);
