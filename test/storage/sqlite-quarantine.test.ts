@@ -364,7 +364,7 @@ describe('LocalReplica over SqliteStorage: a quarantine found at run time', () =
       assert.equal(counts.get('storage_quarantined_objects'), 1);
       assert.equal(counts.get('storage_quarantined_hints'), undefined);
       assert.equal(errors.length, 1);
-      assert.deepStrictEqual(errors[0]!.fields, { kind: 'object', key: 'doomed', target: undefined, reason: t.reported[0]!.reason });
+      assert.deepStrictEqual(errors[0]!.fields, { kind: 'object', key: 'doomed', target: undefined, reason: t.reported[0]!.reason, failure: 'row_quarantined' });
       assert.match(errors[0]!.message, /quarantined/);
     } finally {
       await t.cleanup();
