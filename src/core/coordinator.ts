@@ -165,7 +165,9 @@ export class Coordinator {
     });
     const { decided, all } = awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs);
     // Once every replica has answered (or the deadline passed), repair the stale ones.
-    void this.deps.replica.sendingWhile(op.key, all.then((replies) => this.deps.readRepair.repair(op.key, replies, merge(replies))));
+    const repaired = all.then((replies) => this.deps.readRepair.repair(op.key, replies, merge(replies)));
+    void this.deps.replica.sendingWhile(op.key, repaired);
+    repaired.catch((err: unknown) => this.failures.failed('read repair', err, { key: op.key }));
     const outcome = await decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
     const merged = merge(outcome.replies);

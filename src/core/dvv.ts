@@ -4,6 +4,7 @@
 // context discards exactly the siblings that context covers, so concurrent writes survive as
 // siblings. Dots are stamped only by replicas (actor = node + data-directory incarnation), so the
 // number of clock entries is bounded by replicas, not clients.
+import { invariant } from './assert.js';
 import type { ActorId, CausalContext, Dot, Sibling, SiblingValue, VersionedObject } from './types.js';
 
 export const emptyContext: CausalContext = { vv: [], cloud: [] };
@@ -70,7 +71,7 @@ export function sync(a: VersionedObject, b: VersionedObject): VersionedObject {
   const inA = new Set(a.siblings.map((s) => dotKey(s.dot)));
   const fromA = a.siblings.filter((s) => inB.has(dotKey(s.dot)) || !covers(b.context, s.dot));
   const fromB = b.siblings.filter((s) => !inA.has(dotKey(s.dot)) && !covers(a.context, s.dot));
-  return { context: joinContexts(a.context, b.context), siblings: sortSiblings([...fromA, ...fromB]) };
+  return normalised({ context: joinContexts(a.context, b.context), siblings: sortSiblings([...fromA, ...fromB]) }, 'sync');
 }
 
 function maxCounter(ctx: CausalContext, actor: ActorId): number {
@@ -111,7 +112,7 @@ export function update(
   // A first dot above 1 would sit in the dot cloud for good; no earlier dot of this actor exists, so the vv may claim them.
   const context = fresh ? raiseTo(joinContexts(base.context, seen), dot) : addDot(joinContexts(base.context, seen), dot);
   return {
-    object: { context, siblings: sortSiblings([...kept, { dot, value }]) },
+    object: normalised({ context, siblings: sortSiblings([...kept, { dot, value }]) }, 'update'),
     dot,
     writerContext: addDot(seen, dot),
   };
@@ -145,4 +146,36 @@ export function sameVersion(a: VersionedObject | undefined, b: VersionedObject |
   const dots = (o: VersionedObject) => o.siblings.map((s) => dotKey(s.dot)).join(',');
   const ctx = (o: VersionedObject) => JSON.stringify([o.context.vv, o.context.cloud]);
   return dots(a) === dots(b) && ctx(a) === ctx(b);
+}
+
+/** Why `ctx` is not in the normal form this module keeps (vv sorted by actor; cloud sorted, distinct, beyond the vv), or undefined. */
+export function contextFormProblem(ctx: CausalContext): string | undefined {
+  for (let i = 1; i < ctx.vv.length; i++) if (!(ctx.vv[i - 1]![0] < ctx.vv[i]![0])) return 'version vector not sorted by actor';
+  const vv = new Map(ctx.vv);
+  for (let i = 0; i < ctx.cloud.length; i++) {
+    const dot = ctx.cloud[i]!;
+    if (i > 0 && compareDots(ctx.cloud[i - 1]!, dot) >= 0) return 'dot cloud not sorted and distinct';
+    if (dot[1] <= (vv.get(dot[0]) ?? 0) + 1) return 'dot cloud holds a dot the version vector covers or extends';
+  }
+  return undefined;
+}
+
+/** Why the siblings of `o` are not distinct, sorted and covered by its context, or undefined. */
+export function siblingsProblem(o: VersionedObject): string | undefined {
+  // Linear in siblings and entries (not covers() per sibling): this also checks hostile input.
+  const vv = new Map(o.context.vv);
+  const cloud = new Set(o.context.cloud.map(dotKey));
+  for (let i = 0; i < o.siblings.length; i++) {
+    const dot = o.siblings[i]!.dot;
+    if (i > 0 && compareDots(o.siblings[i - 1]!.dot, dot) >= 0) return 'siblings not sorted by distinct dots';
+    if (dot[1] > (vv.get(dot[0]) ?? 0) && !cloud.has(dotKey(dot))) return 'a sibling the context does not cover';
+  }
+  return undefined;
+}
+
+/** What merge and update return must be in normal form: anything else is a bug here. */
+function normalised(o: VersionedObject, made: string): VersionedObject {
+  const problem = contextFormProblem(o.context) ?? siblingsProblem(o);
+  invariant(problem === undefined, () => `dvv: ${made} produced an object not in normal form: ${problem}`);
+  return o;
 }

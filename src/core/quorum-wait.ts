@@ -1,6 +1,7 @@
 // Waits for replies from replicas until a quorum is met, becomes impossible, or time runs out.
 // The caller answers its client as soon as `decided` settles; `all` settles when every call has
 // (or the deadline passes), which is when read repair can look at every reply.
+import { invariant } from './assert.js';
 import type { Runtime } from './runtime.js';
 import type { NodeId } from './types.js';
 
@@ -29,12 +30,16 @@ export function awaitQuorum<T>(
   need: QuorumNeed,
   timeoutMs: number,
 ): { decided: Promise<QuorumOutcome<T>>; all: Promise<readonly Reply<T>[]> } {
+  invariant(need.primary >= 0 && need.primary <= need.total, () => `quorum wait: ${need.primary} primaries of ${need.total} replies`);
   const replies: Reply<T>[] = [];
   let pending = calls.length;
   let decide!: (o: QuorumOutcome<T>) => void;
   let finish!: (r: readonly Reply<T>[]) => void;
-  const decided = new Promise<QuorumOutcome<T>>((resolve) => (decide = resolve));
-  const all = new Promise<readonly Reply<T>[]>((resolve) => (finish = resolve));
+  let breakDecided!: (err: unknown) => void;
+  let breakAll!: (err: unknown) => void;
+  const decided = new Promise<QuorumOutcome<T>>((resolve, reject) => ((decide = resolve), (breakDecided = reject)));
+  const all = new Promise<readonly Reply<T>[]>((resolve, reject) => ((finish = resolve), (breakAll = reject)));
+  all.catch(() => undefined); // a caller that never looks at `all` must not crash the process on a bug
   let isDecided = false;
   let isFinished = false;
 
@@ -52,6 +57,7 @@ export function awaitQuorum<T>(
     finish([...replies]);
   };
   const check = () => {
+    invariant(pending >= 0 && replies.length <= calls.length, () => `quorum wait: ${replies.length} replies and ${pending} pending of ${calls.length} calls`);
     if (replies.length >= need.total && primaries() >= need.primary) settle(true);
     // Not met and cannot be met any more (any pending slot may still answer as a primary):
     // answer now rather than at the deadline.
@@ -60,19 +66,35 @@ export function awaitQuorum<T>(
   };
   const timer = runtime.setTimer(timeoutMs, end);
 
+  // A broken invariant rejects whatever is still open (the request fails as a bug, read repair
+  // logs it) instead of escaping from a promise callback as an unhandled rejection.
+  const guarded = (step: () => void) => () => {
+    try {
+      step();
+    } catch (err) {
+      isDecided = isFinished = true;
+      timer.cancel();
+      breakDecided(err);
+      breakAll(err);
+    }
+  };
   for (const call of calls) {
     call.then(
-      (reply) => {
-        if (isFinished) return;
-        replies.push(reply);
-        pending--;
-        check();
-      },
-      () => {
-        if (isFinished) return;
-        pending--;
-        check();
-      },
+      (reply) =>
+        guarded(() => {
+          if (isFinished) return;
+          // Two replies from one node would count one replica twice toward the quorum.
+          invariant(!replies.some((r) => r.node === reply.node), () => `quorum wait: ${reply.node} answered for two replica slots`);
+          replies.push(reply);
+          pending--;
+          check();
+        })(),
+      () =>
+        guarded(() => {
+          if (isFinished) return;
+          pending--;
+          check();
+        })(),
     );
   }
   check();

@@ -1,4 +1,5 @@
 // r/w/pr/pw: parsing the accepted forms and resolving them against N and the membership.
+import { invariant } from './assert.js';
 import { KvError } from './errors.js';
 import type { QuorumSpec } from './rpc.js';
 
@@ -19,15 +20,21 @@ export function parseQuorum(raw: string, n: number, name: string, zeroAllowed = 
  * cluster can give (the caller answers 503, never silently lowers it).
  */
 export function resolveQuorum(spec: QuorumSpec, n: number, members: number): number {
+  invariant(Number.isSafeInteger(n) && n >= 1 && Number.isSafeInteger(members) && members >= 1, () => `quorum: N=${n} over ${members} members`);
   const replicas = Math.min(n, members);
   switch (spec) {
     case 'one':
       return 1;
-    case 'quorum':
-      return Math.floor(replicas / 2) + 1;
+    case 'quorum': {
+      const majority = Math.floor(replicas / 2) + 1;
+      // Two majorities of the same replicas always meet: what makes r + w > N mean something.
+      invariant(2 * majority > replicas && majority <= replicas, () => `quorum: ${majority} is not a majority of ${replicas}`);
+      return majority;
+    }
     case 'all':
       return replicas;
     default:
+      invariant(Number.isSafeInteger(spec) && spec >= 0, () => `quorum: a numeric spec must be a count, got ${spec}`);
       return spec;
   }
 }

@@ -4,6 +4,7 @@
 // must know (keys being sent elsewhere, contexts of keys just reaped) is tracked in one place.
 // Rows the storage quarantines (unreadable) are reported here too, and count as deletions.
 import { contextEntries, sync } from './dvv.js';
+import { invariant } from './assert.js';
 import { KvError, type CodedFailure } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import type { CoreMetrics } from './metrics.js';
@@ -57,8 +58,10 @@ export class LocalReplica {
   }
 
   /** Up to `limit` hints for `target`, oldest first: what handoff delivers next. */
-  listHints(target: NodeId, limit: number): Promise<HintEntry[]> {
-    return this.deps.storage.listHints(target, limit);
+  async listHints(target: NodeId, limit: number): Promise<HintEntry[]> {
+    const hints = await this.deps.storage.listHints(target, limit);
+    invariant(hints.length <= limit && hints.every((h) => h.target === target), () => `storage: listHints(${target}, ${limit}) gave ${hints.length} hints, not all for ${target}`);
+    return hints;
   }
 
   /** Removes a delivered hint if nothing merged into it since (`version`); true if removed. */
@@ -67,8 +70,10 @@ export class LocalReplica {
   }
 
   /** Stored keys of one partition in key order, after `afterKey`: for tree rebuilds and the reaper. */
-  scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
-    return this.deps.storage.scanPartition(partition, afterKey, limit);
+  async scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
+    const page = await this.deps.storage.scanPartition(partition, afterKey, limit);
+    invariant(page.length <= limit, () => `storage: scanPartition(${partition}, limit ${limit}) gave ${page.length} entries`);
+    return page;
   }
 
   observe(observer: ChangeObserver): void {

@@ -2,6 +2,7 @@
 // evenly as possible, so that walking the ring from any partition meets N distinct owners.
 // The ring is a value: it is derived only from (members, Q, N), so every node computes the same one.
 import { createHash } from 'node:crypto';
+import { invariant } from './assert.js';
 import { asPartitionId, type NodeId, type PartitionId } from './types.js';
 
 export interface Ring {
@@ -29,7 +30,9 @@ export function createRing(members: readonly NodeId[], partitions: number, n: nu
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
   const sorted = [...new Set(members)].sort();
   if (sorted.length === 0) throw new RangeError('a ring needs at least one member');
-  return { partitions, n, members: sorted, owners: claim(sorted, partitions) };
+  const owners = claim(sorted, partitions);
+  invariant(owners.length === partitions && owners.every((o) => sorted.includes(o)), () => `ring: ${owners.length} owners for ${partitions} partitions, not all members`);
+  return { partitions, n, members: sorted, owners };
 }
 
 /**
@@ -73,6 +76,8 @@ function computePreferenceList(ring: Ring, partition: PartitionId): PreferenceLi
   // With more members than partitions some own none; they still serve as fallbacks.
   for (const member of ring.members) if (!seen.includes(member)) seen.push(member);
   const replicas = Math.min(ring.n, ring.members.length);
+  // Every member exactly once: N distinct primaries, then every other member as a fallback.
+  invariant(seen.length === ring.members.length && new Set(seen).size === seen.length, () => `ring: partition ${partition}'s preference list is not the members in some order`);
   return { primaries: seen.slice(0, replicas), fallbacks: seen.slice(replicas) };
 }
 

@@ -5,9 +5,9 @@
 // and by the simulator alike.
 import { Buffer } from 'node:buffer';
 import { z } from 'zod';
-import { contextEntries } from './dvv.js';
+import { contextEntries, contextFormProblem, siblingsProblem } from './dvv.js';
 import { contentTypeBytesMax, contextEntriesMax, keyBytesMax, siblingsMax } from './limits.js';
-import type { ActorId, CausalContext, Dot, NodeId, VersionedObject } from './types.js';
+import type { ActorId, CausalContext, NodeId, VersionedObject } from './types.js';
 
 /** A node id, as `--id` and `--peers` accept it (the one definition; config uses it too). */
 export const nodeIdPatternText = '[a-z0-9_-]{1,64}';
@@ -31,31 +31,10 @@ const actorIdSchema = z.custom<ActorId>((v) => typeof v === 'string' && actorPat
 const counterSchema = z.int().min(1);
 const dotSchema = z.tuple([actorIdSchema, counterSchema]);
 
-const compareDots = (a: Dot, b: Dot): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]);
-
-/** Why `ctx` is not in the normal form dvv.ts keeps (vv sorted by actor; cloud sorted, distinct, beyond the vv), or undefined. */
-export function contextProblem(ctx: CausalContext): string | undefined {
+/** Why `ctx` is not a normal-form context of at most contextEntriesMax entries, or undefined. */
+function contextProblem(ctx: CausalContext): string | undefined {
   if (contextEntries(ctx) > contextEntriesMax) return `more than ${contextEntriesMax} clock entries`;
-  for (let i = 1; i < ctx.vv.length; i++) if (!(ctx.vv[i - 1]![0] < ctx.vv[i]![0])) return 'version vector not sorted by actor';
-  const vv = new Map(ctx.vv);
-  for (let i = 0; i < ctx.cloud.length; i++) {
-    const dot = ctx.cloud[i]!;
-    if (i > 0 && compareDots(ctx.cloud[i - 1]!, dot) >= 0) return 'dot cloud not sorted and distinct';
-    if (dot[1] <= (vv.get(dot[0]) ?? 0) + 1) return 'dot cloud holds a dot the version vector covers or extends';
-  }
-  return undefined;
-}
-
-/** Why the siblings of `o` are not distinct, sorted and covered by its context, or undefined. */
-export function siblingsProblem(o: VersionedObject): string | undefined {
-  const vv = new Map(o.context.vv);
-  const cloud = new Set(o.context.cloud.map(([a, n]) => `${a}#${n}`));
-  for (let i = 0; i < o.siblings.length; i++) {
-    const [actor, n] = o.siblings[i]!.dot;
-    if (i > 0 && compareDots(o.siblings[i - 1]!.dot, o.siblings[i]!.dot) >= 0) return 'siblings not sorted by distinct dots';
-    if (n > (vv.get(actor) ?? 0) && !cloud.has(`${actor}#${n}`)) return 'a sibling the context does not cover';
-  }
-  return undefined;
+  return contextFormProblem(ctx);
 }
 
 /** Adds `problem(value)` (if any) as an issue: the invariants zod's shapes cannot say. */

@@ -4,6 +4,8 @@
 // size. Every failure becomes a TransportError the core understands.
 import { Pool, errors as undiciErrors } from 'undici';
 import { TransportError, type Transport } from '../core/runtime.js';
+import { invariant } from '../core/assert.js';
+import { InvariantError } from '../core/errors.js';
 import { rpcBatchMax, rpcConnectionsPerPeer } from '../core/limits.js';
 import type { RpcRequest, RpcResponse } from '../core/rpc.js';
 import type { NodeId } from '../core/types.js';
@@ -16,7 +18,7 @@ interface Pending {
   readonly request: RpcRequest;
   readonly timeoutMs: number;
   resolve(response: RpcResponse): void;
-  reject(err: TransportError): void;
+  reject(err: TransportError | InvariantError): void;
 }
 
 export class HttpTransport implements Transport {
@@ -64,9 +66,11 @@ export class HttpTransport implements Transport {
     const timeoutMs = Math.max(...batch.map((p) => p.timeoutMs));
     let outcomes: readonly RpcOutcome[];
     try {
+      invariant(batch.length >= 1 && batch.length <= rpcBatchMax, () => `transport: a batch of ${batch.length} requests for ${peer}`);
       outcomes = await this.post(peer, batch.map((p) => p.request), timeoutMs);
     } catch (err) {
-      const error = err instanceof TransportError ? err : toTransportError(peer, err);
+      // Our own bug stays a bug for every caller; anything else is the peer's or the network's.
+      const error = err instanceof TransportError || err instanceof InvariantError ? err : toTransportError(peer, err);
       for (const p of batch) p.reject(error);
       return;
     }
