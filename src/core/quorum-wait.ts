@@ -23,6 +23,48 @@ export interface QuorumNeed {
   readonly primary: number;
 }
 
+/** The pure count behind a wait: replies in, a verdict out. Each slot answers once, from a distinct node. */
+export class QuorumTally<T> {
+  readonly replies: Reply<T>[] = [];
+  private pending: number;
+
+  constructor(
+    private readonly slots: number,
+    private readonly need: QuorumNeed,
+  ) {
+    invariant(need.primary >= 0 && need.primary <= need.total, () => `quorum wait: ${need.primary} primaries of ${need.total} replies`);
+    this.pending = slots;
+  }
+
+  answered(reply: Reply<T>): void {
+    // Two replies from one node would count one replica twice toward the quorum.
+    invariant(!this.replies.some((r) => r.node === reply.node), () => `quorum wait: ${reply.node} answered for two replica slots`);
+    this.replies.push(reply);
+    this.settleSlot();
+  }
+
+  failed(): void {
+    this.settleSlot();
+  }
+
+  /** Met; impossible now (any pending slot may still answer as a primary); or still open. */
+  verdict(): 'met' | 'impossible' | 'open' {
+    const primaries = this.replies.filter((r) => r.primary).length;
+    if (this.replies.length >= this.need.total && primaries >= this.need.primary) return 'met';
+    if (this.replies.length + this.pending < this.need.total || primaries + this.pending < this.need.primary) return 'impossible';
+    return 'open';
+  }
+
+  get done(): boolean {
+    return this.pending === 0;
+  }
+
+  private settleSlot(): void {
+    this.pending--;
+    invariant(this.pending >= 0, () => `quorum wait: more answers than the ${this.slots} slots`);
+  }
+}
+
 /** Each call stands for one distinct replica slot; it rejects if no node answered for it. */
 export function awaitQuorum<T>(
   runtime: Runtime,
@@ -30,73 +72,49 @@ export function awaitQuorum<T>(
   need: QuorumNeed,
   timeoutMs: number,
 ): { decided: Promise<QuorumOutcome<T>>; all: Promise<readonly Reply<T>[]> } {
-  invariant(need.primary >= 0 && need.primary <= need.total, () => `quorum wait: ${need.primary} primaries of ${need.total} replies`);
-  const replies: Reply<T>[] = [];
-  let pending = calls.length;
-  let decide!: (o: QuorumOutcome<T>) => void;
-  let finish!: (r: readonly Reply<T>[]) => void;
-  let breakDecided!: (err: unknown) => void;
-  let breakAll!: (err: unknown) => void;
-  const decided = new Promise<QuorumOutcome<T>>((resolve, reject) => ((decide = resolve), (breakDecided = reject)));
-  const all = new Promise<readonly Reply<T>[]>((resolve, reject) => ((finish = resolve), (breakAll = reject)));
-  all.catch(() => undefined); // a caller that never looks at `all` must not crash the process on a bug
-  let isDecided = false;
-  let isFinished = false;
-
-  const primaries = () => replies.filter((r) => r.primary).length;
-  const settle = (met: boolean) => {
-    if (isDecided) return;
-    isDecided = true;
-    decide({ met, replies: [...replies] });
-  };
+  const tally = new QuorumTally<T>(calls.length, need);
+  const decided = settleable<QuorumOutcome<T>>();
+  const all = settleable<readonly Reply<T>[]>();
+  all.promise.catch(() => undefined); // a caller that never looks at `all` must not crash the process on a bug
   const end = () => {
-    if (isFinished) return;
-    isFinished = true;
     timer.cancel();
-    settle(false);
-    finish([...replies]);
+    decided.resolve({ met: false, replies: [...tally.replies] });
+    all.resolve([...tally.replies]);
   };
   const check = () => {
-    invariant(pending >= 0 && replies.length <= calls.length, () => `quorum wait: ${replies.length} replies and ${pending} pending of ${calls.length} calls`);
-    if (replies.length >= need.total && primaries() >= need.primary) settle(true);
-    // Not met and cannot be met any more (any pending slot may still answer as a primary):
-    // answer now rather than at the deadline.
-    else if (replies.length + pending < need.total || primaries() + pending < need.primary) settle(false);
-    if (pending === 0) end();
+    const verdict = tally.verdict();
+    if (verdict !== 'open') decided.resolve({ met: verdict === 'met', replies: [...tally.replies] });
+    if (tally.done) end();
   };
-  const timer = runtime.setTimer(timeoutMs, end);
-
   // A broken invariant rejects whatever is still open (the request fails as a bug, read repair
   // logs it) instead of escaping from a promise callback as an unhandled rejection.
-  const guarded = (step: () => void) => () => {
+  const step = (body: () => void) => {
+    if (all.settled) return;
     try {
-      step();
+      body();
+      check();
     } catch (err) {
-      isDecided = isFinished = true;
       timer.cancel();
-      breakDecided(err);
-      breakAll(err);
+      decided.reject(err);
+      all.reject(err);
     }
   };
-  for (const call of calls) {
-    call.then(
-      (reply) =>
-        guarded(() => {
-          if (isFinished) return;
-          // Two replies from one node would count one replica twice toward the quorum.
-          invariant(!replies.some((r) => r.node === reply.node), () => `quorum wait: ${reply.node} answered for two replica slots`);
-          replies.push(reply);
-          pending--;
-          check();
-        })(),
-      () =>
-        guarded(() => {
-          if (isFinished) return;
-          pending--;
-          check();
-        })(),
-    );
-  }
+  const timer = runtime.setTimer(timeoutMs, end);
+  for (const call of calls) call.then((reply) => step(() => tally.answered(reply)), () => step(() => tally.failed()));
   check();
-  return { decided, all };
+  return { decided: decided.promise, all: all.promise };
+}
+
+/** A promise with its settle functions; only the first settle counts. */
+function settleable<T>(): { promise: Promise<T>; settled: boolean; resolve(value: T): void; reject(err: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const s = {
+    promise,
+    settled: false,
+    resolve: (value: T) => void (s.settled || ((s.settled = true), resolve(value))),
+    reject: (err: unknown) => void (s.settled || ((s.settled = true), reject(err))),
+  };
+  return s;
 }
