@@ -1,7 +1,7 @@
 // Builds one node's HTTP server: client, admin and internal RPC routes as separate plugins
 // (each with its own body parsers), one error catalog, metrics on every response.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { requestHeaderBytesMax } from '../core/limits.js';
+import { requestHeaderBytesMax, routeParamCharsMax } from '../core/limits.js';
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
@@ -23,7 +23,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     // Per-request log lines would dominate a busy node's output; /metrics counts requests instead.
     logController: new LogController({ disableRequestLogging: true }),
     // Keys are parsed from the raw URL (api/key.ts); the router must not reject them first.
-    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 4096 },
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: routeParamCharsMax },
     // Requests that arrive while stopping get our own 503 (onRequest below), in the catalog's shape.
     return503OnClosing: false,
     forceCloseConnections: 'idle',

@@ -6,12 +6,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorCatalog, type ErrorCode } from '../core/errors.js';
-import { forwardMarginMs, requestTimeoutMsMax } from '../core/limits.js';
+import { forwardMarginMs, owedAnswersExtraWaitMs, quotedTextCharsMax, refusedConnectionLingerMs as lingerMs, requestTimeoutMsMax } from '../core/limits.js';
 
 /** A connection waits at most this long for its earlier answers before its error answer; then it is cut. */
-const owedAnswersWaitMs = requestTimeoutMsMax + forwardMarginMs + 5_000;
-/** Time for a refused connection to take its answer before it is destroyed. */
-const lingerMs = 5_000;
+const owedAnswersWaitMs = requestTimeoutMsMax + forwardMarginMs + owedAnswersExtraWaitMs;
 
 /** The whole HTTP/1.1 response for a catalogued error; the connection is closed after it. */
 function rawErrorResponse(code: ErrorCode, message: string, node: string): string {
@@ -52,7 +50,7 @@ export class ConnectionErrors {
       res.once('close', () => pending.delete(res));
     });
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-      this.refuse(socket, 'not_found', `No route ${req.method} ${String(req.url).slice(0, 200)}.`);
+      this.refuse(socket, 'not_found', `No route ${req.method} ${String(req.url).slice(0, quotedTextCharsMax)}.`);
     });
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
       const body = JSON.stringify({ error: 'expectation_failed', message: errorCatalog.expectation_failed.message });

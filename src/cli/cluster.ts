@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { clusterHealthPollMs, clusterHealthWaitMs } from '../core/limits.js';
 
 export interface ClusterOptions {
   readonly nodes: number;
@@ -13,7 +14,6 @@ export interface ClusterOptions {
 }
 
 const cliPath = fileURLToPath(new URL('./kvorum.js', import.meta.url));
-const healthWaitMs = 30_000;
 
 export async function runCluster(opts: ClusterOptions): Promise<number> {
   const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
@@ -55,12 +55,12 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
 }
 
 async function allHealthy(urls: readonly string[], cancelled: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + healthWaitMs;
+  const deadline = Date.now() + clusterHealthWaitMs;
   while (Date.now() < deadline && !cancelled()) {
     const ok = await Promise.all(urls.map((u) => fetch(`${u}/health`).then((r) => r.ok, () => false)));
     if (ok.every(Boolean)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, clusterHealthPollMs));
   }
-  if (!cancelled()) console.error(`kvorum cluster: nodes not healthy after ${healthWaitMs} ms`);
+  if (!cancelled()) console.error(`kvorum cluster: nodes not healthy after ${clusterHealthWaitMs} ms`);
   return false;
 }

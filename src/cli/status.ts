@@ -1,9 +1,10 @@
 // `kvorum status`: a human-readable view of the cluster: members, their state as the asked node
 // sees it, partitions owned, and hints pending for each member (summed over every reachable node).
 import type { ClusterView } from '../api/views.js';
+import { statusRequestTimeoutMs } from '../core/limits.js';
 
 async function fetchCluster(url: string): Promise<ClusterView> {
-  const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { signal: AbortSignal.timeout(statusRequestTimeoutMs) });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return (await res.json()) as ClusterView;
 }

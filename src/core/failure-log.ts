@@ -2,10 +2,9 @@
 // its stack; a condition or damage at most once per code and operation every repeatIntervalMs, with
 // a count of the lines held back, so a failure that repeats per request cannot flood the log.
 import { failureCatalog, failureCodeOf, type FailureCode } from './errors.js';
+import { failureRepeatIntervalMs } from './limits.js';
 import type { Logger } from './runtime.js';
 
-/** How often one (failure, operation) pair may log when it is not a bug. */
-export const failureRepeatIntervalMs = 10_000;
 
 export interface FailureLogDeps {
   readonly log: Logger;

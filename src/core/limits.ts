@@ -31,6 +31,8 @@ export const contentTypeBytesMax = 1024;
 export const requestHeaderBytesMax = 80 * 1024;
 /** Siblings of one stored object at most, in an RPC message or on disk (a sanity bound, not a policy). */
 export const siblingsMax = 100_000;
+/** Input quoted in an error message or a log line (a URL, a peer's answer, a parser's complaint), at most. */
+export const quotedTextCharsMax = 200;
 /** Text of an error a peer reports in an RPC reply (outcome or client result), at most. */
 export const rpcErrorTextCharsMax = 4096;
 /** A digest as anti-entropy and the reaper exchange it (hex SHA-1). */
@@ -73,6 +75,27 @@ export const antiEntropyKeysPerExchangeMax = 2000;
 export const scanPageSize = 512;
 /** Graceful shutdown waits at most this long for in-flight requests. */
 export const shutdownGraceMs = 10_000;
+/** Staged storage writes above this are flushed at once: bounds a transaction's size and memory. */
+export const storageBatchMax = 1024;
+/** A repeating operating condition (not a bug) is logged at most once per code and operation this often. */
+export const failureRepeatIntervalMs = 10_000;
+/** A connection being refused waits this long for answers owed to its earlier requests, beyond the longest request. */
+export const owedAnswersExtraWaitMs = 5000;
+/** Time for a refused connection to take its answer before it is destroyed. */
+export const refusedConnectionLingerMs = 5000;
+/** Path parameters longer than this are refused by the router (keys are at most keyBytesMax, percent-encoded x3). */
+export const routeParamCharsMax = 4096;
+/** Idle internal RPC connections are kept this long; a peer is given this long to accept a connection. */
+export const rpcKeepAliveMs = 30_000;
+export const rpcConnectTimeoutMs = 2000;
+/** Catalogued error details in an RPC reply: names and text values at most this long. */
+export const rpcErrorDetailNameCharsMax = 64;
+export const rpcErrorDetailTextCharsMax = 256;
+/** `kvorum cluster` waits this long for its nodes to be healthy, polling every clusterHealthPollMs. */
+export const clusterHealthWaitMs = 30_000;
+export const clusterHealthPollMs = 100;
+/** `kvorum status` gives a node this long to answer. */
+export const statusRequestTimeoutMs = 5000;
 
 /**
  * A replica's first dot for a key is numbered at least wall-clock ms x this (dvv.ts, update), so

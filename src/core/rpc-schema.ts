@@ -9,6 +9,8 @@ import {
   replicationFactorMax,
   requestTimeoutMsMax,
   rpcBatchMax,
+  rpcErrorDetailNameCharsMax,
+  rpcErrorDetailTextCharsMax,
   rpcErrorTextCharsMax,
   valueBytesMaxLimit,
 } from './limits.js';
@@ -62,7 +64,7 @@ const clientResultSchema: z.ZodType<ClientResult> = z.union([
     node: nodeIdSchema,
     code: errorCodeSchema,
     message: z.string().max(rpcErrorTextCharsMax),
-    details: z.record(z.string().max(64), z.union([z.int(), z.string().max(256)])),
+    details: z.record(z.string().max(rpcErrorDetailNameCharsMax), z.union([z.int(), z.string().max(rpcErrorDetailTextCharsMax)])),
   }),
 ]);
 

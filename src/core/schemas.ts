@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { z } from 'zod';
 import { contextEntries, contextFormProblem, siblingsProblem } from './dvv.js';
-import { contentTypeBytesMax, contextEntriesMax, keyBytesMax, siblingsMax } from './limits.js';
+import { contentTypeBytesMax, contextEntriesMax, keyBytesMax, quotedTextCharsMax, siblingsMax } from './limits.js';
 import type { ActorId, CausalContext, NodeId, VersionedObject } from './types.js';
 
 /** A node id, as `--id` and `--peers` accept it (the one definition; config uses it too). */
@@ -72,5 +72,5 @@ export function describeIssues(error: z.ZodError): string {
   if (issue === undefined) return 'invalid';
   const at = issue.path.length > 0 ? `at ${issue.path.slice(0, 8).join('.')}: ` : '';
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
-  return `${at}${issue.message.slice(0, 200)}${more}`;
+  return `${at}${issue.message.slice(0, quotedTextCharsMax)}${more}`;
 }

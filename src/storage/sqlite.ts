@@ -4,14 +4,12 @@
 // A committed row that cannot be served (undecodable, or a key or partition no write of ours could
 // have stored) is quarantined when first read: moved aside, reported, and treated as absent.
 import type Database from 'better-sqlite3';
-import { keyBytesMax } from '../core/limits.js';
+import { keyBytesMax, storageBatchMax } from '../core/limits.js';
 import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/runtime.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { openDatabase, Tables, type BatchWrites, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
 
-/** Staged writes above this are flushed at once: bounds transaction size and memory under load. */
-const storageBatchMax = 1024;
 
 /** `limit` as a SQL LIMIT: SQLite reads a negative one as "no limit" and refuses Infinity. */
 function pageSize(limit: number): number {

@@ -2,6 +2,7 @@
 // A body is always a batch: an array of requests, answered by an array of outcomes in order.
 // Decoding checks the result against the RPC schema: a peer's bytes are untrusted until then.
 import { Packr } from 'msgpackr';
+import { quotedTextCharsMax } from '../core/limits.js';
 import type { RpcRequest } from '../core/rpc.js';
 import { checkRpcBatch, checkRpcOutcomes, type Checked, type RpcOutcome } from '../core/rpc-schema.js';
 
@@ -19,7 +20,7 @@ function unpack(body: Uint8Array): Checked<unknown> {
   try {
     return { ok: true, value: packr.unpack(body) };
   } catch (err) {
-    return { ok: false, problem: `not msgpack (${String((err as Error).message).slice(0, 100)})` };
+    return { ok: false, problem: `not msgpack (${String((err as Error).message).slice(0, quotedTextCharsMax)})` };
   }
 }
 

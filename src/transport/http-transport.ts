@@ -6,7 +6,7 @@ import { Pool, errors as undiciErrors } from 'undici';
 import { TransportError, type Transport } from '../core/runtime.js';
 import { invariant } from '../core/assert.js';
 import { InvariantError } from '../core/errors.js';
-import { rpcBatchMax, rpcConnectionsPerPeer } from '../core/limits.js';
+import { quotedTextCharsMax, rpcBatchMax, rpcConnectionsPerPeer, rpcConnectTimeoutMs, rpcKeepAliveMs } from '../core/limits.js';
 import type { RpcRequest, RpcResponse } from '../core/rpc.js';
 import type { NodeId } from '../core/types.js';
 import { decodeRpcOutcomes, encodeRpc, rpcContentType, type RpcOutcome } from './codec.js';
@@ -94,7 +94,7 @@ export class HttpTransport implements Transport {
     const body = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode === 401) throw new TransportError(peer, 'unauthorized', `${peer} refused our cluster credential`);
     if (res.statusCode !== 200) {
-      throw new TransportError(peer, 'protocol', `${peer} answered HTTP ${res.statusCode}: ${body.toString('utf8', 0, 200)}`);
+      throw new TransportError(peer, 'protocol', `${peer} answered HTTP ${res.statusCode}: ${body.toString('utf8', 0, quotedTextCharsMax)}`);
     }
     const outcomes = decodeRpcOutcomes(body);
     if (!outcomes.ok) throw new TransportError(peer, 'protocol', `${peer} sent an invalid reply: ${outcomes.problem}`);
@@ -109,7 +109,7 @@ export class HttpTransport implements Transport {
     if (pool) return pool;
     const url = this.peerUrls.get(peer);
     if (url === undefined) throw new TransportError(peer, 'unreachable', `${peer} is not a known peer`);
-    pool = new Pool(url, { connections: rpcConnectionsPerPeer, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: 2000 } });
+    pool = new Pool(url, { connections: rpcConnectionsPerPeer, pipelining: 1, keepAliveTimeout: rpcKeepAliveMs, connect: { timeout: rpcConnectTimeoutMs } });
     this.pools.set(peer, pool);
     return pool;
   }
