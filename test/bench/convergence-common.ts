@@ -51,5 +51,3 @@ export function forceGc(): boolean {
   gcFn();
   return gcFn.name !== '';
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { createRing, partitionOf, preferenceList, type Ring } from '../../src/core/ring.js';
 import { asNodeId } from '../../src/core/types.js';
 import type { ClusterView, MemberView, ReplicaCopyView } from '../../src/api/views.js';
-import { http, waitFor, type TestCluster, type TestNode } from './cluster.js';
+import { http } from '../kit/http.js';
+import { waitFor } from '../kit/wait.js';
+import type { TestCluster, TestNode } from '../kit/test-cluster.js';
 
 /** Partitions every test cluster uses (the default). */
 export const partitionsDefault = 64;
@@ -122,8 +124,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   );
   return out;
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waits until every running node's failure detector reports every running member 'up'. Needed
