@@ -11,6 +11,7 @@ import { repoRoot } from '../kit/paths.js';
 import { Proc } from '../kit/proc.js';
 import { startCluster, type TestCluster } from '../kit/test-cluster.js';
 import { resultMarker, valueFor, type LoadResult, type LoadSpec } from './common.js';
+import { fmt, table } from './convergence-common.js';
 
 const loadScript = join(repoRoot, 'test/bench/load.ts');
 const noopScript = join(repoRoot, 'test/bench/noop-server.ts');
@@ -205,12 +206,6 @@ async function verifySample(urls: string[], keysFile: string, sample: number): P
   return `${good}/${Math.min(sample, keys.length)} sampled keys read back intact${bad.length ? ` (bad: ${bad.slice(0, 3).join('; ')})` : ''}`;
 }
 
-function table(rows: readonly (readonly string[])[], rightAlignFrom: number): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i >= rightAlignFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
-
 async function main(): Promise<void> {
   const cpus = os.cpus();
   console.log('kvorum HTTP bench');
@@ -233,7 +228,6 @@ async function main(): Promise<void> {
   const check = await verifySample(urls, join(tmpDir, 'kvorum.keys'), 30);
   for (const n of started.nodes) if (!n.running()) throw new Error(`kvorum ${n.id} (${n.url}) died during the run; its last output:\n${n.logs()}`);
 
-  const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
   console.log('\n' + table(
     [
       ['target', 'op', 'req/s (2xx)', 'p50 ms', 'p99 ms', 'responses', 'non-2xx', 'errors', 'srv CPU', 'srv us/req', 'gen CPU', 'statuses'],
