@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitHealthy } from '../test/kit/http.js';
-import { cliPath } from '../test/kit/paths.js';
+import { kvorumStartArgs } from '../test/kit/node-args.js';
 import { freePorts } from '../test/kit/ports.js';
 import { forgetTempDir, Proc, registerTempDir } from '../test/kit/proc.js';
 import { sleep, within } from '../test/kit/wait.js';
@@ -116,8 +116,7 @@ export class ProcessCluster {
 
   private argsFor(node: ClusterNode): string[] {
     const peers = this.nodes.map((b) => `${b.id}=${b === node ? b.url : this.link(node.id, b.id).url}`).join(',');
-    return [cliPath, 'start', '--id', node.id, '--listen', `127.0.0.1:${node.port}`, '--data-dir', node.dataDir,
-      '--peers', peers, '--n', String(this.opts.n), ...this.opts.extraArgs];
+    return kvorumStartArgs({ id: node.id, port: node.port, dataDir: node.dataDir, peers, n: this.opts.n, extraArgs: this.opts.extraArgs });
   }
 
   private logFile(node: ClusterNode): string {

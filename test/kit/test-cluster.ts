@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitHealthy } from './http.js';
-import { cliPath } from './paths.js';
+import { kvorumStartArgs } from './node-args.js';
 import { freePorts } from './ports.js';
 import { forgetTempDir, Proc, registerTempDir, type ExitStatus } from './proc.js';
 
@@ -85,14 +85,17 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
   const procs: Proc[] = [];
   const allProcs: Proc[] = [];
 
-  const argsFor = (i: number): string[] => {
-    const args = [...(opts.nodeExecArgs ?? []), cliPath, 'start', '--id', ids[i]!, '--listen', `127.0.0.1:${ports[i]}`, '--data-dir', join(root, ids[i]!), '--peers', peers];
-    if (opts.n !== undefined) args.push('--n', String(opts.n));
-    if (opts.secret !== undefined) args.push('--secret', opts.secret);
-    args.push(...(opts.extraArgs ?? []));
-    args.push(...(opts.nodeArgs?.(ids[i]!, i) ?? []));
-    return args;
-  };
+  const argsFor = (i: number): string[] =>
+    kvorumStartArgs({
+      id: ids[i]!,
+      port: ports[i]!,
+      dataDir: join(root, ids[i]!),
+      peers,
+      n: opts.n,
+      secret: opts.secret,
+      extraArgs: [...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(ids[i]!, i) ?? [])],
+      execArgs: opts.nodeExecArgs,
+    });
   const spawnNode = (i: number): Proc => {
     const proc = new Proc(ids[i]!, argsFor(i), { sink });
     procs[i] = proc;
