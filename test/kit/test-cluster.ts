@@ -85,17 +85,10 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
   const procs: Proc[] = [];
   const allProcs: Proc[] = [];
 
-  const argsFor = (i: number): string[] =>
-    kvorumStartArgs({
-      id: ids[i]!,
-      port: ports[i]!,
-      dataDir: join(root, ids[i]!),
-      peers,
-      n: opts.n,
-      secret: opts.secret,
-      extraArgs: [...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(ids[i]!, i) ?? [])],
-      execArgs: opts.nodeExecArgs,
-    });
+  const argsFor = (i: number): string[] => {
+    const extraArgs = [...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(ids[i]!, i) ?? [])];
+    return kvorumStartArgs({ id: ids[i]!, port: ports[i]!, dataDir: join(root, ids[i]!), peers, n: opts.n, secret: opts.secret, extraArgs, execArgs: opts.nodeExecArgs });
+  };
   const spawnNode = (i: number): Proc => {
     const proc = new Proc(ids[i]!, argsFor(i), { sink });
     procs[i] = proc;
