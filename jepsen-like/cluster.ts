@@ -1,19 +1,18 @@
 // K real `kvorum start` processes on 127.0.0.1, wired so that node-to-node traffic goes through one
 // LinkProxy per directed link (A's --peers names the proxy A->B for every other node B) while
 // clients talk to nodes directly. It kills, pauses, wipes and restarts only the pids it started,
-// and stops all of them (SIGCONT first) on stop(), on process exit and on SIGINT/SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+// and stops all of them (SIGCONT first) on stop(), on process exit and on SIGINT/SIGTERM. Node
+// processes, ports and the health wait are the test kit's (test/kit/), as for the tests' clusters.
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { waitHealthy } from '../test/kit/http.js';
+import { kvorumStartArgs } from '../test/kit/node-args.js';
+import { freePorts } from '../test/kit/ports.js';
+import { forgetTempDir, Proc, registerTempDir } from '../test/kit/proc.js';
+import { sleep, within } from '../test/kit/wait.js';
 import { LinkProxy, pass, type LinkMode } from './proxy.js';
-import { freePorts, getJson, sleep, within } from './util.js';
-import { unwatchDir, unwatchPid, watchDir, watchPid } from './watchdog.js';
-
-export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-export const cliPath = join(repoRoot, 'dist', 'cli', 'kvorum.js');
 
 export interface ProcessClusterOptions {
   readonly nodes: number;
@@ -33,7 +32,8 @@ export interface ClusterNode {
   readonly url: string;
   readonly dataDir: string;
   state: NodeState;
-  child: ChildProcess | undefined;
+  /** The node's current (or last) process. */
+  proc: Proc | undefined;
 }
 
 const live = new Set<ProcessCluster>();
@@ -67,7 +67,7 @@ export class ProcessCluster {
   ) {
     this.nodes = ports.map((port, i) => {
       const id = `n${i + 1}`;
-      return { id, port, url: `http://127.0.0.1:${port}`, dataDir: join(root, id), state: 'killed', child: undefined };
+      return { id, port, url: `http://127.0.0.1:${port}`, dataDir: join(root, id), state: 'killed', proc: undefined };
     });
   }
 
@@ -75,7 +75,7 @@ export class ProcessCluster {
     mkdirSync(opts.logDir, { recursive: true });
     for (let attempt = 1; ; attempt++) {
       const root = await mkdtemp(join(tmpdir(), 'kvorum-jepsen-'));
-      watchDir(root);
+      registerTempDir(root);
       const cluster = new ProcessCluster(opts, root, await freePorts(opts.nodes));
       track(cluster);
       try {
@@ -116,8 +116,7 @@ export class ProcessCluster {
 
   private argsFor(node: ClusterNode): string[] {
     const peers = this.nodes.map((b) => `${b.id}=${b === node ? b.url : this.link(node.id, b.id).url}`).join(',');
-    return [cliPath, 'start', '--id', node.id, '--listen', `127.0.0.1:${node.port}`, '--data-dir', node.dataDir,
-      '--peers', peers, '--n', String(this.opts.n), ...this.opts.extraArgs];
+    return kvorumStartArgs({ id: node.id, port: node.port, dataDir: node.dataDir, peers, n: this.opts.n, extraArgs: this.opts.extraArgs });
   }
 
   private logFile(node: ClusterNode): string {
@@ -127,59 +126,43 @@ export class ProcessCluster {
   /** Spawns the node (appending to its log) and waits until /health answers 200. */
   async startNode(node: ClusterNode): Promise<void> {
     if (this.stopped) throw new Error('cluster stopped');
-    if (node.child && node.state !== 'killed') throw new Error(`${node.id} is still running`);
+    if (node.proc?.running && node.state !== 'killed') throw new Error(`${node.id} is still running`);
     const log = this.logFile(node);
     appendFileSync(log, `\n=== harness: starting ${node.id} at ${new Date().toISOString()}\n`);
-    const fd = openSync(log, 'a');
-    const env = { ...process.env };
-    delete env['KVORUM_SECRET'];
-    const child = spawn(process.execPath, this.argsFor(node), { cwd: repoRoot, stdio: ['ignore', fd, fd], env });
-    closeSync(fd);
-    child.on('error', () => undefined);
-    node.child = child;
+    const proc = new Proc(node.id, this.argsFor(node), { logFile: log });
+    node.proc = proc;
     node.state = 'up';
-    if (child.pid !== undefined) watchPid(child.pid, node.dataDir);
-    child.once('exit', (code, signal) => {
-      if (child.pid !== undefined) unwatchPid(child.pid);
-      if (node.child === child) node.state = 'killed';
+    void proc.exited.then(({ code, signal }) => {
+      if (node.proc === proc) node.state = 'killed';
       try {
         appendFileSync(log, `=== harness: ${node.id} exited (code ${code}, signal ${signal}) at ${new Date().toISOString()}\n`);
       } catch {
         // the run directory is gone: nothing to note
       }
     });
-    await this.waitHealthy(node, child);
+    await this.waitHealthy(node, proc);
   }
 
-  private async waitHealthy(node: ClusterNode, child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + (this.opts.healthDeadlineMs ?? 20_000);
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        const tail = readFileSync(this.logFile(node), 'utf8').trim().split('\n').slice(-5).join('\n');
-        throw new Error(`${node.id} exited before becoming healthy (log ${this.logFile(node)}):\n${tail}`);
-      }
-      try {
-        if ((await getJson(`${node.url}/health`, 1000)).status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`${node.id} not healthy after ${this.opts.healthDeadlineMs ?? 20_000} ms`);
-      await sleep(100);
+  private async waitHealthy(node: ClusterNode, proc: Proc): Promise<void> {
+    const deadlineMs = this.opts.healthDeadlineMs ?? 20_000;
+    try {
+      await waitHealthy(node.url, deadlineMs, () => proc.running);
+    } catch (err) {
+      if (proc.running) throw new Error(`${node.id} not healthy after ${deadlineMs} ms`, { cause: err });
+      const tail = readFileSync(this.logFile(node), 'utf8').trim().split('\n').slice(-5).join('\n');
+      throw new Error(`${node.id} exited before becoming healthy (log ${this.logFile(node)}):\n${tail}`);
     }
   }
 
   /** SIGKILL and wait (bounded) for the exit. */
   async kill(id: string): Promise<void> {
     const node = this.node(id);
-    const child = node.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
-      node.state = 'killed';
-      return;
+    const proc = node.proc;
+    if (proc?.running) {
+      proc.kill('SIGCONT');
+      proc.kill('SIGKILL');
+      await within(proc.exited, 5000);
     }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-    await within(exited, 5000);
     node.state = 'killed';
   }
 
@@ -200,15 +183,15 @@ export class ProcessCluster {
 
   pause(id: string): void {
     const node = this.node(id);
-    if (node.state !== 'up' || !node.child) return;
-    node.child.kill('SIGSTOP');
+    if (node.state !== 'up' || !node.proc) return;
+    node.proc.kill('SIGSTOP');
     node.state = 'paused';
   }
 
   async resume(id: string): Promise<void> {
     const node = this.node(id);
-    if (node.state !== 'paused' || !node.child) return;
-    node.child.kill('SIGCONT');
+    if (node.state !== 'paused' || !node.proc) return;
+    node.proc.kill('SIGCONT');
     node.state = 'up';
   }
 
@@ -228,14 +211,11 @@ export class ProcessCluster {
   /** Synchronous last resort (process exit): SIGCONT + SIGKILL every child still running. */
   killAllSync(): void {
     for (const node of this.nodes) {
-      const child = node.child;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        try {
-          child.kill('SIGCONT');
-          child.kill('SIGKILL');
-        } catch {
-          // gone already
-        }
+      try {
+        node.proc?.kill('SIGCONT');
+        node.proc?.kill('SIGKILL');
+      } catch {
+        // gone already
       }
     }
     try {
@@ -252,7 +232,7 @@ export class ProcessCluster {
     await Promise.all(this.nodes.map((n) => this.kill(n.id)));
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
     await rm(this.root, { recursive: true, force: true, maxRetries: 3 });
-    unwatchDir(this.root);
+    forgetTempDir(this.root);
     untrack(this);
   }
 }

@@ -1,14 +1,16 @@
-// Parts 2 and 3 of the convergence bench, on real `kvorum start` processes (test/helpers/cluster.ts):
+// Parts 2 and 3 of the convergence bench, on real `kvorum start` processes (test/kit/test-cluster.ts):
 //  2. how long a node whose disk was wiped takes to hold every key again (anti-entropy only);
 //  3. how fast the hints kept for a node that was down are delivered once it is back.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { http, startCluster, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { startCluster, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 import { clusterView, mapLimit, replicaCopy, sumMetric, waitAllUp } from '../helpers/convergence.js';
 import { valueFor } from './common.js';
-import { fmt, int, sleep, table } from './convergence-common.js';
+import { fmt, int, table } from './convergence-common.js';
+import { sleep } from '../kit/wait.js';
 
 export interface ClusterBenchOptions {
   readonly keys: number;

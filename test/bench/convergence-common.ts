@@ -1,5 +1,5 @@
-// Small shared pieces of the convergence bench (convergence-bench.ts): table printing, number
-// formatting, a seeded shuffle and a forced GC for heap measurements.
+// Small shared pieces of the benches: table printing and number formatting (both benches), a
+// seeded shuffle and a forced GC for heap measurements (the convergence bench).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -51,5 +51,3 @@ export function forceGc(): boolean {
   gcFn();
   return gcFn.name !== '';
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,20 +1,20 @@
 // HTTP throughput bench: kvorum (3 nodes, N=3, PUT ?w=2 / GET ?r=2) against a no-op fastify
 // server, driven by the same load generator. See test/bench/README.md.
 //   npm run bench -- [--seconds 10] [--warmup 2] [--connections 64] [--value-bytes 1024]
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { repoRoot } from '../kit/paths.js';
+import { Proc } from '../kit/proc.js';
+import { startCluster, type TestCluster } from '../kit/test-cluster.js';
 import { resultMarker, valueFor, type LoadResult, type LoadSpec } from './common.js';
+import { fmt, table } from './convergence-common.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const kvorumCli = join(root, 'dist/cli/kvorum.js');
-const loadScript = join(root, 'test/bench/load.ts');
-const noopScript = join(root, 'test/bench/noop-server.ts');
+const loadScript = join(repoRoot, 'test/bench/load.ts');
+const noopScript = join(repoRoot, 'test/bench/noop-server.ts');
 
 const { values: flags } = parseArgs({
   options: {
@@ -38,71 +38,33 @@ const seconds = positiveInt('seconds', flags.seconds, 1);
 const warmup = positiveInt('warmup', flags.warmup, 0);
 const connections = positiveInt('connections', flags.connections, 3);
 const valueBytes = positiveInt('value-bytes', flags['value-bytes'], 16);
-const nodeIds = ['n1', 'n2', 'n3'] as const;
+const nodeCount = 3;
 const targets = { put: 0.1, get: 0.2 } as const;
 
 // ---- children and cleanup -------------------------------------------------------------------
 
-interface Child {
-  readonly name: string;
-  readonly proc: ChildProcess;
-  /** Last lines of its stdout+stderr, for error reports. */
-  readonly tail: string[];
-  exited: boolean;
-}
-
-const children = new Set<Child>();
+/** The no-op server and load generators (the kit's Proc: watched, killed by pid if we die). */
+const children = new Set<Proc>();
+let cluster: TestCluster | undefined;
 let tmpDir: string | undefined;
 
-function startChild(name: string, args: string[], opts: { onLine?: (line: string) => void } = {}): Child {
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const child: Child = { name, proc, tail: [], exited: false };
+function startChild(name: string, args: string[], onLine?: (line: string) => void): Proc {
+  const child = new Proc(name, args, onLine ? { onLine } : {});
   children.add(child);
-  const take = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line === '') continue;
-      opts.onLine?.(line);
-      child.tail.push(line);
-      if (child.tail.length > 40) child.tail.shift();
-    }
-  };
-  proc.stdout!.on('data', take);
-  proc.stderr!.on('data', take);
-  proc.on('exit', () => {
-    child.exited = true;
-    children.delete(child);
-  });
+  void child.exited.then(() => children.delete(child));
   return child;
 }
 
-/** SIGTERM each child by pid, SIGKILL whatever is still running after `graceMs`. */
+/** SIGTERM each child and kvorum node by pid, SIGKILL whatever is still running after `graceMs`. */
 async function stopChildren(graceMs = 5000): Promise<void> {
-  const running = [...children].filter((c) => !c.exited && c.proc.pid !== undefined);
-  await Promise.all(
-    running.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            try {
-              process.kill(c.proc.pid!, 'SIGKILL');
-            } catch {
-              /* already gone */
-            }
-          }, graceMs);
-          c.proc.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          if (c.exited) return resolve();
-          try {
-            process.kill(c.proc.pid!, 'SIGTERM');
-          } catch {
-            clearTimeout(timer);
-            resolve();
-          }
-        }),
-    ),
-  );
+  const stopping = [...children].map(async (child) => {
+    child.kill('SIGTERM');
+    await child.waitExit(graceMs).catch(() => child.kill('SIGKILL'));
+  });
+  for (const node of cluster?.nodes ?? []) node.kill('SIGTERM');
+  stopping.push(...(cluster?.nodes ?? []).map((node) => node.waitExit(graceMs).then(() => undefined, () => undefined)));
+  await Promise.all(stopping);
+  await cluster?.stop(); // SIGKILLs what is left, removes the data dirs
 }
 
 function removeTmp(): void {
@@ -117,17 +79,8 @@ function cleanup(): Promise<void> {
   return cleaningUp;
 }
 
-// Last resort if the process exits some other way: no child or temp dir outlives the harness.
-process.on('exit', () => {
-  for (const c of children) {
-    try {
-      if (c.proc.pid !== undefined) process.kill(c.proc.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  removeTmp();
-});
+// Last resort if the process exits some other way (the kit's Proc SIGKILLs its children on exit).
+process.on('exit', removeTmp);
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -138,28 +91,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
-
-/** Ports the OS says are free now: listen on port 0 (all at once, so they differ), then close. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (a === null || typeof a === 'string') throw new Error('freePorts: no port');
-    return a.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
 
 /** Clock ticks per second of /proc/PID/stat's utime and stime. */
 const clockTicks = (() => {
@@ -186,51 +117,33 @@ function cpuSeconds(pids: readonly number[]): number | undefined {
   return ticks / clockTicks;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function failed(child: Child, why: string): Error {
-  return new Error(`${child.name} ${why}; its last output:\n  ${child.tail.join('\n  ') || '(none)'}`);
+function failed(child: Proc, why: string): Error {
+  return new Error(`${child.label} ${why}; its last output:\n  ${child.logs().split('\n').slice(-40).join('\n  ') || '(none)'}`);
 }
 
-async function waitHealthy(child: Child, url: string, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (Date.now() < deadline) {
-    if (child.exited) throw failed(child, `exited (code ${child.proc.exitCode}) before ${url}/health answered 200`);
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(100);
-  }
-  throw failed(child, `did not answer GET ${url}/health with 200 within ${deadlineMs} ms`);
-}
-
-function startNoop(): Promise<{ child: Child; url: string }> {
+function startNoop(): Promise<{ child: Proc; url: string }> {
   return new Promise((resolve, reject) => {
     let done = false;
-    const child = startChild('noop-server', ['--import', 'tsx', noopScript, '--value-bytes', String(valueBytes)], {
-      onLine(line) {
-        const m = /^\{"port":(\d+)\}$/.exec(line);
-        if (m && !done) {
-          done = true;
-          clearTimeout(timer);
-          resolve({ child, url: `http://127.0.0.1:${m[1]}` });
-        }
-      },
+    const child = startChild('noop-server', ['--import', 'tsx', noopScript, '--value-bytes', String(valueBytes)], (line) => {
+      const m = /^\{"port":(\d+)\}$/.exec(line);
+      if (m && !done) {
+        done = true;
+        clearTimeout(timer);
+        resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+      }
     });
     const timer = setTimeout(() => !done && ((done = true), reject(failed(child, 'did not print its port within 15 s'))), 15_000);
-    child.proc.on('exit', (code) => !done && ((done = true), clearTimeout(timer), reject(failed(child, `exited (code ${code}) before listening`))));
+    void child.exited.then(({ code }) => !done && ((done = true), clearTimeout(timer), reject(failed(child, `exited (code ${code}) before listening`))));
   });
 }
 
 async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const child = startChild(`load ${spec.method}`, ['--import', 'tsx', loadScript, JSON.stringify(spec)]);
-  // 'close', not 'exit': the result line must have been read from its stdout.
-  const code = await new Promise<number | null>((resolve) => child.proc.once('close', (c: number | null) => resolve(c)));
-  const line = child.tail.findLast((l) => l.startsWith(resultMarker));
+  let line: string | undefined;
+  const child = startChild(`load ${spec.method}`, ['--import', 'tsx', loadScript, JSON.stringify(spec)], (l) => {
+    if (l.startsWith(resultMarker)) line = l;
+  });
+  // closed, not exited: the result line must have been read from its stdout.
+  const { code } = await child.closed;
   if (code !== 0 || line === undefined) throw failed(child, `exited with code ${code} without a result`);
   return JSON.parse(line.slice(resultMarker.length)) as LoadResult;
 }
@@ -293,12 +206,6 @@ async function verifySample(urls: string[], keysFile: string, sample: number): P
   return `${good}/${Math.min(sample, keys.length)} sampled keys read back intact${bad.length ? ` (bad: ${bad.slice(0, 3).join('; ')})` : ''}`;
 }
 
-function table(rows: readonly (readonly string[])[], rightAlignFrom: number): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i >= rightAlignFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
-
 async function main(): Promise<void> {
   const cpus = os.cpus();
   console.log('kvorum HTTP bench');
@@ -309,38 +216,18 @@ async function main(): Promise<void> {
   );
 
   tmpDir = mkdtempSync(join(os.tmpdir(), 'kvorum-bench-'));
-  const ports = await freePorts(nodeIds.length);
-  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
-  const peers = nodeIds.map((id, i) => `${id}=${urls[i]}`).join(',');
   const secret = randomBytes(16).toString('hex');
-  const nodes = nodeIds.map((id, i) =>
-    startChild(`kvorum ${id}`, [
-      kvorumCli,
-      'start',
-      '--id',
-      id,
-      '--listen',
-      `127.0.0.1:${ports[i]}`,
-      '--data-dir',
-      join(tmpDir!, id),
-      '--peers',
-      peers,
-      '--secret',
-      secret,
-      '--log-level',
-      'warn',
-    ]),
-  );
-  const [noop] = await Promise.all([startNoop(), ...nodes.map((n, i) => waitHealthy(n, urls[i]!, 20_000))]);
-  console.log(`  kvorum: ${urls.join(' ')} (data in ${tmpDir}); no-op: ${noop.url}\n`);
+  const [noop, started] = await Promise.all([startNoop(), startCluster({ nodes: nodeCount, secret, extraArgs: ['--log-level', 'warn'] })]);
+  cluster = started;
+  const urls = started.nodes.map((n) => n.url);
+  console.log(`  kvorum: ${urls.join(' ')} (data in ${join(started.nodes[0]!.dataDir, '..')}); no-op: ${noop.url}\n`);
 
   const rows: Row[] = [];
-  rows.push(...(await benchTarget('no-op', [noop.url, noop.url, noop.url], [noop.child.proc.pid!], tmpDir)));
-  rows.push(...(await benchTarget('kvorum', urls, nodes.map((n) => n.proc.pid!), tmpDir)));
+  rows.push(...(await benchTarget('no-op', [noop.url, noop.url, noop.url], [noop.child.pid!], tmpDir)));
+  rows.push(...(await benchTarget('kvorum', urls, started.nodes.map((n) => n.pid()!), tmpDir)));
   const check = await verifySample(urls, join(tmpDir, 'kvorum.keys'), 30);
-  for (const [i, n] of nodes.entries()) if (n.exited) throw failed(n, `(${urls[i]}) died during the run`);
+  for (const n of started.nodes) if (!n.running()) throw new Error(`kvorum ${n.id} (${n.url}) died during the run; its last output:\n${n.logs()}`);
 
-  const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
   console.log('\n' + table(
     [
       ['target', 'op', 'req/s (2xx)', 'p50 ms', 'p99 ms', 'responses', 'non-2xx', 'errors', 'srv CPU', 'srv us/req', 'gen CPU', 'statuses'],
@@ -382,7 +269,7 @@ async function main(): Promise<void> {
   const nonOk = rows.filter((x) => x.r.non2xx > 0 || x.r.errors > 0);
   if (nonOk.length > 0) console.log(`\nnote: non-2xx responses or errors in: ${nonOk.map((x) => `${x.target} ${x.op}`).join(', ')}`);
   console.log(`\nkvorum read-back check: ${check}`);
-  const warnings = nodes.flatMap((n) => n.tail.map((l) => `${n.name}: ${l}`));
+  const warnings = started.logs().split('\n').filter(Boolean);
   if (warnings.length > 0) console.log(`kvorum logged (warn and above, last lines):\n  ${warnings.slice(-10).join('\n  ')}`);
 }
 

@@ -2,7 +2,8 @@
 // back byte for byte with their Content-Type at the end (r=all, through every node), after the
 // cluster was stopped and restarted. Hostile traffic must not have touched them.
 import { Prng } from '../../jepsen-like/prng.js';
-import { http, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import type { TestNode } from '../kit/test-cluster.js';
 import { canaryPrefix, hex, randomBytes } from './gen-util.js';
 
 export interface Canary {

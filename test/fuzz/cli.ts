@@ -3,7 +3,7 @@
 // summary and every finding. Exit codes: 0 no findings, 1 findings, 2 bad usage or harness error.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { withLogs } from '../helpers/cluster.js';
+import { withLogs } from '../kit/test-cluster.js';
 import { formatReport } from './report.js';
 import { requestDeadlineMsDefault, runFuzz, startFuzzCluster, workersDefault } from './runner.js';
 import { parseSeed, seedFromEnv } from './seed.js';

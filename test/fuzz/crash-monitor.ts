@@ -1,7 +1,7 @@
 // Watches the cluster's nodes while the fuzzer runs: a node that exits is a finding (its exit
 // status, the error it printed, the requests it was handling), and is restarted so that the
 // fuzzing goes on, up to a bound on restarts.
-import type { TestNode } from '../helpers/cluster.js';
+import type { TestNode } from '../kit/test-cluster.js';
 import type { Findings } from './findings.js';
 import type { Journal } from './journal.js';
 

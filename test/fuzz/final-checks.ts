@@ -1,6 +1,7 @@
 // After the fuzzing: every node healthy; SIGTERM stops each with exit code 0; each restarts and is
 // healthy again; every canary reads back byte for byte with its Content-Type through every node.
-import { http, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import type { TestCluster, TestNode } from '../kit/test-cluster.js';
 import { checkCanaries, type Canary } from './canaries.js';
 import { deathCause } from './crash-monitor.js';
 import type { Findings } from './findings.js';

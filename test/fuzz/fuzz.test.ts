@@ -3,7 +3,7 @@
 // printed first, and the counts and findings at the end, so any run can be replayed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withLogs } from '../helpers/cluster.js';
+import { withLogs } from '../kit/test-cluster.js';
 import { formatReport } from './report.js';
 import { runFuzz, startFuzzCluster } from './runner.js';
 import { secondsFromEnv, seedFromEnv } from './seed.js';

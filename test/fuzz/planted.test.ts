@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { withLogs } from '../helpers/cluster.js';
+import { withLogs } from '../kit/test-cluster.js';
 import { formatReport } from './report.js';
 import { runFuzz, startFuzzCluster } from './runner.js';
 import { seedFromEnv } from './seed.js';

@@ -1,7 +1,8 @@
 // Runs the fuzzer against a real 3-node cluster: canaries first, then a few workers sending
 // generated cases until the time budget is spent (or, for a replay, exactly the cases named),
 // a crash monitor restarting nodes that die, and the final checks. Returns what it saw.
-import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { startCluster, type TestCluster } from '../kit/test-cluster.js';
+import { waitFor } from '../kit/wait.js';
 import { makeCanaries, writeCanaries } from './canaries.js';
 import { CrashMonitor } from './crash-monitor.js';
 import { finalChecks } from './final-checks.js';

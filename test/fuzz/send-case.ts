@@ -10,7 +10,7 @@ import type { CaseId, CaseStep, FuzzCase, HttpShape, PostCheck } from './types.j
 import { exchange, type ExchangeResult } from './wire.js';
 import { renderRequest } from './wire-request.js';
 import { transformContext } from './context-transform.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor } from '../kit/wait.js';
 
 export interface NodeHandle {
   readonly id: string;

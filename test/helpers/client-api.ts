@@ -3,7 +3,8 @@
 // check responses against the contract in docs/api.md.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { http, startCluster, withLogs, type HttpResponse, type TestCluster, type TestNode } from './cluster.js';
+import { http, type HttpResponse } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 
 export const maxValueBytes = 65_536;
 export const utf8 = (s: string) => Buffer.from(s, 'utf8');

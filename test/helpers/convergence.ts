@@ -2,13 +2,14 @@
 // tombstone reaping): a node's own copy of a key, its cluster view, its Prometheus counters, and
 // the ring as the nodes compute it.
 import assert from 'node:assert/strict';
+import { partitionsDefault } from '../../src/core/limits.js';
 import { createRing, partitionOf, preferenceList, type Ring } from '../../src/core/ring.js';
 import { asNodeId } from '../../src/core/types.js';
 import type { ClusterView, MemberView, ReplicaCopyView } from '../../src/api/views.js';
-import { http, waitFor, type TestCluster, type TestNode } from './cluster.js';
+import { http } from '../kit/http.js';
+import { waitFor } from '../kit/wait.js';
+import type { TestCluster, TestNode } from '../kit/test-cluster.js';
 
-/** Partitions every test cluster uses (the default). */
-export const partitionsDefault = 64;
 
 /** This node's own copy of `key` (GET /replica/kv/{key}), or undefined when it holds none (404). */
 export async function replicaCopy(node: TestNode, key: string): Promise<ReplicaCopyView | undefined> {
@@ -80,7 +81,7 @@ export function sumMetric(text: string, name: string, labels: Record<string, str
 
 /** The ring every node of `cluster` computes (members n1..nK, default partitions). */
 export function ringOf(cluster: TestCluster, n: number): Ring {
-  return createRing(cluster.nodes.map((x) => asNodeId(x.id)), partitionsDefault, n);
+  return createRing(cluster.nodes.map((x) => asNodeId(x.id)), partitionsDefault, n); // every test cluster uses the default
 }
 
 export interface KeyPlacement {
@@ -122,8 +123,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   );
   return out;
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waits until every running node's failure detector reports every running member 'up'. Needed

@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
+import { waitFor } from '../kit/wait.js';
 import type { ReplicaCopyView } from '../../src/api/views.js';
 import { mapLimit, metricValue, replicaCopy, singleValue, waitAllUp } from '../helpers/convergence.js';
 

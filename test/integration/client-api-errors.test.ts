@@ -2,7 +2,8 @@
 // catalog (each rejected request changes nothing), and the admin API. Reads and writes: client-api.test.ts.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { http, waitFor } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { waitFor } from '../kit/wait.js';
 import {
   assertError, assertNodeHeader, assertOk, get, kv, maxValueBytes, node, nodes, put, snapshot, test, useClientApiCluster, utf8,
 } from '../helpers/client-api.js';

@@ -2,7 +2,7 @@
 // causal contexts and siblings, quorum forms. Errors and the admin API: client-api-errors.test.ts.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { http } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
 import {
   assertError, assertNodeHeader, assertOk, get, kv, node, nodes, put, siblingsOf, test, useClientApiCluster, utf8,
 } from '../helpers/client-api.js';

@@ -13,7 +13,9 @@
 // coordinator's stale "down" lasts the whole test and the old behaviour fails deterministically.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
+import { waitFor } from '../kit/wait.js';
 import { memberView } from '../helpers/convergence.js';
 
 let cluster: TestCluster | undefined;

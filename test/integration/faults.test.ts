@@ -2,7 +2,8 @@
 // that cannot be met answer 503 quorum_unavailable in bounded time, restarted nodes serve again.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, startCluster, withLogs, type HttpResponse, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http, type HttpResponse } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 
 let cluster: TestCluster | undefined;
 const node = (i: number): TestNode => cluster!.nodes[i]!;

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import type { ClusterView } from '../../src/api/views.js';
 import { createRing, partitionOf } from '../../src/core/ring.js';
 import type { NodeId } from '../../src/core/types.js';
-import { http, startCluster, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 
 let cluster: TestCluster | undefined;
 const test = (name: string, fn: () => Promise<void>) => it(name, () => withLogs(() => cluster?.logs() ?? '', fn));

@@ -5,7 +5,9 @@
 // handoff is the only way the value can reach the restarted primaries.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
+import { waitFor } from '../kit/wait.js';
 import {
   assertPlacement,
   findKey,

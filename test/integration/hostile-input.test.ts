@@ -7,8 +7,9 @@ import { counterMaxAt, encodeContext } from '../../src/core/context-token.js';
 import { errorCatalog } from '../../src/core/errors.js';
 import { contextEntriesMax } from '../../src/core/limits.js';
 import type { ActorId } from '../../src/core/types.js';
-import { http, startCluster, withLogs, type HttpResponse, type TestCluster } from '../helpers/cluster.js';
-import { RawConnection, type RawResponse } from '../helpers/raw-http.js';
+import { http, type HttpResponse } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
+import { RawConnection, type RawResponse } from '../kit/raw-http.js';
 
 const secret = 'hostile-s3cret';
 let cluster: TestCluster;

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
-import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
+import { waitFor } from '../kit/wait.js';
 import type { ReplicaCopyView } from '../../src/api/views.js';
 import { hintsHeldBy, mapLimit, memberView, metricValue, replicaCopy, waitAllUp } from '../helpers/convergence.js';
 

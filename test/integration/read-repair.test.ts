@@ -22,8 +22,10 @@
 //   (/replica/kv/K) to the new value and count in Y's kvorum_read_repairs_total.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
-import { clusterView, hintsHeldBy, metricValue, replicaCopy, singleValue, sleep, waitAllUp } from '../helpers/convergence.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
+import { sleep, waitFor } from '../kit/wait.js';
+import { clusterView, hintsHeldBy, metricValue, replicaCopy, singleValue, waitAllUp } from '../helpers/convergence.js';
 
 let cluster: TestCluster | undefined;
 const kv = (n: TestNode, key: string, query: string) => `${n.url}/kv/${encodeURIComponent(key)}?${query}`;

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { encodeRpc, rpcContentType } from '../../src/transport/codec.js';
 import type { RpcRequest } from '../../src/core/rpc.js';
 import type { ActorId, VersionedObject } from '../../src/core/types.js';
-import { http, startCluster, withLogs, type HttpResponse, type TestCluster } from '../helpers/cluster.js';
+import { http, type HttpResponse } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
 
 const secret = 's3cret';
 let cluster: TestCluster | undefined;

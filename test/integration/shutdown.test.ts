@@ -5,21 +5,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  Proc,
-  cliPath,
-  freeConsecutivePorts,
-  http,
-  forgetTempDir,
-  portRefuses,
-  registerTempDir,
-  startCluster,
-  waitFor,
-  waitHealthy,
-  withLogs,
-  type TestCluster,
-} from '../helpers/cluster.js';
-import { RawConnection } from '../helpers/raw-http.js';
+import { Proc, forgetTempDir, registerTempDir } from '../kit/proc.js';
+import { cliPath } from '../kit/paths.js';
+import { freeConsecutivePorts, portRefuses } from '../kit/ports.js';
+import { http, waitHealthy } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
+import { waitFor } from '../kit/wait.js';
+import { RawConnection } from '../kit/raw-http.js';
 import { errorCatalog } from '../../src/core/errors.js';
 import { shutdownGraceMs } from '../../src/core/limits.js';
 

@@ -2,7 +2,8 @@
 // member; `quorum`/`all` resolve against min(N, members); a numeric r/w that does not fit is 503.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, startCluster, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 
 let single: TestCluster | undefined;
 let pair: TestCluster | undefined;

@@ -6,8 +6,10 @@
 // overwrite the new value unseen (Riak's KV679).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { http, startCluster, waitFor, withLogs, type TestCluster, type TestNode } from '../helpers/cluster.js';
-import { findKey, isTombstone, metricValue, replicaCopy, ringOf, singleValue, sleep, waitAllUp } from '../helpers/convergence.js';
+import { http } from '../kit/http.js';
+import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
+import { sleep, waitFor } from '../kit/wait.js';
+import { findKey, isTombstone, metricValue, replicaCopy, ringOf, singleValue, waitAllUp } from '../helpers/convergence.js';
 
 let cluster: TestCluster | undefined;
 const graceMs = 1500;

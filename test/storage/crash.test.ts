@@ -8,9 +8,9 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { repoRoot } from '../kit/paths.js';
 
 const writerPath = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const acksBeforeKill = 2000;
 const deadlineMs = 30_000;
 

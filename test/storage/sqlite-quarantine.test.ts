@@ -16,7 +16,7 @@ import type { Logger, QuarantinedRow } from '../../src/core/runtime.js';
 import { asNodeId, asPartitionId, type PartitionId } from '../../src/core/types.js';
 import { encodeObject } from '../../src/storage/object-codec.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
-import { FakeClock, FakeNetwork, fastSettings } from '../unit/fakes.js';
+import { FakeNetwork, SimTime, fastSettings } from '../unit/fakes.js';
 import { assertSameObject, textObject } from './fixtures.js';
 
 const partition = asPartitionId(3);
@@ -333,11 +333,11 @@ describe('LocalReplica over SqliteStorage: a quarantine found at run time', () =
       const counts = new Map<CoreCounter, number>();
       const errors: Array<{ fields: object; message: string }> = [];
       const log: Logger = { debug() {}, info() {}, warn() {}, error: (fields, message) => void errors.push({ fields, message }) };
-      const clock = new FakeClock();
+      const time = new SimTime();
       const core = createNodeCore({
         self,
-        runtime: clock,
-        transport: new FakeNetwork(clock).transportFor(self),
+        runtime: time.runtime,
+        transport: new FakeNetwork(time.runtime).transportFor(self),
         storage,
         ring: () => ring,
         log,

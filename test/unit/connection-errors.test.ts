@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConnectionErrors } from '../../src/api/connection-errors.js';
-import { RawConnection } from '../helpers/raw-http.js';
-import { waitFor } from '../helpers/wait.js';
+import { RawConnection } from '../kit/raw-http.js';
+import { waitFor } from '../kit/wait.js';
 
 describe('connection errors', () => {
   let server: Server;

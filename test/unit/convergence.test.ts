@@ -13,7 +13,7 @@ import { noMetrics } from '../../src/core/metrics.js';
 import { LocalReplica } from '../../src/core/replica.js';
 import { silentLogger } from '../../src/core/runtime.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
-import { fakeCluster, settle } from './fakes.js';
+import { fakeCluster } from './fakes.js';
 
 const put = (key: string, value: string, w: QuorumSpec = 'quorum', pw: QuorumSpec = 0): ClientOp => ({
   op: 'put', key, data: new TextEncoder().encode(value), contentType: 'text/plain', context: undefined, w, pw, timeoutMs: 1000,
@@ -23,7 +23,7 @@ const del = (w: QuorumSpec, context?: CausalContext): ClientOp => ({ op: 'delete
 /** Lets every node's failure detector probe the network again, so it sees healed peers as up. */
 async function redetect(c: ReturnType<typeof fakeCluster>): Promise<void> {
   for (const id of c.ids) c.node(id).core.detector.start();
-  await c.clock.advance(150);
+  await c.time.advance(150);
 }
 
 const text = async (c: ReturnType<typeof fakeCluster>, node: NodeId, key: string) =>
@@ -60,7 +60,7 @@ describe('sloppy quorum and hinted handoff', () => {
     assert.equal((await c.node(p1!).coordinator.execute(put('k', 'v', 2))).ok, true);
     const all = await c.node(p1!).coordinator.execute(put('k', 'v', 3));
     assert.equal(all.ok, false, 'the coordinator never counts twice');
-    await settle();
+    await c.time.settle();
     assert.ok((c.node(p1!).storage.hintCounts().get(p3!) ?? 0) > 0);
     c.network.setNode(p3!, { kind: 'up' });
     await redetect(c);
@@ -76,14 +76,14 @@ describe('read repair', () => {
     const [p1, , p3] = preferenceListForKey(c.ring, 'k').primaries;
     c.network.setNode(p3!, { kind: 'silent' });
     const w = c.node(p1!).coordinator.execute(put('k', 'new', 2));
-    await settle();
+    await c.time.settle();
     assert.equal((await w).ok, true);
     c.network.setNode(p3!, { kind: 'up' });
-    await c.clock.advance(2000); // the silent call times out; its late hint is irrelevant here
+    await c.time.advance(2000); // the silent call times out; its late hint is irrelevant here
     await c.node(p3!).storage.update('k', preferenceListForKey(c.ring, 'k').partition, () => null); // undo any hint delivery
     assert.deepEqual(await text(c, p3!, 'k'), []);
     assert.equal((await c.node(p1!).coordinator.execute(get('k', 2))).ok, true);
-    await settle();
+    await c.time.settle();
     assert.deepEqual(await text(c, p3!, 'k'), ['new']);
   });
 });
@@ -140,7 +140,7 @@ describe('tombstone reaping', () => {
     const { c, p1, p2, p3 } = await setup();
     assert.equal((await c.node(p1).coordinator.execute(del('all'))).ok, true);
     assert.equal(await c.node(p1).core.reaper.round(), 0, 'not before the grace period');
-    await c.clock.advance(5001);
+    await c.time.advance(5001);
     assert.equal(await c.node(p1).core.reaper.round(), 1);
     for (const p of [p1, p2, p3]) assert.equal(await c.node(p).storage.get('k'), undefined, `${p} reaped`);
   });
@@ -149,14 +149,14 @@ describe('tombstone reaping', () => {
     const { c, p1, p3 } = await setup();
     c.network.setNode(p3, { kind: 'down' });
     assert.equal((await c.node(p1).coordinator.execute(del(2))).ok, true);
-    await c.clock.advance(60_000);
+    await c.time.advance(60_000);
     c.network.setNode(p3, { kind: 'up' });
     await c.node(p1).storage.listHints(p3, 10).then((hs) => Promise.all(hs.map((h) => c.node(p1).storage.removeHint(h.target, h.key, h.version))));
     assert.equal(await c.node(p1).core.reaper.round(), 0, 'p3 still has the live value');
     const read = await c.node(p1).coordinator.execute(get('k', 'all'));
     assert.ok(read.ok);
     assert.deepEqual(liveValues(read.object), [], 'the tombstone wins over the stale value');
-    await settle(); // read repair gives p3 the tombstone
+    await c.time.settle(); // read repair gives p3 the tombstone
     assert.equal(await c.node(p1).core.reaper.round(), 1);
     assert.equal((await c.node(p1).coordinator.execute(get('k', 'all'))).ok && true, true);
     assert.deepEqual(await text(c, p3, 'k'), []);
@@ -173,7 +173,7 @@ describe('tombstone reaping and hints', () => {
     const read = await c.node(p1).coordinator.execute(get('k', 'all'));
     assert.ok(read.ok);
     assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
-    await c.clock.advance(60_000);
+    await c.time.advance(60_000);
     return { c, p1, fallbacks };
   };
 
@@ -192,7 +192,7 @@ describe('tombstone reaping and hints', () => {
     const read = await c.node(p1).coordinator.execute(get('k', 'all'));
     assert.ok(read.ok);
     assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
-    await c.clock.advance(60_000);
+    await c.time.advance(60_000);
     assert.equal(await c.node(p1).core.reaper.round(), 0, `${holder} still holds a hint carrying 'old'`);
     for (const p of [p1, p2, p3]) assert.notEqual(await c.node(p).storage.get('k'), undefined, `${p} keeps the tombstone`);
 
@@ -222,7 +222,7 @@ describe('tombstone reaping and hints', () => {
     const read = await c.node(p1).coordinator.execute(get('k', 'all'));
     assert.ok(read.ok);
     assert.equal((await c.node(p1).coordinator.execute(del('all', read.context))).ok, true);
-    await c.clock.advance(6000);
+    await c.time.advance(6000);
     assert.equal(await c.node(p1).core.reaper.round(), 1);
     // A duplicated or long-delayed delivery of 'old' (e.g. a hint's) lands on a reaped replica.
     await c.node(p2).core.rpc.handle({ type: 'replicate', key: 'k', object: old });
@@ -249,7 +249,7 @@ describe('hint bound', () => {
     try {
       const c = fakeCluster(3);
       const [a, b] = c.ids;
-      const replica = new LocalReplica({ self: a!, storage, ring: () => c.ring, runtime: c.clock, log: silentLogger, metrics: noMetrics, hintsPerPeerMax: 2, reapedMemoryMs: 0 });
+      const replica = new LocalReplica({ self: a!, storage, ring: () => c.ring, runtime: c.time.runtime, log: silentLogger, metrics: noMetrics, hintsPerPeerMax: 2, reapedMemoryMs: 0 });
       const object = { context: { vv: [], cloud: [] }, siblings: [] };
       const stores = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => replica.storeHint(b!, `key${i}`, object)));
       assert.equal(stores.filter((s) => s.status === 'fulfilled').length, 2);

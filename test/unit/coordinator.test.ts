@@ -6,7 +6,7 @@ import { liveValues } from '../../src/core/dvv.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../../src/core/rpc.js';
 import type { CausalContext, NodeId } from '../../src/core/types.js';
-import { fakeCluster, settle } from './fakes.js';
+import { fakeCluster } from './fakes.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const put = (key: string, value: string, w: QuorumSpec = 'quorum', context?: CausalContext, timeoutMs = 2000): ClientOp => ({
@@ -43,7 +43,7 @@ describe('coordinator: writes', () => {
     const [a, , z] = replicasOf(c, 'k');
     c.network.setNode(z!, { kind: 'silent' });
     const res = watch(c.node(a!).coordinator.execute(put('k', 'v', 'quorum')));
-    await settle();
+    await c.time.settle();
     assert.equal(res.done, true, 'quorum of 2 met by coordinator + one replica, no timer needed');
     assert.equal(res.value?.ok, true);
   });
@@ -53,9 +53,9 @@ describe('coordinator: writes', () => {
     const [a, , z] = replicasOf(c, 'k');
     c.network.setNode(z!, { kind: 'silent' });
     const res = watch(c.node(a!).coordinator.execute(put('k', 'v', 'all', undefined, 1000)));
-    await c.clock.advance(999);
+    await c.time.advance(999);
     assert.equal(res.done, false, 'must keep waiting until the timeout');
-    await c.clock.advance(1);
+    await c.time.advance(1);
     assert.equal(res.done, true);
     assert.deepEqual(res.value, {
       ok: false, node: a, code: 'quorum_unavailable', message: 'Needed 3 replicas, 2 answered in time.', details: { required: 3, acked: 2 },
@@ -68,7 +68,7 @@ describe('coordinator: writes', () => {
     c.network.setNode(b!, { kind: 'down' });
     c.network.setNode(z!, { kind: 'down' });
     const res = watch(c.node(a!).coordinator.execute(put('k', 'v', 2)));
-    await settle();
+    await c.time.settle();
     assert.equal(res.done, true);
     assert.equal(res.value?.ok, false);
     assert.deepEqual(res.value?.ok === false && res.value.details, { required: 2, acked: 1 });
@@ -80,9 +80,9 @@ describe('coordinator: writes', () => {
     c.network.setNode(b!, { kind: 'slow', delayMs: 300 });
     c.network.setNode(z!, { kind: 'slow', delayMs: 500 });
     const res = watch(c.node(a!).coordinator.execute(put('k', 'v', 'all')));
-    await c.clock.advance(499);
+    await c.time.advance(499);
     assert.equal(res.done, false);
-    await c.clock.advance(1);
+    await c.time.advance(1);
     assert.equal(res.value?.ok, true);
   });
 
@@ -163,9 +163,9 @@ describe('coordinator: reads', () => {
     const [a, , z] = replicasOf(c, 'k');
     c.network.setNode(z!, { kind: 'silent' });
     const res = watch(c.node(a!).coordinator.execute(get('k', 'all', 700)));
-    await c.clock.advance(699);
+    await c.time.advance(699);
     assert.equal(res.done, false);
-    await c.clock.advance(1);
+    await c.time.advance(1);
     assert.deepEqual(res.value?.ok === false && res.value.details, { required: 3, acked: 2 });
   });
 });

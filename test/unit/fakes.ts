@@ -1,58 +1,40 @@
-// Fake time and a fake network for driving the real core in unit tests: timers fire only when
-// the test advances the clock, and every link can be healthy, down, slow or silent.
+// Unit-test fakes for driving the real core: time is the simulator's world (one deterministic
+// fake runtime for unit tests and the simulator, one settling rule: jepsen-like/sim/world.ts), and
+// a fake network whose every link can be healthy, down, slow or silent. Timers fire only when the
+// test moves the world's time.
+import { World } from '../../jepsen-like/sim/world.js';
+import type { EventOwner } from '../../jepsen-like/sim/queue.js';
 import { noMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
-import { TransportError, silentLogger, type Runtime, type Timer, type Transport } from '../../src/core/runtime.js';
+import { TransportError, silentLogger, type Runtime, type Transport } from '../../src/core/runtime.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 
-export class FakeClock implements Runtime {
-  private time = 0;
-  private seq = 0;
-  private timers: { at: number; seq: number; fire: () => void; live: boolean }[] = [];
+/** The owner of every unit-test timer: never crashes, never pauses (no fault is simulated here). */
+const alwaysUp: EventOwner = { gen: 0, state: 'up', deferred: [] };
 
-  now(): number {
-    return this.time;
+/** A simulator world seen as one runtime, and the two ways a unit test moves it. */
+export class SimTime {
+  readonly world: World;
+  /** The Runtime every fake node and the fake network use. */
+  readonly runtime: Runtime;
+
+  constructor(seed = 1) {
+    this.world = new World(seed);
+    this.runtime = this.world.runtimeFor(alwaysUp);
   }
 
-  /** An arbitrary fixed epoch plus simulated time. */
-  wallClockMs(): number {
-    return 1_700_000_000_000 + this.time;
+  /** Moves time `ms` forward, firing each due timer in order and letting every promise it started settle (the world's rule). */
+  advance(ms: number): Promise<void> {
+    return this.world.run(this.world.now + ms);
   }
 
-  random(): number {
-    return 0.5;
+  /** Lets the promise chains already started run to completion (and fires what is due now); time stands still. */
+  settle(): Promise<void> {
+    return this.world.run(this.world.now);
   }
-
-  setTimer(delayMs: number, fire: () => void): Timer {
-    const t = { at: this.time + Math.max(0, delayMs), seq: this.seq++, fire, live: true };
-    this.timers.push(t);
-    return { cancel: () => void (t.live = false) };
-  }
-
-  /** Advances time by `ms`, firing due timers in order and letting promises settle between them. */
-  async advance(ms: number): Promise<void> {
-    const end = this.time + ms;
-    await settle();
-    for (;;) {
-      this.timers = this.timers.filter((t) => t.live);
-      const next = this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!next || next.at > end) break;
-      this.time = next.at;
-      next.live = false;
-      next.fire();
-      await settle();
-    }
-    this.time = end;
-    await settle();
-  }
-}
-
-/** Lets every pending promise chain run (several macrotask turns, bounded). */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 export type LinkState = { kind: 'up' } | { kind: 'down' } | { kind: 'slow'; delayMs: number } | { kind: 'silent' };
@@ -63,7 +45,7 @@ export class FakeNetwork {
   /** Every call made, for assertions: [from, to, type]. */
   readonly log: [NodeId, NodeId, string][] = [];
 
-  constructor(private readonly clock: FakeClock) {}
+  constructor(private readonly runtime: Runtime) {}
 
   setNode(node: NodeId, state: LinkState): void {
     this.links.set(node, state);
@@ -77,14 +59,14 @@ export class FakeNetwork {
         const handler = this.handlers.get(peer);
         if (!handler || state.kind === 'down') return Promise.reject(new TransportError(peer, 'unreachable', 'down'));
         return new Promise<RpcResponse>((resolve, reject) => {
-          const timer = this.clock.setTimer(timeoutMs, () => reject(new TransportError(peer, 'timeout', 'timed out')));
+          const timer = this.runtime.setTimer(timeoutMs, () => reject(new TransportError(peer, 'timeout', 'timed out')));
           if (state.kind === 'silent') return;
           const deliver = () =>
             handler(request).then(
               (r) => (timer.cancel(), resolve(r)),
               (e: unknown) => (timer.cancel(), reject(e)),
             );
-          if (state.kind === 'slow') this.clock.setTimer(state.delayMs, deliver);
+          if (state.kind === 'slow') this.runtime.setTimer(state.delayMs, deliver);
           else deliver();
         });
       },
@@ -107,10 +89,10 @@ export const fastSettings: ConvergenceSettings = {
   probeIntervalMs: 100,
 };
 
-/** K nodes on one fake clock and network. Background services are not started unless a test does. */
+/** K nodes on one simulated time and fake network. Background services are not started unless a test does. */
 export function fakeCluster(size: number, opts: { n?: number; partitions?: number; settings?: Partial<ConvergenceSettings> } = {}) {
-  const clock = new FakeClock();
-  const network = new FakeNetwork(clock);
+  const time = new SimTime();
+  const network = new FakeNetwork(time.runtime);
   const ids = Array.from({ length: size }, (_, i) => asNodeId(`n${i + 1}`));
   const ring: Ring = createRing(ids, opts.partitions ?? 16, opts.n ?? 3);
   const nodes = new Map<NodeId, FakeNode>();
@@ -118,7 +100,7 @@ export function fakeCluster(size: number, opts: { n?: number; partitions?: numbe
     const storage = new MemoryStorage({ incarnation: `i${id}` });
     const core = createNodeCore({
       self: id,
-      runtime: clock,
+      runtime: time.runtime,
       transport: network.transportFor(id),
       storage,
       ring: () => ring,
@@ -129,5 +111,5 @@ export function fakeCluster(size: number, opts: { n?: number; partitions?: numbe
     network.handlers.set(id, (r) => core.rpc.handle(r));
     nodes.set(id, { id, storage, core, coordinator: core.coordinator });
   }
-  return { clock, network, ring, ids, node: (id: NodeId) => nodes.get(id)! };
+  return { time, network, ring, ids, node: (id: NodeId) => nodes.get(id)! };
 }

@@ -11,6 +11,7 @@ import { TransportError } from '../../src/core/runtime.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId } from '../../src/core/types.js';
 import { HttpTransport } from '../../src/transport/http-transport.js';
+import { freePorts } from '../kit/ports.js';
 
 const peer = asNodeId('p1');
 const secret = 'test-secret';
@@ -74,10 +75,7 @@ describe('http transport', () => {
   });
 
   it('an unknown or unreachable peer is an unreachable TransportError', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const closedPort = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const [closedPort] = await freePorts(1);
     const transport = new HttpTransport(new Map([[peer, `http://127.0.0.1:${closedPort}`]]), secret);
     try {
       await assert.rejects(transport.call(peer, { type: 'ping' }, 1000), (e: unknown) => e instanceof TransportError && e.reason === 'unreachable');

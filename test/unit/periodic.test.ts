@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Periodic } from '../../src/core/periodic.js';
 import { TransportError, type Logger } from '../../src/core/runtime.js';
 import { asNodeId } from '../../src/core/types.js';
-import { FakeClock } from './fakes.js';
+import { SimTime } from './fakes.js';
 
 function recordingLog(): Logger & { lines: Array<[level: string, message: string]> } {
   const lines: Array<[string, string]> = [];
@@ -16,13 +16,13 @@ function recordingLog(): Logger & { lines: Array<[level: string, message: string
 
 describe('periodic', () => {
   it('logs a failed round by class and keeps running', async () => {
-    const clock = new FakeClock();
+    const time = new SimTime();
     const log = recordingLog();
     const failures = [new TransportError(asNodeId('n2'), 'unreachable', 'n2: ECONNREFUSED'), new TypeError('undefined is not a function')];
     let rounds = 0;
     const periodic = new Periodic({
       name: 'test round',
-      runtime: clock,
+      runtime: time.runtime,
       log,
       intervalMs: 100,
       task: async () => {
@@ -31,14 +31,14 @@ describe('periodic', () => {
       },
     });
     periodic.start();
-    await clock.advance(350);
+    await time.advance(350);
     periodic.stop();
     assert.equal(rounds, 3, 'two failed rounds did not stop the third');
     assert.deepEqual(log.lines, [
       ['warn', 'test round failed'],
       ['error', 'test round failed (a bug)'],
     ]);
-    await clock.advance(500);
+    await time.advance(500);
     assert.equal(rounds, 3, 'nothing runs once stopped');
   });
 });

@@ -1,4 +1,6 @@
-// Polling with a deadline: the only way tests wait for a condition (no sleeps as synchronisation).
+// Waiting, always bounded: polling a condition with a deadline (the only way tests wait for a
+// condition; no sleeps as synchronisation), a promise with a deadline, and a plain pause for pacing
+// (a bench's or the jepsen runner's rhythm), never for synchronisation.
 
 export interface WaitOptions {
   readonly timeoutMs?: number;
@@ -7,7 +9,19 @@ export interface WaitOptions {
   readonly what: string;
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A pause of `ms`: for pacing a loop that also checks a deadline, never to wait for a condition. */
+export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `promise` at most `ms` (true if it settled), leaving no timer behind. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Thrown by a waitFor condition to stop waiting at once (the awaited thing can no longer happen). */
 export class GiveUp extends Error {
@@ -37,6 +51,6 @@ export async function waitFor<T>(condition: () => T | Promise<T>, opts: WaitOpti
       const why = lastError === undefined ? '' : ` (last error: ${(lastError as Error).message ?? String(lastError)})`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what}${why}`);
     }
-    await pause(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
+    await sleep(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
   }
 }

@@ -1,16 +1,15 @@
-// Test harness for integration tests: real `kvorum start` processes on free 127.0.0.1 ports, each
-// with its own temp data dir. Polling, HTTP, port and process helpers live beside it and are
-// re-exported here, so a test imports what it needs from this one module. Every wait is bounded.
+// A cluster of real `kvorum start` processes (n1..nK, peers wired directly) on free 127.0.0.1
+// ports, each with its own temp data dir and its output kept in memory: what integration tests,
+// the fuzzer and the benches start. Nodes can be killed and restarted on their own port. Every
+// wait is bounded. (jepsen-like/cluster.ts wires nodes through link proxies instead, with the same
+// Proc, ports and health wait.)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, http } from './http.js';
-import { cliPath, forgetTempDir, Proc, registerTempDir, type ExitStatus } from './proc.js';
-import { GiveUp, waitFor } from './wait.js';
-
-export * from './http.js';
-export * from './proc.js';
-export * from './wait.js';
+import { waitHealthy } from './http.js';
+import { kvorumStartArgs } from './node-args.js';
+import { freePorts } from './ports.js';
+import { forgetTempDir, Proc, registerTempDir, type ExitStatus } from './proc.js';
 
 const healthDeadlineMs = 20_000;
 
@@ -60,17 +59,6 @@ export interface TestClusterOptions {
   readonly nodeExecArgs?: readonly string[];
 }
 
-export async function waitHealthy(url: string, deadlineMs = healthDeadlineMs, alive?: () => boolean): Promise<void> {
-  await waitFor(
-    async () => {
-      if (alive && !alive()) throw new GiveUp(`the process serving ${url} exited`);
-      const res = await http('GET', `${url}/health`, { timeoutMs: 1000 });
-      return res.status === 200;
-    },
-    { timeoutMs: deadlineMs, intervalMs: 100, what: `GET ${url}/health to answer 200` },
-  );
-}
-
 /**
  * Starts `opts.nodes` nodes (n1..nK) and waits until every one answers /health 200. Ports are
  * free when picked but could be taken before a node binds (another test's connection): then the
@@ -98,15 +86,11 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
   const allProcs: Proc[] = [];
 
   const argsFor = (i: number): string[] => {
-    const args = [...(opts.nodeExecArgs ?? []), cliPath, 'start', '--id', ids[i]!, '--listen', `127.0.0.1:${ports[i]}`, '--data-dir', join(root, ids[i]!), '--peers', peers];
-    if (opts.n !== undefined) args.push('--n', String(opts.n));
-    if (opts.secret !== undefined) args.push('--secret', opts.secret);
-    args.push(...(opts.extraArgs ?? []));
-    args.push(...(opts.nodeArgs?.(ids[i]!, i) ?? []));
-    return args;
+    const extraArgs = [...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(ids[i]!, i) ?? [])];
+    return kvorumStartArgs({ id: ids[i]!, port: ports[i]!, dataDir: join(root, ids[i]!), peers, n: opts.n, secret: opts.secret, extraArgs, execArgs: opts.nodeExecArgs });
   };
   const spawnNode = (i: number): Proc => {
-    const proc = new Proc(ids[i]!, argsFor(i), sink);
+    const proc = new Proc(ids[i]!, argsFor(i), { sink });
     procs[i] = proc;
     allProcs.push(proc);
     return proc;

@@ -1,0 +1,25 @@
+// The one way every harness (the tests' cluster, the benches through it, jepsen's proxied cluster)
+// spells a node's `kvorum start` command line, so a new flag or a renamed one changes one place.
+import { cliPath } from './paths.js';
+
+export interface KvorumStartSpec {
+  readonly id: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** The --peers value: `id=url,...` for every node, this one included. */
+  readonly peers: string;
+  readonly n?: number;
+  readonly secret?: string;
+  /** Flags after the ones above (knobs, log level). */
+  readonly extraArgs?: readonly string[];
+  /** Node's own flags, before the script (e.g. `--import` of a test hook). */
+  readonly execArgs?: readonly string[];
+}
+
+/** The node arguments of one `kvorum start` process listening on 127.0.0.1:`port`. */
+export function kvorumStartArgs(spec: KvorumStartSpec): string[] {
+  const args = [...(spec.execArgs ?? []), cliPath, 'start', '--id', spec.id, '--listen', `127.0.0.1:${spec.port}`, '--data-dir', spec.dataDir, '--peers', spec.peers];
+  if (spec.n !== undefined) args.push('--n', String(spec.n));
+  if (spec.secret !== undefined) args.push('--secret', spec.secret);
+  return [...args, ...(spec.extraArgs ?? [])];
+}
