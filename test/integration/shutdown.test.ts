@@ -11,6 +11,7 @@ import { freeConsecutivePorts, portRefuses } from '../kit/ports.js';
 import { http, waitHealthy } from '../kit/http.js';
 import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
 import { waitFor } from '../kit/wait.js';
+import { waitAllUp } from '../helpers/convergence.js';
 import { RawConnection } from '../kit/raw-http.js';
 import { errorCatalog } from '../../src/core/errors.js';
 import { shutdownGraceMs } from '../../src/core/limits.js';
@@ -77,6 +78,9 @@ describe('graceful shutdown of one node under concurrent writes', () => {
         }
 
         await target.restart();
+        // r=all needs n1 answering n2: wait until n2's probes reach the new process (its pooled
+        // connections to the old one are gone by then), as a client retrying a 503 would.
+        await waitAllUp(cluster!);
         const keys = [...acked.keys()];
         const check = async (key: string) => {
           const viaTarget = await http('GET', `${target.url}/kv/${key}?r=1`);
