@@ -143,7 +143,7 @@ async function runClients(o: RunOptions, s: Stage): Promise<FaultWindow[]> {
   let stopped = false;
   const clientErrors: Error[] = [];
   const clients = Array.from({ length: o.concurrency }, (_, p) =>
-    s.workload.runProcess({ process: p, prng: s.prng.fork(`client-${p}`), nodes: s.nodes, keys: s.workload.keys, kv: s.kv, history, stopped: () => stopped })
+    s.workload.runProcess({ process: p, prng: s.prng.fork(`client-${p}`), nodes: s.nodes, kv: s.kv, history, stopped: () => stopped })
       .catch((err: unknown) => void clientErrors.push(err as Error)));
   nemesis.start();
   const totalMs = o.timeSec * 1000;

@@ -128,7 +128,6 @@ export interface ProcessContext {
   readonly process: number;
   readonly prng: Prng;
   readonly nodes: readonly NodeRef[];
-  readonly keys: readonly string[];
   readonly kv: KvClient;
   readonly history: Recorder;
   readonly stopped: () => boolean;
