@@ -9,7 +9,7 @@ export interface Op {
   /** Client process id; one process has at most one operation in flight. */
   readonly process: number;
   readonly type: OpType;
-  /** Workload function: `add` (set), `read` (set or register), `write` (register; simulator churn keys), `delete` (simulator churn keys). */
+  /** Workload function: `add` (set), `read` (set or register), `write` (register; set churn keys), `delete` (set churn keys). */
   readonly f: 'add' | 'read' | 'write' | 'delete';
   readonly key: string;
   /**

@@ -5,14 +5,14 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkRun, type Results } from './checkers/index.js';
+import { checkRun, type ChurnCopy, type Results } from './checkers/index.js';
 import { ProcessCluster } from './cluster.js';
 import { repoRoot } from '../test/kit/paths.js';
 import { getJson } from '../test/kit/http.js';
 import { sleep, within } from '../test/kit/wait.js';
 import { finalReads, replicaCopies, tombstonesReaped, waitConvergence } from './converge.js';
-import type { RunInfo } from './history.js';
-import { describePlan, planFaults, ProcessNemesis } from './nemesis.js';
+import type { FaultWindow, FinalRead, Op, ReplicaVersion, RunInfo } from './history.js';
+import { describePlan, planFaults, ProcessNemesis, type PlannedFault } from './nemesis.js';
 import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
 import { Prng } from './prng.js';
 import { KvClient, Recorder, type NodeRef, type Workload } from './workloads/client.js';
@@ -58,8 +58,51 @@ async function settle(nodes: readonly NodeRef[]): Promise<void> {
   }
 }
 
+/** A run's directory, log and plan, decided before anything starts. */
+interface Prepared {
+  readonly dir: string;
+  readonly log: (line: string) => void;
+  readonly info: RunInfo;
+  readonly prng: Prng;
+  readonly plan: PlannedFault[];
+}
+
 export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunOutcome> {
   const o = defaultOptions(options);
+  const { dir, log, info, prng, plan } = prepare(o);
+  const workload = workloadFor(o);
+  const kv = new KvClient();
+  let cluster: ProcessCluster | undefined;
+  let recorded: Recorder | undefined; // for the post-mortem of a harness error
+  try {
+    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o) });
+    const nodes: NodeRef[] = cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
+    await settle(nodes);
+    log(`cluster up: ${nodes.map((n) => `${n.id}=${n.url}`).join(' ')}`);
+    const history = new Recorder();
+    recorded = history;
+    const faults = await runClients(o, { cluster, nodes, workload, kv, history, prng, plan, log });
+    await cluster.healAll();
+    const settled = await readBack(kv, nodes, workload, log);
+    writeArtefacts(dir, history.ops, faults, settled);
+    const results = checkRun({ info, history: history.ops, faults, ...settled });
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2));
+    await writeReportSafely(dir, { info, history: history.ops, faults, results }, log);
+    log(verdict(info, history.ops, faults, results));
+    return { dir, results };
+  } catch (err) {
+    // A harness error: keep what was recorded, for the post-mortem.
+    if (recorded) writeFileSync(join(dir, 'history.jsonl'), jsonLines(recorded.ops));
+    log(`harness error: ${(err as Error).stack ?? String(err)}`);
+    throw err;
+  } finally {
+    await kv.close().catch(() => undefined);
+    await cluster?.stop();
+  }
+}
+
+/** The run directory with run.json, the log, and the fault plan (drawn from its own fork of the seed). */
+function prepare(o: RunOptions): Prepared {
   const dir = resolve(o.out ?? join(repoRoot, 'jepsen-like', 'store', `${stamp()}-seed${o.seed}`));
   mkdirSync(dir, { recursive: true });
   const log = (line: string) => {
@@ -75,78 +118,90 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
   const plan = planFaults(prng.fork('nemesis'), { ids, kinds: o.nemeses, maxDown: o.maxDown, faultMs: o.faultMs, quietMs: o.quietMs });
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ info, options: o, plannedFaults: describePlan(plan.slice(0, 30)) }, null, 2));
   log(`run ${dir}: ${o.nodes} nodes, ${o.workload} workload (${o.client} client), nemesis ${o.nemeses.join(',') || 'none'}, seed ${o.seed}`);
+  return { dir, log, info, prng, plan };
+}
 
-  const workload: Workload = o.workload === 'set'
+function workloadFor(o: RunOptions): Workload {
+  return o.workload === 'set'
     ? setWorkload({ keys: o.keys, client: o.client, churnKeys: o.churnKeys })
     : registerWorkload({ keys: o.keys, concurrency: o.concurrency });
-  const kv = new KvClient();
-  let cluster: ProcessCluster | undefined;
-  let recorded: Recorder | undefined; // for the post-mortem of a harness error
-  try {
-    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o) });
-    const nodes: NodeRef[] = cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
-    await settle(nodes);
-    log(`cluster up: ${nodes.map((n) => `${n.id}=${n.url}`).join(' ')}`);
-
-    const history = new Recorder();
-    recorded = history;
-    const nemesis = new ProcessNemesis(cluster, plan, () => history.now(), log);
-    let stopped = false;
-    const clientErrors: Error[] = [];
-    const clients = Array.from({ length: o.concurrency }, (_, p) =>
-      workload.runProcess({ process: p, prng: prng.fork(`client-${p}`), nodes, keys: workload.keys, kv, history, stopped: () => stopped })
-        .catch((err: unknown) => void clientErrors.push(err as Error)));
-    nemesis.start();
-    const totalMs = o.timeSec * 1000;
-    const tty = o.verbose && process.stdout.isTTY;
-    while (history.now() < totalMs && nemesis.error === undefined && clientErrors.length === 0) {
-      await sleep(Math.min(1000, Math.max(1, totalMs - history.now())));
-      const c = history.counts;
-      const line = `[${(history.now() / 1000).toFixed(0).padStart(4)}/${o.timeSec}s] ok ${c.ok} info ${c.info} fail ${c.fail} | fault: ${nemesis.current()}`;
-      if (tty) process.stdout.write(`\r${line.padEnd(110)}`);
-      else if (o.verbose) process.stdout.write(`${line}\n`);
-    }
-    if (tty) process.stdout.write('\n');
-    stopped = true;
-    // Each operation is bounded by the client deadline; this bound is only against a harness bug.
-    await within(Promise.all(clients), 15_000);
-    await nemesis.stop();
-    if (clientErrors.length > 0) throw new Error(`client process failed: ${clientErrors[0]!.stack ?? clientErrors[0]!.message}`);
-    log(`workload done at ${(history.now() / 1000).toFixed(1)}s: ${JSON.stringify(history.counts)}; healing`);
-
-    await cluster.healAll();
-    const convergence = await waitConvergence(nodes, [...workload.keys, ...workload.churnKeys], convergenceDeadlineMs);
-    log(convergence.convergenceMs === null
-      ? `did NOT converge within ${convergenceDeadlineMs} ms: ${convergence.lastProblem}`
-      : `converged in ${convergence.convergenceMs} ms after healing`);
-    const reads = await finalReads(kv, nodes, workload, finalReadDeadlineMs);
-    const churnCopies = await replicaCopies(nodes, workload.churnKeys);
-    const reaped = workload.churnKeys.length > 0 ? await tombstonesReaped(nodes) : 0;
-
-    const faults = nemesis.windows;
-    writeFileSync(join(dir, 'history.jsonl'), history.ops.map((op) => JSON.stringify(op)).join('\n') + '\n');
-    writeFileSync(join(dir, 'faults.json'), JSON.stringify(faults, null, 2));
-    writeFileSync(join(dir, 'final-reads.json'), JSON.stringify(reads, null, 2));
-    writeFileSync(join(dir, 'replica-versions.json'), JSON.stringify(convergence.versions, null, 2));
-    writeFileSync(join(dir, 'churn-copies.json'), JSON.stringify(churnCopies, null, 2));
-    const results = checkRun({
-      info, history: history.ops, faults, finalReads: reads, replicaVersions: convergence.versions, convergenceMs: convergence.convergenceMs, churnCopies,
-      tombstonesReaped: reaped,
-    });
-    writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2));
-    await writeReportSafely(dir, { info, history: history.ops, faults, results }, log);
-    log(verdict(info, history.ops, faults, results));
-    return { dir, results };
-  } catch (err) {
-    // A harness error: keep what was recorded, for the post-mortem.
-    if (recorded) writeFileSync(join(dir, 'history.jsonl'), recorded.ops.map((op) => JSON.stringify(op)).join('\n') + '\n');
-    log(`harness error: ${(err as Error).stack ?? String(err)}`);
-    throw err;
-  } finally {
-    await kv.close().catch(() => undefined);
-    await cluster?.stop();
-  }
 }
+
+interface Stage {
+  readonly cluster: ProcessCluster;
+  readonly nodes: readonly NodeRef[];
+  readonly workload: Workload;
+  readonly kv: KvClient;
+  readonly history: Recorder;
+  readonly prng: Prng;
+  readonly plan: PlannedFault[];
+  readonly log: (line: string) => void;
+}
+
+/** The clients and the nemesis for --time seconds (or until either breaks); returns the fault windows. */
+async function runClients(o: RunOptions, s: Stage): Promise<FaultWindow[]> {
+  const { history } = s;
+  const nemesis = new ProcessNemesis(s.cluster, s.plan, () => history.now(), s.log);
+  let stopped = false;
+  const clientErrors: Error[] = [];
+  const clients = Array.from({ length: o.concurrency }, (_, p) =>
+    s.workload.runProcess({ process: p, prng: s.prng.fork(`client-${p}`), nodes: s.nodes, kv: s.kv, history, stopped: () => stopped })
+      .catch((err: unknown) => void clientErrors.push(err as Error)));
+  nemesis.start();
+  const totalMs = o.timeSec * 1000;
+  const tty = o.verbose && process.stdout.isTTY;
+  while (history.now() < totalMs && nemesis.error === undefined && clientErrors.length === 0) {
+    await sleep(Math.min(1000, Math.max(1, totalMs - history.now())));
+    const line = progressLine(history, o.timeSec, nemesis.current());
+    if (tty) process.stdout.write(`\r${line.padEnd(110)}`);
+    else if (o.verbose) process.stdout.write(`${line}\n`);
+  }
+  if (tty) process.stdout.write('\n');
+  stopped = true;
+  // Each operation is bounded by the client deadline; this bound is only against a harness bug.
+  await within(Promise.all(clients), 15_000);
+  await nemesis.stop();
+  if (clientErrors.length > 0) throw new Error(`client process failed: ${clientErrors[0]!.stack ?? clientErrors[0]!.message}`);
+  s.log(`workload done at ${(history.now() / 1000).toFixed(1)}s: ${JSON.stringify(history.counts)}; healing`);
+  return nemesis.windows;
+}
+
+function progressLine(history: Recorder, timeSec: number, fault: string): string {
+  const c = history.counts;
+  return `[${(history.now() / 1000).toFixed(0).padStart(4)}/${timeSec}s] ok ${c.ok} info ${c.info} fail ${c.fail} | fault: ${fault}`;
+}
+
+/** What is read back after healing, for the checkers. */
+interface ReadBack {
+  readonly finalReads: FinalRead[];
+  readonly replicaVersions: ReplicaVersion[];
+  readonly convergenceMs: number | null;
+  readonly churnCopies: ChurnCopy[];
+  readonly tombstonesReaped: number;
+}
+
+/** Waits (bounded) for convergence, then reads every key through every node and the churn keys' copies. */
+async function readBack(kv: KvClient, nodes: readonly NodeRef[], workload: Workload, log: (line: string) => void): Promise<ReadBack> {
+  const convergence = await waitConvergence(nodes, [...workload.keys, ...workload.churnKeys], convergenceDeadlineMs);
+  log(convergence.convergenceMs === null
+    ? `did NOT converge within ${convergenceDeadlineMs} ms: ${convergence.lastProblem}`
+    : `converged in ${convergence.convergenceMs} ms after healing`);
+  const reads = await finalReads(kv, nodes, workload, finalReadDeadlineMs);
+  const churnCopies = await replicaCopies(nodes, workload.churnKeys);
+  const reaped = workload.churnKeys.length > 0 ? await tombstonesReaped(nodes) : 0;
+  return { finalReads: reads, replicaVersions: convergence.versions, convergenceMs: convergence.convergenceMs, churnCopies, tombstonesReaped: reaped };
+}
+
+/** What the checkers will judge, written first so that a checker crash leaves it for the post-mortem. */
+function writeArtefacts(dir: string, ops: readonly Op[], faults: readonly FaultWindow[], b: ReadBack): void {
+  writeFileSync(join(dir, 'history.jsonl'), jsonLines(ops));
+  writeFileSync(join(dir, 'faults.json'), JSON.stringify(faults, null, 2));
+  writeFileSync(join(dir, 'final-reads.json'), JSON.stringify(b.finalReads, null, 2));
+  writeFileSync(join(dir, 'replica-versions.json'), JSON.stringify(b.replicaVersions, null, 2));
+  writeFileSync(join(dir, 'churn-copies.json'), JSON.stringify(b.churnCopies, null, 2));
+}
+
+const jsonLines = (ops: readonly Op[]) => ops.map((op) => JSON.stringify(op)).join('\n') + '\n';
 
 async function main(): Promise<number> {
   let options: RunOptions | 'help';

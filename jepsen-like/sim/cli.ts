@@ -5,7 +5,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { mutationFromEnv, mutationNames, parseMutation } from './mutations.js';
-import { runSim, type SimReport, type SimVerdict } from './run.js';
+import type { SimVerdict } from './judge.js';
+import { runSim, type SimReport } from './run.js';
 import { sweep, type SeedSummary } from './sweep.js';
 
 const help = `kvorum deterministic simulator (jepsen-like/sim)

@@ -10,7 +10,7 @@ import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { wrapTransport, type Mutation } from './mutations.js';
 import { SimNetwork } from './network.js';
-import type { EventOwner, SimEvent } from './queue.js';
+import { SimNode } from './node.js';
 import { SimStorage } from './sim-storage.js';
 import { SimFailure, type World } from './world.js';
 
@@ -21,25 +21,6 @@ export interface ClusterConfig {
   readonly settings: ConvergenceSettings;
   /** Group-commit delay range of the storage, simulated ms. */
   readonly commitDelayMs: readonly [number, number];
-}
-
-export class SimNode implements EventOwner {
-  gen = 0;
-  state: 'up' | 'down' | 'paused' = 'down';
-  readonly deferred: SimEvent[] = [];
-  storage: SimStorage | undefined;
-  core: NodeCore | undefined;
-  /** Every data-directory incarnation this node has had (a wipe adds one). */
-  readonly incarnations: string[] = [];
-  /** Client requests being served: a crash resets their connections. */
-  readonly inflight = new Set<() => void>();
-
-  constructor(
-    readonly id: NodeId,
-    public disk: MemoryStorage,
-  ) {
-    this.incarnations.push(disk.incarnation);
-  }
 }
 
 export class SimCluster {
@@ -59,7 +40,7 @@ export class SimCluster {
   ) {
     this.ids = Array.from({ length: config.nodes }, (_, i) => asNodeId(`n${i + 1}`));
     this.ring = createRing(this.ids, config.partitions, config.n);
-    for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.freshDisk()));
+    for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.freshDisk(), (err) => world.fail(err)));
     this.network = new SimNetwork(world, this.nodes);
   }
 
@@ -94,14 +75,7 @@ export class SimCluster {
   /** SIGKILL: everything not on disk is gone. */
   crash(node: SimNode): void {
     if (node.state === 'down') return;
-    node.gen++;
-    node.state = 'down';
-    node.deferred.length = 0;
-    node.storage?.crash();
-    node.storage = undefined;
-    node.core = undefined;
-    for (const reset of node.inflight) reset();
-    node.inflight.clear();
+    node.kill();
   }
 
   pause(node: SimNode): void {

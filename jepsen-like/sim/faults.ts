@@ -5,8 +5,9 @@
 // `wipesMax` happen per run: with w = quorum, one lost copy never loses an acknowledged write.
 import type { NodeId } from '../../src/core/types.js';
 import type { FaultWindow } from '../history.js';
-import type { SimCluster, SimNode } from './cluster.js';
+import type { SimCluster } from './cluster.js';
 import type { CutMode } from './network.js';
+import type { SimNode } from './node.js';
 import type { World } from './world.js';
 
 export const faultKinds = ['kill', 'pause', 'wipe', 'partition', 'loss', 'duplicate', 'delay'] as const;

@@ -5,14 +5,15 @@
 // times out) or refuses (the caller fails at once with 'unreachable'). Node-to-node messages go
 // through the real wire codec (msgpack), so two nodes never share an object and each sees exactly
 // what the HTTP transport would deliver. Clients reach every node directly, never partitioned.
+// What a node does with a message is its own business (node.ts): the network only delays, drops,
+// duplicates and copies messages, and routes each to the endpoint's handler and its answer back.
 import { TransportError, type Transport } from '../../src/core/runtime.js';
 import type { ClientOp, ClientResult, RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
 import { decodeRpcBatch, decodeRpcOutcomes, encodeRpc } from '../../src/transport/codec.js';
 import { unwrapChecked } from '../../src/core/rpc-schema.js';
-import type { SimNode } from './cluster.js';
-import { anyGeneration } from './queue.js';
-import { SimFailure, type World } from './world.js';
+import { anyGeneration, type EventOwner } from './queue.js';
+import type { World } from './world.js';
 
 export type CutMode = 'drop' | 'refuse';
 
@@ -44,6 +45,22 @@ export type ClientOutcome =
   | { readonly kind: 'reset' } // the node died with the request in flight
   | { readonly kind: 'timeout' };
 
+/** What a node answers a node-to-node request: nothing listening, a response, or a failed handler. */
+export type RpcAnswer =
+  | { readonly kind: 'refused' }
+  | { readonly kind: 'response'; readonly response: RpcResponse }
+  | { readonly kind: 'failed'; readonly message: string };
+
+/**
+ * A node as the network sees it: it owns the events of messages arriving at it, and handles them.
+ * A handler calls `reply` at most once, and never once the incarnation that took the message died.
+ */
+export interface Endpoint extends EventOwner {
+  readonly id: NodeId;
+  handleRpc(request: RpcRequest, reply: (answer: RpcAnswer) => void): void;
+  serveClient(op: ClientOp, reply: (outcome: ClientOutcome) => void): void;
+}
+
 export class SimNetwork {
   /** Directed cuts, keyed "from>to". */
   readonly cuts = new Map<string, CutMode>();
@@ -59,7 +76,7 @@ export class SimNetwork {
 
   constructor(
     private readonly world: World,
-    private readonly nodes: ReadonlyMap<NodeId, SimNode>,
+    private readonly nodes: ReadonlyMap<NodeId, Endpoint>,
   ) {}
 
   healAll(): void {
@@ -92,7 +109,7 @@ export class SimNetwork {
   }
 
   /** The Transport of one incarnation of `self`: answers reach only that incarnation. */
-  transportFor(self: SimNode): Transport {
+  transportFor(self: Endpoint): Transport {
     const gen = self.gen;
     return {
       call: (peer: NodeId, request: RpcRequest, timeoutMs: number): Promise<RpcResponse> =>
@@ -124,9 +141,9 @@ export class SimNetwork {
   }
 
   private deliver(
-    caller: SimNode,
+    caller: Endpoint,
     callerGen: number,
-    target: SimNode,
+    target: Endpoint,
     message: RpcRequest,
     finish: (settle: () => void) => void,
     resolve: (r: RpcResponse) => void,
@@ -138,23 +155,18 @@ export class SimNetwork {
       if (this.cut(caller.id, peer) === 'drop' || this.lost()) return;
       this.world.schedule(this.latency(peer, caller.id), () => finish(settle), caller, callerGen);
     };
-    if (target.state === 'down' || target.core === undefined) {
-      answer(() => reject(transportError(peer, 'unreachable', `${peer}: connection refused`)));
-      return;
-    }
-    const gen = target.gen;
-    target.core.rpc.handle(message).then(
-      (response) => {
-        if (target.gen !== gen) return; // died while handling it: no answer
-        const copy = unwrapChecked(decodeRpcOutcomes(encodeRpc([{ ok: response }])), 'simulator')[0]!;
-        answer(() => ('ok' in copy ? resolve(copy.ok) : reject(transportError(peer, 'protocol', copy.error))));
-      },
-      (err: unknown) => {
-        if (target.gen !== gen) return;
-        const text = err instanceof Error ? err.message : String(err);
-        answer(() => reject(transportError(peer, 'protocol', `${peer} failed the call: ${text}`)));
-      },
-    );
+    target.handleRpc(message, (reply) => {
+      switch (reply.kind) {
+        case 'refused':
+          return answer(() => reject(transportError(peer, 'unreachable', `${peer}: connection refused`)));
+        case 'response': {
+          const copy = unwrapChecked(decodeRpcOutcomes(encodeRpc([{ ok: reply.response }])), 'simulator')[0]!;
+          return answer(() => ('ok' in copy ? resolve(copy.ok) : reject(transportError(peer, 'protocol', copy.error))));
+        }
+        case 'failed':
+          return answer(() => reject(transportError(peer, 'protocol', `${peer} failed the call: ${reply.message}`)));
+      }
+    });
   }
 
   /** A client request to `node`, as the HTTP API would carry it; the client gives up after `timeoutMs`. */
@@ -175,23 +187,11 @@ export class SimNetwork {
     });
   }
 
-  private serveClient(node: SimNode, op: ClientOp, finish: (o: ClientOutcome) => void): void {
-    if (node.state === 'down' || node.core === undefined) return void this.world.schedule(1, () => finish({ kind: 'refused' }));
-    const gen = node.gen;
-    const reset = () => this.world.schedule(1, () => finish({ kind: 'reset' }));
-    node.inflight.add(reset);
-    node.core.coordinator.execute(op).then(
-      (result) => {
-        if (node.gen !== gen) return;
-        node.inflight.delete(reset);
-        const copy = copyPlain(result);
-        this.world.schedule(1, () => finish({ kind: 'result', result: copy }));
-      },
-      (err: unknown) => {
-        if (node.gen !== gen) return;
-        // The core must answer every request with a result; a throw is a bug (HTTP 500).
-        this.world.fail(new SimFailure('safety', 'coordinator-threw', `${node.id}: execute(${op.op} ${op.key}) threw: ${(err as Error).stack ?? String(err)}`));
-      },
-    );
+  private serveClient(node: Endpoint, op: ClientOp, finish: (o: ClientOutcome) => void): void {
+    // Each answer is a copy (nodes and clients never share objects), one millisecond away.
+    node.serveClient(op, (outcome) => {
+      const copy: ClientOutcome = outcome.kind === 'result' ? { kind: 'result', result: copyPlain(outcome.result) } : outcome;
+      this.world.schedule(1, () => finish(copy));
+    });
   }
 }

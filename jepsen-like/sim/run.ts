@@ -3,19 +3,16 @@
 // with r=all through every node, then judge the run with the jepsen-like checkers and the
 // simulator's own invariants. Deterministic: the same seed and options give the same history.
 import { createHash } from 'node:crypto';
-import { sameVersion } from '../../src/core/dvv.js';
-import { objectDigest } from '../../src/core/merkle.js';
 import { resolveQuorum } from '../../src/core/quorum.js';
-import { preferenceListForKey } from '../../src/core/ring.js';
-import { formatDot } from '../../src/api/views.js';
-import type { VersionedObject } from '../../src/core/types.js';
 import { checkRun, type ChurnCopy, type Results } from '../checkers/index.js';
 import type { FaultWindow, FinalRead, Op, ReplicaVersion, RunInfo } from '../history.js';
 import { SimCluster } from './cluster.js';
 import { SimNemesis } from './faults.js';
 import { Invariants } from './invariants.js';
+import { judgeError, judgeResults, shortHistory, type Judgement } from './judge.js';
 import type { Mutation } from './mutations.js';
-import { chooseScenario, describeScenario, type ScenarioOptions } from './scenario.js';
+import { churnCopiesOf, replicasAgree, replicaVersionsOf } from './replicas.js';
+import { chooseScenario, describeScenario, type Scenario, type ScenarioOptions } from './scenario.js';
 import { SetWorkload } from './workload.js';
 import { SimFailure, simEpochMs, World } from './world.js';
 
@@ -28,11 +25,9 @@ export interface SimOptions extends Partial<ScenarioOptions> {
   readonly ignoreChecks?: readonly string[];
 }
 
-export type SimVerdict = 'ok' | 'safety' | 'liveness' | 'crash';
-
 export interface SimReport {
   readonly seed: number;
-  readonly verdict: SimVerdict;
+  readonly verdict: Judgement['verdict'];
   readonly failure?: { readonly check: string; readonly message: string };
   readonly scenario: string;
   readonly mutation: Mutation | undefined;
@@ -56,8 +51,53 @@ export interface SimReport {
 const invariantIntervalMs = 1000;
 const convergencePollMs = 100;
 
+/** Everything a run is made of, built from the seed before it starts. */
+interface SimRun {
+  readonly opts: SimOptions;
+  readonly world: World;
+  readonly scenario: Scenario;
+  readonly cluster: SimCluster;
+  /** Set keys and churn keys: what convergence and the invariants look at. */
+  readonly keys: readonly string[];
+  readonly invariants: Invariants;
+  readonly workload: SetWorkload;
+  readonly nemesis: SimNemesis;
+}
+
+/** What the run found; filled in as it goes, so a run stopped half-way still reports what it had. */
+interface Findings {
+  finalReads: FinalRead[];
+  replicaVersions: ReplicaVersion[];
+  convergenceMs: number | null;
+  results: Results | undefined;
+  judgement: Judgement;
+}
+
 export async function runSim(opts: SimOptions): Promise<SimReport> {
   const started = performance.now();
+  const run = setUp(opts);
+  const found: Findings = { finalReads: [], replicaVersions: [], convergenceMs: null, results: undefined, judgement: { verdict: 'ok' } };
+  const { world } = run;
+  // A rejection nobody handles would make a real node exit: a finding, not noise.
+  const onUnhandled = (reason: unknown) =>
+    world.fail(new SimFailure('safety', 'unhandled-rejection', `unhandled rejection (a real node would exit): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await safetyPhase(run);
+    await livenessPhase(run, found);
+    // Only once converged: before that a lagging replica may rightly still hold a superseded version.
+    const churnCopies = found.convergenceMs === null ? [] : await churnCopiesOf(run.cluster, run.scenario.workload.churnKeys);
+    found.results = check(run, found, churnCopies);
+    found.judgement = judgeResults(found.results, found.finalReads.length, found.convergenceMs);
+  } catch (err) {
+    found.judgement = judgeError(err, world.now);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return reportOf(run, found, performance.now() - started);
+}
+
+function setUp(opts: SimOptions): SimRun {
   const world = new World(opts.seed);
   const scenario = chooseScenario(world.prng, { opsMax: opts.opsMax ?? 3000, safetyMs: opts.safetyMs ?? 120_000 });
   const cluster = new SimCluster(world, scenario.cluster, opts.mutation);
@@ -66,108 +106,75 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
   const w = resolveQuorum('quorum', scenario.cluster.n, scenario.cluster.nodes);
   const workload = new SetWorkload(world, cluster, scenario.workload, (key, dot, sinceMs) => invariants.durability.acknowledged(key, dot, w, sinceMs));
   const nemesis = new SimNemesis(world, cluster, scenario.faults);
-  let finalReads: FinalRead[] = [];
-  let replicaVersions: ReplicaVersion[] = [];
-  let convergenceMs: number | null = null;
-  let results: Results | undefined;
-  let verdict: SimVerdict = 'ok';
-  let failure: SimReport['failure'];
-  let focusMs: number | undefined;
-  let focusKey: string | undefined;
+  return { opts, world, scenario, cluster, keys, invariants, workload, nemesis };
+}
 
-  // Observers, not actors: they read disks and never draw from the PRNG.
-  const every = (ms: number, body: () => Promise<void>) => {
-    const tick = () => void body().then(() => world.schedule(ms, tick), (err: Error) => world.fail(err));
-    world.schedule(ms, tick);
+/** Nodes up, invariants watched, clients and nemesis at work until the operations or the time run out. */
+async function safetyPhase({ world, scenario, cluster, invariants, workload, nemesis }: SimRun): Promise<void> {
+  for (const node of cluster.nodes.values()) cluster.start(node);
+  every(world, invariantIntervalMs, () => invariants.check());
+  workload.start();
+  nemesis.start();
+  await world.run(scenario.safetyMs, () => workload.done);
+}
+
+/** Heal everything, let the clients finish, wait (bounded) for agreement, read everything back. */
+async function livenessPhase(run: SimRun, found: Findings): Promise<void> {
+  const { world, cluster, keys, workload } = run;
+  workload.stop();
+  run.nemesis.healAll();
+  const healedAt = world.now;
+  await world.run(healedAt + run.scenario.workload.clientTimeoutMs * 3, () => workload.running === 0);
+  // The versions are taken at the instant agreement is seen: background work goes on afterwards
+  // (a tombstone being reaped is briefly gone on some replicas and not yet on others).
+  every(world, convergencePollMs, async () => {
+    if (found.convergenceMs !== null || !(await replicasAgree(cluster, keys))) return;
+    found.convergenceMs = world.now - healedAt;
+    found.replicaVersions = await replicaVersionsOf(cluster, keys);
+  });
+  await world.run(healedAt + (run.opts.livenessBoundMs ?? 60_000), () => found.convergenceMs !== null);
+  found.finalReads = (await runUntil(world, workload.finalReads(), 20_000)) ?? [];
+  if (found.convergenceMs === null) found.replicaVersions = await replicaVersionsOf(cluster, keys);
+  await run.invariants.check();
+}
+
+/** The jepsen-like checkers over what the run recorded. */
+function check({ opts, scenario, cluster, workload, nemesis }: SimRun, found: Findings, churnCopies: ChurnCopy[]): Results {
+  const info: RunInfo = {
+    seed: opts.seed,
+    nodes: scenario.cluster.nodes,
+    n: scenario.cluster.n,
+    timeSec: Math.round(scenario.safetyMs / 1000),
+    workload: 'set',
+    nemeses: scenario.faults.kinds,
+    client: 'safe',
+    startedAt: new Date(simEpochMs).toISOString(),
   };
-  /** Runs the world until `promise` settles (or `limitMs` more simulated ms pass). */
-  const await_ = async <T>(promise: Promise<T>, limitMs: number): Promise<T | undefined> => {
-    let value: T | undefined;
-    let settled = false;
-    promise.then((v) => ((value = v), (settled = true)), (err: Error) => world.fail(err));
-    await world.run(world.now + limitMs, () => settled);
-    return value;
-  };
+  return checkRun({
+    info, history: workload.history, faults: nemesis.windows, finalReads: found.finalReads, replicaVersions: found.replicaVersions,
+    convergenceMs: found.convergenceMs, churnCopies, tombstonesReaped: cluster.counters.get('tombstones_reaped') ?? 0,
+  });
+}
 
-  // A rejection nobody handles would make a real node exit: a finding, not noise.
-  const onUnhandled = (reason: unknown) =>
-    world.fail(new SimFailure('safety', 'unhandled-rejection', `unhandled rejection (a real node would exit): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
-  process.on('unhandledRejection', onUnhandled);
-  try {
-    for (const node of cluster.nodes.values()) cluster.start(node);
-    every(invariantIntervalMs, () => invariants.check());
-    workload.start();
-    nemesis.start();
-    await world.run(scenario.safetyMs, () => workload.done);
+/** Runs `body` every `ms` simulated ms. For observers, not actors: they read disks and never draw from the PRNG. */
+function every(world: World, ms: number, body: () => Promise<void>): void {
+  const tick = () => void body().then(() => world.schedule(ms, tick), (err: Error) => world.fail(err));
+  world.schedule(ms, tick);
+}
 
-    // Liveness: heal everything, let the clients finish, then wait for agreement.
-    workload.stop();
-    nemesis.healAll();
-    const healedAt = world.now;
-    await world.run(healedAt + scenario.workload.clientTimeoutMs * 3, () => workload.running === 0);
-    // The versions are taken at the instant agreement is seen: background work goes on afterwards
-    // (a tombstone being reaped is briefly gone on some replicas and not yet on others).
-    every(convergencePollMs, async () => {
-      if (convergenceMs !== null || !(await converged(cluster, keys))) return;
-      convergenceMs = world.now - healedAt;
-      replicaVersions = await versions(cluster, keys);
-    });
-    await world.run(healedAt + (opts.livenessBoundMs ?? 60_000), () => convergenceMs !== null);
-    finalReads = (await await_(workload.finalReads(), 20_000)) ?? [];
-    if (convergenceMs === null) replicaVersions = await versions(cluster, keys);
-    await invariants.check();
-    // Only once converged: before that a lagging replica may rightly still hold a superseded version.
-    const churnCopies = convergenceMs === null ? [] : await copiesOf(cluster, scenario.workload.churnKeys);
+/** Runs the world until `promise` settles (or `limitMs` more simulated ms pass). */
+async function runUntil<T>(world: World, promise: Promise<T>, limitMs: number): Promise<T | undefined> {
+  let value: T | undefined;
+  let settled = false;
+  promise.then((v) => ((value = v), (settled = true)), (err: Error) => world.fail(err));
+  await world.run(world.now + limitMs, () => settled);
+  return value;
+}
 
-    const info: RunInfo = {
-      seed: opts.seed,
-      nodes: scenario.cluster.nodes,
-      n: scenario.cluster.n,
-      timeSec: Math.round(scenario.safetyMs / 1000),
-      workload: 'set',
-      nemeses: scenario.faults.kinds,
-      client: 'safe',
-      startedAt: new Date(simEpochMs).toISOString(),
-    };
-    results = checkRun({
-      info, history: workload.history, faults: nemesis.windows, finalReads, replicaVersions, convergenceMs, churnCopies,
-      tombstonesReaped: cluster.counters.get('tombstones_reaped') ?? 0,
-    });
-    const set = results.set;
-    const resurrected = results.supersession?.resurrected;
-    if (set && (set.lost.count > 0 || set.unexpected.count > 0 || set.failedPresent.count > 0)) {
-      verdict = 'safety';
-      failure = { check: 'set', message: results.reasons.join('; ') + lostDetail(results) };
-      focusMs = set.lost.examples[0]?.ackMs;
-      focusKey = set.lost.examples[0]?.key;
-    } else if (resurrected && resurrected.count > 0) {
-      const r = resurrected.examples[0]!;
-      verdict = 'safety';
-      failure = { check: 'superseded-stays-gone', message: `${results.reasons.join('; ')}; e.g. ${r.key}: ${r.node} holds ${r.dot}${r.deleted ? ' (tombstone)' : ''}, superseded by the ${r.by.f} acknowledged at ${r.by.ackMs} ms` };
-      focusMs = r.by.ackMs;
-      focusKey = r.key;
-    } else if (!results.valid || finalReads.length === 0) {
-      verdict = 'liveness';
-      failure = { check: convergenceMs === null ? 'convergence' : 'final-reads', message: results.reasons.join('; ') || 'final reads did not complete' };
-    }
-  } catch (err) {
-    focusMs = world.now;
-    if (err instanceof SimFailure) {
-      focusMs = err.focus?.atMs ?? focusMs;
-      focusKey = err.focus?.key;
-      verdict = err.kind;
-      failure = { check: err.check, message: err.message };
-    } else {
-      verdict = 'crash';
-      failure = { check: 'simulator', message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
-    }
-  } finally {
-    process.off('unhandledRejection', onUnhandled);
-  }
-
+function reportOf({ opts, world, scenario, cluster, invariants, workload, nemesis }: SimRun, found: Findings, wallMs: number): SimReport {
+  const { verdict, failure, focusMs, focusKey } = found.judgement;
   const history = workload.history;
-  const lines = [...history, ...nemesis.windows, ...finalReads, ...replicaVersions].map((x) => JSON.stringify(x));
-  const hash = createHash('sha256').update(lines.join('\n')).digest('hex');
+  const lines = [...history, ...nemesis.windows, ...found.finalReads, ...found.replicaVersions].map((x) => JSON.stringify(x));
   const count = (t: Op['type']) => history.filter((o) => o.type === t).length;
   return {
     seed: opts.seed,
@@ -178,68 +185,14 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
     ops: { invoked: count('invoke'), ok: count('ok'), fail: count('fail'), info: count('info') },
     events: world.fired,
     simMs: world.now,
-    wallMs: performance.now() - started,
-    convergenceMs,
-    hash,
+    wallMs,
+    convergenceMs: found.convergenceMs,
+    hash: createHash('sha256').update(lines.join('\n')).digest('hex'),
     historyTail: shortHistory(history, focusKey, focusMs).map((o) => JSON.stringify(o)),
     faults: nemesis.windows,
     counters: Object.fromEntries(cluster.counters),
-    reasons: results?.reasons ?? [],
+    reasons: found.results?.reasons ?? [],
     focusMs,
     ignored: Object.fromEntries(invariants.ignored),
   };
-}
-
-/** Every node's copy of each key as the jepsen-like checker reads it (GET /replica/kv names dots `actor:counter`). */
-async function copiesOf(cluster: SimCluster, keys: readonly string[]): Promise<ChurnCopy[]> {
-  const out: ChurnCopy[] = [];
-  for (const key of keys) {
-    for (const node of cluster.nodes.values()) {
-      const object = await node.disk.get(key);
-      const siblings = (object?.siblings ?? []).map((s) => ({ dot: formatDot(s.dot), deleted: s.value.kind === 'tombstone' }));
-      out.push({ key, node: node.id, siblings });
-    }
-  }
-  return out;
-}
-
-/** Every primary (and any other node holding a copy) has the same version, every node is up, no hints wait. */
-async function converged(cluster: SimCluster, keys: readonly string[]): Promise<boolean> {
-  for (const node of cluster.nodes.values()) {
-    if (node.state !== 'up' || node.disk.hintCounts().size > 0) return false;
-  }
-  for (const key of keys) {
-    const { primaries } = preferenceListForKey(cluster.ring, key);
-    const copies: (VersionedObject | undefined)[] = [];
-    for (const node of cluster.nodes.values()) {
-      const object = await node.disk.get(key);
-      if (object !== undefined || primaries.includes(node.id)) copies.push(object);
-    }
-    if (!copies.every((c) => sameVersion(c, copies[0]))) return false;
-  }
-  return true;
-}
-
-async function versions(cluster: SimCluster, keys: readonly string[]): Promise<ReplicaVersion[]> {
-  const out: ReplicaVersion[] = [];
-  for (const key of keys) {
-    for (const node of cluster.nodes.values()) {
-      const object = await node.disk.get(key);
-      out.push({ key, node: node.id, version: object === undefined ? null : objectDigest(object).slice(0, 16) });
-    }
-  }
-  return out;
-}
-
-/** The end of the history; for a failure about one key, the operations on it around that time. */
-function shortHistory(history: readonly Op[], key: string | undefined, atMs: number | undefined): readonly Op[] {
-  if (key === undefined || atMs === undefined) return history.slice(-20);
-  const around = history.filter((o) => o.key === key && Math.abs(o.timeMs - atMs) <= 3000);
-  const i = Math.max(0, around.findIndex((o) => o.timeMs >= atMs));
-  return around.slice(Math.max(0, i - 16), i + 8);
-}
-
-function lostDetail(results: Results): string {
-  const lost = results.set?.lost.examples.slice(0, 5) ?? [];
-  return lost.length === 0 ? '' : `; lost e.g. ${lost.map((l) => `${l.key}:${l.element} (acked ${l.ackMs}ms via ${l.node})`).join(', ')}`;
 }

@@ -94,15 +94,16 @@ export interface Invocation {
   readonly quorum: boolean | undefined;
 }
 
+/** Milliseconds (to a tenth) since `t0`, on the real monotonic clock. */
+const msSince = (t0: number) => () => Math.round((performance.now() - t0) * 10) / 10;
+
 /** The history of a run, with live counters for the progress line. */
 export class Recorder {
   readonly ops: Op[] = [];
   readonly counts = { ok: 0, info: 0, fail: 0 };
-  private readonly t0 = performance.now();
 
-  now(): number {
-    return Math.round((performance.now() - this.t0) * 10) / 10;
-  }
+  /** `now`: milliseconds since the run started; real time by default, simulated time in the simulator. */
+  constructor(readonly now: () => number = msSince(performance.now())) {}
 
   invoke(process: number, f: Op['f'], key: string, value: Op['value'], node: string, quorum?: boolean): Invocation {
     const startMs = this.now();
@@ -127,7 +128,6 @@ export interface ProcessContext {
   readonly process: number;
   readonly prng: Prng;
   readonly nodes: readonly NodeRef[];
-  readonly keys: readonly string[];
   readonly kv: KvClient;
   readonly history: Recorder;
   readonly stopped: () => boolean;

@@ -1,0 +1,79 @@
+// One simulated kvorum process: its state (up, down, paused), its incarnation, its disk and core,
+// and what it does with what the network delivers to it. A down node refuses; a running one hands
+// a node-to-node request to its core's RPC handler and a client request to its coordinator, and
+// answers only if the incarnation that took the request is still alive (a crash loses answers).
+import type { NodeCore } from '../../src/core/node-core.js';
+import type { ClientOp, RpcRequest } from '../../src/core/rpc.js';
+import type { NodeId } from '../../src/core/types.js';
+import type { MemoryStorage } from '../../src/storage/memory.js';
+import type { ClientOutcome, Endpoint, RpcAnswer } from './network.js';
+import type { SimEvent } from './queue.js';
+import type { SimStorage } from './sim-storage.js';
+import { SimFailure } from './world.js';
+
+export class SimNode implements Endpoint {
+  gen = 0;
+  state: 'up' | 'down' | 'paused' = 'down';
+  readonly deferred: SimEvent[] = [];
+  storage: SimStorage | undefined;
+  core: NodeCore | undefined;
+  /** Every data-directory incarnation this node has had (a wipe adds one). */
+  readonly incarnations: string[] = [];
+  /** Client requests being served: a crash resets their connections. */
+  readonly inflight = new Set<() => void>();
+
+  constructor(
+    readonly id: NodeId,
+    public disk: MemoryStorage,
+    /** Told of a bug found while serving (the world records it as the run's failure). */
+    private readonly fail: (err: Error) => void,
+  ) {
+    this.incarnations.push(disk.incarnation);
+  }
+
+  handleRpc(request: RpcRequest, reply: (answer: RpcAnswer) => void): void {
+    if (this.state === 'down' || this.core === undefined) return reply({ kind: 'refused' });
+    const gen = this.gen;
+    this.core.rpc.handle(request).then(
+      (response) => {
+        if (this.gen !== gen) return; // died while handling it: no answer
+        reply({ kind: 'response', response });
+      },
+      (err: unknown) => {
+        if (this.gen !== gen) return;
+        reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+      },
+    );
+  }
+
+  serveClient(op: ClientOp, reply: (outcome: ClientOutcome) => void): void {
+    if (this.state === 'down' || this.core === undefined) return reply({ kind: 'refused' });
+    const gen = this.gen;
+    const reset = () => reply({ kind: 'reset' });
+    this.inflight.add(reset);
+    this.core.coordinator.execute(op).then(
+      (result) => {
+        if (this.gen !== gen) return;
+        this.inflight.delete(reset);
+        reply({ kind: 'result', result });
+      },
+      (err: unknown) => {
+        if (this.gen !== gen) return;
+        // The core must answer every request with a result; a throw is a bug (HTTP 500).
+        this.fail(new SimFailure('safety', 'coordinator-threw', `${this.id}: execute(${op.op} ${op.key}) threw: ${(err as Error).stack ?? String(err)}`));
+      },
+    );
+  }
+
+  /** SIGKILL of the process: a new generation, no core, and every client connection reset. */
+  kill(): void {
+    this.gen++;
+    this.state = 'down';
+    this.deferred.length = 0;
+    this.storage?.crash();
+    this.storage = undefined;
+    this.core = undefined;
+    for (const reset of this.inflight) reset();
+    this.inflight.clear();
+  }
+}

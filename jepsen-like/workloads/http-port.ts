@@ -1,0 +1,44 @@
+// The client port over HTTP (the harness's undici client): a request that got no answer at all is
+// `info` for a write (it may have been applied), a 4xx is `fail` (a harness bug: nothing stored),
+// a 503 or any other answer but 204 is `info` (stored on fewer than w replicas, may surface later).
+import { isReadAnswer, kvUrl, quorumTimeoutMs, RequestFailed, siblingsOf, type KvClient, type KvResponse, type NodeRef } from './client.js';
+import type { ClientPort, PortOutcome, WriteAck } from './port.js';
+
+/** The elements of one stored value (a JSON array of integers). */
+export function decodeElements(value: Buffer): number[] {
+  const parsed: unknown = JSON.parse(value.toString('utf8'));
+  if (!Array.isArray(parsed) || !parsed.every((x) => Number.isInteger(x))) throw new Error('not a JSON array of integers');
+  return parsed as number[];
+}
+
+/** The port of one client process; the context is the X-Kvorum-Context token, as received. */
+export function httpPort(kv: KvClient, nodes: readonly NodeRef[]): ClientPort<string | undefined> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const url = (node: string, key: string, query: string) => kvUrl(byId.get(node)!, key, `${query}&timeout=${quorumTimeoutMs}`);
+  return {
+    nodes: nodes.map((n) => n.id),
+    async get(node, key, r) {
+      try {
+        const res = await kv.send('GET', url(node, key, `r=${r}`));
+        if (!isReadAnswer(res.status)) return { kind: 'fail', status: res.status };
+        return { kind: 'ok', status: res.status, siblings: siblingsOf(res).map((s) => decodeElements(s.value)), context: res.context };
+      } catch (err) {
+        return { kind: 'fail', status: err instanceof RequestFailed ? err.status : `bad body: ${(err as Error).message}` };
+      }
+    },
+    put: (node, key, value, context) =>
+      written(kv.send('PUT', url(node, key, 'w=quorum'), { body: Buffer.from(JSON.stringify(value)), context, contentType: 'application/json' })),
+    delete: (node, key, context) => written(kv.send('DELETE', url(node, key, 'w=quorum'), { context })),
+    sentContext: (context) => context,
+  };
+}
+
+async function written(request: Promise<KvResponse>): Promise<PortOutcome<WriteAck>> {
+  try {
+    const res = await request;
+    if (res.status === 204) return { kind: 'ok', status: 204 };
+    return { kind: res.status >= 400 && res.status < 500 ? 'fail' : 'info', status: res.status };
+  } catch (err) {
+    return { kind: 'info', status: err instanceof RequestFailed ? err.status : String(err) };
+  }
+}
