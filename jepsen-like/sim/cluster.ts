@@ -5,7 +5,6 @@
 import type { CoreCounter, CoreMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
-import { silentLogger } from '../../src/core/runtime.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { wrapTransport, type Mutation } from './mutations.js';
@@ -64,7 +63,7 @@ export class SimCluster {
       transport: wrapTransport(this.network.transportFor(node), this.world, node, this.mutation),
       storage,
       ring: () => this.ring,
-      log: silentLogger,
+      log: node.log,
       metrics: this.metrics,
       settings: this.config.settings,
     });

@@ -5,11 +5,15 @@
 //   crash loses writes the node already acknowledged (to its coordinator or to a client).
 // - lying-replica: replicate calls are answered 'ack' by the network without reaching the replica,
 //   so a coordinator counts a copy that does not exist.
+// - uncovered-sibling: a read's answer gains a sibling its context does not cover, past the codec's
+//   checks (as a bug in our own object handling would), so a merge breaks the DVV normal form: the
+//   core's assertion must throw and the simulator must report it as a bug, with the seed.
 import type { Transport } from '../../src/core/runtime.js';
+import type { ActorId } from '../../src/core/types.js';
 import type { EventOwner } from './queue.js';
 import type { World } from './world.js';
 
-export const mutationNames = ['ack-before-commit', 'lying-replica'] as const;
+export const mutationNames = ['ack-before-commit', 'lying-replica', 'uncovered-sibling'] as const;
 export type Mutation = (typeof mutationNames)[number];
 
 export function parseMutation(raw: string | undefined): Mutation | undefined {
@@ -24,6 +28,7 @@ export function mutationFromEnv(): Mutation | undefined {
 }
 
 export function wrapTransport(transport: Transport, world: World, owner: EventOwner, mutation: Mutation | undefined): Transport {
+  if (mutation === 'uncovered-sibling') return withUncoveredSibling(transport);
   if (mutation !== 'lying-replica') return transport;
   const gen = owner.gen;
   return {
@@ -31,6 +36,17 @@ export function wrapTransport(transport: Transport, world: World, owner: EventOw
       if (request.type !== 'replicate') return transport.call(peer, request, timeoutMs);
       // The ack arrives after a plausible latency; the object never left this node.
       return new Promise((resolve) => world.schedule(world.prng.int(1, 5), () => resolve({ type: 'ack' }), owner, gen));
+    },
+  };
+}
+
+function withUncoveredSibling(transport: Transport): Transport {
+  return {
+    async call(peer, request, timeoutMs) {
+      const reply = await transport.call(peer, request, timeoutMs);
+      if (reply.type !== 'object' || !reply.object) return reply;
+      const stray = { dot: [`${peer}.mutant` as ActorId, 1] as const, value: { kind: 'tombstone', deletedAtMs: 0 } as const };
+      return { ...reply, object: { ...reply.object, siblings: [...reply.object.siblings, stray] } };
     },
   };
 }

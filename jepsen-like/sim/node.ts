@@ -2,7 +2,9 @@
 // and what it does with what the network delivers to it. A down node refuses; a running one hands
 // a node-to-node request to its core's RPC handler and a client request to its coordinator, and
 // answers only if the incarnation that took the request is still alive (a crash loses answers).
+import { failureCatalog, failureClassOf, type FailureCode } from '../../src/core/errors.js';
 import type { NodeCore } from '../../src/core/node-core.js';
+import type { Logger } from '../../src/core/runtime.js';
 import type { ClientOp, RpcRequest } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
 import type { MemoryStorage } from '../../src/storage/memory.js';
@@ -41,6 +43,8 @@ export class SimNode implements Endpoint {
       },
       (err: unknown) => {
         if (this.gen !== gen) return;
+        // A refused request is the caller's problem; a bug (an assertion, a TypeError) fails the run.
+        if (failureClassOf(err) === 'bug') this.bug(`handle(${request.type}) threw`, err);
         reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
       },
     );
@@ -60,9 +64,28 @@ export class SimNode implements Endpoint {
       (err: unknown) => {
         if (this.gen !== gen) return;
         // The core must answer every request with a result; a throw is a bug (HTTP 500).
-        this.fail(new SimFailure('safety', 'coordinator-threw', `${this.id}: execute(${op.op} ${op.key}) threw: ${(err as Error).stack ?? String(err)}`));
+        this.bug(`execute(${op.op} ${op.key}) threw`, err);
       },
     );
+  }
+
+  /**
+   * The node's log: silent, except that a line about a bug (the core logs the bugs it survives,
+   * e.g. a background round that threw, with a `failure` of class bug) fails the run.
+   */
+  readonly log: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (fields: object, message: string) => {
+      const code = (fields as { failure?: string }).failure;
+      if (code !== undefined && failureCatalog[code as FailureCode]?.class === 'bug') this.bug(message, (fields as { err?: unknown }).err);
+    },
+  };
+
+  private bug(what: string, err: unknown): void {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    this.fail(new SimFailure('safety', 'bug', `${this.id}: ${what}: ${detail}`));
   }
 
   /** SIGKILL of the process: a new generation, no core, and every client connection reset. */
