@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // src/core must stay pure and deterministic: time, randomness, network and storage come in
-// through the ports in core/runtime.ts, so the same code runs in the seeded simulator.
+// through the ports in core/ports.ts, so the same code runs in the seeded simulator.
 // Exits 1 and lists every violation. Usage: node scripts/check-core-purity.mjs [dir]
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -8,7 +8,7 @@
 // - uncovered-sibling: a read's answer gains a sibling its context does not cover, past the codec's
 //   checks (as a bug in our own object handling would), so a merge breaks the DVV normal form: the
 //   core's assertion must throw and the simulator must report it as a bug, with the seed.
-import type { Transport } from '../../src/core/runtime.js';
+import type { Transport } from '../../src/core/ports.js';
 import type { ActorId } from '../../src/core/types.js';
 import type { EventOwner } from './queue.js';
 import type { World } from './world.js';

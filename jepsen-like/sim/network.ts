@@ -7,7 +7,7 @@
 // what the HTTP transport would deliver. Clients reach every node directly, never partitioned.
 // What a node does with a message is its own business (node.ts): the network only delays, drops,
 // duplicates and copies messages, and routes each to the endpoint's handler and its answer back.
-import { TransportError, type Transport } from '../../src/core/runtime.js';
+import { TransportError, type Transport } from '../../src/core/ports.js';
 import type { ClientOp, ClientResult, RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
 import { decodeRpcBatch, decodeRpcOutcomes, encodeRpc } from '../../src/transport/codec.js';

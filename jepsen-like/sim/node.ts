@@ -4,7 +4,7 @@
 // answers only if the incarnation that took the request is still alive (a crash loses answers).
 import { failureCatalog, failureClassOf, type FailureCode } from '../../src/core/errors.js';
 import type { NodeCore } from '../../src/core/node-core.js';
-import type { Logger } from '../../src/core/runtime.js';
+import type { Logger } from '../../src/core/ports.js';
 import type { ClientOp, RpcRequest } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
 import type { MemoryStorage } from '../../src/storage/memory.js';

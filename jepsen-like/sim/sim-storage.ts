@@ -5,7 +5,7 @@
 // keeps everything committed. Reads never see a staged write (they wait for its commit), like the
 // SQLite engine. Staged operations run against the disk at commit, in staging order: no other
 // write can come between, so this is the same atomic read-modify-write the engines promise.
-import type { HintEntry, Storage, StoredEntry } from '../../src/core/runtime.js';
+import type { HintEntry, Storage, StoredEntry } from '../../src/core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../../src/core/types.js';
 import type { MemoryStorage } from '../../src/storage/memory.js';
 import type { EventOwner } from './queue.js';

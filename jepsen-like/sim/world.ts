@@ -3,7 +3,7 @@
 // to completion before the next event, so the core's async code sees time stand still between
 // events. Nothing in a run reads a real clock or arms a real timer; setImmediate below is only
 // the way to wait until the microtask queue is empty.
-import type { Runtime, Timer } from '../../src/core/runtime.js';
+import type { Runtime, Timer } from '../../src/core/ports.js';
 import { SimPrng } from './prng.js';
 import { anyGeneration, EventQueue, type EventOwner, type SimEvent } from './queue.js';
 

@@ -12,7 +12,7 @@ import type { LocalReplica } from './replica.js';
 import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
 import { failureClassOf } from './errors.js';
 import { Periodic } from './periodic.js';
-import type { Logger, Runtime } from './runtime.js';
+import type { Logger, Runtime } from './ports.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { RpcClient, RpcReplyOf } from './rpc-client.js';
 import { asPartitionId, type NodeId, type PartitionId, type VersionedObject } from './types.js';

@@ -12,7 +12,7 @@ import { resolveQuorum } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
 import { HintsFullError, type LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
-import { TransportError, type Logger, type Runtime } from './runtime.js';
+import { TransportError, type Logger, type Runtime } from './ports.js';
 import type { ClientOp, ClientResult, RpcRequest } from './rpc.js';
 import type { RpcClient } from './rpc-client.js';
 import type { ActorId, NodeId, SiblingValue, VersionedObject } from './types.js';

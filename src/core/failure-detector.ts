@@ -4,7 +4,7 @@
 // dead primary (sloppy quorum), and hinted handoff uses it to know when an owner is back. It is
 // advice, never proof: a write to a peer marked down simply goes to a fallback, and a peer marked
 // up may still fail.
-import type { Logger, Runtime, Timer } from './runtime.js';
+import type { Logger, Runtime, Timer } from './ports.js';
 import type { RpcClient } from './rpc-client.js';
 import type { NodeId } from './types.js';
 

@@ -3,7 +3,7 @@
 // a count of the lines held back, so a failure that repeats per request cannot flood the log.
 import { failureCatalog, failureCodeOf, type FailureCode } from './errors.js';
 import { failureRepeatIntervalMs } from './limits.js';
-import type { Logger } from './runtime.js';
+import type { Logger } from './ports.js';
 
 
 export interface FailureLogDeps {

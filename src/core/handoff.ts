@@ -8,7 +8,7 @@ import type { FailureDetector } from './failure-detector.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { Periodic } from './periodic.js';
-import type { Logger, Runtime } from './runtime.js';
+import type { Logger, Runtime } from './ports.js';
 import type { RpcClient } from './rpc-client.js';
 import type { NodeId } from './types.js';
 

@@ -12,7 +12,7 @@ import { LocalReplica } from './replica.js';
 import type { Ring } from './ring.js';
 import { RpcClient } from './rpc-client.js';
 import { RpcHandler } from './rpc-handler.js';
-import type { Logger, Runtime, Storage, Transport } from './runtime.js';
+import type { Logger, Runtime, Storage, Transport } from './ports.js';
 import { TombstoneReaper } from './tombstone-reaper.js';
 import { actorIdOf, type NodeId } from './types.js';
 

@@ -3,7 +3,7 @@
 // A round that fails is logged here, in one place, at the level its failure class calls for
 // (core/errors.ts), a repeating condition at most every failureRepeatIntervalMs.
 import { FailureLog } from './failure-log.js';
-import type { Logger, Runtime, Timer } from './runtime.js';
+import type { Logger, Runtime, Timer } from './ports.js';
 
 export interface PeriodicDeps {
   /** What the task does, for the log: "hinted handoff round". */

@@ -2,7 +2,7 @@
 // The caller answers its client as soon as `decided` settles; `all` settles when every call has
 // (or the deadline passes), which is when read repair can look at every reply.
 import { invariant } from './assert.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from './ports.js';
 import type { NodeId } from './types.js';
 
 export interface Reply<T> {

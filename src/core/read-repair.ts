@@ -5,7 +5,7 @@ import { sameVersion } from './dvv.js';
 import type { CoreMetrics } from './metrics.js';
 import type { Reply } from './quorum-wait.js';
 import type { LocalReplica } from './replica.js';
-import type { Logger } from './runtime.js';
+import type { Logger } from './ports.js';
 import type { RpcClient } from './rpc-client.js';
 import type { NodeId, VersionedObject } from './types.js';
 

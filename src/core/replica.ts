@@ -9,7 +9,7 @@ import { KvError, type CodedFailure } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
-import type { HintEntry, Logger, QuarantinedRow, Runtime, Storage, StoredEntry } from './runtime.js';
+import type { HintEntry, Logger, QuarantinedRow, Runtime, Storage, StoredEntry } from './ports.js';
 import { contextEntriesMax, reapedContextsMax } from './limits.js';
 import type { CausalContext, NodeId, PartitionId, VersionedObject } from './types.js';
 

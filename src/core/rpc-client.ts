@@ -3,7 +3,7 @@
 // call also feeds the failure detector the same way: an answer means the peer is up, an
 // unreachable peer is down. A timeout, a protocol error or a refused credential says nothing
 // certain about liveness (a slow or misconfigured peer is still running), so it is not reported.
-import { TransportError, type Transport } from './runtime.js';
+import { TransportError, type Transport } from './ports.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { NodeId } from './types.js';
 

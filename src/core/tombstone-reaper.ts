@@ -12,7 +12,7 @@ import { preferenceList, type Ring } from './ring.js';
 import { Periodic } from './periodic.js';
 import type { RpcRequest } from './rpc.js';
 import type { RpcClient } from './rpc-client.js';
-import type { Logger, Runtime } from './runtime.js';
+import type { Logger, Runtime } from './ports.js';
 import { asPartitionId, type NodeId, type VersionedObject } from './types.js';
 
 export interface ReaperDeps {

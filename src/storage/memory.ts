@@ -3,7 +3,7 @@
 // Semantics match SqliteStorage; every write is "durable" (and visible) as soon as it is made,
 // and hint counts move when the write resolves, as the Storage port requires.
 import { randomBytes } from 'node:crypto';
-import type { HintEntry, Storage, StoredEntry } from '../core/runtime.js';
+import type { HintEntry, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { SortedKeys } from './sorted-keys.js';

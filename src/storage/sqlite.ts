@@ -5,7 +5,7 @@
 // have stored) is quarantined when first read: moved aside, reported, and treated as absent.
 import type Database from 'better-sqlite3';
 import { keyBytesMax, storageBatchMax } from '../core/limits.js';
-import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/runtime.js';
+import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { openDatabase, Tables, type BatchWrites, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';

@@ -3,7 +3,7 @@
 // request: under load this divides the per-request HTTP cost (parsing, syscalls) by the batch
 // size. Every failure becomes a TransportError the core understands.
 import { Pool, errors as undiciErrors } from 'undici';
-import { TransportError, type Transport } from '../core/runtime.js';
+import { TransportError, type Transport } from '../core/ports.js';
 import { invariant } from '../core/assert.js';
 import { InvariantError } from '../core/errors.js';
 import { quotedTextCharsMax, rpcBatchMax, rpcConnectionsPerPeer, rpcConnectTimeoutMs, rpcKeepAliveMs } from '../core/limits.js';

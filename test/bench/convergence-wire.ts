@@ -13,7 +13,7 @@ import type { CoreCounter, CoreMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, partitionOf, type Ring } from '../../src/core/ring.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
-import { silentLogger, TransportError, type Storage, type Transport } from '../../src/core/runtime.js';
+import { silentLogger, TransportError, type Storage, type Transport } from '../../src/core/ports.js';
 import { actorIdOf, asNodeId, asPartitionId, type ActorId, type NodeId, type VersionedObject } from '../../src/core/types.js';
 import { realRuntime } from '../../src/node/real-runtime.js';
 import { MemoryStorage } from '../../src/storage/memory.js';

@@ -1,7 +1,7 @@
 // Hint conformance: merge semantics, versions, oldest-first listing, conditional removal, counts.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { HintEntry, Storage } from '../../src/core/runtime.js';
+import type { HintEntry, Storage } from '../../src/core/ports.js';
 import { asNodeId, asPartitionId, type VersionedObject } from '../../src/core/types.js';
 import { appendSibling, assertSameObject, textObject, type WithStore } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 // scanPartition conformance: paging, partition isolation and key order by UTF-8 bytes.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Storage } from '../../src/core/runtime.js';
+import type { Storage } from '../../src/core/ports.js';
 import { asPartitionId, type PartitionId } from '../../src/core/types.js';
 import { assertSameObject, byUtf8, textObject, type WithStore } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 // Helpers shared by the Storage conformance suites (conformance*.ts) and the engine tests.
 import assert from 'node:assert/strict';
-import type { Storage } from '../../src/core/runtime.js';
+import type { Storage } from '../../src/core/ports.js';
 import type { ActorId, Sibling, VersionedObject } from '../../src/core/types.js';
 
 export interface StorageHandle {

@@ -12,7 +12,7 @@ import { Packr } from 'msgpackr';
 import type { CoreCounter } from '../../src/core/metrics.js';
 import { createNodeCore } from '../../src/core/node-core.js';
 import { createRing, partitionOf } from '../../src/core/ring.js';
-import type { Logger, QuarantinedRow } from '../../src/core/runtime.js';
+import type { Logger, QuarantinedRow } from '../../src/core/ports.js';
 import { asNodeId, asPartitionId, type PartitionId } from '../../src/core/types.js';
 import { encodeObject } from '../../src/storage/object-codec.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { Storage } from '../../src/core/runtime.js';
+import type { Storage } from '../../src/core/ports.js';
 import { asNodeId, asPartitionId, type ActorId, type VersionedObject } from '../../src/core/types.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { assertSameObject, storageConformance, valueObject, valueSibling } from './conformance.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noMetrics } from '../../src/core/metrics.js';
 import { LocalReplica } from '../../src/core/replica.js';
-import { silentLogger } from '../../src/core/runtime.js';
+import { silentLogger } from '../../src/core/ports.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { fakeCluster } from './fakes.js';
 

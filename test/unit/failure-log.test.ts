@@ -8,7 +8,7 @@ import { failureCatalog, failureClassOf, failureCodeOf, InvariantError, KvError 
 import { FailureLog } from '../../src/core/failure-log.js';
 import { failureRepeatIntervalMs } from '../../src/core/limits.js';
 import { HintsFullError } from '../../src/core/replica.js';
-import { TransportError, type Logger } from '../../src/core/runtime.js';
+import { TransportError, type Logger } from '../../src/core/ports.js';
 import { asNodeId } from '../../src/core/types.js';
 
 /** `| \`code\` | class | meaning |` rows of the "Failures in the log" table, as "code class". */

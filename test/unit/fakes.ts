@@ -7,7 +7,7 @@ import type { EventOwner } from '../../jepsen-like/sim/queue.js';
 import { noMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
-import { TransportError, silentLogger, type Runtime, type Transport } from '../../src/core/runtime.js';
+import { TransportError, silentLogger, type Runtime, type Transport } from '../../src/core/ports.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';

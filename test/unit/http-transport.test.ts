@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { rpcRoutes } from '../../src/api/rpc-routes.js';
 import type { RpcHandler } from '../../src/core/rpc-handler.js';
-import { TransportError } from '../../src/core/runtime.js';
+import { TransportError } from '../../src/core/ports.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId } from '../../src/core/types.js';
 import { HttpTransport } from '../../src/transport/http-transport.js';

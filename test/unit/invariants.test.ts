@@ -10,7 +10,7 @@ import { awaitQuorum, type Reply } from '../../src/core/quorum-wait.js';
 import { resolveQuorum } from '../../src/core/quorum.js';
 import { createRing, preferenceList, type Ring } from '../../src/core/ring.js';
 import { LocalReplica } from '../../src/core/replica.js';
-import { silentLogger, type HintEntry, type Runtime } from '../../src/core/runtime.js';
+import { silentLogger, type HintEntry, type Runtime } from '../../src/core/ports.js';
 import { noMetrics } from '../../src/core/metrics.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { asNodeId, asPartitionId, type ActorId, type VersionedObject } from '../../src/core/types.js';

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Periodic } from '../../src/core/periodic.js';
-import { TransportError, type Logger } from '../../src/core/runtime.js';
+import { TransportError, type Logger } from '../../src/core/ports.js';
 import { asNodeId } from '../../src/core/types.js';
 import { SimTime } from './fakes.js';
 

@@ -2,7 +2,7 @@
 // failure detector is fed the same way for every call (issue 11, point 2).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TransportError, type Transport } from '../../src/core/runtime.js';
+import { TransportError, type Transport } from '../../src/core/ports.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { replyTypeOf, RpcClient, type PeerHealth } from '../../src/core/rpc-client.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
