@@ -1,5 +1,5 @@
-// The client port over HTTP (the harness's undici client): a request that got no answer at all is
-// `info` for a write (it may have been applied), a 4xx is `fail` (a harness bug: nothing stored),
+// The client port over HTTP (the harness's undici client): a write that got no answer is `info` (it
+// may have been applied) unless its connection was refused (`fail`), a 4xx is `fail` (a harness bug: nothing stored),
 // a 503 or any other answer but 204 is `info` (stored on fewer than w replicas, may surface later).
 import { isReadAnswer, kvUrl, quorumTimeoutMs, RequestFailed, siblingsOf, type KvClient, type KvResponse, type NodeRef } from './client.js';
 import type { ClientPort, PortOutcome, WriteAck } from './port.js';
@@ -39,6 +39,8 @@ async function written(request: Promise<KvResponse>): Promise<PortOutcome<WriteA
     if (res.status === 204) return { kind: 'ok', status: 204 };
     return { kind: res.status >= 400 && res.status < 500 ? 'fail' : 'info', status: res.status };
   } catch (err) {
-    return { kind: 'info', status: err instanceof RequestFailed ? err.status : String(err) };
+    const status = err instanceof RequestFailed ? err.status : String(err);
+    // A refused connection never carried the request: certainly not applied, as the simulator records it.
+    return { kind: status === 'ECONNREFUSED' ? 'fail' : 'info', status };
   }
 }
