@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HintEntry, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
-import { decodeObject, encodeObject } from './object-codec.js';
+import { decodeOwnObject, encodeObject } from './object-codec.js';
 import { SortedKeys } from './sorted-keys.js';
 
 interface StoredObject {
@@ -80,7 +80,7 @@ export class MemoryStorage implements Storage {
     return settle(() => {
       this.checkOpen();
       const keys = this.partitions.get(partition)?.after(afterKey, Math.floor(limit)) ?? [];
-      return keys.map((key) => ({ key, object: decodeObject(this.objects.get(key)!.bytes) }));
+      return keys.map((key) => ({ key, object: decodeOwnObject(this.objects.get(key)!.bytes) }));
     });
   }
 
@@ -95,7 +95,7 @@ export class MemoryStorage implements Storage {
       this.checkOpen();
       const forTarget = this.hints.get(target);
       const old = forTarget?.get(key);
-      const next = change(old && decodeObject(old.bytes));
+      const next = change(old && decodeOwnObject(old.bytes));
       const hint: StoredHint = {
         partition,
         bytes: encode(next),
@@ -117,7 +117,7 @@ export class MemoryStorage implements Storage {
         target,
         key,
         partition: h.partition,
-        object: decodeObject(h.bytes),
+        object: decodeOwnObject(h.bytes),
         version: h.version,
         createdAtMs: h.createdAtMs,
       }));
@@ -159,7 +159,7 @@ export class MemoryStorage implements Storage {
   private read(key: string): VersionedObject | undefined {
     this.checkOpen();
     const stored = this.objects.get(key);
-    return stored === undefined ? undefined : decodeObject(stored.bytes);
+    return stored === undefined ? undefined : decodeOwnObject(stored.bytes);
   }
 
   /**

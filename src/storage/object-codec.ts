@@ -29,14 +29,27 @@ export function encodeObject(o: VersionedObject): Uint8Array {
 
 /** The stored object, or an Error saying why the bytes are not one (they must then not be used). */
 export function decodeObject(b: Uint8Array): VersionedObject {
+  const checked = versionedObjectSchema.safeParse(unpackObject(b));
+  if (!checked.success) throw new Error(`storage: malformed object: ${describeIssues(checked.error)}`);
+  return checked.data;
+}
+
+/**
+ * Bytes this process's encodeObject made and kept in its own memory (the memory engine): no disk
+ * or peer came between, so there is nothing untrusted to check; the decoding itself is the same.
+ */
+export function decodeOwnObject(b: Uint8Array): VersionedObject {
+  return unpackObject(b) as VersionedObject;
+}
+
+/** The object form of the bytes, unchecked. */
+function unpackObject(b: Uint8Array): unknown {
   const wire: unknown = packr.unpack(b);
   if (!Array.isArray(wire) || wire[0] !== formatVersion || wire.length !== 4 || !Array.isArray(wire[3])) {
     throw new Error('storage: unknown object encoding');
   }
   const [, vv, cloud, siblings] = wire as [number, unknown, unknown, unknown[]];
-  const checked = versionedObjectSchema.safeParse({ context: { vv, cloud }, siblings: siblings.map(toSibling) });
-  if (!checked.success) throw new Error(`storage: malformed object: ${describeIssues(checked.error)}`);
-  return checked.data;
+  return { context: { vv, cloud }, siblings: siblings.map(toSibling) };
 }
 
 /** The object form of one wire sibling, unchecked: the schema judges it. */
