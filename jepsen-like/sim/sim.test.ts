@@ -46,7 +46,8 @@ for (const mutation of durabilityMutations) {
 test('the checkers alone (no durability invariant) see lying replicas lose acknowledged writes', async () => {
   for (let seed = 1; seed <= mutationSeedsMax; seed++) {
     const ignoreChecks = ['acked-write-durable', 'acked-write-stays-durable'];
-    const report = await runSim({ seed, mutation: 'lying-replica', ignoreChecks, ...sweepOptions });
+    // Half a sweep seed's length: the same seeds lose writes (10, 15, 19 of 1..20), in half the time.
+    const report = await runSim({ seed, mutation: 'lying-replica', ignoreChecks, opsMax: 1000, safetyMs: 30_000 });
     if (report.verdict === 'ok') continue;
     assert.equal(report.failure?.check, 'set', `seed ${seed}: ${report.failure?.message}`);
     assert.match(report.failure?.message ?? '', /acknowledged add\(s\) lost/);
