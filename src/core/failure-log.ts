@@ -1,10 +1,10 @@
 // Logs internal failures by their catalogued class (core/errors.ts): a bug always, at error with
-// its stack; a condition or damage at most once per code and operation every repeatIntervalMs, with
-// a count of the lines held back, so a failure that repeats per request cannot flood the log.
+// its stack; a condition or damage at most once per code and operation every
+// failureRepeatIntervalMs, with a count of the lines held back, so a failure that repeats per
+// request cannot flood the log (the keys are the catalog's codes and fixed messages: bounded).
 import { failureCatalog, failureCodeOf, type FailureCode } from './errors.js';
 import { failureRepeatIntervalMs } from './limits.js';
 import type { Logger } from './ports.js';
-
 
 export interface FailureLogDeps {
   readonly log: Logger;
