@@ -103,3 +103,6 @@ export const statusRequestTimeoutMs = 5000;
  * a millisecond, so counters stay below the next floor; 2^53 is reached in the year 2255.
  */
 export const dotCountersPerMs = 1000;
+
+/** Passes of the claim's spreading swaps (core/claim.ts) at most: each is quadratic in the partitions moved. */
+export const claimSwapPassesMax = 4;
