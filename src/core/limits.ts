@@ -50,6 +50,23 @@ export const rpcBodyBytesMax = 64 * 1024 * 1024;
 /** How often a node probes its peers (failure detection, status). */
 export const peerProbeIntervalMsDefault = 1000;
 export const peerProbeTimeoutMs = 500;
+/**
+ * Phi-accrual failure detector (phi-accrual.ts), Akka's defaults. Inter-arrival intervals kept per
+ * peer: 1000 as Akka (max-sample-size) and Cassandra (ArrivalWindow) keep; 8 KiB a peer, and the
+ * mean and deviation of a thousand samples are steady (the deviation within a few percent).
+ */
+export const phiWindowSamplesMax = 1000;
+/** The deviation is never taken below this: perfectly regular heartbeats must not make a few ms of lateness fatal. */
+export const phiStdDevMsMin = 100;
+/**
+ * Silence tolerated beyond the mean interval before phi starts to rise: one probe interval, so a
+ * single lost or late ping is never a suspicion, however often RPC replies made the peer heard.
+ */
+export const phiAcceptablePauseMs = 1000;
+/** The interval assumed after a peer's first heartbeat, before it has produced one (the probe interval). */
+export const phiFirstIntervalEstimateMs = 1000;
+/** A peer whose phi reaches this is believed down: Cassandra's phi_convict_threshold and Akka's default. */
+export const phiThresholdDefault = 8;
 /** Timeout of replica calls made by background work (repair, handoff, anti-entropy, reaping). */
 export const backgroundRpcTimeoutMs = 5000;
 /** Read repairs in flight to one peer at most; more are skipped (anti-entropy covers them). */
