@@ -39,8 +39,8 @@ export interface ProcOptions {
   readonly sink?: string[];
   /** Output is appended to this file instead of being kept in memory (logs() is then empty). */
   readonly logFile?: string;
-  /** Called with every output line as it arrives (not with logFile). */
-  readonly onLine?: (line: string) => void;
+  /** Called with every output line as it arrives, and the stream it came on (not with logFile). */
+  readonly onLine?: (line: string, stream: 'out' | 'err') => void;
 }
 
 /** A child process (node running `args`) with its output kept and its exit observable with a deadline. */
@@ -89,7 +89,7 @@ export class Proc {
     for (const [name, stream] of [['out', this.child.stdout], ['err', this.child.stderr]] as const) this.readLines(name, stream);
   }
 
-  private readLines(name: string, stream: NodeJS.ReadableStream | null): void {
+  private readLines(name: 'out' | 'err', stream: NodeJS.ReadableStream | null): void {
     let partial = '';
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
@@ -103,8 +103,8 @@ export class Proc {
     });
   }
 
-  private push(stream: string, line: string): void {
-    this.opts.onLine?.(line);
+  private push(stream: 'out' | 'err' | 'harness', line: string): void {
+    if (stream !== 'harness') this.opts.onLine?.(line, stream);
     const entry = `[${this.label} ${stream}] ${line}`;
     this.lines.push(entry);
     if (this.lines.length > logLinesKept) this.lines.shift();

@@ -1,6 +1,5 @@
 // Kills a writing process with SIGKILL and checks that every write it acknowledged survived.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
-import { repoRoot } from '../kit/paths.js';
+import { forgetTempDir, Proc, registerTempDir } from '../kit/proc.js';
+import { within } from '../kit/wait.js';
 
 const writerPath = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
 const acksBeforeKill = 2000;
@@ -16,49 +16,31 @@ const deadlineMs = 30_000;
 
 describe('SqliteStorage crash safety', () => {
   it('keeps every acknowledged write after SIGKILL', { timeout: 2 * deadlineMs }, async () => {
-    const deadline = Date.now() + deadlineMs;
-    /** Fails instead of hanging if `p` has not settled by the test's deadline. */
-    async function bounded<T>(p: Promise<T>, what: string): Promise<T> {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`deadline passed while ${what}`)), Math.max(0, deadline - Date.now()));
-      });
-      try {
-        return await Promise.race([p, late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-
     const dir = await mkdtemp(join(tmpdir(), 'kvorum-crash-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', writerPath, dir], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    registerTempDir(dir);
+    const acked: string[] = [];
+    const unexpected: string[] = [];
+    let enough!: () => void;
+    const enoughAcks = new Promise<void>((resolve) => (enough = resolve));
+    const writer = new Proc('writer', ['--import', 'tsx', writerPath, dir], {
+      onLine: (line, stream) => {
+        const key = /^ack (k\d+)$/.exec(line)?.[1];
+        if (stream === 'out' && key === undefined) unexpected.push(line);
+        if (key !== undefined) acked.push(key);
+        if (acked.length >= acksBeforeKill) enough();
+      },
     });
     try {
-      const acked: string[] = [];
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
-      // 'close' comes after stdout has been fully read, so no ack is missed.
-      const closed = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)));
-      const enoughAcks = new Promise<void>((resolve, reject) => {
-        let partial = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          const lines = (partial + chunk).split('\n');
-          partial = lines.pop() ?? ''; // an unterminated line is not (yet) an ack
-          for (const line of lines) {
-            const m = /^ack (k\d+)$/.exec(line);
-            if (m?.[1] === undefined) reject(new Error(`unexpected writer output: ${line}`));
-            else acked.push(m[1]);
-          }
-          if (acked.length >= acksBeforeKill) resolve();
-        });
-        void closed.then((signal) => reject(new Error(`writer exited early (${signal}) after ${acked.length} acks: ${stderr}`)));
-      });
-
-      await bounded(enoughAcks, `waiting for ${acksBeforeKill} acks`);
-      assert.ok(child.kill('SIGKILL'), 'SIGKILL delivered');
-      assert.equal(await bounded(closed, 'waiting for the writer to die'), 'SIGKILL');
+      // The writer exiting first is a failure too: race the acks against its exit.
+      const early = writer.closed.then((s) => `writer exited early (${s.signal ?? s.code}) after ${acked.length} acks:\n${writer.logs()}`);
+      let problem: string | undefined = `no ${acksBeforeKill} acks in ${deadlineMs} ms`;
+      await within(Promise.race([enoughAcks.then(() => (problem = undefined)), early.then((why) => (problem = why))]), deadlineMs);
+      assert.equal(problem, undefined, problem);
+      writer.kill('SIGKILL');
+      // 'closed' comes after stdout has been read to the end, so no ack is missed.
+      assert.ok(await within(writer.closed, deadlineMs), 'the writer died in time');
+      assert.equal((await writer.closed).signal, 'SIGKILL');
+      assert.deepEqual(unexpected, [], 'the writer prints only acks on stdout');
 
       assert.equal(new Set(acked).size, acked.length, 'each key acknowledged once');
       const raw = new Database(join(dir, 'kvorum.db'));
@@ -79,9 +61,9 @@ describe('SqliteStorage crash safety', () => {
         await storage.close();
       }
     } finally {
-      // Only the child started above; kill() is a no-op once it has exited.
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      writer.kill('SIGKILL'); // by pid, only if it still runs
       await rm(dir, { recursive: true, force: true });
+      forgetTempDir(dir);
     }
   });
 });
