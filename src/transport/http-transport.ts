@@ -81,7 +81,23 @@ export class HttpTransport implements Transport {
     });
   }
 
+  /**
+   * One POST, retried once on a new connection when the connection failed under it (a peer that
+   * restarted leaves pooled keep-alive connections that fail the next request they carry), if every
+   * request in the batch may run twice: all but `forward` merge idempotently. A timeout is not retried.
+   */
   private async post(peer: NodeId, requests: RpcRequest[], timeoutMs: number): Promise<readonly RpcOutcome[]> {
+    try {
+      return await this.postOnce(peer, requests, timeoutMs);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const connectionLost = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
+      if (!connectionLost || requests.some((r) => r.type === 'forward')) throw err;
+      return this.postOnce(peer, requests, timeoutMs);
+    }
+  }
+
+  private async postOnce(peer: NodeId, requests: RpcRequest[], timeoutMs: number): Promise<readonly RpcOutcome[]> {
     // No AbortSignal: its timer would outlive every call. These two bound the wait for the peer.
     const res = await this.poolFor(peer).request({
       path: rpcPath,

@@ -11,6 +11,7 @@ import { TransportError } from '../../src/core/ports.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId } from '../../src/core/types.js';
 import { HttpTransport } from '../../src/transport/http-transport.js';
+import { encodeRpc } from '../../src/transport/codec.js';
 import { freePorts } from '../kit/ports.js';
 
 const peer = asNodeId('p1');
@@ -95,6 +96,42 @@ describe('http transport', () => {
       await transport.close();
       silent.closeAllConnections();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('retries once on a new connection when a pooled one fails under an idempotent batch, never under a forward', async () => {
+    // Like a peer that restarted: a kept-alive connection dies as its next request arrives.
+    const served = new WeakMap<object, number>();
+    let mode: 'second-request-dies' | 'every-request-dies' = 'second-request-dies';
+    let destroyed = 0;
+    const restarting: Server = createServer((req, res) => {
+      const nth = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, nth);
+      if (mode === 'every-request-dies' || nth === 2) {
+        destroyed++;
+        req.socket.destroy();
+        return;
+      }
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/msgpack' }).end(encodeRpc([{ ok: { type: 'pong', node: 'p1' } }])));
+    });
+    await new Promise<void>((resolve) => restarting.listen(0, '127.0.0.1', resolve));
+    const transport = new HttpTransport(new Map([[peer, `http://127.0.0.1:${(restarting.address() as AddressInfo).port}`]]), secret);
+    const lost = (e: unknown) => e instanceof TransportError && e.reason === 'unreachable';
+    try {
+      assert.deepEqual(await transport.call(peer, { type: 'ping' }, 1000), { type: 'pong', node: 'p1' });
+      assert.deepEqual(await transport.call(peer, { type: 'ping' }, 1000), { type: 'pong', node: 'p1' }, 'the ping is retried on a new connection');
+      assert.equal(destroyed, 1);
+      mode = 'every-request-dies';
+      await assert.rejects(transport.call(peer, { type: 'ping' }, 1000), lost);
+      assert.equal(destroyed, 3, 'retried once, not more');
+      const forward = { type: 'forward', request: { op: 'get', key: 'k', r: 'quorum', pr: 0, timeoutMs: 500 } } as unknown as RpcRequest;
+      await assert.rejects(transport.call(peer, forward, 1000), lost);
+      assert.equal(destroyed, 4, 'a forward is never sent twice');
+    } finally {
+      await transport.close();
+      restarting.closeAllConnections();
+      await new Promise<void>((resolve) => restarting.close(() => resolve()));
     }
   });
 });
