@@ -10,7 +10,7 @@ import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
-import { HintsFullError, type LocalReplica } from './replica.js';
+import type { LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
 import { TransportError, type Logger, type Runtime } from './ports.js';
 import type { ClientOp, ClientResult, RpcRequest } from './rpc.js';
@@ -136,8 +136,7 @@ export class Coordinator {
     // No fallback took it: try the primary anyway, the detector's "down" may be stale.
     if (!believedUp && (await this.tryReplicate(primary, direct, remaining()))) return { node: primary, primary: true, value: true };
     await this.deps.replica.storeHint(primary, key, object).catch((err: unknown) => {
-      // A full hint queue is an operating condition the replica already reports (rate-limited).
-      if (!(err instanceof HintsFullError)) this.failures.failed('keeping a hint for a primary that missed a write', err, { primary, key });
+      this.failures.failed('keeping a hint for a primary that missed a write', err, { primary, key });
     });
     throw new Error(`no node took the write for ${primary}`);
   }

@@ -194,9 +194,8 @@ export class LocalReplica {
     const pending = (this.deps.storage.hintCounts().get(target) ?? 0) + inFlight;
     if (pending >= this.deps.hintsPerPeerMax) {
       this.deps.metrics.inc('hints_refused');
-      const fields = { target, pending, hintsPerPeerMax: this.deps.hintsPerPeerMax };
-      this.failures.report('hints_full', 'hint queue full: refusing hints for this peer (anti-entropy will repair it)', fields);
-      throw new HintsFullError(`${this.deps.self} holds ${pending} hints for ${target}, the maximum`);
+      // The caller logs it by its class (a condition, rate-limited): one place, not two.
+      throw new HintsFullError(`${this.deps.self} holds ${pending} hints for ${target}, hintsPerPeerMax: refusing more (anti-entropy will repair the key)`);
     }
     const partition = partitionOf(this.deps.ring(), key);
     // Storage counts a hint only once its write resolves: hold this one's place until then (a merge

@@ -1,6 +1,7 @@
 // Dispatches internal RPC from peers to the part of the core that owns it.
 import type { AntiEntropy } from './anti-entropy.js';
 import type { Coordinator } from './coordinator.js';
+import { KvError } from './errors.js';
 import type { LocalReplica } from './replica.js';
 import type { Ring } from './ring.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
@@ -28,7 +29,7 @@ export class RpcHandler {
       case 'replicate':
         // A hint for a node that is not a member could never be handed off, and would block reaping the key.
         if (request.hintFor !== undefined && !this.deps.ring().members.includes(request.hintFor)) {
-          throw new Error(`refused: hintFor ${request.hintFor} is not a member`);
+          throw new KvError('bad_request', `refused: hintFor ${request.hintFor} is not a member`);
         }
         if (request.hintFor !== undefined && request.hintFor !== this.deps.self) {
           await this.deps.replica.storeHint(request.hintFor, request.key, request.object);
