@@ -17,7 +17,7 @@ const churnFraction = 0.2;
 const readFraction = 0.2;
 
 /** Every element in a read answer (the union of its siblings): what the read saw. */
-export function elementsOf(res: KvResponse): number[] {
+function elementsOf(res: KvResponse): number[] {
   return unionOf(siblingsOf(res).map((s) => decodeElements(s.value)));
 }
 

@@ -17,7 +17,7 @@ export interface ClaimPlan {
 }
 
 /** How many partitions each member should own: the ceilings go to the members holding the most now. */
-export function claimTargets(current: readonly NodeId[], members: readonly NodeId[]): Map<NodeId, number> {
+function claimTargets(current: readonly NodeId[], members: readonly NodeId[]): Map<NodeId, number> {
   const held = ownedCounts(current);
   const ranked = [...members].sort((a, b) => (held.get(b) ?? 0) - (held.get(a) ?? 0) || compareIds(a, b));
   const base = Math.floor(current.length / members.length);
