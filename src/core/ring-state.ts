@@ -12,7 +12,15 @@
 // rule is what keeps that rare; this module only guarantees convergence.
 import { createHash } from 'node:crypto';
 import { invariant } from './assert.js';
-import type { NodeId } from './types.js';
+import { walkReplicas } from './ring.js';
+import { asPartitionId, type NodeId } from './types.js';
+
+/** An operator's change, staged until a commit applies every staged change at once. */
+export type StagedChange =
+  | { readonly kind: 'join'; readonly node: NodeId }
+  | { readonly kind: 'leave'; readonly node: NodeId }
+  | { readonly kind: 'replace'; readonly node: NodeId; readonly by: NodeId }
+  | { readonly kind: 'remove'; readonly node: NodeId };
 
 /** A member's part in the ring, as in Riak: a joining member owns nothing until a committed plan gives it partitions. */
 export type MemberStatus = 'joining' | 'valid' | 'leaving' | 'exiting' | 'removed';
@@ -33,8 +41,14 @@ export interface RingContent {
   readonly n: number;
   /** Sorted by id, distinct. */
   readonly members: readonly RingMember[];
-  /** owners[p] is the member that owns partition p. */
+  /** owners[p]: the member the last claim gave partition p; the start of the next claim. */
   readonly owners: readonly NodeId[];
+  /** replicas[p]: the nodes that hold and serve partition p now, in preference order. */
+  readonly replicas: readonly (readonly NodeId[])[];
+  /** target[p]: the replicas partition p is moving to; equal to replicas[p] when it is not moving. */
+  readonly target: readonly (readonly NodeId[])[];
+  /** Changes staged by the operator, applied together by the next commit. */
+  readonly staged: readonly StagedChange[];
 }
 
 export interface RingState extends RingContent {
@@ -58,6 +72,12 @@ export function mergeRings(a: RingState, b: RingState): RingState {
   return { ...contentOf(winner), version: winner.version, seen: joinClocks(a.seen, b.seen) };
 }
 
+/** Content with nothing moving and nothing staged: every partition served by the walk of `owners`. */
+export function settledContent(base: Omit<RingContent, 'replicas' | 'target' | 'staged'>): RingContent {
+  const replicas = base.owners.map((_, p) => walkReplicas(base.owners, asPartitionId(p), base.n));
+  return { ...base, replicas, target: replicas, staged: [] };
+}
+
 /** A change by `by`: `content` made after everything `current` has seen. */
 export function nextRing(current: RingState, by: NodeId, content: RingContent): RingState {
   checkRingContent(content);
@@ -67,14 +87,19 @@ export function nextRing(current: RingState, by: NodeId, content: RingContent): 
   return { ...contentOf(content), version, seen: version };
 }
 
-/** The shape every ring keeps: sorted distinct members, owners that may own, a claimant among the members. */
+/** The shape every ring keeps; a ring that breaks it is a bug here or a hostile peer's, refused either way. */
 export function checkRingContent(ring: RingContent): void {
   const ids = ring.members.map((m) => m.id);
   invariant(ids.every((id, i) => i === 0 || ids[i - 1]! < id), () => 'ring: members not sorted and distinct');
-  invariant(ring.owners.length === ring.partitions, () => `ring: ${ring.owners.length} owners for ${ring.partitions} partitions`);
-  const owning = new Set(ring.members.filter((m) => m.status === 'valid' || m.status === 'leaving').map((m) => m.id));
-  invariant(ring.owners.every((o) => owning.has(o)), () => 'ring: a partition owned by a member that may not own one');
   invariant(ids.includes(ring.claimant), () => `ring: claimant ${ring.claimant} is not a member`);
+  const statusOf = new Map(ring.members.map((m) => [m.id, m.status]));
+  const may = (id: NodeId, ...statuses: MemberStatus[]) => statuses.includes(statusOf.get(id)!);
+  const sizes = [ring.owners.length, ring.replicas.length, ring.target.length];
+  invariant(sizes.every((size) => size === ring.partitions), () => `ring: ${sizes.join('/')} owners/replicas/targets for ${ring.partitions} partitions`);
+  invariant(ring.owners.every((o) => may(o, 'valid')), () => 'ring: a partition owned by a member that is not valid');
+  const distinct = (list: readonly NodeId[]) => list.length >= 1 && list.length <= ring.n && new Set(list).size === list.length;
+  invariant(ring.replicas.every((r) => distinct(r) && r.every((id) => may(id, 'valid', 'leaving'))), () => 'ring: a replica set that is empty, too large, repeats a node or names a member that may not serve');
+  invariant(ring.target.every((t) => distinct(t) && t.every((id) => may(id, 'valid'))), () => 'ring: a target replica set that is empty, too large, repeats a node or names a member that is not valid');
 }
 
 /** Whether `a` was made after `b` (its version covers b's and differs). */
@@ -90,12 +115,12 @@ function rank(ring: RingState): string {
 }
 
 function contentOf(ring: RingContent): RingContent {
-  const { claimant, partitions, n, members, owners } = ring;
-  return { claimant, partitions, n, members, owners };
+  const { claimant, partitions, n, members, owners, replicas, target, staged } = ring;
+  return { claimant, partitions, n, members, owners, replicas, target, staged };
 }
 
 function contentDigest(ring: RingContent): string {
-  const canonical = [ring.claimant, ring.partitions, ring.n, ring.members.map((m) => [m.id, m.url, m.status]), ring.owners];
+  const canonical = [ring.claimant, ring.partitions, ring.n, ring.members.map((m) => [m.id, m.url, m.status]), ring.owners, ring.replicas, ring.target, ring.staged.map((c) => [c.kind, c.node, c.kind === 'replace' ? c.by : ''])];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 

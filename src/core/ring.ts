@@ -1,6 +1,7 @@
 // The consistent-hash ring: Q fixed partitions (Dynamo's strategy 3), claimed by members as
 // evenly as possible, so that walking the ring from any partition meets N distinct owners.
-// The ring is a value: it is derived only from (members, Q, N), so every node computes the same one.
+// A Ring is the data path's view of the versioned ring (ring-state.ts): who serves each partition
+// now, and who is receiving it in a transfer. Immutable: a membership change makes a new one.
 import { createHash } from 'node:crypto';
 import { invariant } from './assert.js';
 import { asPartitionId, type NodeId, type PartitionId } from './types.js';
@@ -12,11 +13,20 @@ export interface Ring {
   readonly members: readonly NodeId[];
   /** owners[p] is the member that claims partition p. */
   readonly owners: readonly NodeId[];
+  /** replicas[p]: the primaries of partition p now, in preference order, distinct. */
+  readonly replicas: readonly (readonly NodeId[])[];
+  /**
+   * pending[p]: members receiving partition p in a transfer (Cassandra's pending ranges): they get
+   * every write too, but answer no read and count toward no quorum until the partition switches.
+   */
+  readonly pending: readonly (readonly NodeId[])[];
 }
 
 export interface PreferenceList {
   /** min(N, members) distinct nodes, in ring order: the key's replicas. */
   readonly primaries: readonly NodeId[];
+  /** Members receiving this partition in a transfer: written to, never counted. */
+  readonly pending: readonly NodeId[];
   /** Every other member, in ring order: where writes go when primaries are down. */
   readonly fallbacks: readonly NodeId[];
 }
@@ -30,9 +40,10 @@ export function createRing(members: readonly NodeId[], partitions: number, n: nu
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
   const sorted = [...new Set(members)].sort();
   if (sorted.length === 0) throw new RangeError('a ring needs at least one member');
-  const owners = claim(sorted, partitions);
+  const owners = stripedOwners(sorted, partitions);
   invariant(owners.length === partitions && owners.every((o) => sorted.includes(o)), () => `ring: ${owners.length} owners for ${partitions} partitions, not all members`);
-  return { partitions, n, members: sorted, owners };
+  const replicas = Array.from({ length: partitions }, (_, p) => walkReplicas(owners, asPartitionId(p), n));
+  return { partitions, n, members: sorted, owners, replicas, pending: replicas.map(() => []) };
 }
 
 /**
@@ -41,7 +52,7 @@ export function createRing(members: readonly NodeId[], partitions: number, n: nu
  * (Q-1 -> 0) when M does not divide Q; there the preference-list walk skips repeated owners, so
  * every preference list still has min(N, M) distinct primaries.
  */
-function claim(members: readonly NodeId[], partitions: number): NodeId[] {
+export function stripedOwners(members: readonly NodeId[], partitions: number): NodeId[] {
   return Array.from({ length: partitions }, (_, p) => members[p % members.length]!);
 }
 
@@ -68,17 +79,31 @@ export function preferenceList(ring: Ring, partition: PartitionId): PreferenceLi
 }
 
 function computePreferenceList(ring: Ring, partition: PartitionId): PreferenceList {
+  const primaries = ring.replicas[partition]!;
+  const pending = ring.pending[partition]!;
+  const taken = new Set([...primaries, ...pending]);
+  // Fallbacks in ring order from this partition, then members that own nothing.
+  const fallbacks = [...walkOwners(ring.owners, partition), ...ring.members].filter((m) => !taken.has(m) && ring.members.includes(m) && taken.add(m));
+  invariant(
+    new Set(primaries).size === primaries.length && primaries.length + pending.length <= taken.size,
+    () => `ring: partition ${partition}'s preference list repeats a node`,
+  );
+  return { primaries, pending, fallbacks };
+}
+
+/** The owners met walking the ring from `partition`, each once, in order. */
+function walkOwners(owners: readonly NodeId[], partition: PartitionId): NodeId[] {
   const seen: NodeId[] = [];
-  for (let i = 0; i < ring.partitions && seen.length < ring.members.length; i++) {
-    const owner = ring.owners[(partition + i) % ring.partitions]!;
+  for (let i = 0; i < owners.length; i++) {
+    const owner = owners[(partition + i) % owners.length]!;
     if (!seen.includes(owner)) seen.push(owner);
   }
-  // With more members than partitions some own none; they still serve as fallbacks.
-  for (const member of ring.members) if (!seen.includes(member)) seen.push(member);
-  const replicas = Math.min(ring.n, ring.members.length);
-  // Every member exactly once: N distinct primaries, then every other member as a fallback.
-  invariant(seen.length === ring.members.length && new Set(seen).size === seen.length, () => `ring: partition ${partition}'s preference list is not the members in some order`);
-  return { primaries: seen.slice(0, replicas), fallbacks: seen.slice(replicas) };
+  return seen;
+}
+
+/** A partition's replicas under `owners`: the first N distinct owners walking the ring from it. */
+export function walkReplicas(owners: readonly NodeId[], partition: PartitionId, n: number): NodeId[] {
+  return walkOwners(owners, partition).slice(0, n);
 }
 
 export function preferenceListForKey(ring: Ring, key: string): PreferenceList & { partition: PartitionId } {
@@ -86,11 +111,20 @@ export function preferenceListForKey(ring: Ring, key: string): PreferenceList & 
   return { partition, ...preferenceList(ring, partition) };
 }
 
-/** Partitions for which `node` is one of the primaries. */
+/** Partitions for which `node` is one of the primaries now. */
 export function partitionsReplicatedBy(ring: Ring, node: NodeId): PartitionId[] {
   const out: PartitionId[] = [];
   for (let p = 0; p < ring.partitions; p++) {
-    if (preferenceList(ring, asPartitionId(p)).primaries.includes(node)) out.push(asPartitionId(p));
+    if (ring.replicas[p]!.includes(node)) out.push(asPartitionId(p));
+  }
+  return out;
+}
+
+/** Partitions `node` serves now or is receiving: those it keeps a tree for and accepts writes of. */
+export function partitionsHeldBy(ring: Ring, node: NodeId): PartitionId[] {
+  const out: PartitionId[] = [];
+  for (let p = 0; p < ring.partitions; p++) {
+    if (ring.replicas[p]!.includes(node) || ring.pending[p]!.includes(node)) out.push(asPartitionId(p));
   }
   return out;
 }

@@ -5,18 +5,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InvariantError } from '../../src/core/errors.js';
-import { genesisRing, madeAfter, mergeRings, nextRing, type RingContent, type RingState } from '../../src/core/ring-state.js';
+import { genesisRing, madeAfter, mergeRings, nextRing, settledContent, type RingContent, type RingState } from '../../src/core/ring-state.js';
 import { asNodeId } from '../../src/core/types.js';
 
 const nodes = ['n1', 'n2', 'n3', 'n4'].map(asNodeId);
 const partitions = 8;
-const base: RingContent = {
+const base: RingContent = settledContent({
   claimant: nodes[0]!,
   partitions,
   n: 3,
   members: nodes.map((id) => ({ id, url: `http://127.0.0.1/${id}`, status: 'valid' as const })),
   owners: Array.from({ length: partitions }, (_, p) => nodes[p % nodes.length]!),
-};
+});
 
 /** Each step: node `who` changes the ring (gives partition `p` to `to`) or hears node `from`'s ring. */
 const arbStep = fc.oneof(
@@ -87,11 +87,14 @@ describe('ring state', () => {
   it('refuses content out of shape', () => {
     const bad = (content: Partial<RingContent>) => () => nextRing(genesisRing(base), nodes[0]!, { ...base, ...content });
     const refused = (pattern: RegExp) => (e: unknown) => e instanceof InvariantError && pattern.test(e.message);
-    assert.throws(bad({ owners: base.owners.slice(1) }), refused(/7 owners for 8 partitions/));
+    assert.throws(bad({ owners: base.owners.slice(1) }), refused(/7\/8\/8 owners\/replicas\/targets for 8 partitions/));
     assert.throws(bad({ claimant: asNodeId('n9') }), refused(/claimant n9 is not a member/));
     assert.throws(bad({ members: [...base.members].reverse() }), refused(/not sorted/));
     const joining = base.members.map((m) => (m.id === nodes[3] ? { ...m, status: 'joining' as const } : m));
-    assert.throws(bad({ members: joining }), refused(/may not own one/));
+    assert.throws(bad({ members: joining }), refused(/owned by a member that is not valid/));
+    const repeated = base.replicas.map((r, p) => (p === 0 ? [r[0]!, r[0]!] : r));
+    assert.throws(bad({ replicas: repeated }), refused(/replica set that is empty, too large, repeats a node/));
+    assert.throws(bad({ target: base.target.map(() => []) }), refused(/target replica set that is empty/));
     assert.throws(() => mergeRings(genesisRing(base), genesisRing({ ...base, owners: base.owners.map(() => nodes[0]!) })), refused(/same version/));
   });
 });
