@@ -9,8 +9,9 @@ import type { FailureDetector } from './failure-detector.js';
 import { compareTrees, objectDigest, PartitionTree, type RemoteTree } from './merkle.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
-import { partitionsReplicatedBy, preferenceList, type Ring } from './ring.js';
+import { partitionsHeldBy, preferenceList, type Ring } from './ring.js';
 import { failureClassOf } from './errors.js';
+import { objectBytes } from './object-bytes.js';
 import { Periodic } from './periodic.js';
 import type { Logger, Runtime } from './ports.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
@@ -49,11 +50,6 @@ type AeHashesRequest = Exclude<AeRequest, { type: 'aeKeys' }>;
 // Payload estimates (not wire bytes: no msgpack/HTTP framing): strings by length, numbers as 4 bytes,
 // a dot or clock entry as its actor plus 8, a value by its bytes and content type.
 const stringBytes = (list: readonly string[]) => list.reduce((n, s) => n + s.length, 0);
-const objectBytes = (o: VersionedObject | undefined) =>
-  o === undefined
-    ? 0
-    : [...o.context.vv, ...o.context.cloud].reduce((n, [actor]) => n + actor.length + 8, 0) +
-      o.siblings.reduce((n, s) => n + s.dot[0].length + 8 + (s.value.kind === 'value' ? s.value.data.byteLength + s.value.contentType.length : 8), 0);
 const requestBytes = (r: AeRequest) =>
   r.type === 'aeRoots' ? 4 * r.partitions.length : r.type === 'aeLeaves' ? 4 + 4 * r.branches.length : r.type === 'aeKeys' ? 4 + 4 * r.leaves.length : 4;
 const replyBytes = (r: RpcResponse) =>
@@ -75,7 +71,7 @@ export class AntiEntropy {
   async rebuild(): Promise<{ keys: number; partitions: number }> {
     this.trees.clear();
     let keys = 0;
-    const partitions = partitionsReplicatedBy(this.deps.ring(), this.deps.self);
+    const partitions = partitionsHeldBy(this.deps.ring(), this.deps.self);
     for (const partition of partitions) {
       const tree = new PartitionTree();
       for (let after: string | undefined; ; ) {
@@ -92,6 +88,42 @@ export class AntiEntropy {
 
   start(): void {
     this.periodic.start();
+  }
+
+  /** Whether this node keeps a tree for `partition`: it holds the partition, or is still handing it away. */
+  hasTree(partition: PartitionId): boolean {
+    return this.trees.has(partition);
+  }
+
+  /** Starts an empty tree for a partition this node begins to receive (it stores none of its keys yet). */
+  addEmptyTree(partition: PartitionId): void {
+    if (!this.trees.has(partition)) this.trees.set(partition, new PartitionTree());
+  }
+
+  removeTree(partition: PartitionId): void {
+    this.trees.delete(partition);
+  }
+
+  /** Keys counted in the tree of `partition`, if this node keeps one. */
+  keysIn(partition: PartitionId): number | undefined {
+    return this.trees.get(partition)?.size;
+  }
+
+  /**
+   * Compares one partition with `peer` and repairs every differing key (pushOnly: only the peer's
+   * copies change, for a partition this node is handing away). Resolves with the keys that differed.
+   */
+  async syncPartition(peer: NodeId, partition: PartitionId, { pushOnly = false } = {}): Promise<number> {
+    const tree = this.trees.get(partition);
+    if (tree === undefined) throw new Error(`no tree for partition ${partition}`);
+    const session = this.session(peer);
+    const [remoteRoot] = await session.hashes({ type: 'aeRoots', partitions: [partition] });
+    if (tree.root() === remoteRoot) return 0;
+    const keys = await compareTrees(tree, session.tree(partition));
+    for (let i = 0; i < keys.length; i += this.deps.keysPerExchangeMax) {
+      await Promise.all(keys.slice(i, i + this.deps.keysPerExchangeMax).map((key) => this.repairKey(peer, key, pushOnly)));
+    }
+    return keys.length;
   }
 
   stop(): void {
@@ -162,18 +194,18 @@ export class AntiEntropy {
   }
 
   /** Brings `key` to the merge of both copies on both sides: the payload moved, and whether anything changed. */
-  private repairKey(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
-    return this.deps.replica.sendingWhile(key, this.repairKeyNow(peer, key));
+  private repairKey(peer: NodeId, key: string, pushOnly = false): Promise<{ bytes: number; changed: boolean }> {
+    return this.deps.replica.sendingWhile(key, this.repairKeyNow(peer, key, pushOnly));
   }
 
-  private async repairKeyNow(peer: NodeId, key: string): Promise<{ bytes: number; changed: boolean }> {
+  private async repairKeyNow(peer: NodeId, key: string, pushOnly: boolean): Promise<{ bytes: number; changed: boolean }> {
     const reply = await this.deps.rpc.call(peer, { type: 'read', key }, this.deps.rpcTimeoutMs);
     const remote = reply.object ?? undefined;
     const local = await this.deps.replica.get(key);
     const merged = local && remote ? sync(local, remote) : (local ?? remote);
     let bytes = key.length + objectBytes(remote);
     if (merged === undefined) return { bytes, changed: false };
-    const localStale = !sameVersion(local, merged);
+    const localStale = !pushOnly && !sameVersion(local, merged);
     const remoteStale = !sameVersion(remote, merged);
     if (localStale) await this.deps.replica.merge(key, merged);
     if (remoteStale) {

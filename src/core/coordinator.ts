@@ -5,6 +5,7 @@
 // 4.6). Reads ask the primaries only and read-repair stale ones after answering.
 import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
+import { KvError } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
@@ -47,9 +48,14 @@ export class Coordinator {
     return this.forward(op, target.primaries);
   }
 
-  /** A request forwarded by a peer: coordinate it here even if our ring disagrees, so it never loops. */
+  /**
+   * A request forwarded by a peer: coordinated here, never forwarded again (so it never loops). A
+   * node whose ring no longer makes it a primary refuses, and the sender tries the next primary.
+   */
   coordinateForwarded(op: ClientOp): Promise<ClientResult> {
-    return this.coordinate(op, preferenceListForKey(this.deps.ring(), op.key));
+    const target = preferenceListForKey(this.deps.ring(), op.key);
+    if (!target.primaries.includes(this.deps.self)) throw new KvError('not_replica', `${this.deps.self} is not a primary of partition ${target.partition}`);
+    return this.coordinate(op, target);
   }
 
   private coordinate(op: ClientOp, target: Target): Promise<ClientResult> {
@@ -72,7 +78,7 @@ export class Coordinator {
     return this.unavailable(resolveQuorum(op.op === 'get' ? op.r : op.w, ring.n, ring.members.length), 0);
   }
 
-  private async write(op: Write, { primaries, fallbacks, partition }: Target): Promise<ClientResult> {
+  private async write(op: Write, { primaries, pending, fallbacks, partition }: Target): Promise<ClientResult> {
     const ring = this.deps.ring();
     const required = resolveQuorum(op.w, ring.n, ring.members.length);
     const requiredPrimary = resolveQuorum(op.pw, ring.n, ring.members.length);
@@ -106,8 +112,10 @@ export class Coordinator {
     for (const peer of primaries) {
       if (peer !== this.deps.self) slots.push(this.replicateSlot(peer, op.key, written.object, deadline, takeFallback));
     }
+    // Nodes receiving the partition get the write too, uncounted: a miss is found by their Merkle check.
+    const toPending = pending.map((peer) => this.tryReplicate(peer, { type: 'replicate', key: op.key, object: written.object }, op.timeoutMs));
     // Slots outlive the answer: a late one may still end in a hint.
-    void this.deps.replica.sendingWhile(op.key, Promise.allSettled(slots));
+    void this.deps.replica.sendingWhile(op.key, Promise.allSettled([...slots, ...toPending]));
     const outcome = await awaitQuorum(this.deps.runtime, slots, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
     return { ok: true, node: this.deps.self, object: written.object, context: written.writerContext };

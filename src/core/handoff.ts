@@ -8,9 +8,10 @@ import type { FailureDetector } from './failure-detector.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { Periodic } from './periodic.js';
-import type { Logger, Runtime } from './ports.js';
+import type { HintEntry, Logger, Runtime } from './ports.js';
+import type { Ring } from './ring.js';
 import type { RpcClient } from './rpc-client.js';
-import type { NodeId } from './types.js';
+import type { NodeId, PartitionId } from './types.js';
 
 export interface HandoffDeps {
   readonly self: NodeId;
@@ -23,6 +24,7 @@ export interface HandoffDeps {
   readonly intervalMs: number;
   readonly batchMax: number;
   readonly rpcTimeoutMs: number;
+  readonly ring: () => Ring;
 }
 
 export class HintedHandoff {
@@ -56,6 +58,22 @@ export class HintedHandoff {
     }
   }
 
+  /**
+   * Who takes a hint held for `target`: the target while it still holds the partition; once the
+   * partition has moved away from it, every current replica (the hint stands in for a copy the
+   * new owners must have).
+   */
+  private recipientsOf(target: NodeId, partition: PartitionId): NodeId[] {
+    const ring = this.deps.ring();
+    const holders = [...ring.replicas[partition]!, ...ring.pending[partition]!];
+    return holders.includes(target) ? [target] : [...ring.replicas[partition]!];
+  }
+
+  private async handTo(node: NodeId, hint: HintEntry): Promise<void> {
+    if (node === this.deps.self) await this.deps.replica.merge(hint.key, hint.object);
+    else await this.deps.rpc.call(node, { type: 'replicate', key: hint.key, object: hint.object }, this.deps.rpcTimeoutMs);
+  }
+
   /** Delivers batches to `target` until none are left or a batch makes no progress. */
   private async deliver(target: NodeId): Promise<void> {
     const { replica } = this.deps;
@@ -66,7 +84,7 @@ export class HintedHandoff {
       const outcomes = await Promise.all(
         hints.map(async (hint) => {
           try {
-            await this.deps.rpc.call(target, { type: 'replicate', key: hint.key, object: hint.object }, this.deps.rpcTimeoutMs);
+            await Promise.all(this.recipientsOf(target, hint.partition).map((to) => this.handTo(to, hint)));
           } catch {
             return false;
           }

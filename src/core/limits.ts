@@ -123,3 +123,21 @@ export const dotCountersPerMs = 1000;
 
 /** Passes of the claim's spreading swaps (core/claim.ts) at most: each is quadratic in the partitions moved. */
 export const claimSwapPassesMax = 4;
+
+// Membership (issue 12).
+/** Members a ring may list, removed ones included: bounds a gossiped ring's size. */
+export const ringMembersMax = 256;
+/** Characters of a member's advertised URL. */
+export const urlCharsMax = 2048;
+/** Default time between two gossip rounds (each to one random member). */
+export const gossipIntervalMsDefault = 1000;
+/** Keys per transfer page: one page is one RPC and one durable batch on the receiver. */
+export const transferPageKeysMax = 256;
+/** Partitions a node receives at once, by default (changeable at run time). */
+export const transferConcurrencyDefault = 2;
+/** Bytes per second a node receives in transfers, by default (changeable at run time). */
+export const transferBytesPerSecondDefault = 32 * 1024 * 1024;
+/** Merkle comparisons with the source before a received partition counts as complete; more means retry later. */
+export const transferVerifyRoundsMax = 8;
+/** Objects deleted per storage call when a node drops a partition it no longer serves. */
+export const dropBatchKeys = 512;

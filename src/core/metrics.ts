@@ -13,7 +13,11 @@ export type CoreCounter =
   | 'tombstones_reaped'
   | 'tombstones_reap_deferred'
   | 'storage_quarantined_objects'
-  | 'storage_quarantined_hints';
+  | 'storage_quarantined_hints'
+  | 'transfers_completed'
+  | 'transfer_keys'
+  | 'transfer_bytes'
+  | 'transfer_errors';
 
 export interface CoreMetrics {
   inc(counter: CoreCounter, by?: number): void;

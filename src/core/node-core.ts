@@ -9,7 +9,10 @@ import * as limits from './limits.js';
 import type { CoreMetrics } from './metrics.js';
 import { ReadRepair } from './read-repair.js';
 import { LocalReplica } from './replica.js';
-import type { Ring } from './ring.js';
+import { Membership, type RingStore } from './membership.js';
+import type { RingState } from './ring-state.js';
+import { TransferCursors } from './transfer-cursors.js';
+import { Transfers, type TransferLimits } from './transfers.js';
 import { RpcClient } from './rpc-client.js';
 import { RpcHandler } from './rpc-handler.js';
 import type { Logger, Runtime, Storage, Transport } from './ports.js';
@@ -23,6 +26,8 @@ export interface ConvergenceSettings {
   readonly handoffIntervalMs: number;
   readonly hintsPerPeerMax: number;
   readonly probeIntervalMs: number;
+  readonly gossipIntervalMs: number;
+  readonly transferLimits: TransferLimits;
 }
 
 export interface NodeCoreDeps {
@@ -30,7 +35,8 @@ export interface NodeCoreDeps {
   readonly runtime: Runtime;
   readonly transport: Transport;
   readonly storage: Storage;
-  readonly ring: () => Ring;
+  /** The ring to start from: the one kept in the data directory, or a new cluster's, or the one a join was given. */
+  readonly initialRing: RingState;
   readonly log: Logger;
   readonly metrics: CoreMetrics;
   readonly settings: ConvergenceSettings;
@@ -44,14 +50,18 @@ export interface NodeCore {
   readonly handoff: HintedHandoff;
   readonly antiEntropy: AntiEntropy;
   readonly reaper: TombstoneReaper;
+  readonly membership: Membership;
+  readonly transfers: Transfers;
   /** Rebuilds the Merkle trees, then starts every background service. */
   start(): Promise<void>;
   stop(): void;
 }
 
 export function createNodeCore(deps: NodeCoreDeps): NodeCore {
-  const { self, runtime, transport, ring, log, metrics, settings } = deps;
+  const { self, runtime, transport, log, metrics, settings } = deps;
   const rpcTimeoutMs = limits.backgroundRpcTimeoutMs;
+  const store: RingStore = deps.storage;
+  const ring = () => membership.ring();
   const replica = new LocalReplica({
     self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax, reapedMemoryMs: settings.tombstoneGraceMs,
   });
@@ -59,7 +69,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   // through it too, hence the lazy reference (no call is made before start()).
   const client = new RpcClient(transport, () => detector);
   const detector: FailureDetector = new FailureDetector({
-    self, peers: ring().members, runtime, rpc: client, log,
+    self, peers: () => membership.peers(), runtime, rpc: client, log,
     probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs,
   });
   const readRepair = new ReadRepair({
@@ -68,8 +78,12 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const coordinator = new Coordinator({
     self, actor: actorIdOf(self, deps.storage.incarnation), runtime, rpc: client, replica, detector, readRepair, ring, log,
   });
+  const membership: Membership = new Membership(
+    { self, runtime, rpc: client, store, log, isUp: (id) => detector.isUp(id), gossipIntervalMs: settings.gossipIntervalMs, rpcTimeoutMs },
+    deps.initialRing,
+  );
   const handoff = new HintedHandoff({
-    self, runtime, rpc: client, replica, detector, metrics, log, rpcTimeoutMs,
+    self, runtime, ring, rpc: client, replica, detector, metrics, log, rpcTimeoutMs,
     intervalMs: settings.handoffIntervalMs, batchMax: limits.handoffBatchMax,
   });
   const antiEntropy = new AntiEntropy({
@@ -81,18 +95,26 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
     intervalMs: Math.min(Math.max(settings.tombstoneGraceMs / 2, limits.reapIntervalMsMin), limits.reapIntervalMsMax),
     scanPerRoundMax: limits.reapScanPerRoundMax,
   });
-  const rpc = new RpcHandler({ self, ring, replica, coordinator, antiEntropy, reaper });
+  const transfers = new Transfers({
+    self, runtime, rpc: client, replica, antiEntropy, membership, cursors: new TransferCursors(store), isUp: (id) => detector.isUp(id),
+    metrics, log, rpcTimeoutMs, intervalMs: settings.gossipIntervalMs, limits: settings.transferLimits,
+  });
+  const rpc = new RpcHandler({ self, ring, replica, coordinator, antiEntropy, reaper, membership, transfers });
   return {
-    coordinator, rpc, replica, detector, handoff, antiEntropy, reaper,
+    coordinator, rpc, replica, detector, handoff, antiEntropy, reaper, membership, transfers,
     async start() {
       const built = await antiEntropy.rebuild();
       log.info(built, 'anti-entropy trees built');
+      await transfers.start();
+      await membership.start();
       detector.start();
       handoff.start();
       antiEntropy.start();
       reaper.start();
     },
     stop() {
+      transfers.stop();
+      membership.stop();
       reaper.stop();
       antiEntropy.stop();
       handoff.stop();

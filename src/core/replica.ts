@@ -127,6 +127,11 @@ export class LocalReplica {
     return after;
   }
 
+  /** Deletes up to `limit` objects of a partition this node no longer holds (its tree is already gone); how many. */
+  dropPartition(partition: PartitionId, limit: number): Promise<number> {
+    return this.deps.storage.dropPartition(partition, limit);
+  }
+
   /** Merges a version from elsewhere (replication, repair, handoff) into the local replica. */
   merge(key: string, incoming: VersionedObject): Promise<VersionedObject | undefined> {
     return this.update(key, (current) => (current ? sync(current, incoming) : this.unlessReaped(key, incoming)));

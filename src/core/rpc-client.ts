@@ -19,6 +19,9 @@ export const replyTypeOf = {
   aeKeys: 'keys',
   keyPending: 'pending',
   reap: 'reaped',
+  ringGossip: 'ring',
+  admin: 'admin',
+  transferPage: 'entries',
 } as const satisfies Record<RpcRequest['type'], RpcResponse['type']>;
 
 export type ReplyTypeOf<T extends RpcRequest['type']> = (typeof replyTypeOf)[T];

@@ -6,7 +6,10 @@ import type { LocalReplica } from './replica.js';
 import type { Ring } from './ring.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { TombstoneReaper } from './tombstone-reaper.js';
-import type { NodeId } from './types.js';
+import type { Membership } from './membership.js';
+import type { Transfers } from './transfers.js';
+import { partitionOf } from './ring.js';
+import { asPartitionId, type NodeId } from './types.js';
 
 export interface RpcHandlerDeps {
   readonly self: NodeId;
@@ -15,6 +18,8 @@ export interface RpcHandlerDeps {
   readonly coordinator: Coordinator;
   readonly antiEntropy: AntiEntropy;
   readonly reaper: TombstoneReaper;
+  readonly membership: Membership;
+  readonly transfers: Transfers;
 }
 
 export class RpcHandler {
@@ -25,6 +30,7 @@ export class RpcHandler {
       case 'ping':
         return { type: 'pong', node: this.deps.self };
       case 'read':
+        this.mustHold(request.key);
         return { type: 'object', object: (await this.deps.replica.get(request.key)) ?? null };
       case 'replicate':
         // A hint for a node that is not a member could never be handed off, and would block reaping the key.
@@ -34,6 +40,7 @@ export class RpcHandler {
         if (request.hintFor !== undefined && request.hintFor !== this.deps.self) {
           await this.deps.replica.storeHint(request.hintFor, request.key, request.object);
         } else {
+          this.mustHold(request.key);
           await this.deps.replica.merge(request.key, request.object);
         }
         return { type: 'ack' };
@@ -48,6 +55,19 @@ export class RpcHandler {
         return { type: 'pending', pending: await this.deps.replica.mayStillSend(request.key) };
       case 'reap':
         return { type: 'reaped', reaped: await this.deps.reaper.reapLocal(request.key, request.digest) };
+      case 'ringGossip':
+        return { type: 'ring', ring: await this.deps.membership.receive(request.ring) };
+      case 'admin':
+        return { type: 'admin', outcome: await this.deps.membership.admin(request.op, request.forwarded) };
+      case 'transferPage':
+        if (!this.deps.ring().replicas[request.partition]?.includes(this.deps.self)) throw new KvError('not_replica', `${this.deps.self} does not serve partition ${request.partition}`);
+        return { type: 'entries', entries: await this.deps.transfers.page(asPartitionId(request.partition), request.afterKey, request.limit) };
     }
+  }
+
+  /** A replica copy is read or written only where the partition is held: never a stray row on a node that left it. */
+  private mustHold(key: string): void {
+    const partition = partitionOf(this.deps.ring(), key);
+    if (!this.deps.transfers.accepts(partition)) throw new KvError('not_replica', `${this.deps.self} does not hold partition ${partition}`);
   }
 }

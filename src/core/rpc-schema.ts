@@ -12,10 +12,14 @@ import {
   rpcErrorDetailNameCharsMax,
   rpcErrorDetailTextCharsMax,
   rpcErrorTextCharsMax,
+  ringMembersMax,
+  transferPageKeysMax,
+  urlCharsMax,
   valueBytesMaxLimit,
 } from './limits.js';
 import { merkleBranches, merkleLeaves } from './merkle.js';
-import type { ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
+import { ringStateSchema } from './ring-schema.js';
+import type { AdminOp, AdminOutcome, ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
 import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema } from './schemas.js';
 
 /** r/w/pr/pw as a peer forwards them: a count (0 only for pr/pw, refused later if above N) or a named form. */
@@ -41,6 +45,24 @@ const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
 const partitionSchema = z.int().min(0).max(partitionsMax - 1);
 const digestSchema = z.string().max(digestCharsMax);
 
+const adminOpSchema: z.ZodType<AdminOp> = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('stage'),
+    change: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('join'), node: nodeIdSchema }),
+      z.object({ kind: z.literal('leave'), node: nodeIdSchema }),
+      z.object({ kind: z.literal('replace'), node: nodeIdSchema, by: nodeIdSchema }),
+      z.object({ kind: z.literal('remove'), node: nodeIdSchema }),
+    ]),
+    force: z.boolean(),
+  }),
+  z.object({ op: z.literal('commit') }),
+  z.object({ op: z.literal('clear') }),
+  z.object({ op: z.literal('cancel'), partition: partitionSchema.optional() }),
+  z.object({ op: z.literal('register'), id: nodeIdSchema, url: z.string().max(urlCharsMax), partitions: z.int().min(1).max(partitionsMax), n: z.int().min(1).max(replicationFactorMax) }),
+  z.object({ op: z.literal('transferDone'), partition: partitionSchema, node: nodeIdSchema, target: z.array(nodeIdSchema).max(replicationFactorMax) }),
+]);
+
 const requestSchema: z.ZodType<RpcRequest> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }),
   z.object({ type: z.literal('replicate'), key: keySchema, object: versionedObjectSchema, hintFor: nodeIdSchema.optional() }),
@@ -52,6 +74,9 @@ const requestSchema: z.ZodType<RpcRequest> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('aeKeys'), partition: partitionSchema, leaves: z.array(z.int().min(0).max(merkleLeaves - 1)).max(merkleLeaves) }),
   z.object({ type: z.literal('keyPending'), key: keySchema }),
   z.object({ type: z.literal('reap'), key: keySchema, digest: digestSchema }),
+  z.object({ type: z.literal('ringGossip'), ring: ringStateSchema }),
+  z.object({ type: z.literal('admin'), op: adminOpSchema, forwarded: z.boolean() }),
+  z.object({ type: z.literal('transferPage'), partition: partitionSchema, afterKey: keySchema.optional(), limit: z.int().min(1).max(transferPageKeysMax) }),
 ]);
 
 const rpcBatchSchema = z.array(requestSchema).min(1).max(rpcBatchMax);
@@ -68,6 +93,11 @@ const clientResultSchema: z.ZodType<ClientResult> = z.union([
   }),
 ]);
 
+const adminOutcomeSchema: z.ZodType<AdminOutcome> = z.union([
+  z.object({ ok: z.literal(true), before: ringStateSchema, after: ringStateSchema }),
+  z.object({ ok: z.literal(false), code: errorCodeSchema, message: z.string().max(rpcErrorTextCharsMax) }),
+]);
+
 const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pong'), node: nodeIdSchema }),
   z.object({ type: z.literal('ack') }),
@@ -77,6 +107,9 @@ const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('keys'), keys: z.array(z.tuple([keySchema, digestSchema])) }),
   z.object({ type: z.literal('pending'), pending: z.boolean() }),
   z.object({ type: z.literal('reaped'), reaped: z.boolean() }),
+  z.object({ type: z.literal('ring'), ring: ringStateSchema }),
+  z.object({ type: z.literal('admin'), outcome: adminOutcomeSchema }),
+  z.object({ type: z.literal('entries'), entries: z.array(z.tuple([keySchema, versionedObjectSchema])).max(transferPageKeysMax) }),
 ]);
 
 /** One request's outcome inside a batch reply. */

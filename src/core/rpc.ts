@@ -1,6 +1,23 @@
 // Messages between nodes. The shape is internal (docs/api.md section 4) and may change between versions.
 import type { CausalContext, NodeId, VersionedObject } from './types.js';
 import type { ErrorCode } from './errors.js';
+import type { RingState, StagedChange } from './ring-state.js';
+
+/** A membership operation; only the claimant runs them (core/membership.ts), other nodes forward them there. */
+export type AdminOp =
+  | { readonly op: 'stage'; readonly change: StagedChange; readonly force: boolean }
+  | { readonly op: 'commit' }
+  | { readonly op: 'clear' }
+  /** Stops one moving partition, or every one when `partition` is absent. */
+  | { readonly op: 'cancel'; readonly partition?: number | undefined }
+  /** A node started with --join asks to be added as a joining member (and its join staged). */
+  | { readonly op: 'register'; readonly id: NodeId; readonly url: string; readonly partitions: number; readonly n: number }
+  /** `node` holds all of partition `partition` for this target replica set (checked by Merkle comparison). */
+  | { readonly op: 'transferDone'; readonly partition: number; readonly node: NodeId; readonly target: readonly NodeId[] };
+
+export type AdminOutcome =
+  | { readonly ok: true; readonly before: RingState; readonly after: RingState }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** A client request as the coordinator sees it, after the edge has parsed and validated it. */
 export type ClientOp =
@@ -51,7 +68,13 @@ export type RpcRequest =
   /** Tombstone reaping: whether the receiver may still send a version of this key elsewhere (a hint, a write or repair in flight)... */
   | { readonly type: 'keyPending'; readonly key: string }
   /** ...and delete this key if its tombstone-only object still has this digest. */
-  | { readonly type: 'reap'; readonly key: string; readonly digest: string };
+  | { readonly type: 'reap'; readonly key: string; readonly digest: string }
+  /** Gossip: here is my ring; answer with yours (after merging mine). */
+  | { readonly type: 'ringGossip'; readonly ring: RingState }
+  /** A membership operation for the claimant; `forwarded` once it has been sent on, so it never loops. */
+  | { readonly type: 'admin'; readonly op: AdminOp; readonly forwarded: boolean }
+  /** A page of partition `partition`'s objects after `afterKey`, for a node receiving it. */
+  | { readonly type: 'transferPage'; readonly partition: number; readonly afterKey?: string | undefined; readonly limit: number };
 
 export type RpcResponse =
   | { readonly type: 'pong'; readonly node: string }
@@ -61,4 +84,7 @@ export type RpcResponse =
   | { readonly type: 'hashes'; readonly hashes: readonly string[] }
   | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }
   | { readonly type: 'pending'; readonly pending: boolean }
-  | { readonly type: 'reaped'; readonly reaped: boolean };
+  | { readonly type: 'reaped'; readonly reaped: boolean }
+  | { readonly type: 'ring'; readonly ring: RingState }
+  | { readonly type: 'admin'; readonly outcome: AdminOutcome }
+  | { readonly type: 'entries'; readonly entries: ReadonlyArray<readonly [key: string, object: VersionedObject]> };

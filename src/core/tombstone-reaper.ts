@@ -71,7 +71,8 @@ export class TombstoneReaper {
     for (let visited = 0; visited < ring.partitions && scanned < this.deps.scanPerRoundMax && !this.periodic.stopped; ) {
       const partition = asPartitionId(this.cursor.partition % ring.partitions);
       const primaries = preferenceList(ring, partition).primaries;
-      const page = primaries[0] === this.deps.self
+      // A partition being moved is left alone until it settles: its receivers are not asked.
+      const page = primaries[0] === this.deps.self && ring.pending[partition]!.length === 0
         ? await this.deps.replica.scanPartition(partition, this.cursor.afterKey, this.deps.scanPerRoundMax - scanned)
         : [];
       scanned += page.length;

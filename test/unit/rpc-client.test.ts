@@ -86,7 +86,7 @@ describe('RpcClient', () => {
 
   it('has a reply type for every request type', () => {
     const requestTypes: Record<RpcRequest['type'], true> = {
-      ping: true, replicate: true, read: true, forward: true, aeRoots: true, aeBranches: true, aeLeaves: true, aeKeys: true, keyPending: true, reap: true,
+      ping: true, replicate: true, read: true, forward: true, aeRoots: true, aeBranches: true, aeLeaves: true, aeKeys: true, keyPending: true, reap: true, ringGossip: true, admin: true, transferPage: true,
     };
     assert.deepEqual(Object.keys(replyTypeOf).sort(), Object.keys(requestTypes).sort());
   });
