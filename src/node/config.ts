@@ -14,7 +14,10 @@ export interface NodeConfig {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /** A new cluster's members (with --peers), or just this node (with --join). Ignored once the data directory holds a ring. */
   readonly peers: ReadonlyMap<NodeId, string>;
+  /** --join: a member's URL to join an existing cluster through. */
+  readonly join: string | undefined;
   readonly n: number;
   readonly r: QuorumSpec;
   readonly w: QuorumSpec;
@@ -127,6 +130,18 @@ function parsePeers(value: unknown): Map<NodeId, string> {
   return peers;
 }
 
+function parseJoin(join: unknown, peers: unknown): string | undefined {
+  if (join === undefined) return undefined;
+  if (peers !== undefined) throw new ConfigError('--join and --peers exclude each other: --peers starts a new cluster, --join enters an existing one');
+  try {
+    const url = new URL(String(join));
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new ConfigError(`--join must be a member's http URL, got ${JSON.stringify(join)}`);
+  }
+  return String(join).replace(/\/+$/, '');
+}
+
 /** Every source merged by knob key, lowest first; an env variable fills a knob nothing else set. */
 function mergeSources(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, warn: (m: string) => void): Record<string, unknown> {
   const file = typeof flags['config'] === 'string' ? layer(readJson(flags['config']), 'key', warn) : {};
@@ -167,6 +182,7 @@ export function loadNodeConfig(
     port,
     dataDir: (simple('dataDir', merged['dataDir']) as string | undefined) ?? `./data/${id}`,
     peers,
+    join: parseJoin(flags['join'], merged['peers']),
     n,
     r: quorum('r'),
     w: quorum('w'),
@@ -181,6 +197,8 @@ export function loadNodeConfig(
       handoffIntervalMs: int('handoffIntervalMs'),
       hintsPerPeerMax: int('hintsPerPeerMax'),
       probeIntervalMs: int('probeIntervalMs'),
+      gossipIntervalMs: int('gossipIntervalMs'),
+      transferLimits: { concurrency: int('transferConcurrency'), bytesPerSecond: int('transferBytesPerSecond') },
     },
   };
 }

@@ -79,6 +79,18 @@ export const knobs = [
     default: limits.antiEntropyIntervalMsDefault, help: 'time between anti-entropy exchanges',
   },
   {
+    key: 'gossipIntervalMs', flag: 'gossip-interval-ms', arg: 'MS', kind: 'integer', min: 50, max: 60_000, unit: 'ms',
+    default: limits.gossipIntervalMsDefault, help: 'time between ring gossip rounds (each to one random member)',
+  },
+  {
+    key: 'transferConcurrency', flag: 'transfer-concurrency', arg: 'N', kind: 'integer', min: 1, max: 64, unit: 'partitions',
+    default: limits.transferConcurrencyDefault, help: 'partitions this node receives at once (changeable at run time)',
+  },
+  {
+    key: 'transferBytesPerSecond', flag: 'transfer-bytes-per-second', arg: 'B', kind: 'integer', min: 1024, max: 10 * 1024 ** 3, unit: 'bytes/s',
+    default: limits.transferBytesPerSecondDefault, help: 'bytes per second this node receives in transfers (changeable at run time)',
+  },
+  {
     key: 'tombstoneGraceMs', flag: 'tombstone-grace-ms', arg: 'MS', kind: 'integer', min: 0, max: 365 * dayMs, unit: 'ms',
     default: limits.tombstoneGraceMsDefault, help: 'minimum time a tombstone is kept',
   },
@@ -89,6 +101,7 @@ export type KnobKey = (typeof knobs)[number]['key'];
 /** Flags of `kvorum start` that are not knobs. */
 export const extraStartFlags = {
   config: { type: 'string' },
+  join: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

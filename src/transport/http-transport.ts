@@ -27,7 +27,7 @@ export class HttpTransport implements Transport {
   private readonly headers: Record<string, string>;
 
   constructor(
-    private readonly peerUrls: ReadonlyMap<NodeId, string>,
+    private peerUrls: ReadonlyMap<NodeId, string>,
     secret: string | undefined,
   ) {
     this.headers = { 'content-type': rpcContentType };
@@ -48,6 +48,17 @@ export class HttpTransport implements Transport {
       queue.push(pending);
       if (queue.length >= rpcBatchMax) this.flush(peer);
     });
+  }
+
+  /** The members' URLs changed (the ring did): later calls use the new ones, a moved peer gets a new pool. */
+  updatePeers(peerUrls: ReadonlyMap<NodeId, string>): void {
+    for (const [peer, pool] of this.pools) {
+      if (peerUrls.get(peer) !== this.peerUrls.get(peer)) {
+        this.pools.delete(peer);
+        void pool.close();
+      }
+    }
+    this.peerUrls = peerUrls;
   }
 
   async close(): Promise<void> {
