@@ -80,7 +80,7 @@ const quarantineTable = `
     quarantined_at_ms INTEGER NOT NULL  -- wall clock, ms since the epoch
   )`;
 // Storage.putMeta's records (the ring last seen, transfer cursors), opaque bytes by name. Not the
-// \`meta\` table, which holds this file's own schema_version and incarnation: callers must not reach those.
+// `meta` table, which holds this file's own schema_version and incarnation: callers must not reach those.
 const metaRecordsTable = 'CREATE TABLE IF NOT EXISTS meta_records (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)';
 
 /** Opens (creating if needed) the database in `dir`; refuses another schema version. */
