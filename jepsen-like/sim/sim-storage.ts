@@ -5,8 +5,11 @@
 // keeps everything committed. Reads never see a staged write (they wait for its commit), like the
 // SQLite engine. Staged operations run against the disk at commit, in staging order: no other
 // write can come between, so this is the same atomic read-modify-write the engines promise.
+// Meta records and partition drops are staged the same way (a drop is ordered with the updates
+// around it because it runs in staging order too).
 import type { HintEntry, Storage, StoredEntry } from '../../src/core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../../src/core/types.js';
+import { checkMetaBytes, checkMetaName, dropLimit } from '../../src/storage/checks.js';
 import type { MemoryStorage } from '../../src/storage/memory.js';
 import type { EventOwner } from './queue.js';
 import type { World } from './world.js';
@@ -17,6 +20,10 @@ interface Batch {
   /** Writes acknowledged before commit (the ack-before-commit mutation only), with what they replaced. */
   readonly undo: { readonly key: string; readonly partition: PartitionId; readonly before: VersionedObject | undefined }[];
   readonly keys: Set<string>;
+  /** Names of meta records written. */
+  readonly meta: Set<string>;
+  /** Partition drops staged: they change keys not known until they run. */
+  drops: number;
   hintWrites: number;
   readonly committed: Promise<void>;
   resolve(): void;
@@ -48,7 +55,7 @@ export class SimStorage implements Storage {
   }
 
   async get(key: string): Promise<VersionedObject | undefined> {
-    while (this.batch?.keys.has(key)) await this.batch.committed;
+    while (this.batch?.keys.has(key) || this.batch?.drops) await this.batch.committed;
     return this.alive(() => this.disk.get(key));
   }
 
@@ -67,7 +74,7 @@ export class SimStorage implements Storage {
 
   async scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
     const batch = this.batch;
-    if (batch && batch.keys.size > 0) await batch.committed;
+    if (batch && (batch.keys.size > 0 || batch.drops > 0)) await batch.committed;
     return this.alive(() => this.disk.scanPartition(partition, afterKey, limit));
   }
 
@@ -113,6 +120,43 @@ export class SimStorage implements Storage {
   /** Never called back: the disk is a MemoryStorage, which has nothing to quarantine. */
   onQuarantine(): void {}
 
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    checkMetaName(name);
+    while (this.batch?.meta.has(name)) await this.batch.committed;
+    return this.alive(() => this.disk.getMeta(name));
+  }
+
+  /** Stages a copy: the caller may reuse its buffer before the commit. */
+  putMeta(name: string, bytes: Uint8Array | undefined): Promise<void> {
+    try {
+      checkMetaName(name);
+      checkMetaBytes(bytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.closed) return Promise.reject(new Error('storage: closed'));
+    if (this.dead) return never();
+    const copy = bytes && new Uint8Array(bytes);
+    const batch = this.open();
+    batch.meta.add(name);
+    return this.stage(batch, () => this.disk.putMeta(name, copy));
+  }
+
+  dropPartition(partition: PartitionId, limit: number): Promise<number> {
+    let n: number;
+    try {
+      n = dropLimit(limit);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.closed) return Promise.reject(new Error('storage: closed'));
+    if (this.dead) return never();
+    if (this.opts.ackBeforeCommit) return this.dropUnsafely(partition, n);
+    const batch = this.open();
+    batch.drops++;
+    return this.stage(batch, () => this.disk.dropPartition(partition, n));
+  }
+
   /** Commits what is staged, then refuses every later call, as SqliteStorage does. */
   close(): Promise<void> {
     if (this.batch) this.commit(this.batch);
@@ -154,7 +198,7 @@ export class SimStorage implements Storage {
     if (this.batch) return this.batch;
     let resolve!: () => void;
     const committed = new Promise<void>((r) => (resolve = r));
-    const batch: Batch = { ops: [], undo: [], keys: new Set(), hintWrites: 0, committed, resolve };
+    const batch: Batch = { ops: [], undo: [], keys: new Set(), meta: new Set(), drops: 0, hintWrites: 0, committed, resolve };
     this.batch = batch;
     this.world.schedule(this.opts.commitDelayMs(), () => this.commit(batch), this.owner);
     return batch;
@@ -166,6 +210,14 @@ export class SimStorage implements Storage {
     this.commits++;
     for (const op of batch.ops) op();
     batch.resolve();
+  }
+
+  /** The mutation, for drops: object writes too, so it stays ordered with the updates around it. */
+  private dropUnsafely(partition: PartitionId, limit: number): Promise<number> {
+    const batch = this.open();
+    const dropped = this.disk.takePartition(partition, limit);
+    for (const { key, object } of dropped) batch.undo.push({ key, partition, before: object });
+    return Promise.resolve(dropped.length);
   }
 
   /** The mutation: apply now, acknowledge now, remember how to undo it if we crash before commit. */

@@ -94,6 +94,10 @@ export const scanPageSize = 512;
 export const shutdownGraceMs = 10_000;
 /** Staged storage writes above this are flushed at once: bounds a transaction's size and memory. */
 export const storageBatchMax = 1024;
+/** A storage meta record's name (Storage.putMeta), at most: names are chosen by code, not by clients. */
+export const metaNameCharsMax = 200;
+/** A storage meta record's bytes, at most: a ring or a cursor, never bulk data (it is read whole). */
+export const metaBytesMax = 4 * 1024 * 1024;
 /** A repeating operating condition (not a bug) is logged at most once per code and operation this often. */
 export const failureRepeatIntervalMs = 10_000;
 /** A connection being refused waits this long for answers owed to its earlier requests, beyond the longest request. */

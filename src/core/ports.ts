@@ -117,6 +117,25 @@ export interface Storage {
    * read, scan or listing that met it (after the row has left the store).
    */
   onQuarantine(listener: (row: QuarantinedRow) => void): void;
+  // Meta records: small named byte records kept beside the data (the ring this node last saw,
+  // transfer cursors), so they live and die with it. Names are at most `metaNameCharsMax` characters
+  // and bytes at most `metaBytesMax`; larger ones are a caller's bug, rejected with a RangeError.
+  /** The record stored under `name`, if any. Its bytes are returned as stored: the caller decodes and validates them. */
+  getMeta(name: string): Promise<Uint8Array | undefined>;
+  /**
+   * Stores (or with `undefined` deletes) the record under `name`; resolves once durable. Committed with
+   * the writes staged in the same turn, like `update`.
+   */
+  putMeta(name: string, bytes: Uint8Array | undefined): Promise<void>;
+  /**
+   * Deletes up to `limit` stored objects of `partition` (in key order), durable on resolve; returns how
+   * many it deleted (0 once the partition is empty). Hints are untouched. Ordered with `update`: an
+   * update of the same key staged before it is deleted, one staged after it survives. For a node that
+   * stopped replicating the partition (after a transfer): callers repeat it until it returns 0. Every
+   * engine deletes at most `storageBatchMax` per call; a `limit` below 1 is a caller's bug (a
+   * RangeError), as its 0 would read as an empty partition.
+   */
+  dropPartition(partition: PartitionId, limit: number): Promise<number>;
   close(): Promise<void>;
 }
 

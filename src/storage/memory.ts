@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HintEntry, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
+import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
 import { decodeOwnObject, encodeObject } from './object-codec.js';
 import { SortedKeys } from './sorted-keys.js';
 
@@ -40,6 +41,8 @@ export class MemoryStorage implements Storage {
   private readonly counts = new Map<NodeId, number>();
   /** Last hint version handed out; versions only ever grow. */
   private hintVersion = 0;
+  /** Meta records, copies of what was put (callers keep their buffers). */
+  private readonly meta = new Map<string, Uint8Array>();
   private closed = false;
 
   constructor(opts: { incarnation?: string } = {}) {
@@ -150,6 +153,46 @@ export class MemoryStorage implements Storage {
 
   /** Never called back: this engine holds only what encodeObject produced, nothing to quarantine. */
   onQuarantine(): void {}
+
+  /** A copy: the caller may decode in place without touching the stored record. */
+  getMeta(name: string): Promise<Uint8Array | undefined> {
+    return settle(() => {
+      checkMetaName(name);
+      this.checkOpen();
+      const bytes = this.meta.get(name);
+      return bytes && new Uint8Array(bytes);
+    });
+  }
+
+  putMeta(name: string, bytes: Uint8Array | undefined): Promise<void> {
+    return settle(() => {
+      checkMetaName(name);
+      checkMetaBytes(bytes);
+      this.checkOpen();
+      if (bytes === undefined) this.meta.delete(name);
+      else this.meta.set(name, new Uint8Array(bytes));
+    });
+  }
+
+  dropPartition(partition: PartitionId, limit: number): Promise<number> {
+    return settle(() => this.takePartition(partition, limit).length);
+  }
+
+  /**
+   * dropPartition, synchronously, returning what it deleted: the simulator's storage needs them to
+   * undo a drop it acknowledged before commit (its ack-before-commit mutation).
+   */
+  takePartition(partition: PartitionId, limit: number): StoredEntry[] {
+    const n = dropLimit(limit);
+    this.checkOpen();
+    const keys = this.partitions.get(partition)?.after(undefined, n) ?? [];
+    return keys.map((key) => {
+      const object = decodeOwnObject(this.objects.get(key)!.bytes);
+      this.objects.delete(key);
+      this.unindex(key, partition);
+      return { key, object };
+    });
+  }
 
   close(): Promise<void> {
     this.closed = true;

@@ -2,6 +2,9 @@
 // does for TEXT. Plain JS `<` compares UTF-16 units instead, and disagrees for astral characters
 // (a surrogate pair sorts below U+E000..U+FFFF in UTF-16, above them in UTF-8).
 
+/** Compares two keys in that order (for sorting a few; SortedKeys keeps its own UTF-8 copies). */
+export const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
 interface Entry {
   readonly key: string;
   readonly utf8: Buffer;

@@ -33,10 +33,17 @@ export interface RawHintRow extends RawObjectRow {
   readonly createdAtMs: unknown;
 }
 
-/** What one transaction writes: for each key the new row, or null to delete it. */
+/** What one transaction writes: for each key (or meta record name) the new row, or null to delete it. */
 export interface BatchWrites {
   readonly objects: ReadonlyMap<string, { readonly partition: number; readonly bytes: Uint8Array | null }>;
   readonly hints: ReadonlyMap<NodeId, ReadonlyMap<string, { readonly next: HintRow | null }>>;
+  readonly meta: ReadonlyMap<string, Uint8Array | null>;
+}
+
+/** A committed object's key as read by a key-only scan, unchecked (see RawObjectRow). */
+export interface RawKeyRow {
+  readonly rowid: number;
+  readonly key: unknown;
 }
 
 // better-sqlite3 binds only Buffers as BLOBs; this is a view, not a copy.
@@ -72,6 +79,9 @@ const quarantineTable = `
     reason TEXT NOT NULL,
     quarantined_at_ms INTEGER NOT NULL  -- wall clock, ms since the epoch
   )`;
+// Storage.putMeta's records (the ring last seen, transfer cursors), opaque bytes by name. Not the
+// `meta` table, which holds this file's own schema_version and incarnation: callers must not reach those.
+const metaRecordsTable = 'CREATE TABLE IF NOT EXISTS meta_records (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)';
 
 /** Opens (creating if needed) the database in `dir`; refuses another schema version. */
 export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Database.Database; incarnation: string } {
@@ -99,6 +109,7 @@ export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Databa
       }
       db.exec(hintsByKeyIndex);
       db.exec(quarantineTable);
+      db.exec(metaRecordsTable);
       return id;
     }).immediate();
     return { db, incarnation };
@@ -137,6 +148,41 @@ function quarantiner(db: Database.Database, kind: 'object' | 'hint'): (rowid: nu
   });
 }
 
+/** The transaction that applies one batch of staged writes. */
+function committer(db: Database.Database): (writes: BatchWrites) => void {
+  const upsertObject = db.prepare<[string, number, Buffer]>(
+    `INSERT INTO objects (key, partition, object) VALUES (?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, object = excluded.object`,
+  );
+  const deleteObject = db.prepare<[string]>('DELETE FROM objects WHERE key = ?');
+  const upsertHint = db.prepare<[string, string, number, Buffer, number, number]>(
+    `INSERT INTO hints (target, key, partition, object, version, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (target, key) DO UPDATE SET partition = excluded.partition, object = excluded.object,
+       version = excluded.version, created_at_ms = excluded.created_at_ms`,
+  );
+  const deleteHint = db.prepare<[string, string]>('DELETE FROM hints WHERE target = ? AND key = ?');
+  const upsertMeta = db.prepare<[string, Buffer]>(
+    'INSERT INTO meta_records (name, bytes) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET bytes = excluded.bytes',
+  );
+  const deleteMeta = db.prepare<[string]>('DELETE FROM meta_records WHERE name = ?');
+  return db.transaction((writes: BatchWrites) => {
+    for (const [key, w] of writes.objects) {
+      if (w.bytes === null) deleteObject.run(key);
+      else upsertObject.run(key, w.partition, blob(w.bytes));
+    }
+    for (const [target, staged] of writes.hints) {
+      for (const [key, { next: h }] of staged) {
+        if (h === null) deleteHint.run(target, key);
+        else upsertHint.run(target, key, h.partition, blob(h.bytes), h.version, h.createdAtMs);
+      }
+    }
+    for (const [name, bytes] of writes.meta) {
+      if (bytes === null) deleteMeta.run(name);
+      else upsertMeta.run(name, blob(bytes));
+    }
+  });
+}
+
 /** Prepared statements over an open database. Reads see committed rows only, unchecked. */
 export class Tables {
   readonly object: (key: string) => RawObjectRow | undefined;
@@ -150,6 +196,8 @@ export class Tables {
   private readonly scanFrom: Database.Statement<[number, number], ObjectColumns>;
   private readonly scanAfter: Database.Statement<[number, string, number], ObjectColumns>;
   private readonly hintsOf: Database.Statement<[string, number], HintColumns>;
+  private readonly keysOf: Database.Statement<[number, number], [number, unknown]>;
+  private readonly metaRecord: Database.Statement<[string], unknown>;
 
   constructor(private readonly db: Database.Database) {
     const object = db.prepare<[string], ObjectColumns>('SELECT rowid, key, partition, object FROM objects WHERE key = ?').raw();
@@ -182,34 +230,26 @@ export class Tables {
     this.quarantineObject = quarantiner(db, 'object');
     this.quarantineHint = quarantiner(db, 'hint');
 
-    const upsertObject = db.prepare<[string, number, Buffer]>(
-      `INSERT INTO objects (key, partition, object) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, object = excluded.object`,
-    );
-    const deleteObject = db.prepare<[string]>('DELETE FROM objects WHERE key = ?');
-    const upsertHint = db.prepare<[string, string, number, Buffer, number, number]>(
-      `INSERT INTO hints (target, key, partition, object, version, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (target, key) DO UPDATE SET partition = excluded.partition, object = excluded.object,
-         version = excluded.version, created_at_ms = excluded.created_at_ms`,
-    );
-    const deleteHint = db.prepare<[string, string]>('DELETE FROM hints WHERE target = ? AND key = ?');
-    this.commit = db.transaction((writes: BatchWrites) => {
-      for (const [key, w] of writes.objects) {
-        if (w.bytes === null) deleteObject.run(key);
-        else upsertObject.run(key, w.partition, blob(w.bytes));
-      }
-      for (const [target, staged] of writes.hints) {
-        for (const [key, { next: h }] of staged) {
-          if (h === null) deleteHint.run(target, key);
-          else upsertHint.run(target, key, h.partition, blob(h.bytes), h.version, h.createdAtMs);
-        }
-      }
-    });
+    this.commit = committer(db);
+    this.keysOf = db.prepare<[number, number], [number, unknown]>(
+      'SELECT rowid, key FROM objects WHERE partition = ? ORDER BY key LIMIT ?',
+    ).raw();
+    this.metaRecord = db.prepare<[string], unknown>('SELECT bytes FROM meta_records WHERE name = ?').pluck();
   }
 
   /** Up to `limit` (> 0) committed objects of `partition` with key > afterKey, in key order. */
   scan(partition: number, afterKey: string | undefined, limit: number): RawObjectRow[] {
     return (afterKey === undefined ? this.scanFrom.all(partition, limit) : this.scanAfter.all(partition, afterKey, limit)).map(objectRow);
+  }
+
+  /** Up to `limit` (> 0) committed keys of `partition`, in key order; reads the (partition, key) index only. */
+  keys(partition: number, limit: number): RawKeyRow[] {
+    return this.keysOf.all(partition, limit).map(([rowid, key]) => ({ rowid, key }));
+  }
+
+  /** The committed meta record `name`'s value, unchecked (a BLOB unless something else wrote it). */
+  meta(name: string): unknown {
+    return this.metaRecord.get(name);
   }
 
   /** Up to `limit` (> 0) committed hints for `target`, oldest first. */

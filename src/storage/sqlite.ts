@@ -7,9 +7,10 @@ import type Database from 'better-sqlite3';
 import { keyBytesMax, storageBatchMax } from '../core/limits.js';
 import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
+import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
 import { decodeObject, encodeObject } from './object-codec.js';
+import { byUtf8 } from './sorted-keys.js';
 import { openDatabase, Tables, type BatchWrites, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
-
 
 /** `limit` as a SQL LIMIT: SQLite reads a negative one as "no limit" and refuses Infinity. */
 function pageSize(limit: number): number {
@@ -33,12 +34,20 @@ function sqlType(v: unknown): string {
   return Number.isInteger(v) ? 'INTEGER' : 'REAL';
 }
 
-/** The object of a committed row, if the row is one this engine could have written. */
-function checkObjectRow(row: RawObjectRow): Checked<{ key: string; partition: PartitionId; object: VersionedObject }> {
-  const { key, partition, bytes } = row;
+/** A committed row's key, if it is one a write of ours could have stored. */
+function checkKey(key: unknown): Checked<string> {
   if (typeof key !== 'string') return { ok: false, reason: `key is ${sqlType(key)}, not TEXT` };
   const keyBytes = Buffer.byteLength(key);
   if (keyBytes < 1 || keyBytes > keyBytesMax) return { ok: false, reason: `key is ${keyBytes} bytes, not 1..${keyBytesMax}` };
+  return { ok: true, value: key };
+}
+
+/** The object of a committed row, if the row is one this engine could have written. */
+function checkObjectRow(row: RawObjectRow): Checked<{ key: string; partition: PartitionId; object: VersionedObject }> {
+  const { partition, bytes } = row;
+  const checkedKey = checkKey(row.key);
+  if (!checkedKey.ok) return checkedKey;
+  const key = checkedKey.value;
   if (!Number.isSafeInteger(partition) || (partition as number) < 0) {
     return { ok: false, reason: `partition is ${sqlType(partition)} ${String(partition)}, not a partition number` };
   }
@@ -65,6 +74,7 @@ function checkHintRow(row: RawHintRow): Checked<{ key: string; object: Versioned
 interface Batch extends BatchWrites {
   readonly objects: Map<string, { partition: number; bytes: Uint8Array | null }>;
   readonly hints: Map<NodeId, Map<string, StagedHint>>;
+  readonly meta: Map<string, Uint8Array | null>;
   hintWrites: number;
   readonly committed: Promise<void>;
   resolve(): void;
@@ -232,6 +242,58 @@ export class SqliteStorage implements Storage {
     this.quarantineListeners.push(listener);
   }
 
+  /**
+   * Waits while `name` has a staged write, as `get` does for keys. Returns a copy, not the Buffer
+   * better-sqlite3 made: callers compare and keep plain Uint8Arrays.
+   */
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    checkMetaName(name);
+    while (this.batch?.meta.has(name)) await this.batch.committed.catch(() => {});
+    this.checkOpen();
+    const bytes = this.tables.meta(name);
+    if (bytes === undefined) return undefined;
+    if (!(bytes instanceof Uint8Array)) throw new Error(`storage: meta record ${JSON.stringify(name)} is ${sqlType(bytes)}, not a BLOB`);
+    return new Uint8Array(bytes);
+  }
+
+  /** Staged with the turn's other writes; a copy is staged, so the caller may reuse its buffer. */
+  putMeta(name: string, bytes: Uint8Array | undefined): Promise<void> {
+    try {
+      checkMetaName(name);
+      checkMetaBytes(bytes);
+      this.checkOpen();
+      this.makeRoom();
+      const open = this.stage();
+      open.meta.set(name, bytes === undefined ? null : new Uint8Array(bytes));
+      return open.committed;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Stages deletes of the partition's first keys as they stand at the call (staged writes
+   * included), so it is ordered with `update` exactly as updates are among themselves. At most a
+   * batch's worth (dropLimit): a drop is never a transaction much larger than any other.
+   */
+  dropPartition(partition: PartitionId, limit: number): Promise<number> {
+    try {
+      const n = dropLimit(limit);
+      this.makeRoom(n);
+      const keys = this.firstKeys(partition, n);
+      if (keys.length === 0) {
+        // "Empty" may rest on staged writes (deletes, moves): answer once they are durable.
+        const batch = this.batch;
+        return batch && batch.objects.size > 0 ? batch.committed.then(() => 0) : Promise.resolve(0);
+      }
+      const open = this.stage();
+      for (const key of keys) open.objects.set(key, { partition, bytes: null });
+      return open.committed.then(() => keys.length);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -247,6 +309,36 @@ export class SqliteStorage implements Storage {
     if (staged) return staged.bytes ? decodeObject(staged.bytes) : undefined;
     const row = this.tables.object(key);
     return row && this.objectOf(row)?.object;
+  }
+
+  /** The first `n` keys of `partition` in key order: staged writes applied over the committed rows. */
+  private firstKeys(partition: PartitionId, n: number): string[] {
+    this.checkOpen();
+    const staged: Batch['objects'] = this.batch?.objects ?? new Map();
+    // Each staged write hides at most one committed row: this many rows hold the first n left.
+    const committed = this.committedKeys(partition, n + staged.size).filter((key) => !staged.has(key));
+    const stagedHere: string[] = [];
+    for (const [key, w] of staged) if (w.bytes !== null && w.partition === partition) stagedHere.push(key);
+    if (stagedHere.length === 0) return committed.slice(0, n);
+    return [...committed, ...stagedHere].sort(byUtf8).slice(0, n);
+  }
+
+  /**
+   * Up to `limit` committed keys of `partition`, in key order. A row whose key no write of ours
+   * could have stored is quarantined (it could not be deleted by key) and read past, as in scans.
+   */
+  private committedKeys(partition: PartitionId, limit: number): string[] {
+    for (;;) {
+      const rows = this.tables.keys(partition, limit);
+      const keys: string[] = [];
+      for (const row of rows) {
+        const checked = checkKey(row.key);
+        if (checked.ok) keys.push(checked.value);
+        else this.quarantineObject(row.rowid, row.key, checked.reason);
+      }
+      // Quarantined rows are gone from the table: reading again from the start meets new ones.
+      if (keys.length === rows.length || rows.length < limit) return keys;
+    }
   }
 
   /** The current hint (staged if there is a staged write, else committed) and that staged write. */
@@ -265,9 +357,13 @@ export class SqliteStorage implements Storage {
   private objectOf(row: RawObjectRow): StoredEntry | undefined {
     const checked = checkObjectRow(row);
     if (checked.ok) return { key: checked.value.key, object: checked.value.object };
-    this.tables.quarantineObject(row.rowid, checked.reason, Date.now());
-    this.reportQuarantine({ kind: 'object', key: typeof row.key === 'string' ? row.key : undefined, reason: checked.reason });
+    this.quarantineObject(row.rowid, row.key, checked.reason);
     return undefined;
+  }
+
+  private quarantineObject(rowid: number, key: unknown, reason: string): void {
+    this.tables.quarantineObject(rowid, reason, Date.now());
+    this.reportQuarantine({ kind: 'object', key: typeof key === 'string' ? key : undefined, reason });
   }
 
   /** A committed hint row of `target`, decoded, or undefined once it has been quarantined. */
@@ -307,12 +403,12 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Flushes a full batch. Called before reading: if that commit fails, the value read must not
-   * come from its writes.
+   * Flushes the batch if `writes` more would overfill it. Called before reading: if that commit
+   * fails, the value read must not come from its writes.
    */
-  private makeRoom(): void {
+  private makeRoom(writes = 1): void {
     const batch = this.batch;
-    if (batch && batch.objects.size + batch.hintWrites >= storageBatchMax) this.flush();
+    if (batch && batch.objects.size + batch.hintWrites + batch.meta.size + writes > storageBatchMax) this.flush();
   }
 
   /** The open batch, creating it (and scheduling its commit) if needed. */
@@ -322,7 +418,7 @@ export class SqliteStorage implements Storage {
     let reject!: (err: unknown) => void;
     const committed = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     committed.catch(() => {}); // failures reach each write's own promise; avoid an unhandled twin
-    const batch: Batch = { objects: new Map(), hints: new Map(), hintWrites: 0, committed, resolve, reject };
+    const batch: Batch = { objects: new Map(), hints: new Map(), meta: new Map(), hintWrites: 0, committed, resolve, reject };
     this.batch = batch;
     // setImmediate runs after pending I/O callbacks, so a burst of requests shares one commit.
     setImmediate(() => this.batch === batch && this.flush());

@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { asNodeId, asPartitionId, type ActorId, type Sibling, type VersionedObject } from '../../src/core/types.js';
 import { arbStep, replay } from '../unit/dvv-histories.js';
+import { dropConformance } from './conformance-drop.js';
 import { hintConformance } from './conformance-hints.js';
+import { metaConformance } from './conformance-meta.js';
 import { scanConformance } from './conformance-scan.js';
 import {
   actorA,
@@ -267,6 +269,9 @@ export function storageConformance(name: string, open: OpenStore): void {
         await assert.rejects(storage.updateHint(hintTarget, 'k', partition, 1, () => ((called = true), textObject('h'))), Error);
         await assert.rejects(storage.listHints(hintTarget, 10), Error);
         await assert.rejects(storage.removeHint(hintTarget, 'k', 1), Error);
+        await assert.rejects(storage.getMeta('m'), Error);
+        await assert.rejects(storage.putMeta('m', new Uint8Array([1])), Error);
+        await assert.rejects(storage.dropPartition(partition, 10), Error);
         assert.equal(called, false, 'change must not run on a closed store');
         await storage.close();
       }));
@@ -288,5 +293,7 @@ export function storageConformance(name: string, open: OpenStore): void {
 
     scanConformance(withStore);
     hintConformance(withStore);
+    metaConformance(withStore);
+    dropConformance(withStore);
   });
 }

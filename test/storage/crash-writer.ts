@@ -1,5 +1,6 @@
-// Child process of crash.test.ts: writes k0, k1, … with 32 updates in flight until killed, and
-// prints `ack <key>` only after an update has resolved, i.e. once storage calls it durable.
+// Child process of crash.test.ts: writes k0, k1, … with 32 updates in flight until killed, each
+// followed by a meta record of the same name, and prints `ack <key>` only after both have resolved,
+// i.e. once storage calls them durable.
 import type { ActorId } from '../../src/core/types.js';
 import { asPartitionId } from '../../src/core/types.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
@@ -27,6 +28,7 @@ async function writeForever(): Promise<void> {
       context: { vv: [[writer, i + 1]], cloud: [] },
       siblings: [{ dot: [writer, i + 1], value: { kind: 'value', data, contentType: 'text/plain' } }],
     }));
+    await storage.putMeta(key, data);
     process.stdout.write(`ack ${key}\n`);
   }
 }

@@ -1,4 +1,5 @@
-// Kills a writing process with SIGKILL and checks that every write it acknowledged survived.
+// Kills a writing process with SIGKILL and checks that every write it acknowledged (objects and
+// meta records) survived.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,9 @@ describe('SqliteStorage crash safety', () => {
           const value = (await storage.get(key))?.siblings[0]?.value;
           assert.ok(value?.kind === 'value', `acknowledged ${key} is present`);
           assert.equal(decoder.decode(value.data), `value of ${key}`);
+          const meta = await storage.getMeta(key);
+          assert.ok(meta !== undefined, `acknowledged meta record ${key} is present`);
+          assert.equal(decoder.decode(meta), `value of ${key}`);
         }
       } finally {
         await storage.close();

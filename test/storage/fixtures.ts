@@ -8,6 +8,11 @@ export interface StorageHandle {
   /** Opens the same data again (after `storage` is closed); only persistent engines have it. */
   reopen?: () => Promise<Storage>;
   /**
+   * Kills the process `storage` runs in (writes not yet resolved may be lost) and opens the same data
+   * again; only engines that can simulate a crash in-process have it (the simulator's storage).
+   */
+  crash?: () => Promise<Storage>;
+  /**
    * The engine runs a write's `change` when its batch commits, not when it is staged (the
    * simulator's storage): an object handed in is used as it is then, so the caller must not reuse it.
    */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { Storage } from '../../src/core/ports.js';
+import type { QuarantinedRow, Storage } from '../../src/core/ports.js';
 import { asNodeId, asPartitionId, type ActorId, type VersionedObject } from '../../src/core/types.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { assertSameObject, storageConformance, valueObject, valueSibling } from './conformance.js';
@@ -197,6 +197,88 @@ describe('SqliteStorage', () => {
       assert.deepStrictEqual(Object.fromEntries(storage.hintCounts()), { n2: 1, n3: 1 });
       await storage.close();
       assert.deepStrictEqual(Object.fromEntries(t.open().hintCounts()), { n2: 1, n3: 1 });
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('a data directory made before meta records existed gets their table on open', async () => {
+    const t = await tempStore();
+    try {
+      const first = t.open();
+      await first.update('k', partition, () => textObject('k'));
+      await first.close();
+      execRaw(t.dir, 'DROP TABLE meta_records');
+      const again = t.open();
+      assert.equal(again.incarnation, first.incarnation);
+      assertSameObject(await again.get('k'), textObject('k'));
+      assert.equal(await again.getMeta('ring'), undefined);
+      await again.putMeta('ring', new Uint8Array([1, 2]));
+      assert.deepStrictEqual(Array.from((await again.getMeta('ring'))!), [1, 2]);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it("meta records never reach the engine's own schema_version and incarnation", async () => {
+    const t = await tempStore();
+    try {
+      const storage = t.open();
+      assert.equal(await storage.getMeta('incarnation'), undefined);
+      await storage.putMeta('incarnation', encoder.encode('forged'));
+      await storage.putMeta('schema_version', encoder.encode('1'));
+      await storage.close();
+      const again = t.open(); // would refuse a schema_version of 1
+      assert.equal(again.incarnation, storage.incarnation);
+      assert.deepStrictEqual(Array.from((await again.getMeta('incarnation'))!), Array.from(encoder.encode('forged')));
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('meta writes, drops and updates issued in the same turn commit or fail together', async () => {
+    const t = await tempStore();
+    try {
+      const storage = t.open();
+      await Promise.all(['a', 'b'].map((k) => storage.update(k, partition, () => textObject(k))));
+      await storage.putMeta('ring', encoder.encode('v1'));
+      const sameTurn = () => [
+        storage.update('obj', asPartitionId(4), () => textObject('obj')),
+        storage.putMeta('ring', encoder.encode('v2')),
+        storage.dropPartition(partition, 10),
+        storage.putMeta('cursor', encoder.encode('c')),
+      ];
+      execRaw(t.dir, `CREATE TRIGGER poison BEFORE INSERT ON meta_records WHEN NEW.name = 'cursor'
+                      BEGIN SELECT RAISE(ABORT, 'poisoned meta'); END`);
+      for (const s of await Promise.allSettled(sameTurn())) assert.match(String((s as PromiseRejectedResult).reason), /poisoned meta/);
+      assert.equal(await storage.get('obj'), undefined);
+      assert.deepStrictEqual(Array.from((await storage.getMeta('ring'))!), Array.from(encoder.encode('v1')));
+      assert.deepStrictEqual((await storage.scanPartition(partition, undefined, 10)).map((e) => e.key), ['a', 'b'], 'the drop failed too');
+
+      execRaw(t.dir, 'DROP TRIGGER poison');
+      const [, , dropped] = await Promise.all(sameTurn());
+      assert.equal(dropped, 2);
+      assertSameObject(await storage.get('obj'), textObject('obj'));
+      assert.deepStrictEqual(Array.from((await storage.getMeta('ring'))!), Array.from(encoder.encode('v2')));
+      assert.deepStrictEqual(await storage.scanPartition(partition, undefined, 10), []);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('dropPartition quarantines a row whose key it could not delete by, and drops the rest', async () => {
+    const t = await tempStore();
+    try {
+      const storage = t.open();
+      const quarantined: QuarantinedRow[] = [];
+      storage.onQuarantine((row) => quarantined.push(row));
+      await Promise.all(['a', 'b'].map((k) => storage.update(k, partition, () => textObject(k))));
+      // A BLOB key sorts after every TEXT one, so plant it where the drop's key scan meets it first: a NULL.
+      execRaw(t.dir, `INSERT INTO objects (key, partition, object) VALUES (NULL, ${partition}, x'00')`);
+      assert.equal(await storage.dropPartition(partition, 1), 1);
+      assert.deepStrictEqual(quarantined.map((r) => [r.kind, r.key]), [['object', undefined]]);
+      assert.equal(await storage.dropPartition(partition, 1), 1);
+      assert.equal(await storage.dropPartition(partition, 1), 0);
     } finally {
       await t.cleanup();
     }
