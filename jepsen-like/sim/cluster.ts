@@ -5,6 +5,7 @@
 import type { CoreCounter, CoreMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
+import { genesisOfIds } from '../../src/core/ring-view.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { wrapTransport, type Mutation } from './mutations.js';
@@ -62,7 +63,7 @@ export class SimCluster {
       runtime: this.world.runtimeFor(node),
       transport: wrapTransport(this.network.transportFor(node), this.world, node, this.mutation),
       storage,
-      ring: () => this.ring,
+      initialRing: genesisOfIds(this.ids, this.ring.partitions, this.ring.n),
       log: node.log,
       metrics: this.metrics,
       settings: this.config.settings,

@@ -35,6 +35,8 @@ export function chooseScenario(p: SimPrng, opts: ScenarioOptions): Scenario {
     tombstoneGraceMs: p.pick([Math.max(...delaySpikesMs) + 500, 5000, 10_000, 60_000]),
     // Sometimes tiny, so fallbacks refuse hints and the bound itself is exercised.
     hintsPerPeerMax: p.chance(0.3) ? p.int(1, keyCount) : 1000,
+    gossipIntervalMs: 1000,
+    transferLimits: { concurrency: 2, bytesPerSecond: 32 * 1024 * 1024 },
   };
   const requestTimeoutMs = p.pick([500, 1000, 2000]);
   const kinds = faultKinds.filter(() => p.chance(0.75));

@@ -10,11 +10,13 @@ import type { NodeMetrics } from './metrics.js';
 import { siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
 
 import type { PeerStatus } from '../core/failure-detector.js';
+import type { Membership } from '../core/membership.js';
+import { ringVersionOf } from './membership-routes.js';
 
 export interface AdminRoutesOptions {
   readonly self: NodeId;
   readonly ring: () => Ring;
-  readonly peerUrls: ReadonlyMap<NodeId, string>;
+  readonly membership: Membership;
   readonly memberStatus: (id: NodeId) => PeerStatus;
   /** Hints this node keeps per target, for /cluster and `kvorum status`. */
   readonly hintCounts: () => ReadonlyMap<NodeId, number>;
@@ -31,19 +33,24 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   app.get('/cluster', async (): Promise<ClusterView> => {
     const ring = opts.ring();
+    const state = opts.membership.state();
     return {
       node: opts.self,
       n: ring.n,
       partitions: ring.partitions,
-      members: ring.members.map((id) => ({
-        id,
-        url: opts.peerUrls.get(id) ?? null,
-        status: opts.memberStatus(id),
-        hintsPending: opts.hintCounts().get(id) ?? 0,
+      ringVersion: ringVersionOf(state),
+      claimant: state.claimant,
+      members: state.members.filter((m) => m.status !== 'removed').map((m) => ({
+        id: m.id,
+        url: m.url,
+        membership: m.status,
+        status: opts.memberStatus(m.id),
+        hintsPending: opts.hintCounts().get(m.id) ?? 0,
       })),
       ring: Array.from({ length: ring.partitions }, (_, p) => ({
         partition: p,
         owners: preferenceList(ring, asPartitionId(p)).primaries,
+        pending: ring.pending[p]!,
       })),
     };
   });

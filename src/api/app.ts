@@ -5,11 +5,13 @@ import { requestHeaderBytesMax, routeParamCharsMax } from '../core/limits.js';
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
+import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 
 export type AppOptions = ClientRoutesOptions &
   AdminRoutesOptions &
+  MembershipRoutesOptions &
   RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean };
 
 export function buildApp(opts: AppOptions): FastifyInstance {
@@ -60,6 +62,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   app.register(adminRoutes, opts);
+  app.register(membershipRoutes, opts);
   app.register(clientRoutes, opts);
   app.register(rpcRoutes, opts);
   return app;

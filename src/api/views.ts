@@ -8,13 +8,19 @@ export interface ClusterView {
   readonly node: string;
   readonly n: number;
   readonly partitions: number;
+  /** How many ring changes this node's ring was made after: equal on every node once gossip has spread it. */
+  readonly ringVersion: number;
+  /** The member that makes ring changes. */
+  readonly claimant: string;
   readonly members: readonly MemberView[];
-  readonly ring: readonly { readonly partition: number; readonly owners: readonly string[] }[];
+  readonly ring: readonly { readonly partition: number; readonly owners: readonly string[]; readonly pending: readonly string[] }[];
 }
 
 export interface MemberView {
   readonly id: string;
   readonly url: string | null;
+  /** Its part in the ring: joining, valid, leaving (or exiting). */
+  readonly membership: string;
   readonly status: PeerStatus;
   readonly hintsPending: number;
 }

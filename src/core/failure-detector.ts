@@ -12,7 +12,7 @@ export type PeerStatus = 'up' | 'down' | 'unknown';
 
 export interface FailureDetectorDeps {
   readonly self: NodeId;
-  readonly peers: readonly NodeId[];
+  readonly peers: () => readonly NodeId[];
   readonly runtime: Runtime;
   /** Feeds this detector back: a pong reports the peer up, an unreachable one down. */
   readonly rpc: RpcClient;
@@ -70,7 +70,7 @@ export class FailureDetector {
 
   private probe(): void {
     if (this.stopped) return;
-    for (const peer of this.deps.peers) {
+    for (const peer of this.deps.peers()) {
       if (peer === this.deps.self) continue;
       // The probe is the liveness check itself: unlike other calls, any failed ping (a timeout
       // too) marks the peer down. The client has already reported a pong or an unreachable peer.

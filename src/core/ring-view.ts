@@ -21,3 +21,7 @@ export function genesisFromPeers(peers: ReadonlyMap<NodeId, string>, partitions:
   const members = ids.map((id) => ({ id, url: peers.get(id)!, status: 'valid' as const }));
   return genesisRing(settledContent({ claimant: ids[0]!, partitions, n, members, owners: stripedOwners(ids, partitions) }));
 }
+
+/** A new cluster's first ring for in-process clusters (simulator, tests), whose members have no URL. */
+export const genesisOfIds = (ids: readonly NodeId[], partitions: number, n: number): RingState =>
+  genesisFromPeers(new Map(ids.map((id) => [id, `inprocess://${id}`])), partitions, n);

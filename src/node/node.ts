@@ -4,29 +4,52 @@ import { buildApp } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
 import { shutdownGraceMs } from '../core/limits.js';
 import { createNodeCore } from '../core/node-core.js';
-import { createRing } from '../core/ring.js';
+import { Membership } from '../core/membership.js';
+import type { RingState } from '../core/ring-state.js';
+import { genesisFromPeers } from '../core/ring-view.js';
+import { asPartitionId, type NodeId } from '../core/types.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { HttpTransport } from '../transport/http-transport.js';
 import type { NodeConfig } from './config.js';
+import { joinCluster } from './join.js';
 import { realRuntime } from './real-runtime.js';
 
 export interface RunningNode {
   readonly url: string;
   /** Stops accepting, lets in-flight requests finish (bounded), flushes storage. */
   stop(): Promise<void>;
+  /** Resolves when the node stopped itself: it was removed from the cluster (after leaving). */
+  readonly removed: Promise<void>;
 }
+
+/** The ring this node starts from: the one its data directory keeps, else a join's, else a new cluster's. */
+async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: string, log: FastifyBaseLogger): Promise<RingState> {
+  const stored = await Membership.loadStored(storage);
+  if (stored !== undefined) {
+    if (config.join !== undefined) log.info({ join: config.join }, 'the data directory already holds a ring: --join is ignored');
+    return stored;
+  }
+  if (config.join !== undefined) return joinCluster(config, config.join, selfUrl);
+  return genesisFromPeers(config.peers, config.partitions, config.n);
+}
+
+const urlsOf = (ring: RingState): Map<NodeId, string> => new Map(ring.members.filter((m) => m.status !== 'removed').map((m) => [m.id, m.url]));
 
 export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
   const storage = SqliteStorage.open({ dir: config.dataDir, sync: config.sync });
-  const transport = new HttpTransport(config.peers, config.secret);
-  const ring = createRing([...config.peers.keys()], config.partitions, config.n);
+  const url = `http://${config.host}:${config.port}`;
+  const startRing = await initialRing(config, storage, url, log).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
+  });
+  const transport = new HttpTransport(urlsOf(startRing), config.secret);
   const metrics = createMetrics(config.id, () => storage.hintCounts());
   const core = createNodeCore({
     self: config.id,
     runtime: realRuntime,
     transport,
     storage,
-    ring: () => ring,
+    initialRing: startRing,
     log,
     metrics: metrics.core,
     settings: config.convergence,
@@ -43,8 +66,10 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     defaults: { r: config.r, w: config.w },
     valueBytesMax: config.valueBytesMax,
     metrics,
-    ring: () => ring,
-    peerUrls: config.peers,
+    ring: () => core.membership.ring(),
+    membership: core.membership,
+    transfers: core.transfers,
+    keysIn: (p) => core.antiEntropy.keysIn(asPartitionId(p)),
     memberStatus: (id) => core.detector.statusOf(id),
     hintCounts: () => storage.hintCounts(),
     ready: () => ready,
@@ -54,14 +79,21 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
   // Trees are rebuilt before the port opens: no write may land while they are being counted.
+  let onRemoved = () => {};
+  const removed = new Promise<void>((resolve) => (onRemoved = resolve));
+  core.membership.onChange((_ring, state) => {
+    transport.updatePeers(urlsOf(state));
+    if (state.members.find((m) => m.id === config.id)?.status === 'removed') onRemoved();
+  });
   await core.start();
   await app.listen({ host: config.host, port: config.port });
   ready = true;
-  const url = `http://${config.host}:${config.port}`;
-  log.info({ url, dataDir: config.dataDir, members: ring.members, n: config.n, partitions: config.partitions }, 'node ready');
+  const ring = core.membership.state();
+  log.info({ url, dataDir: config.dataDir, members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
 
   return {
     url,
+    removed,
     async stop() {
       ready = false;
       stopping = true;

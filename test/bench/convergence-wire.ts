@@ -12,6 +12,7 @@ import { objectDigest } from '../../src/core/merkle.js';
 import type { CoreCounter, CoreMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, partitionOf, type Ring } from '../../src/core/ring.js';
+import { genesisOfIds } from '../../src/core/ring-view.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { silentLogger, TransportError, type Storage, type Transport } from '../../src/core/ports.js';
 import { actorIdOf, asNodeId, asPartitionId, type ActorId, type NodeId, type VersionedObject } from '../../src/core/types.js';
@@ -190,6 +191,8 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
       handoffIntervalMs: limits.handoffIntervalMsDefault,
       hintsPerPeerMax: limits.hintsPerPeerMaxDefault,
       probeIntervalMs: limits.peerProbeIntervalMsDefault,
+      gossipIntervalMs: limits.gossipIntervalMsDefault,
+      transferLimits: { concurrency: limits.transferConcurrencyDefault, bytesPerSecond: limits.transferBytesPerSecondDefault },
     };
     const make = (self: NodeId, storage: Storage): NodeCore => {
       const core = createNodeCore({
@@ -197,7 +200,7 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
         runtime: realRuntime,
         transport: new WireTransport(handlers, () => stats),
         storage,
-        ring: () => ring,
+        initialRing: genesisOfIds([...ids], limits.partitionsDefault, 2),
         log: silentLogger,
         metrics,
         settings,

@@ -12,6 +12,7 @@ import { Packr } from 'msgpackr';
 import type { CoreCounter } from '../../src/core/metrics.js';
 import { createNodeCore } from '../../src/core/node-core.js';
 import { createRing, partitionOf } from '../../src/core/ring.js';
+import { genesisOfIds } from '../../src/core/ring-view.js';
 import type { Logger, QuarantinedRow } from '../../src/core/ports.js';
 import { asNodeId, asPartitionId, type PartitionId } from '../../src/core/types.js';
 import { encodeObject } from '../../src/storage/object-codec.js';
@@ -339,7 +340,7 @@ describe('LocalReplica over SqliteStorage: a quarantine found at run time', () =
         runtime: time.runtime,
         transport: new FakeNetwork(time.runtime).transportFor(self),
         storage,
-        ring: () => ring,
+        initialRing: genesisOfIds([self], 16, 1),
         log,
         metrics: { inc: (c, by = 1) => void counts.set(c, (counts.get(c) ?? 0) + by) },
         settings: fastSettings,

@@ -7,6 +7,7 @@ import type { EventOwner } from '../../jepsen-like/sim/queue.js';
 import { noMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
+import { genesisOfIds } from '../../src/core/ring-view.js';
 import { TransportError, silentLogger, type Runtime, type Transport } from '../../src/core/ports.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
@@ -87,6 +88,8 @@ export const fastSettings: ConvergenceSettings = {
   handoffIntervalMs: 200,
   hintsPerPeerMax: 1000,
   probeIntervalMs: 100,
+  gossipIntervalMs: 200,
+  transferLimits: { concurrency: 2, bytesPerSecond: 32 * 1024 * 1024 },
 };
 
 /** K nodes on one simulated time and fake network. Background services are not started unless a test does. */
@@ -103,7 +106,7 @@ export function fakeCluster(size: number, opts: { n?: number; partitions?: numbe
       runtime: time.runtime,
       transport: network.transportFor(id),
       storage,
-      ring: () => ring,
+      initialRing: genesisOfIds(ids, ring.partitions, ring.n),
       log: silentLogger,
       metrics: noMetrics,
       settings: { ...fastSettings, ...opts.settings },

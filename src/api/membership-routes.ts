@@ -1,0 +1,136 @@
+// Membership routes (docs/api.md section 3, Membership): stage, plan, commit, clear, transfers.
+// Any node takes them; changes run at the claimant (core/membership.ts). Bodies are checked here.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { request as httpRequest } from 'undici';
+import { z } from 'zod';
+import { backgroundRpcTimeoutMs } from '../core/limits.js';
+import type { Membership } from '../core/membership.js';
+import { movingPartitions, planOf } from '../core/membership-plan.js';
+import type { RingState, StagedChange } from '../core/ring-state.js';
+import type { AdminOp, AdminOutcome } from '../core/rpc.js';
+import { nodeIdSchema } from '../core/schemas.js';
+import type { TransferProgress } from '../core/transfer-cursors.js';
+import type { Transfers } from '../core/transfers.js';
+import { KvError } from '../core/errors.js';
+import type { NodeId } from '../core/types.js';
+import { sendError } from './errors.js';
+
+export interface MembershipRoutesOptions {
+  readonly self: NodeId;
+  readonly membership: Membership;
+  readonly transfers: Transfers;
+  /** Keys this node counts in a partition it holds (its Merkle tree's size). */
+  readonly keysIn: (partition: number) => number | undefined;
+}
+
+const nodeBody = z.object({ node: nodeIdSchema }).strict();
+const replaceBody = z.object({ node: nodeIdSchema, by: nodeIdSchema }).strict();
+const removeBody = z.object({ node: nodeIdSchema, force: z.boolean().optional() }).strict();
+const cancelBody = z.object({ partition: z.int().min(0).optional() }).strict();
+const limitsBody = z.object({ concurrency: z.int().min(1).max(64).optional(), bytesPerSecond: z.int().min(1024).max(10 * 1024 ** 3).optional() }).strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new KvError('bad_request', `Invalid body: ${parsed.error.issues[0]?.message ?? 'not accepted'}.`);
+  return parsed.data;
+}
+
+/** A ring's version as one number for people: how many changes it was made after. */
+export const ringVersionOf = (ring: RingState): number => ring.version.reduce((sum, [, count]) => sum + count, 0);
+
+export async function membershipRoutes(app: FastifyInstance, opts: MembershipRoutesOptions): Promise<void> {
+  const run = async (reply: FastifyReply, op: AdminOp) => answer(reply, await opts.membership.admin(op));
+  const stageRoute = (kind: 'join' | 'leave', body: unknown): StagedChange => ({ kind, node: parse(nodeBody, body).node });
+
+  app.post('/admin/join', (request, reply) => run(reply, { op: 'stage', change: stageRoute('join', request.body), force: false }));
+  app.post('/admin/leave', (request, reply) => run(reply, { op: 'stage', change: stageRoute('leave', request.body), force: false }));
+  app.post('/admin/replace', (request, reply) => {
+    const { node, by } = parse(replaceBody, request.body);
+    return run(reply, { op: 'stage', change: { kind: 'replace', node, by }, force: false });
+  });
+  app.post('/admin/remove', (request, reply) => {
+    const { node, force } = parse(removeBody, request.body);
+    return run(reply, { op: 'stage', change: { kind: 'remove', node }, force: force ?? false });
+  });
+  app.post('/admin/clear', (_request, reply) => run(reply, { op: 'clear' }));
+  app.post('/admin/commit', (_request, reply) => run(reply, { op: 'commit' }));
+  app.post('/admin/transfers/cancel', (request, reply) => run(reply, { op: 'cancel', partition: parse(cancelBody, request.body).partition }));
+
+  app.get('/admin/plan', async () => {
+    const ring = opts.membership.state();
+    const plan = planOf(ring, { allowEmpty: true });
+    const keys = await keysPerPartition(ring, opts);
+    const transfers = plan.report.transfers.map((t) => ({ ...t, keys: keys.get(t.partition) ?? null }));
+    const keysMoving = transfers.reduce((sum, t) => sum + (t.keys ?? 0), 0);
+    return { ringVersion: ringVersionOf(ring), claimant: ring.claimant, ...plan.report, transfers, keysMoving };
+  });
+
+  app.get('/admin/transfers', async () => transfersView(opts));
+  app.get('/admin/transfers/local', async () => ({ node: opts.self, limits: opts.transfers.currentLimits(), transfers: opts.transfers.progress().map(progressView) }));
+  app.put('/admin/transfer-limits', async (request) => {
+    const change = parse(limitsBody, request.body);
+    opts.transfers.setLimits({ ...opts.transfers.currentLimits(), ...change });
+    return { node: opts.self, limits: opts.transfers.currentLimits() };
+  });
+  app.get('/admin/partition-keys', async () => {
+    const ring = opts.membership.state();
+    const keys: Record<number, number> = {};
+    for (let p = 0; p < ring.partitions; p++) {
+      const count = opts.keysIn(p);
+      if (count !== undefined && ring.replicas[p]!.includes(opts.self)) keys[p] = count;
+    }
+    return { node: opts.self, keys };
+  });
+}
+
+function answer(reply: FastifyReply, outcome: AdminOutcome) {
+  if (!outcome.ok) return sendError(reply, outcome.code, outcome.message);
+  return { ringVersion: ringVersionOf(outcome.after), claimant: outcome.after.claimant, staged: outcome.after.staged, partitionsMoving: movingPartitions(outcome.after).length };
+}
+
+const progressView = (t: TransferProgress) => {
+  const elapsedMs = t.startedAtMs === undefined ? 0 : (t.doneAtMs ?? Date.now()) - t.startedAtMs;
+  return { partition: t.partition, from: t.from ?? null, state: t.state, keys: t.keys, bytes: t.bytes, bytesPerSecond: elapsedMs > 0 ? Math.round((t.bytes * 1000) / elapsedMs) : 0, error: t.error ?? null };
+};
+
+/** GETs a JSON route of every member that is still in the cluster (best effort, bounded by a timeout). */
+async function fromMembers<T>(ring: RingState, path: string): Promise<Map<NodeId, T>> {
+  const members = ring.members.filter((m) => m.status !== 'removed' && !m.url.startsWith('inprocess:'));
+  const answers = await Promise.all(
+    members.map(async (m): Promise<[NodeId, T] | undefined> => {
+      try {
+        const res = await httpRequest(`${m.url}${path}`, { headersTimeout: backgroundRpcTimeoutMs, bodyTimeout: backgroundRpcTimeoutMs });
+        return res.statusCode === 200 ? [m.id, (await res.body.json()) as T] : (await res.body.dump(), undefined);
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return new Map(answers.filter((a) => a !== undefined));
+}
+
+/** Keys per partition, the largest count any replica reports. */
+async function keysPerPartition(ring: RingState, opts: MembershipRoutesOptions): Promise<Map<number, number>> {
+  const answers = await fromMembers<{ keys: Record<string, number> }>(ring, '/admin/partition-keys');
+  const keys = new Map<number, number>();
+  for (const { keys: counts } of answers.values()) for (const [p, count] of Object.entries(counts)) keys.set(Number(p), Math.max(keys.get(Number(p)) ?? 0, count));
+  for (let p = 0; p < ring.partitions; p++) if (!keys.has(p) && opts.keysIn(p) !== undefined) keys.set(p, opts.keysIn(p)!);
+  return keys;
+}
+
+type LocalTransfers = { transfers: ReturnType<typeof progressView>[] };
+
+/** Every moving partition with each receiver's progress, gathered from the receivers. */
+async function transfersView(opts: MembershipRoutesOptions) {
+  const ring = opts.membership.state();
+  const reports = await fromMembers<LocalTransfers>(ring, '/admin/transfers/local');
+  const transfers = movingPartitions(ring).flatMap((p) =>
+    ring.target[p]!.filter((id) => !ring.replicas[p]!.includes(id)).map((to) => {
+      const progress = reports.get(to)?.transfers.find((t) => t.partition === p);
+      const from = ring.replicas[p]!.filter((id) => !ring.target[p]!.includes(id));
+      return { to, leaving: from, ...(progress ?? { from: null, state: reports.has(to) ? 'queued' : 'unknown', keys: 0, bytes: 0, bytesPerSecond: 0, error: null }), partition: p };
+    }),
+  );
+  const partitionsMoving = movingPartitions(ring).length;
+  return { ringVersion: ringVersionOf(ring), partitionsMoving, transfers };
+}
