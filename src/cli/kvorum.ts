@@ -5,6 +5,7 @@ import { ConfigError, loadNodeConfig } from '../node/config.js';
 import { clusterNodesMax, portMax, portMin, startFlagOptions } from '../node/knobs.js';
 import { createLogger } from '../node/logger.js';
 import { startNode } from '../node/node.js';
+import { admin } from './admin.js';
 import { runCluster } from './cluster.js';
 import { printStatus } from './status.js';
 import { usage as usageText } from './usage.js';
@@ -21,7 +22,10 @@ async function start(args: string[]): Promise<number> {
   const config = loadNodeConfig(values, process.env, (message) => warnings.push(message));
   const log = createLogger(config.logLevel, { node: config.id });
   for (const message of warnings) log.warn(message);
-  const node = await startNode(config, log);
+  const node = await startNode(config, log).catch((err: unknown) => {
+    if ((err as Error).name === 'JoinError' || String((err as Error).message).startsWith('the ring kept')) throw new ConfigError((err as Error).message);
+    throw err;
+  });
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -36,6 +40,7 @@ async function start(args: string[]): Promise<number> {
         },
       );
     };
+    void node.removed.then(() => stop('removed from the cluster'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
@@ -74,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
         return await cluster(rest);
       case 'status':
         return await status(rest);
+      case 'admin':
+        return await admin(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,140 @@
+// `kvorum admin ...`: membership changes over the admin HTTP routes of any member (docs/api.md
+// section 3, Membership). Stage with join/leave/replace/remove, look with plan, apply with commit.
+import { parseArgs } from 'node:util';
+import { statusRequestTimeoutMs } from '../core/limits.js';
+import { ConfigError } from '../node/config.js';
+
+const commitWaitMsDefault = 3_600_000;
+const pollIntervalMs = 1000;
+
+type Json = Record<string, unknown>;
+
+async function call(url: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: Json): Promise<{ status: number; json: Json }> {
+  const res = await fetch(`${url.replace(/\/+$/, '')}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(statusRequestTimeoutMs * 4),
+  });
+  return { status: res.status, json: (await res.json()) as Json };
+}
+
+/** Prints a refusal and returns 1, or the answer and 0. */
+function report(answer: { status: number; json: Json }, describe: (json: Json) => string): number {
+  if (answer.status >= 400) {
+    console.error(`kvorum admin: ${String(answer.json['error'])}: ${String(answer.json['message'])}`);
+    return 1;
+  }
+  console.log(describe(answer.json));
+  return 0;
+}
+
+const staged = (json: Json) => `staged: ${(json['staged'] as Json[]).map((c) => `${String(c['kind'])} ${String(c['node'])}${c['by'] ? ` by ${String(c['by'])}` : ''}`).join(', ') || 'nothing'} (ring version ${String(json['ringVersion'])}); run "kvorum admin plan", then "kvorum admin commit"`;
+
+function printPlan(json: Json): string {
+  const members = json['members'] as { id: string; status: string; before: number; after: number }[];
+  const lines = [
+    `changes: ${(json['changes'] as Json[]).map((c) => `${String(c['kind'])} ${String(c['node'])}${c['by'] ? ` by ${String(c['by'])}` : ''}`).join(', ') || 'none staged'}`,
+    'member        status    partitions now -> after',
+    ...members.map((m) => `${m.id.padEnd(13)} ${m.status.padEnd(9)} ${String(m.before).padStart(14)} -> ${m.after}`),
+    `partitions moving: ${String(json['partitionsMoving'])} (${(json['transfers'] as unknown[]).length} transfers, ${String(json['keysMoving'])} keys)`,
+    `claimed owners moved: ${String(json['ownersMoved'])} (the fewest possible: ${String(json['ownersMovedMin'])})`,
+  ];
+  return lines.join('\n');
+}
+
+function bar(done: number, total: number, width = 30): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** Polls the transfers until nothing moves (or the deadline), drawing one progress line. */
+async function waitForTransfers(url: string, total: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { json } = await call(url, 'GET', '/admin/transfers').catch(() => ({ json: undefined }));
+    if (json !== undefined) {
+      const moving = Number(json['partitionsMoving']);
+      const transfers = json['transfers'] as { keys: number; bytes: number; bytesPerSecond: number }[];
+      const keys = transfers.reduce((s, t) => s + t.keys, 0);
+      const rate = transfers.reduce((s, t) => s + t.bytesPerSecond, 0);
+      process.stdout.write(`\r${bar(total - moving, total)} ${total - moving}/${total} partitions  ${keys} keys in flight  ${(rate / 1e6).toFixed(1)} MB/s   `);
+      if (moving === 0) {
+        process.stdout.write('\ndone: every partition is on its new replicas\n');
+        return 0;
+      }
+    }
+    if (Date.now() > deadline) {
+      process.stdout.write('\nstill moving when --wait-ms ran out; "kvorum admin transfers" shows where each stands\n');
+      return 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+  }
+}
+
+function printTransfers(json: Json): string {
+  const transfers = json['transfers'] as { partition: number; to: string; from: string | null; leaving: string[]; state: string; keys: number; bytes: number; bytesPerSecond: number; error: string | null }[];
+  const lines = [`ring version ${String(json['ringVersion'])}: ${String(json['partitionsMoving'])} partitions moving`];
+  if (transfers.length > 0) lines.push('partition  to            from          state       keys        bytes     bytes/s  error');
+  for (const t of transfers) {
+    lines.push(`${String(t.partition).padStart(9)}  ${t.to.padEnd(13)} ${(t.from ?? t.leaving.join(',') ?? '-').padEnd(13)} ${t.state.padEnd(9)} ${String(t.keys).padStart(6)} ${String(t.bytes).padStart(12)} ${String(t.bytesPerSecond).padStart(11)}  ${t.error ?? ''}`);
+  }
+  return lines.join('\n');
+}
+
+export async function admin(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: 'http://127.0.0.1:7001' },
+      force: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      'wait-ms': { type: 'string', default: String(commitWaitMsDefault) },
+      concurrency: { type: 'string' },
+      'bytes-per-second': { type: 'string' },
+    },
+  });
+  const [sub, ...rest] = positionals;
+  const url = values.url;
+  const need = (count: number, usage: string) => {
+    if (rest.length !== count) throw new ConfigError(`usage: kvorum admin ${usage}`);
+  };
+  switch (sub) {
+    case 'join':
+    case 'leave':
+      need(1, `${sub} NODE_ID`);
+      return report(await call(url, 'POST', `/admin/${sub}`, { node: rest[0] }), staged);
+    case 'replace':
+      need(2, 'replace OLD_ID NEW_ID');
+      return report(await call(url, 'POST', '/admin/replace', { node: rest[0], by: rest[1] }), staged);
+    case 'remove':
+      need(1, 'remove NODE_ID [--force]');
+      return report(await call(url, 'POST', '/admin/remove', { node: rest[0], force: values.force }), staged);
+    case 'plan':
+      return report(await call(url, 'GET', '/admin/plan'), printPlan);
+    case 'clear':
+      return report(await call(url, 'POST', '/admin/clear', {}), () => 'staged changes dropped');
+    case 'commit':
+      return commit(url, values.wait, Number(values['wait-ms']));
+    case 'transfers':
+      return report(await call(url, 'GET', '/admin/transfers'), printTransfers);
+    case 'cancel':
+      return report(await call(url, 'POST', '/admin/transfers/cancel', rest[0] === undefined ? {} : { partition: Number(rest[0]) }), (j) => `cancelled: ${String(j['partitionsMoving'])} partitions still moving`);
+    case 'limits': {
+      const body: Json = {};
+      if (values.concurrency !== undefined) body['concurrency'] = Number(values.concurrency);
+      if (values['bytes-per-second'] !== undefined) body['bytesPerSecond'] = Number(values['bytes-per-second']);
+      return report(await call(url, 'PUT', '/admin/transfer-limits', body), (j) => `${String(j['node'])}: ${JSON.stringify(j['limits'])}`);
+    }
+    default:
+      throw new ConfigError('usage: kvorum admin join|leave|replace|remove|plan|commit [--wait]|clear|transfers|cancel [PARTITION]|limits [--url URL]');
+  }
+}
+
+async function commit(url: string, wait: boolean, waitMs: number): Promise<number> {
+  const answer = await call(url, 'POST', '/admin/commit', {});
+  const code = report(answer, (j) => `committed: ring version ${String(j['ringVersion'])}, ${String(j['partitionsMoving'])} partitions moving`);
+  if (code !== 0 || !wait) return code;
+  return waitForTransfers(url, Number(answer.json['partitionsMoving']), waitMs);
+}
