@@ -73,9 +73,9 @@ export class Transfers {
     this.periodic.stop();
   }
 
-  /** Whether this node takes reads and writes of `partition`: it holds it and is not handing it away. */
+  /** Whether this node takes reads and writes of `partition`: its ring says it holds it, and it is not still dropping an old copy. */
   accepts(partition: PartitionId): boolean {
-    return this.deps.antiEntropy.hasTree(partition) && !this.dropping.has(partition);
+    return holds(this.deps.membership.state(), this.deps.self, partition) && !this.dropping.has(partition);
   }
 
   setLimits(limits: TransferLimits): void {
@@ -213,7 +213,11 @@ export class Transfers {
     this.dropping.add(partition);
     this.drop(partition)
       .catch((err: unknown) => this.failures.failed(`dropping partition ${partition}`, err, { partition }))
-      .finally(() => this.dropping.delete(partition));
+      .finally(() => {
+        this.dropping.delete(partition);
+        // The ring may have given the partition back meanwhile: it then starts again from an empty copy.
+        this.onRingChange();
+      });
   }
 
   private async drop(partition: PartitionId): Promise<void> {

@@ -33,6 +33,16 @@ async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: 
   return genesisFromPeers(config.peers, config.partitions, config.n);
 }
 
+/** Keeps the transport's addresses with the ring; resolves once the ring says this node was removed. */
+function followRing(membership: Membership, transport: HttpTransport, self: NodeId): Promise<void> {
+  return new Promise((resolve) => {
+    membership.onChange((_ring, state) => {
+      transport.updatePeers(urlsOf(state));
+      if (state.members.find((m) => m.id === self)?.status === 'removed') resolve();
+    });
+  });
+}
+
 const urlsOf = (ring: RingState): Map<NodeId, string> => new Map(ring.members.filter((m) => m.status !== 'removed').map((m) => [m.id, m.url]));
 
 export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
@@ -62,7 +72,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     coordinator: core.coordinator,
     rpc: core.rpc,
     replica: core.replica,
-    n: config.n,
+    n: startRing.n,
     defaults: { r: config.r, w: config.w },
     valueBytesMax: config.valueBytesMax,
     metrics,
@@ -79,12 +89,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
   // Trees are rebuilt before the port opens: no write may land while they are being counted.
-  let onRemoved = () => {};
-  const removed = new Promise<void>((resolve) => (onRemoved = resolve));
-  core.membership.onChange((_ring, state) => {
-    transport.updatePeers(urlsOf(state));
-    if (state.members.find((m) => m.id === config.id)?.status === 'removed') onRemoved();
-  });
+  const removed = followRing(core.membership, transport, config.id);
   await core.start();
   await app.listen({ host: config.host, port: config.port });
   ready = true;

@@ -35,7 +35,15 @@ describe('loadNodeConfig', () => {
     assert.equal(config.secret, undefined);
     assert.deepEqual(config.convergence, {
       tombstoneGraceMs: 60_000, antiEntropyIntervalMs: 2000, handoffIntervalMs: 1000, hintsPerPeerMax: 100_000, probeIntervalMs: 1000,
+      gossipIntervalMs: 1000, transferLimits: { concurrency: 2, bytesPerSecond: 32 * 1024 * 1024 },
     });
+    assert.equal(config.join, undefined);
+  });
+
+  it('--join takes a member URL and excludes --peers', () => {
+    assert.equal(load({ id: 'a', join: 'http://127.0.0.1:7001/' }).config.join, 'http://127.0.0.1:7001');
+    assert.throws(() => load({ id: 'a', join: 'http://127.0.0.1:7001', peers: 'a=http://127.0.0.1:7002' }), /--join and --peers exclude each other/);
+    assert.throws(() => load({ id: 'a', join: 'ftp://x' }), /--join must be a member's http URL/);
   });
 
   it('flags win over the file, the file over the defaults', () => {
