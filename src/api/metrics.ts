@@ -54,11 +54,44 @@ function coreIncrements(registry: Registry): Map<string, (by: number) => void> {
   return increments;
 }
 
-export function createMetrics(nodeId: string, hintCounts: () => ReadonlyMap<string, number>): NodeMetrics {
+/** What the gauges read at each scrape. */
+export interface GaugeSources {
+  readonly hintCounts: () => ReadonlyMap<string, number>;
+  /** Transfers this node is receiving, by state. */
+  readonly transferStates: () => readonly string[];
+  readonly partitionsMoving: () => number;
+}
+
+const transferStates = ['queued', 'streaming', 'verifying', 'done', 'failed'];
+
+function membershipGauges(registry: Registry, sources: GaugeSources): void {
+  new Gauge({
+    name: 'kvorum_transfers_active',
+    help: 'Transfers this node is receiving, by state.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const states = sources.transferStates();
+      for (const state of transferStates) this.set({ state }, states.filter((s) => s === state).length);
+    },
+  });
+  new Gauge({
+    name: 'kvorum_partitions_moving',
+    help: "Partitions of this node's ring whose target replicas differ from their replicas.",
+    registers: [registry],
+    collect() {
+      this.set(sources.partitionsMoving());
+    },
+  });
+}
+
+export function createMetrics(nodeId: string, sources: GaugeSources): NodeMetrics {
+  const { hintCounts } = sources;
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
   const increments = coreIncrements(registry);
+  membershipGauges(registry, sources);
   new Gauge({
     name: 'kvorum_hints_pending',
     help: 'Hints this node holds, by the peer they are for.',

@@ -5,6 +5,7 @@ import { createMetrics } from '../api/metrics.js';
 import { shutdownGraceMs } from '../core/limits.js';
 import { createNodeCore } from '../core/node-core.js';
 import { Membership } from '../core/membership.js';
+import { movingPartitions } from '../core/membership-plan.js';
 import type { RingState } from '../core/ring-state.js';
 import { genesisFromPeers } from '../core/ring-view.js';
 import { asPartitionId, type NodeId } from '../core/types.js';
@@ -53,7 +54,11 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     throw err;
   });
   const transport = new HttpTransport(urlsOf(startRing), config.secret);
-  const metrics = createMetrics(config.id, () => storage.hintCounts());
+  const metrics = createMetrics(config.id, {
+    hintCounts: () => storage.hintCounts(),
+    transferStates: () => core.transfers.progress().map((t) => t.state),
+    partitionsMoving: () => movingPartitions(core.membership.state()).length,
+  });
   const core = createNodeCore({
     self: config.id,
     runtime: realRuntime,
