@@ -7,7 +7,7 @@ import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import { asPartitionId, type NodeId } from '../core/types.js';
 import type { NodeMetrics } from './metrics.js';
-import { siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
+import { phiView, siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
 
 import type { PeerStatus } from '../core/failure-detector.js';
 
@@ -16,6 +16,8 @@ export interface AdminRoutesOptions {
   readonly ring: () => Ring;
   readonly peerUrls: ReadonlyMap<NodeId, string>;
   readonly memberStatus: (id: NodeId) => PeerStatus;
+  /** The failure detector's phi for the member; undefined for this node and a member never heard from. */
+  readonly memberPhi: (id: NodeId) => number | undefined;
   /** Hints this node keeps per target, for /cluster and `kvorum status`. */
   readonly hintCounts: () => ReadonlyMap<NodeId, number>;
   readonly ready: () => boolean;
@@ -39,6 +41,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         id,
         url: opts.peerUrls.get(id) ?? null,
         status: opts.memberStatus(id),
+        phi: phiView(opts.memberPhi(id)),
         hintsPending: opts.hintCounts().get(id) ?? 0,
       })),
       ring: Array.from({ length: ring.partitions }, (_, p) => ({

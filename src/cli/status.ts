@@ -1,5 +1,6 @@
-// `kvorum status`: a human-readable view of the cluster: members, their state as the asked node
-// sees it, partitions owned, and hints pending for each member (summed over every reachable node).
+// `kvorum status`: a human-readable view of the cluster: members, their state and phi (failure
+// suspicion) as the asked node sees them, partitions owned, and hints pending for each member
+// (summed over every reachable node).
 import type { ClusterView } from '../api/views.js';
 import { statusRequestTimeoutMs } from '../core/limits.js';
 
@@ -36,12 +37,13 @@ export async function printStatus(url: string): Promise<number> {
   const rows = view.members.map((m) => [
     m.id,
     m.status,
+    m.phi === null ? '-' : m.phi.toFixed(2),
     m.url ?? '-',
     String(owned.get(m.id)?.primary ?? 0),
     String(owned.get(m.id)?.replica ?? 0),
     String(hints.get(m.id) ?? 0),
   ]);
-  const header = ['MEMBER', 'STATUS', 'URL', 'PARTITIONS', 'REPLICAS', 'HINTS_PENDING'];
+  const header = ['MEMBER', 'STATUS', 'PHI', 'URL', 'PARTITIONS', 'REPLICAS', 'HINTS_PENDING'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   if (unreachable.length > 0) console.log(`(hints held by ${unreachable.join(', ')} not counted: unreachable)`);

@@ -23,6 +23,8 @@ export interface ConvergenceSettings {
   readonly handoffIntervalMs: number;
   readonly hintsPerPeerMax: number;
   readonly probeIntervalMs: number;
+  /** A peer whose phi exceeds this is believed down. */
+  readonly phiThreshold: number;
 }
 
 export interface NodeCoreDeps {
@@ -59,8 +61,8 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   // through it too, hence the lazy reference (no call is made before start()).
   const client = new RpcClient(transport, () => detector);
   const detector: FailureDetector = new FailureDetector({
-    self, peers: ring().members, runtime, rpc: client, log,
-    probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs,
+    self, peers: () => ring().members, runtime, rpc: client, log,
+    probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs, phiThreshold: settings.phiThreshold,
   });
   const readRepair = new ReadRepair({
     self, rpc: client, replica, metrics, log, inFlightPerPeerMax: limits.readRepairInFlightPerPeerMax, timeoutMs: rpcTimeoutMs,

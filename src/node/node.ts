@@ -46,6 +46,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     ring: () => ring,
     peerUrls: config.peers,
     memberStatus: (id) => core.detector.statusOf(id),
+    memberPhi: (id) => core.detector.phi(id),
     hintCounts: () => storage.hintCounts(),
     ready: () => ready,
     stopping: () => stopping,

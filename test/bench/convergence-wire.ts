@@ -190,6 +190,7 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
       handoffIntervalMs: limits.handoffIntervalMsDefault,
       hintsPerPeerMax: limits.hintsPerPeerMaxDefault,
       probeIntervalMs: limits.peerProbeIntervalMsDefault,
+      phiThreshold: limits.phiThresholdDefault,
     };
     const make = (self: NodeId, storage: Storage): NodeCore => {
       const core = createNodeCore({

@@ -4,6 +4,7 @@
 // test moves the world's time.
 import { World } from '../../jepsen-like/sim/world.js';
 import type { EventOwner } from '../../jepsen-like/sim/queue.js';
+import { phiThresholdDefault } from '../../src/core/limits.js';
 import { noMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
@@ -87,6 +88,7 @@ export const fastSettings: ConvergenceSettings = {
   handoffIntervalMs: 200,
   hintsPerPeerMax: 1000,
   probeIntervalMs: 100,
+  phiThreshold: phiThresholdDefault,
 };
 
 /** K nodes on one simulated time and fake network. Background services are not started unless a test does. */
