@@ -5,8 +5,10 @@
 // peer marked down simply goes to a fallback, and a peer marked up may still fail.
 //
 // The rule. A peer is down when its phi exceeds the threshold, or when the last call to it was
-// refused ('unreachable': its process is gone, no need to wait for phi to rise). It is unknown
-// until first heard from, and up otherwise. What feeds it:
+// refused ('unreachable': its process is gone, no need to wait for phi to rise). Otherwise it is
+// unknown until first heard from, and up after. A peer's clock starts when it is first probed, as
+// if it had just answered: one that never answers is down once that silence is too long (3.3 s
+// with one-second probes), not unknown (so tried as a primary) forever. What feeds it:
 // - heartbeats: the pong of the periodic probe (sent every probeIntervalMs), and heartbeat(peer) for
 //   any other regular sign of life (gossip). Only these enter the estimator's window: replies to
 //   other calls come at irregular times and would widen the deviation, so slow suspicion down;
@@ -14,7 +16,8 @@
 //   as that peer's heartbeat), and is otherwise ignored;
 // - an unreachable reply (RpcClient): down at once, until the next reply or heartbeat.
 //
-// A peer that comes back from down starts a fresh estimator, rather than having long intervals
+// A peer heard from while not believed up (down, or not heard from yet) starts a fresh estimator
+// with that heartbeat. For one coming back from down this is instead of having long intervals
 // capped as Cassandra's fd_max_interval does. The gap spanning an outage would otherwise enter the
 // window: after a 10-minute outage, a window of 1000 one-second intervals has a deviation of about
 // 19 s, and the next failure takes ~102 s to detect instead of ~2.5 s, until the window turns over
@@ -46,6 +49,8 @@ export interface FailureDetectorDeps {
 
 interface PeerState {
   estimator: PhiAccrual;
+  /** Whether the estimator's heartbeats are real; false while it runs from when probing began. */
+  heard: boolean;
   /** The last call was refused: down whatever phi says, until the peer is heard from again. */
   unreachable: boolean;
   /** The status last logged and told to listeners: a phi crossing is noticed at the next probe. */
@@ -91,7 +96,7 @@ export class FailureDetector {
   /** The peer's suspicion level now; undefined for this node and for a peer never heard from. */
   phi(peer: NodeId): number | undefined {
     const state = peer === this.deps.self ? undefined : this.peers.get(peer);
-    if (state === undefined || state.estimator.samples === 0) return undefined;
+    if (state === undefined || !state.heard) return undefined;
     return state.estimator.phi(this.deps.runtime.now());
   }
 
@@ -104,9 +109,11 @@ export class FailureDetector {
     if (peer === this.deps.self) return;
     const now = this.deps.runtime.now();
     const state = this.stateOf(peer);
-    if (this.statusAt(state, now) === 'down') {
-      this.announce(peer, state, 'down');
+    const status = this.statusAt(state, now);
+    if (status !== 'up') {
+      if (status === 'down') this.announce(peer, state, 'down');
       state.estimator = new PhiAccrual(this.estimatorOptions);
+      state.heard = true;
       state.unreachable = false;
     }
     state.estimator.heartbeat(now);
@@ -127,15 +134,16 @@ export class FailureDetector {
   }
 
   private statusAt(state: PeerState, nowMs: number): PeerStatus {
-    if (state.unreachable) return 'down';
-    if (state.estimator.samples === 0) return 'unknown';
-    return state.estimator.phi(nowMs) > this.deps.phiThreshold ? 'down' : 'up';
+    if (state.unreachable || state.estimator.phi(nowMs) > this.deps.phiThreshold) return 'down';
+    return state.heard ? 'up' : 'unknown';
   }
 
   private stateOf(peer: NodeId): PeerState {
     let state = this.peers.get(peer);
     if (state === undefined) {
-      state = { estimator: new PhiAccrual(this.estimatorOptions), unreachable: false, announced: 'unknown' };
+      const estimator = new PhiAccrual(this.estimatorOptions);
+      estimator.heartbeat(this.deps.runtime.now());
+      state = { estimator, heard: false, unreachable: false, announced: 'unknown' };
       this.peers.set(peer, state);
     }
     return state;
@@ -147,8 +155,8 @@ export class FailureDetector {
     if (before === next) return;
     state.announced = next;
     if (before !== 'unknown' || next === 'down') {
-      const phi = state.estimator.samples === 0 ? undefined : state.estimator.phi(this.deps.runtime.now());
-      this.deps.log.info({ peer, status: next, phi, unreachable: state.unreachable }, `peer ${peer} is ${next}`);
+      const phi = state.estimator.phi(this.deps.runtime.now());
+      this.deps.log.info({ peer, status: next, phi, heard: state.heard, unreachable: state.unreachable }, `peer ${peer} is ${next}`);
     }
     if (next === 'up') for (const listener of this.upListeners) listener(peer);
   }
@@ -158,9 +166,10 @@ export class FailureDetector {
     const listed = new Set(this.deps.peers());
     for (const peer of this.peers.keys()) if (!listed.has(peer)) this.peers.delete(peer);
     const now = this.deps.runtime.now();
-    for (const [peer, state] of this.peers) if (this.statusAt(state, now) === 'down') this.announce(peer, state, 'down');
     for (const peer of listed) {
       if (peer === this.deps.self) continue;
+      const state = this.stateOf(peer);
+      if (this.statusAt(state, now) === 'down') this.announce(peer, state, 'down');
       // The pong is fed back by the client as a heartbeat, a refusal as a failure; a timeout is
       // only a missing heartbeat, which phi accounts for.
       this.deps.rpc.call(peer, { type: 'ping' }, this.deps.probeTimeoutMs).catch(() => {});
