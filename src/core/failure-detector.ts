@@ -14,7 +14,7 @@
 //   other calls come at irregular times and would widen the deviation, so slow suspicion down;
 // - any other reply (RpcClient): it revives a peer believed down or not yet heard from (it counts
 //   as that peer's heartbeat), and is otherwise ignored;
-// - an unreachable reply (RpcClient): down at once, until the next reply or heartbeat.
+// - a refused call (RpcClient, 'unreachable'): down at once, until the next reply or heartbeat.
 //
 // A peer heard from while not believed up (down, or not heard from yet) starts a fresh estimator
 // with that heartbeat. For one coming back from down this is instead of having long intervals
@@ -24,8 +24,8 @@
 // (17 minutes). Starting afresh uses the detector's own verdict, with no second bound to tune
 // against the probe interval, and drops a history that belonged to a process which may since have
 // restarted elsewhere; a cap would still record one capped interval per outage. The cost: a fresh
-// window holds the first heartbeat's seeds (deviation a quarter of the probe interval), so the
-// first ten seconds or so after a return suspect a little later (~3.3 s instead of ~2.5 s).
+// window holds the first heartbeat's seeds (deviation a quarter of the probe interval), so in the
+// first ten seconds or so after a return suspicion comes a little later (up to ~3.3 s, not ~2.5 s).
 import { PhiAccrual, type PhiAccrualOptions } from './phi-accrual.js';
 import type { Logger, Runtime, Timer } from './ports.js';
 import type { RpcClient } from './rpc-client.js';
