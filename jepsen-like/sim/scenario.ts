@@ -1,6 +1,6 @@
 // Everything about a run that the seed decides before it starts: cluster shape, convergence
 // knobs, workload and fault mix. Drawn first from the run's PRNG, so a seed names a scenario.
-import { forwardMarginMs } from '../../src/core/limits.js';
+import { forwardMarginMs, phiThresholdDefault } from '../../src/core/limits.js';
 import type { ConvergenceSettings } from '../../src/core/node-core.js';
 import type { ClusterConfig } from './cluster.js';
 import { delaySpikesMs, faultKinds, type FaultConfig } from './faults.js';
@@ -37,6 +37,8 @@ export function chooseScenario(p: SimPrng, opts: ScenarioOptions): Scenario {
     hintsPerPeerMax: p.chance(0.3) ? p.int(1, keyCount) : 1000,
     gossipIntervalMs: 1000,
     transferLimits: { concurrency: 2, bytesPerSecond: 32 * 1024 * 1024 },
+    // Not drawn: drawing would shift every later draw, so each seed would name another scenario.
+    phiThreshold: phiThresholdDefault,
   };
   const requestTimeoutMs = p.pick([500, 1000, 2000]);
   const kinds = faultKinds.filter(() => p.chance(0.75));

@@ -7,7 +7,7 @@ import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import { asPartitionId, type NodeId } from '../core/types.js';
 import type { NodeMetrics } from './metrics.js';
-import { siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
+import { phiView, siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
 
 import type { PeerStatus } from '../core/failure-detector.js';
 import type { Membership } from '../core/membership.js';
@@ -18,6 +18,8 @@ export interface AdminRoutesOptions {
   readonly ring: () => Ring;
   readonly membership: Membership;
   readonly memberStatus: (id: NodeId) => PeerStatus;
+  /** The failure detector's phi for the member; undefined for this node and a member never heard from. */
+  readonly memberPhi: (id: NodeId) => number | undefined;
   /** Hints this node keeps per target, for /cluster and `kvorum status`. */
   readonly hintCounts: () => ReadonlyMap<NodeId, number>;
   readonly ready: () => boolean;
@@ -45,6 +47,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         url: m.url,
         membership: m.status,
         status: opts.memberStatus(m.id),
+        phi: phiView(opts.memberPhi(m.id)),
         hintsPending: opts.hintCounts().get(m.id) ?? 0,
       })),
       ring: Array.from({ length: ring.partitions }, (_, p) => ({

@@ -22,6 +22,8 @@ export interface MemberView {
   /** Its part in the ring: joining, valid, leaving (or exiting). */
   readonly membership: string;
   readonly status: PeerStatus;
+  /** The failure detector's suspicion of the member, 2 decimals; null for this node and a member never heard from. */
+  readonly phi: number | null;
   readonly hintsPending: number;
 }
 
@@ -40,6 +42,11 @@ export interface ReplicaSiblingView {
   readonly contentType?: string;
   readonly deleted?: true;
   readonly deletedAt?: string;
+}
+
+/** phi as /cluster shows it: rounded to 2 decimals, null when there is none. */
+export function phiView(phi: number | undefined): number | null {
+  return phi === undefined ? null : Math.round(phi * 100) / 100;
 }
 
 /** A dot as the views write it, `actor:counter`; two copies are the same version when their dots and contexts are. */

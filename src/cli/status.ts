@@ -1,5 +1,6 @@
-// `kvorum status`: a human-readable view of the cluster: members, their state as the asked node
-// sees it, partitions owned, and hints pending for each member (summed over every reachable node).
+// `kvorum status`: a human-readable view of the cluster: members, their state and phi (failure
+// suspicion) as the asked node sees them, partitions owned, and hints pending for each member
+// (summed over every reachable node).
 import type { ClusterView } from '../api/views.js';
 import { statusRequestTimeoutMs } from '../core/limits.js';
 
@@ -32,18 +33,22 @@ export async function printStatus(url: string): Promise<number> {
   const unreachable = view.members.filter((_, i) => views[i] === undefined).map((m) => m.id);
   for (const v of views) for (const m of v?.members ?? []) hints.set(m.id, (hints.get(m.id) ?? 0) + m.hintsPending);
 
-  console.log(`cluster as seen by ${view.node}: ${view.members.length} members, N=${view.n}, ${view.partitions} partitions`);
+  console.log(`cluster as seen by ${view.node}: ${view.members.length} members, N=${view.n}, ${view.partitions} partitions, ring version ${view.ringVersion}, claimant ${view.claimant}`);
   const rows = view.members.map((m) => [
     m.id,
+    m.membership,
     m.status,
+    m.phi === null ? '-' : m.phi.toFixed(2),
     m.url ?? '-',
     String(owned.get(m.id)?.primary ?? 0),
     String(owned.get(m.id)?.replica ?? 0),
     String(hints.get(m.id) ?? 0),
   ]);
-  const header = ['MEMBER', 'STATUS', 'URL', 'PARTITIONS', 'REPLICAS', 'HINTS_PENDING'];
+  const header = ['MEMBER', 'MEMBERSHIP', 'STATUS', 'PHI', 'URL', 'PARTITIONS', 'REPLICAS', 'HINTS_PENDING'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  const moving = view.ring.filter((p) => p.pending.length > 0).length;
+  if (moving > 0) console.log(`${moving} partitions moving: "kvorum admin transfers" shows their progress`);
   if (unreachable.length > 0) console.log(`(hints held by ${unreachable.join(', ')} not counted: unreachable)`);
   return 0;
 }

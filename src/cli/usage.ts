@@ -6,6 +6,7 @@ const flagColumn = 34;
 function knobLine(knob: Knob): string {
   const notes = [knob.key, `default ${defaultText(knob)}`];
   if (knob.kind === 'integer') notes.push(`${knob.min}..${knob.max} ${knob.unit}`);
+  if (knob.kind === 'number') notes.push(`${knob.min}..${knob.max}`);
   if (knob.kind === 'enum' && !knob.arg.includes('|')) notes.push(knob.values.join('|'));
   if (knob.kind === 'text' && knob.patternText) notes.push(knob.patternText);
   if (knob.env) notes.push(`env ${knob.env} when unset`);

@@ -60,13 +60,23 @@ export const phiWindowSamplesMax = 1000;
 export const phiStdDevMsMin = 100;
 /**
  * Silence tolerated beyond the mean interval before phi starts to rise: one probe interval, so a
- * single lost or late ping is never a suspicion, however often RPC replies made the peer heard.
+ * single lost or late ping is never a suspicion. The default interval's; the failure detector
+ * uses the configured probe interval.
  */
 export const phiAcceptablePauseMs = 1000;
-/** The interval assumed after a peer's first heartbeat, before it has produced one (the probe interval). */
+/**
+ * The interval assumed after a peer's first heartbeat, before it has produced one: the default
+ * probe interval (the failure detector uses the configured one).
+ */
 export const phiFirstIntervalEstimateMs = 1000;
-/** A peer whose phi reaches this is believed down: Cassandra's phi_convict_threshold and Akka's default. */
+/**
+ * A peer whose phi exceeds this is believed down (the `phiThreshold` knob's default): Cassandra's
+ * phi_convict_threshold and Akka's default, a one-in-10^8 chance that a live peer would be this late.
+ */
 export const phiThresholdDefault = 8;
+/** Bounds of the `phiThreshold` knob: below 1 a peer 10% late is convicted; above 100 phi has long stopped meaning odds. */
+export const phiThresholdMin = 1;
+export const phiThresholdMax = 100;
 /** Timeout of replica calls made by background work (repair, handoff, anti-entropy, reaping). */
 export const backgroundRpcTimeoutMs = 5000;
 /** Read repairs in flight to one peer at most; more are skipped (anti-entropy covers them). */

@@ -28,6 +28,8 @@ export interface ConvergenceSettings {
   readonly probeIntervalMs: number;
   readonly gossipIntervalMs: number;
   readonly transferLimits: TransferLimits;
+  /** A peer whose phi exceeds this is believed down. */
+  readonly phiThreshold: number;
 }
 
 export interface NodeCoreDeps {
@@ -70,7 +72,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const client = new RpcClient(transport, () => detector);
   const detector: FailureDetector = new FailureDetector({
     self, peers: () => membership.peers(), runtime, rpc: client, log,
-    probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs,
+    probeIntervalMs: settings.probeIntervalMs, probeTimeoutMs: limits.peerProbeTimeoutMs, phiThreshold: settings.phiThreshold,
   });
   const readRepair = new ReadRepair({
     self, rpc: client, replica, metrics, log, inFlightPerPeerMax: limits.readRepairInFlightPerPeerMax, timeoutMs: rpcTimeoutMs,

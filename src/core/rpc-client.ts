@@ -1,8 +1,9 @@
 // The one way the core calls a peer. Every request type has exactly one reply type; a reply of
 // another type is a protocol error, raised here so no caller inspects `reply.type` by hand. Every
-// call also feeds the failure detector the same way: an answer means the peer is up, an
-// unreachable peer is down. A timeout, a protocol error or a refused credential says nothing
-// certain about liveness (a slow or misconfigured peer is still running), so it is not reported.
+// call also feeds the failure detector the same way: a pong (the detector's own probe) is a
+// heartbeat, any other answer a sign of life, an unreachable peer is down. A timeout, a protocol
+// error or a refused credential says nothing certain about liveness (a slow or misconfigured peer
+// is still running), so it is not reported.
 import { TransportError, type Transport } from './ports.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { NodeId } from './types.js';
@@ -31,6 +32,9 @@ export type RpcReplyOf<R extends RpcRequest> = Extract<RpcResponse, { type: Repl
 
 /** What the client tells about peers' liveness (the FailureDetector). */
 export interface PeerHealth {
+  /** A pong arrived: a regular heartbeat, which the detector's estimator learns intervals from. */
+  heartbeat(peer: NodeId): void;
+  /** Any other reply arrived. */
   reportSuccess(peer: NodeId): void;
   reportFailure(peer: NodeId): void;
 }
@@ -56,7 +60,9 @@ export class RpcClient {
     }
     const expected: RpcResponse['type'] = replyTypeOf[request.type];
     if (reply.type !== expected) throw new TransportError(peer, 'protocol', `expected ${expected} for ${request.type}, got ${reply.type}`);
-    this.health()?.reportSuccess(peer);
+    // Told once per reply: a pong is not also a "success", which would count it twice.
+    if (reply.type === 'pong') this.health()?.heartbeat(peer);
+    else this.health()?.reportSuccess(peer);
     return reply as RpcReplyOf<R>;
   }
 }

@@ -74,7 +74,15 @@ function integer(value: unknown, name: string, min: number, max: number): number
   return n;
 }
 
-/** Checks a knob of a simple kind (integer, enum, text) against its row of the table. */
+function decimal(value: unknown, name: string, min: number, max: number): number {
+  const n = typeof value === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a number in ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Checks a knob of a simple kind (integer, number, enum, text) against its row of the table. */
 function simple(key: KnobKey, value: unknown): unknown {
   const knob = knobByKey.get(key)!;
   switch (knob.kind) {
@@ -83,6 +91,8 @@ function simple(key: KnobKey, value: unknown): unknown {
       if (knob.powerOfTwo && !isValidPartitionCount(n)) throw new ConfigError(`${knob.key} must be a power of two, got ${n}`);
       return n;
     }
+    case 'number':
+      return decimal(value, knob.key, knob.min, knob.max);
     case 'enum': {
       if (typeof value === 'string' && knob.values.includes(value)) return value;
       const forms = knob.values.map((v) => JSON.stringify(v));
@@ -199,6 +209,7 @@ export function loadNodeConfig(
       probeIntervalMs: int('probeIntervalMs'),
       gossipIntervalMs: int('gossipIntervalMs'),
       transferLimits: { concurrency: int('transferConcurrency'), bytesPerSecond: int('transferBytesPerSecond') },
+      phiThreshold: simple('phiThreshold', merged['phiThreshold']) as number,
     },
   };
 }

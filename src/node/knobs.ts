@@ -33,6 +33,8 @@ interface KnobBase {
 export type Knob = KnobBase &
   (
     | { readonly kind: 'integer'; readonly min: number; readonly max: number; readonly unit: string; readonly powerOfTwo?: boolean }
+    // A decimal number, fractions allowed (a threshold, not a count).
+    | { readonly kind: 'number'; readonly min: number; readonly max: number }
     | { readonly kind: 'enum'; readonly values: readonly string[] }
     | { readonly kind: 'text'; readonly pattern?: RegExp; readonly patternText?: string }
     // Parsed by config.ts: they combine several parts or depend on other knobs.
@@ -65,6 +67,10 @@ export const knobs = [
   {
     key: 'probeIntervalMs', flag: 'probe-interval-ms', arg: 'MS', kind: 'integer', min: 50, max: 60_000, unit: 'ms',
     default: limits.peerProbeIntervalMsDefault, help: 'failure-detector ping interval',
+  },
+  {
+    key: 'phiThreshold', flag: 'phi-threshold', arg: 'PHI', kind: 'number', min: limits.phiThresholdMin, max: limits.phiThresholdMax,
+    default: limits.phiThresholdDefault, help: 'a peer whose phi (failure suspicion) exceeds this is believed down',
   },
   {
     key: 'handoffIntervalMs', flag: 'handoff-interval-ms', arg: 'MS', kind: 'integer', min: 10, max: 3_600_000, unit: 'ms',

@@ -1,9 +1,9 @@
 // One kvorum node: storage + transport + the core's services + HTTP server, started and stopped together.
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../api/app.js';
-import { createMetrics } from '../api/metrics.js';
+import { createMetrics, type NodeMetrics } from '../api/metrics.js';
 import { shutdownGraceMs } from '../core/limits.js';
-import { createNodeCore } from '../core/node-core.js';
+import { createNodeCore, type NodeCore } from '../core/node-core.js';
 import { Membership } from '../core/membership.js';
 import { movingPartitions } from '../core/membership-plan.js';
 import type { RingState } from '../core/ring-state.js';
@@ -69,35 +69,15 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     metrics: metrics.core,
     settings: config.convergence,
   });
-  let ready = false;
-  let stopping = false;
-  const app = buildApp({
-    logger: log,
-    self: config.id,
-    coordinator: core.coordinator,
-    rpc: core.rpc,
-    replica: core.replica,
-    n: startRing.n,
-    defaults: { r: config.r, w: config.w },
-    valueBytesMax: config.valueBytesMax,
-    metrics,
-    ring: () => core.membership.ring(),
-    membership: core.membership,
-    transfers: core.transfers,
-    keysIn: (p) => core.antiEntropy.keysIn(asPartitionId(p)),
-    memberStatus: (id) => core.detector.statusOf(id),
-    hintCounts: () => storage.hintCounts(),
-    ready: () => ready,
-    stopping: () => stopping,
-    secret: config.secret,
-  });
+  const state = { ready: false, stopping: false };
+  const app = buildNodeApp(config, core, storage, metrics, log, state);
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
   // Trees are rebuilt before the port opens: no write may land while they are being counted.
   const removed = followRing(core.membership, transport, config.id);
   await core.start();
   await app.listen({ host: config.host, port: config.port });
-  ready = true;
+  state.ready = true;
   const ring = core.membership.state();
   log.info({ url, dataDir: config.dataDir, members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
 
@@ -105,8 +85,8 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     url,
     removed,
     async stop() {
-      ready = false;
-      stopping = true;
+      state.ready = false;
+      state.stopping = true;
       core.stop();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, shutdownGraceMs, 'timeout').unref());
       if ((await Promise.race([app.close().then(() => 'closed' as const), grace])) === 'timeout') {
@@ -117,4 +97,36 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
       log.info('node stopped');
     },
   };
+}
+
+/** The HTTP app over the node's core; `state` says whether it is ready and whether it is stopping. */
+function buildNodeApp(
+  config: NodeConfig,
+  core: NodeCore,
+  storage: SqliteStorage,
+  metrics: NodeMetrics,
+  log: FastifyBaseLogger,
+  state: { ready: boolean; stopping: boolean },
+) {
+  return buildApp({
+    logger: log,
+    self: config.id,
+    coordinator: core.coordinator,
+    rpc: core.rpc,
+    replica: core.replica,
+    n: core.membership.state().n,
+    defaults: { r: config.r, w: config.w },
+    valueBytesMax: config.valueBytesMax,
+    metrics,
+    ring: () => core.membership.ring(),
+    membership: core.membership,
+    transfers: core.transfers,
+    keysIn: (p) => core.antiEntropy.keysIn(asPartitionId(p)),
+    memberStatus: (id) => core.detector.statusOf(id),
+    memberPhi: (id) => core.detector.phi(id),
+    hintCounts: () => storage.hintCounts(),
+    ready: () => state.ready,
+    stopping: () => state.stopping,
+    secret: config.secret,
+  });
 }

@@ -193,6 +193,7 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
       probeIntervalMs: limits.peerProbeIntervalMsDefault,
       gossipIntervalMs: limits.gossipIntervalMsDefault,
       transferLimits: { concurrency: limits.transferConcurrencyDefault, bytesPerSecond: limits.transferBytesPerSecondDefault },
+      phiThreshold: limits.phiThresholdDefault,
     };
     const make = (self: NodeId, storage: Storage): NodeCore => {
       const core = createNodeCore({

@@ -157,9 +157,14 @@ describe('client API errors and admin API (3 nodes, N=3)', () => {
         assert.equal(view.node, n.id);
         assert.equal(view.n, 3);
         assert.equal(view.partitions, 64);
+        // phi: null for the node itself, a peer's a number that changes with time (2 decimals at most).
+        for (const m of view.members as { id: string; phi: unknown }[]) {
+          if (m.id === n.id) assert.equal(m.phi, null, `${n.id} has no phi for itself`);
+          else assert.ok(typeof m.phi === 'number' && m.phi >= 0 && m.phi < 8 && Number(m.phi.toFixed(2)) === m.phi, `phi of ${m.id}: ${String(m.phi)}`);
+        }
         assert.deepEqual(
-          [...view.members].sort((a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1)),
-          nodes().map((m) => ({ id: m.id, url: m.url, status: 'up', hintsPending: 0 })),
+          [...view.members].sort((a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1)).map((m: { phi: unknown }) => ({ ...m, phi: typeof m.phi })),
+          nodes().map((m) => ({ id: m.id, url: m.url, status: 'up', phi: m.id === n.id ? 'object' : 'number', hintsPending: 0 })),
         );
         assert.equal(view.ring.length, 64);
         view.ring.forEach((entry: { partition: number; owners: string[] }, i: number) => {

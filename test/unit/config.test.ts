@@ -35,7 +35,7 @@ describe('loadNodeConfig', () => {
     assert.equal(config.secret, undefined);
     assert.deepEqual(config.convergence, {
       tombstoneGraceMs: 60_000, antiEntropyIntervalMs: 2000, handoffIntervalMs: 1000, hintsPerPeerMax: 100_000, probeIntervalMs: 1000,
-      gossipIntervalMs: 1000, transferLimits: { concurrency: 2, bytesPerSecond: 32 * 1024 * 1024 },
+      phiThreshold: 8, gossipIntervalMs: 1000, transferLimits: { concurrency: 2, bytesPerSecond: 32 * 1024 * 1024 },
     });
     assert.equal(config.join, undefined);
   });
@@ -50,6 +50,12 @@ describe('loadNodeConfig', () => {
     const config = configFile({ id: 'f', n: 1, partitions: 128, sync: 'full', probeIntervalMs: 70, dataDir: '/tmp/x' });
     const { config: c } = load({ config, id: 'a', n: '2', 'probe-interval-ms': '80' });
     assert.deepEqual([c.id, c.n, c.partitions, c.sync, c.dataDir, c.convergence.probeIntervalMs], ['a', 2, 128, 'full', '/tmp/x', 80]);
+  });
+
+  it('takes a fractional phi threshold from a flag or a file', () => {
+    assert.equal(load({ id: 'a', 'phi-threshold': '12.5' }).config.convergence.phiThreshold, 12.5);
+    assert.equal(load({ id: 'a', config: configFile({ phiThreshold: 5 }) }).config.convergence.phiThreshold, 5);
+    assert.equal(load({ id: 'a', config: configFile({ phiThreshold: 5 }), 'phi-threshold': '1' }).config.convergence.phiThreshold, 1);
   });
 
   it('KVORUM_SECRET is used only when neither a flag nor the file sets the secret', () => {
@@ -85,6 +91,10 @@ describe('loadNodeConfig', () => {
     refused({ id: 'a', 'log-level': 'loud' }, /logLevel must be "trace", .* or "silent", got "loud"/);
     refused({ id: 'a', 'tombstone-grace-ms': '-1' }, /tombstoneGraceMs must be an integer/);
     refused({ id: 'a', listen: 'nowhere' }, /listen must be HOST:PORT/);
+    for (const bad of ['0.99', '100.5', '-8', '8e0', 'eight', '', '.5']) {
+      refused({ id: 'a', 'phi-threshold': bad }, /^phiThreshold must be a number in 1\.\.100, got /);
+    }
+    refused({ id: 'a', config: configFile({ phiThreshold: 0 }) }, /^phiThreshold must be a number in 1\.\.100, got 0$/);
     refused({ id: 'a', r: '4' }, /^r must be 1\.\.3, one, quorum or all/);
     refused({ id: 'a', secret: '' }, /secret must be a non-empty string/);
     refused({ id: 'a', peers: 'b=http://h:1' }, /peers must include this node/);

@@ -4,6 +4,7 @@
 // test moves the world's time.
 import { World } from '../../jepsen-like/sim/world.js';
 import type { EventOwner } from '../../jepsen-like/sim/queue.js';
+import { phiThresholdDefault } from '../../src/core/limits.js';
 import { noMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
@@ -90,6 +91,7 @@ export const fastSettings: ConvergenceSettings = {
   probeIntervalMs: 100,
   gossipIntervalMs: 200,
   transferLimits: { concurrency: 2, bytesPerSecond: 32 * 1024 * 1024 },
+  phiThreshold: phiThresholdDefault,
 };
 
 /** K nodes on one simulated time and fake network. Background services are not started unless a test does. */

@@ -65,7 +65,7 @@ export function flagTableDiff(rows: readonly FlagRow[], opts: { readonly bounds:
       problems.push(`${at}: old names ${String(row.oldFlag)}/${String(row.oldKey)}, table says ${String(knob.old?.flag)}/${String(knob.old?.key)}`);
     }
     if (!row.defaultCell.startsWith(defaultText(knob))) problems.push(`${at}: default "${row.defaultCell}", table says ${defaultText(knob)}`);
-    if (opts.bounds && knob.kind === 'integer' && !row.meaning.includes(`${knob.min}..${knob.max}`)) {
+    if (opts.bounds && (knob.kind === 'integer' || knob.kind === 'number') && !row.meaning.includes(`${knob.min}..${knob.max}`)) {
       problems.push(`${at}: the meaning does not state the bounds ${knob.min}..${knob.max}`);
     }
     if (opts.bounds && knob.kind === 'enum') {
@@ -92,7 +92,7 @@ describe('knob table', () => {
     for (const knob of table) {
       assert.equal(knob.flag, knob.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), `flag of ${knob.key}`);
       assert.doesNotMatch(knob.key, /^(max|min)[A-Z]/, `${knob.key}: the unit and max/min go last`);
-      if (knob.kind === 'integer') assert.ok(knob.min <= (knob.default as number) && (knob.default as number) <= knob.max, knob.key);
+      if (knob.kind === 'integer' || knob.kind === 'number') assert.ok(knob.min <= (knob.default as number) && (knob.default as number) <= knob.max, knob.key);
     }
   });
 
@@ -132,6 +132,7 @@ describe('knob table', () => {
     assert.match(apiDiff(doc.replace('| `probeIntervalMs` | `1000` |', '| `probeIntervalMs` | `2000` |')).join('\n'), /default "2000", table says 1000/);
     assert.match(apiDiff(doc.replace('failure-detector ping interval, 50..60000', 'failure-detector ping interval')).join('\n'), /bounds 50\.\.60000/);
     assert.match(apiDiff(doc.replace(' (old name `maxValueBytes`)', '')).join('\n'), /old names max-value-bytes\/undefined/);
+    assert.match(apiDiff(doc.replace('believed down, 1..100;', 'believed down;')).join('\n'), /--phi-threshold .*bounds 1\.\.100/);
     assert.match(readmeDiff(read('README.md').replace('| `n` | `3` |', '| `n` | `5` |')).join('\n'), /--n .*default "5", table says 3/);
     assert.throws(() => parseFlagTable('# nothing\n', '### `kvorum start`'), /no heading/);
   });

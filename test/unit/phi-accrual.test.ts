@@ -6,9 +6,13 @@ import fc from 'fast-check';
 import { InvariantError } from '../../src/core/errors.js';
 import { phiAcceptablePauseMs, phiStdDevMsMin, phiThresholdDefault, phiWindowSamplesMax } from '../../src/core/limits.js';
 import { PhiAccrual, phiOfSilence } from '../../src/core/phi-accrual.js';
+import { expectedCrossingMs as crossingOf, meanOf, seedsFor } from './phi-model.js';
 
 /** The intervals the first heartbeat seeds (estimate 1000 ms, -/+ a quarter). */
-const seeds = [750, 1250];
+const seeds = seedsFor(1000);
+
+/** Silence after the last heartbeat (ms) where phi 8 is expected, from the intervals in the window. */
+const expectedCrossingMs = (intervals: readonly number[], pauseMs = phiAcceptablePauseMs) => crossingOf(intervals, { pauseMs });
 
 /** Heartbeats at `startMs` and then after each interval; returns the last heartbeat's time. */
 function feed(detector: PhiAccrual, startMs: number, intervals: readonly number[]): number {
@@ -21,36 +25,6 @@ function feed(detector: PhiAccrual, startMs: number, intervals: readonly number[
 /** Deterministic jitter: 1000 ms +/- up to 5 x `spreadMs` (a fixed pattern of 11 offsets). */
 function jittered(count: number, spreadMs: number): number[] {
   return Array.from({ length: count }, (_, i) => 1000 + (((i * 7) % 11) - 5) * spreadMs);
-}
-
-function meanOf(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function stdDevOf(xs: readonly number[]): number {
-  const m = meanOf(xs);
-  return Math.sqrt(meanOf(xs.map((x) => (x - m) ** 2)));
-}
-
-/**
- * y where the logistic tail gives phi 8: z = y (1.5976 + 0.070566 y^2) = 8 ln 10 (log1p(e^-z), about
- * 1e-8, neglected), by bisection. About 5.23; the exact normal tail would give 5.61, so the
- * approximation suspects about 0.4 deviations earlier than the true distribution would.
- */
-function yAtPhi8(): number {
-  let lo = 0;
-  let hi = 10;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (mid * (1.5976 + 0.070566 * mid * mid) < 8 * Math.LN10) lo = mid;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Silence after the last heartbeat (ms) where phi 8 is expected, from the intervals in the window. */
-function expectedCrossingMs(intervals: readonly number[], pauseMs = phiAcceptablePauseMs): number {
-  return meanOf(intervals) + pauseMs + yAtPhi8() * Math.max(stdDevOf(intervals), phiStdDevMsMin);
 }
 
 /** First whole ms of silence at which the detector's phi reaches 8. */

@@ -19,6 +19,7 @@ function recorder(): PeerHealth & { events: string[] } {
   const events: string[] = [];
   return {
     events,
+    heartbeat: (p: NodeId) => void events.push(`heartbeat ${p}`),
     reportSuccess: (p: NodeId) => void events.push(`up ${p}`),
     reportFailure: (p: NodeId) => void events.push(`down ${p}`),
   };
@@ -81,7 +82,14 @@ describe('RpcClient', () => {
     const late = recorder();
     health = late;
     await client.call(peer, { type: 'ping' }, timeoutMs);
-    assert.deepEqual(late.events, ['up n2']);
+    assert.deepEqual(late.events, ['heartbeat n2']);
+  });
+
+  it('reports a pong once, as a heartbeat, not also as a success', async () => {
+    const health = recorder();
+    const client = new RpcClient(transportAnswering({ type: 'pong', node: 'n2' }), () => health);
+    await client.call(peer, { type: 'ping' }, timeoutMs);
+    assert.deepEqual(health.events, ['heartbeat n2']);
   });
 
   it('has a reply type for every request type', () => {
