@@ -6,8 +6,10 @@ export interface KvorumStartSpec {
   readonly id: string;
   readonly port: number;
   readonly dataDir: string;
-  /** The --peers value: `id=url,...` for every node, this one included. */
-  readonly peers: string;
+  /** The --peers value: `id=url,...` for every node, this one included (a new cluster's node)... */
+  readonly peers?: string;
+  /** ...or the --join URL of a member (a node joining an existing cluster). */
+  readonly join?: string;
   readonly n?: number;
   readonly secret?: string;
   /** Flags after the ones above (knobs, log level). */
@@ -18,7 +20,9 @@ export interface KvorumStartSpec {
 
 /** The node arguments of one `kvorum start` process listening on 127.0.0.1:`port`. */
 export function kvorumStartArgs(spec: KvorumStartSpec): string[] {
-  const args = [...(spec.execArgs ?? []), cliPath, 'start', '--id', spec.id, '--listen', `127.0.0.1:${spec.port}`, '--data-dir', spec.dataDir, '--peers', spec.peers];
+  const args = [...(spec.execArgs ?? []), cliPath, 'start', '--id', spec.id, '--listen', `127.0.0.1:${spec.port}`, '--data-dir', spec.dataDir];
+  if (spec.peers !== undefined) args.push('--peers', spec.peers);
+  if (spec.join !== undefined) args.push('--join', spec.join);
   if (spec.n !== undefined) args.push('--n', String(spec.n));
   if (spec.secret !== undefined) args.push('--secret', spec.secret);
   return [...args, ...(spec.extraArgs ?? [])];

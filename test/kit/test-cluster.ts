@@ -37,6 +37,11 @@ export interface TestCluster {
   node(id: string): TestNode;
   /** The last lines of every node's output, interleaved in arrival order. */
   logs(): string;
+  /**
+   * Starts a new node `id` with `--join` through `through` (a member's URL) on a free port and waits
+   * for /health 200; it is then in `nodes` like the others. Flags as for every node, plus `args`.
+   */
+  join(id: string, through: string, args?: readonly string[]): Promise<TestNode>;
   /** SIGKILLs the processes it started that still run, then removes the temp dirs. */
   stop(): Promise<void>;
 }
@@ -78,6 +83,8 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
   const ports = await freePorts(opts.nodes);
   const ids = ports.map((_, i) => `n${i + 1}`);
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  /** Per node: its --join URL if it joined, else it starts with --peers. */
+  const joins: (string | undefined)[] = [];
   const peers = ids.map((id, i) => `${id}=${urls[i]}`).join(',');
   const root = await mkdtemp(join(tmpdir(), 'kvorum-it-'));
   registerTempDir(root);
@@ -87,7 +94,8 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
 
   const argsFor = (i: number): string[] => {
     const extraArgs = [...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(ids[i]!, i) ?? [])];
-    return kvorumStartArgs({ id: ids[i]!, port: ports[i]!, dataDir: join(root, ids[i]!), peers, n: opts.n, secret: opts.secret, extraArgs, execArgs: opts.nodeExecArgs });
+    const membership = joins[i] === undefined ? { peers } : { join: joins[i] };
+    return kvorumStartArgs({ id: ids[i]!, port: ports[i]!, dataDir: join(root, ids[i]!), ...membership, n: opts.n, secret: opts.secret, extraArgs, execArgs: opts.nodeExecArgs });
   };
   const spawnNode = (i: number): Proc => {
     const proc = new Proc(ids[i]!, argsFor(i), { sink });
@@ -106,7 +114,7 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
     forgetTempDir(root);
   };
 
-  const nodes: TestNode[] = ids.map((id, i) => ({
+  const testNode = (id: string, i: number): TestNode => ({
     id,
     url: urls[i]!,
     port: ports[i]!,
@@ -122,7 +130,23 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
       const proc = spawnNode(i);
       await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running);
     },
-  }));
+  });
+  const nodes: TestNode[] = ids.map(testNode);
+  const joinNode = async (id: string, through: string, args: readonly string[] = []): Promise<TestNode> => {
+    const [port] = await freePorts(1);
+    const i = ids.length;
+    ids.push(id);
+    ports.push(port!);
+    urls.push(`http://127.0.0.1:${port}`);
+    joins[i] = through;
+    const node = testNode(id, i);
+    nodes.push(node);
+    const proc = new Proc(id, [...argsFor(i), ...args], { sink });
+    procs[i] = proc;
+    allProcs.push(proc);
+    await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running);
+    return node;
+  };
 
   const cluster: TestCluster = {
     nodes,
@@ -132,6 +156,7 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
       return found;
     },
     logs: () => sink.join('\n'),
+    join: joinNode,
     stop,
   };
 
