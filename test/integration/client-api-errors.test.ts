@@ -164,11 +164,13 @@ describe('client API errors and admin API (3 nodes, N=3)', () => {
         }
         assert.deepEqual(
           [...view.members].sort((a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1)).map((m: { phi: unknown }) => ({ ...m, phi: typeof m.phi })),
-          nodes().map((m) => ({ id: m.id, url: m.url, status: 'up', phi: m.id === n.id ? 'object' : 'number', hintsPending: 0 })),
+          nodes().map((m) => ({ id: m.id, url: m.url, membership: 'valid', status: 'up', phi: m.id === n.id ? 'object' : 'number', hintsPending: 0 })),
         );
+        assert.equal(view.ringVersion, 0, 'no membership change yet');
+        assert.equal(view.claimant, 'n1', 'the first member by id is the claimant of a new cluster');
         assert.equal(view.ring.length, 64);
         view.ring.forEach((entry: { partition: number; owners: string[] }, i: number) => {
-          assert.deepEqual(Object.keys(entry).sort(), ['owners', 'partition']);
+          assert.deepEqual(Object.keys(entry).sort(), ['owners', 'partition', 'pending']);
           assert.equal(entry.partition, i);
           assert.equal(entry.owners.length, 3);
           assert.equal(new Set(entry.owners).size, 3, 'owners are distinct');
