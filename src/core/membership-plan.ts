@@ -44,7 +44,8 @@ const refuse = (message: string, details: Record<string, unknown> = {}): never =
 /** Adds one change to the staged list, after checking it against the ring and what is already staged. */
 export function stage(ring: RingContent, change: StagedChange, options: StageOptions): RingContent {
   const status = ring.members.find((m) => m.id === change.node)?.status;
-  if (ring.staged.some((c) => c.node === change.node || (c.kind === 'replace' && change.kind === 'replace' && c.by === change.by))) {
+  const involves = (c: StagedChange, node: NodeId) => c.node === node || (c.kind === 'replace' && c.by === node);
+  if (ring.staged.some((c) => involves(c, change.node) || (change.kind === 'replace' && c.kind === 'replace' && c.by === change.by))) {
     refuse(`a change for ${change.node} is already staged: clear the plan to change it`);
   }
   if (status === undefined || status === 'removed') refuse(`${change.node} is not a member`);
@@ -57,7 +58,9 @@ export function stage(ring: RingContent, change: StagedChange, options: StageOpt
   if (change.kind === 'remove' && options.isUp(change.node) && !options.force) {
     refuse(`${change.node} is up: stop it for good first, use leave to hand its partitions away, or pass --force`);
   }
-  const staged = [...ring.staged, change];
+  // A replacement stands in for its node's own staged join (staged when it started with --join).
+  const kept = change.kind === 'replace' ? ring.staged.filter((c) => !(c.kind === 'join' && c.node === change.by)) : ring.staged;
+  const staged = [...kept, change];
   planOf({ ...ring, staged }, { allowEmpty: true });
   return { ...ring, staged };
 }
