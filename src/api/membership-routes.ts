@@ -54,7 +54,12 @@ export async function membershipRoutes(app: FastifyInstance, opts: MembershipRou
   });
   app.post('/admin/clear', (_request, reply) => run(reply, { op: 'clear' }));
   app.post('/admin/commit', (_request, reply) => run(reply, { op: 'commit' }));
-  app.post('/admin/transfers/cancel', (request, reply) => run(reply, { op: 'cancel', partition: parse(cancelBody, request.body).partition }));
+  app.post('/admin/transfers/cancel', async (request, reply) => {
+    const outcome = await opts.membership.admin({ op: 'cancel', partition: parse(cancelBody, request.body).partition });
+    if (!outcome.ok) return answer(reply, outcome);
+    const still = new Set(movingPartitions(outcome.after));
+    return { ...answer(reply, outcome), partitionsCancelled: movingPartitions(outcome.before).filter((p) => !still.has(p)) };
+  });
 
   app.get('/admin/plan', async () => {
     const ring = opts.membership.state();
@@ -66,7 +71,12 @@ export async function membershipRoutes(app: FastifyInstance, opts: MembershipRou
   });
 
   app.get('/admin/transfers', async () => transfersView(opts));
-  app.get('/admin/transfers/local', async () => ({ node: opts.self, limits: opts.transfers.currentLimits(), transfers: opts.transfers.progress().map(progressView) }));
+  app.get('/admin/transfers/local', async () => ({
+    node: opts.self,
+    limits: opts.transfers.currentLimits(),
+    transfers: opts.transfers.progress().map(progressView),
+    dropping: opts.transfers.droppingNow(),
+  }));
   app.put('/admin/transfer-limits', async (request) => {
     const change = parse(limitsBody, request.body);
     opts.transfers.setLimits({ ...opts.transfers.currentLimits(), ...change });

@@ -64,8 +64,9 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const rpcTimeoutMs = limits.backgroundRpcTimeoutMs;
   const store: RingStore = deps.storage;
   const ring = () => membership.ring();
-  const replica = new LocalReplica({
+  const replica: LocalReplica = new LocalReplica({
     self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax, reapedMemoryMs: settings.tombstoneGraceMs,
+    accepts: (partition): boolean => transfers.accepts(partition),
   });
   // Every outgoing call goes through one client that feeds the detector; the detector pings
   // through it too, hence the lazy reference (no call is made before start()).
@@ -97,7 +98,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
     intervalMs: Math.min(Math.max(settings.tombstoneGraceMs / 2, limits.reapIntervalMsMin), limits.reapIntervalMsMax),
     scanPerRoundMax: limits.reapScanPerRoundMax,
   });
-  const transfers = new Transfers({
+  const transfers: Transfers = new Transfers({
     self, runtime, rpc: client, replica, antiEntropy, membership, cursors: new TransferCursors(store), isUp: (id) => detector.isUp(id),
     metrics, log, rpcTimeoutMs, intervalMs: settings.gossipIntervalMs, limits: settings.transferLimits,
   });

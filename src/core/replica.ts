@@ -35,6 +35,12 @@ export interface ReplicaDeps {
   readonly hintsPerPeerMax: number;
   /** How long a reaped key's context is remembered (see `reap`). */
   readonly reapedMemoryMs: number;
+  /**
+   * Whether this node takes copies of `partition` now (membership: it holds the partition and is
+   * not dropping an old copy). Merges of other partitions are refused, so no stray copy is left
+   * behind on a node the partition moved away from. Absent: every partition (a fixed ring).
+   */
+  readonly accepts?: (partition: PartitionId) => boolean;
 }
 
 export class LocalReplica {
@@ -44,6 +50,8 @@ export class LocalReplica {
   private readonly failures: FailureLog;
   /** Keys with work in flight that may send a version of them to another node, and how many. */
   private readonly sending = new Map<string, number>();
+  /** Writes to each partition not yet settled (see writesSettled). */
+  private readonly writesInFlight = new Map<PartitionId, Set<Promise<void>>>();
   /** Recently reaped keys, oldest first: the tombstone's context, and until when it is remembered. */
   private readonly reaped = new Map<string, { readonly context: CausalContext; readonly untilMs: number }>();
 
@@ -106,10 +114,38 @@ export class LocalReplica {
   }
 
   /** Runs `change` atomically on the stored object (null deletes); resolves with the result once durable. */
-  async update(
+  update(
     key: string,
     change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
     partition: PartitionId = partitionOf(this.deps.ring(), key),
+  ): Promise<VersionedObject | undefined> {
+    const write = this.updateNow(key, change, partition);
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    const writes = this.writesInFlight.get(partition) ?? new Set<Promise<void>>();
+    this.writesInFlight.set(partition, writes.add(settled));
+    void settled.then(() => {
+      writes.delete(settled);
+      if (writes.size === 0 && this.writesInFlight.get(partition) === writes) this.writesInFlight.delete(partition);
+    });
+    return write;
+  }
+
+  /**
+   * Resolves once every write to `partition` begun before the call has settled. A node dropping a
+   * partition first stops taking writes of it, then waits for this: a write still queued behind
+   * another of the same key in storage would otherwise land after the drop.
+   */
+  async writesSettled(partition: PartitionId): Promise<void> {
+    await Promise.all([...(this.writesInFlight.get(partition) ?? [])]);
+  }
+
+  private async updateNow(
+    key: string,
+    change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
+    partition: PartitionId,
   ): Promise<VersionedObject | undefined> {
     let before: VersionedObject | undefined;
     let changed = false;
@@ -134,7 +170,11 @@ export class LocalReplica {
 
   /** Merges a version from elsewhere (replication, repair, handoff) into the local replica. */
   merge(key: string, incoming: VersionedObject): Promise<VersionedObject | undefined> {
-    return this.update(key, (current) => (current ? sync(current, incoming) : this.unlessReaped(key, incoming)));
+    const partition = partitionOf(this.deps.ring(), key);
+    if (this.deps.accepts && !this.deps.accepts(partition)) {
+      return Promise.reject(new KvError('not_replica', `${this.deps.self} does not hold partition ${partition}`));
+    }
+    return this.update(key, (current) => (current ? sync(current, incoming) : this.unlessReaped(key, incoming)), partition);
   }
 
   /**

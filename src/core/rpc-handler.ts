@@ -40,7 +40,6 @@ export class RpcHandler {
         if (request.hintFor !== undefined && request.hintFor !== this.deps.self) {
           await this.deps.replica.storeHint(request.hintFor, request.key, request.object);
         } else {
-          this.mustHold(request.key);
           await this.deps.replica.merge(request.key, request.object);
         }
         return { type: 'ack' };

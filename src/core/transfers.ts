@@ -46,6 +46,8 @@ export class Transfers {
   private limits: TransferLimits;
   private readonly running = new Map<PartitionId, TransferProgress>();
   private readonly dropping = new Set<PartitionId>();
+  /** The receive of each partition still running (its pages and checks write to storage until it ends). */
+  private readonly inFlight = new Map<PartitionId, Promise<void>>();
   private readonly periodic: Periodic;
   private readonly failures: FailureLog;
   /** When the byte budget lets the next page start (monotonic ms). */
@@ -87,6 +89,11 @@ export class Transfers {
     return this.limits;
   }
 
+  /** Partitions this node is handing away (pushing what the new replicas lack, then deleting its copy). */
+  droppingNow(): PartitionId[] {
+    return [...this.dropping].sort((a, b) => a - b);
+  }
+
   /** Every transfer this node is receiving or has received for the current plan. */
   progress(): TransferProgress[] {
     return [...this.running.values()].map((t) => ({ ...t }));
@@ -123,7 +130,10 @@ export class Transfers {
       this.deps.antiEntropy.addEmptyTree(partition);
       const progress = await this.deps.cursors.load(partition, state.target[partition]!);
       this.running.set(partition, progress);
-      void this.receive(partition, progress).catch((err: unknown) => this.failed(partition, progress, err));
+      const run = this.receive(partition, progress)
+        .catch((err: unknown) => this.failed(partition, progress, err))
+        .finally(() => this.inFlight.delete(partition));
+      this.inFlight.set(partition, run);
     }
   }
 
@@ -159,6 +169,7 @@ export class Transfers {
     await this.waitForBudget();
     const request = { type: 'transferPage', partition, afterKey: progress.afterKey, limit: transferPageKeysMax } as const;
     const { entries } = await this.deps.rpc.call(source, request, this.deps.rpcTimeoutMs);
+    if (!this.stillReceiving(partition, progress)) return;
     await Promise.all(entries.map(([key, object]) => this.deps.replica.merge(key, object)));
     const bytes = entries.reduce((sum, [key, object]) => sum + key.length + objectBytes(object), 0);
     this.spend(bytes);
@@ -221,12 +232,15 @@ export class Transfers {
   }
 
   private async drop(partition: PartitionId): Promise<void> {
+    // A receive of this partition (cancelled) may still be merging a page: let it end first.
+    await this.inFlight.get(partition);
     const state = this.deps.membership.state();
     for (const peer of state.replicas[partition]!) {
       if (peer === this.deps.self || !this.deps.isUp(peer)) continue;
       await this.deps.antiEntropy.syncPartition(peer, partition, { pushOnly: true }).catch((err: unknown) => this.failures.failed('pushing a partition before dropping it', err, { partition, peer }));
     }
     this.deps.antiEntropy.removeTree(partition);
+    await this.deps.replica.writesSettled(partition);
     const keys = await this.dropStorage(partition);
     await this.deps.cursors.clear(partition);
     this.deps.log.info({ partition, keys }, `dropped partition ${partition}: this node no longer holds it`);

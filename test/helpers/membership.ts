@@ -22,15 +22,24 @@ export async function adminOk(node: TestNode, method: 'GET' | 'POST' | 'PUT', pa
   return json;
 }
 
-/** Waits until every running node has the same ring version and nothing moves; resolves with one node's view. */
+/** Partitions `node` is still handing away (empty once its old copies are deleted). */
+const droppingOn = async (node: TestNode): Promise<number[]> => (await adminOk(node, 'GET', '/admin/transfers/local')).dropping;
+
+/**
+ * Waits until every running node has the same ring version, nothing moves, and no node is still
+ * deleting a partition it handed away; resolves with one node's view.
+ */
 export async function waitSettled(nodes: readonly TestNode[], timeoutMs: number): Promise<ClusterView> {
   return waitFor(
     async () => {
-      const views = await Promise.all(nodes.filter((n) => n.running()).map((n) => clusterView(n).catch(() => undefined)));
+      const running = nodes.filter((n) => n.running());
+      const views = await Promise.all(running.map((n) => clusterView(n).catch(() => undefined)));
       if (views.some((v) => v === undefined)) return undefined;
       const versions = new Set(views.map((v) => v!.ringVersion));
       const moving = views.some((v) => v!.ring.some((p) => p.pending.length > 0));
-      return versions.size === 1 && !moving ? views[0] : undefined;
+      if (versions.size !== 1 || moving) return undefined;
+      const dropping = await Promise.all(running.map((n) => droppingOn(n).catch(() => [0])));
+      return dropping.every((d) => d.length === 0) ? views[0] : undefined;
     },
     { timeoutMs, intervalMs: 250, what: 'every node on one settled ring' },
   );
@@ -73,8 +82,12 @@ export async function assertPlacedExactly(cluster: TestCluster, view: ClusterVie
   const wrong: string[] = [];
   await mapLimit(keys, 8, async (key) => {
     const owners = view.ring[partitionOf(ring, key)]!.owners;
-    const holders = (await Promise.all(members.map(async (n) => ((await replicaCopy(n, key)) ? n.id : undefined)))).filter((id) => id !== undefined);
-    if ([...holders].sort().join() !== [...owners].sort().join()) wrong.push(`${key}: held by [${holders}], replicas [${owners}]`);
+    const copies = await Promise.all(members.map(async (n) => [n.id, await replicaCopy(n, key)] as const));
+    const holders = copies.filter(([, copy]) => copy !== undefined).map(([id]) => id);
+    if ([...holders].sort().join() !== [...owners].sort().join()) {
+      const strays = copies.filter(([id, copy]) => copy !== undefined && !owners.includes(id)).map(([id, copy]) => `${id}: ${JSON.stringify(copy)}`);
+      wrong.push(`${key}: held by [${holders}], replicas [${owners}]${strays.length > 0 ? `; stray ${strays.join('; ')}` : ''}`);
+    }
     const read = await http('GET', `${members[0]!.url}/kv/${key}?r=quorum`);
     if (read.status !== 200) wrong.push(`${key}: read answered ${read.status}`);
   });

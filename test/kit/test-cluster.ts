@@ -85,6 +85,8 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   /** Per node: its --join URL if it joined, else it starts with --peers. */
   const joins: (string | undefined)[] = [];
+  /** Per node: flags of its own (a joined node's), kept for restarts. */
+  const ownArgs: (readonly string[])[] = [];
   const peers = ids.map((id, i) => `${id}=${urls[i]}`).join(',');
   const root = await mkdtemp(join(tmpdir(), 'kvorum-it-'));
   registerTempDir(root);
@@ -93,7 +95,7 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
   const allProcs: Proc[] = [];
 
   const argsFor = (i: number): string[] => {
-    const extraArgs = [...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(ids[i]!, i) ?? [])];
+    const extraArgs = [...(opts.extraArgs ?? []), ...(opts.nodeArgs?.(ids[i]!, i) ?? []), ...(ownArgs[i] ?? [])];
     const membership = joins[i] === undefined ? { peers } : { join: joins[i] };
     return kvorumStartArgs({ id: ids[i]!, port: ports[i]!, dataDir: join(root, ids[i]!), ...membership, n: opts.n, secret: opts.secret, extraArgs, execArgs: opts.nodeExecArgs });
   };
@@ -139,9 +141,10 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
     ports.push(port!);
     urls.push(`http://127.0.0.1:${port}`);
     joins[i] = through;
+    ownArgs[i] = args;
     const node = testNode(id, i);
     nodes.push(node);
-    const proc = new Proc(id, [...argsFor(i), ...args], { sink });
+    const proc = new Proc(id, argsFor(i), { sink });
     procs[i] = proc;
     allProcs.push(proc);
     await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running);
