@@ -58,7 +58,7 @@ async function waitForTransfers(url: string, total: number, timeoutMs: number): 
       const transfers = json['transfers'] as { keys: number; bytes: number; bytesPerSecond: number }[];
       const keys = transfers.reduce((s, t) => s + t.keys, 0);
       const rate = transfers.reduce((s, t) => s + t.bytesPerSecond, 0);
-      process.stdout.write(`\r${bar(total - moving, total)} ${total - moving}/${total} partitions  ${keys} keys in flight  ${(rate / 1e6).toFixed(1)} MB/s   `);
+      process.stdout.write(`\r${bar(total - moving, total)} ${total - moving}/${total} partitions  ${keys} keys received  ${(rate / 1e6).toFixed(1)} MB/s   `);
       if (moving === 0) {
         process.stdout.write('\ndone: every partition is on its new replicas\n');
         return 0;
