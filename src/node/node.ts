@@ -12,7 +12,7 @@ import { asPartitionId, type NodeId } from '../core/types.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { HttpTransport } from '../transport/http-transport.js';
 import type { NodeConfig } from './config.js';
-import { joinCluster } from './join.js';
+import { JoinError, joinCluster } from './join.js';
 import { realRuntime } from './real-runtime.js';
 
 export interface RunningNode {
@@ -28,6 +28,9 @@ async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: 
   const stored = await Membership.loadStored(storage);
   if (stored !== undefined) {
     if (config.join !== undefined) log.info({ join: config.join }, 'the data directory already holds a ring: --join is ignored');
+    if (stored.members.find((m) => m.id === config.id)?.status === 'removed') {
+      throw new JoinError(`${config.id} was removed from the cluster: to bring it back, start it with an empty --data-dir and --join`);
+    }
     return stored;
   }
   if (config.join !== undefined) return joinCluster(config, config.join, selfUrl);

@@ -51,6 +51,13 @@ describe('membership: grow 3 -> 5 and shrink 5 -> 3 under writes', () => {
       assert.deepEqual(shrunk.members.map((m) => m.id), ['n1', 'n2', 'n3']);
       assert.ok(writer.acked.length > 100, `the writer kept writing (${writer.acked.length} acknowledged, ${writer.failures()} failed)`);
       await assertPlacedExactly(c, shrunk, writer.acked);
+      const [port] = await freePorts(1);
+      const restarted = await run(process.execPath, [cliPath, 'start', '--id', 'n4', '--listen', `127.0.0.1:${port}`, '--data-dir', c.node('n4').dataDir], { timeout: 20_000 }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      assert.equal(restarted.code, 2, 'a removed node does not start again on its old data');
+      assert.match(restarted.stderr, /n4 was removed from the cluster/);
     });
   });
 
