@@ -145,19 +145,27 @@ export class AntiEntropy {
     }
   }
 
-  /** Compares every partition shared with `peer` and repairs the keys that differ (bounded). */
+  /** Compares every partition this node and `peer` both serve and repairs the keys that differ (bounded). */
   async exchange(peer: NodeId): Promise<ExchangeReport> {
     const ring = this.deps.ring();
-    const shared = [...this.trees.keys()].filter((p) => preferenceList(ring, p).primaries.includes(peer));
+    // Partitions both serve now. One this node is receiving or handing away is kept in step by its
+    // transfer (pages, then the Merkle check; the push before the drop): repairing it here key by
+    // key would move the same keys a second time, one RPC each.
+    const shared = [...this.trees.keys()].filter((p) => {
+      const { primaries } = preferenceList(ring, p);
+      return primaries.includes(peer) && primaries.includes(this.deps.self);
+    });
+    const trees = new Map(shared.map((p) => [p, this.trees.get(p)!]));
+    // A partition handed away (its tree removed, maybe another started) while this exchange awaits is skipped.
+    const current = (p: PartitionId) => (this.trees.get(p) === trees.get(p) ? trees.get(p) : undefined);
     const session = this.session(peer);
     const remoteRoots = await session.hashes({ type: 'aeRoots', partitions: shared });
-    // A tree may have gone while the roots were asked for (the partition moved away): skip it.
-    const differing = shared.filter((p, i) => this.trees.has(p) && this.trees.get(p)!.root() !== remoteRoots[i]);
+    const differing = shared.filter((p, i) => current(p) !== undefined && current(p)!.root() !== remoteRoots[i]);
     let keysRepaired = 0;
     for (const partition of differing) {
       const budget = this.deps.keysPerExchangeMax - keysRepaired;
       if (budget <= 0 || this.periodic.stopped) break;
-      const tree = this.trees.get(partition);
+      const tree = current(partition);
       if (tree === undefined) continue;
       const keys = (await compareTrees(tree, session.tree(partition))).slice(0, budget);
       const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));

@@ -126,6 +126,39 @@ describe('anti-entropy', () => {
     assert.equal(large.keysRepaired, 100);
     assert.ok(large.payloadBytes > 5 * small.payloadBytes, `${large.payloadBytes} vs ${small.payloadBytes}`);
   });
+
+  it('compares only partitions both nodes serve: one this node is receiving is left to its transfer (found by the membership bench)', async () => {
+    const c = fakeCluster(4, { n: 3, partitions: 16 });
+    const [n1, , , n4] = c.ids;
+    for (let i = 0; i < 200; i++) assert.equal((await c.node(n1!).coordinator.execute(put(`key${i}`, `v${i}`, 'all'))).ok, true);
+    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    const claimant = c.node(n1!).core.membership;
+    assert.equal((await claimant.admin({ op: 'stage', change: { kind: 'leave', node: n4! }, force: false })).ok, true);
+    assert.equal((await claimant.admin({ op: 'commit' })).ok, true);
+    // A node receiving a partition from a peer that serves it (n4 leaving hands its partitions to the others).
+    const pairs = c.ids.flatMap((r) => {
+      const state = c.node(r).core.membership.state();
+      return state.replicas.flatMap((replicas, p) => (state.target[p]!.includes(r) && !replicas.includes(r) ? replicas.map((q) => [r, q] as const) : []));
+    });
+    assert.ok(pairs.length > 0, 'the commit moves partitions');
+    const [r, q] = pairs[0]!;
+    const state = c.node(r).core.membership.state();
+    const bothServe = state.replicas.filter((replicas) => replicas.includes(r) && replicas.includes(q)).length;
+    const report = await c.node(r).core.antiEntropy.exchange(q);
+    assert.equal(report.partitionsCompared, bothServe, `${r} compares with ${q} only the partitions both serve, not the ones ${r} receives`);
+  });
+
+  it('skips a partition whose tree is removed while the exchange waits for the peer (it was handed away meanwhile)', async () => {
+    const c = fakeCluster(2, { n: 2 });
+    const [a, b] = c.ids;
+    assert.equal((await c.node(a!).coordinator.execute(put('k', 'v', 'all'))).ok, true);
+    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    const { partition } = preferenceListForKey(c.ring, 'k');
+    const exchange = c.node(a!).core.antiEntropy.exchange(b!);
+    c.node(a!).core.antiEntropy.removeTree(partition); // before the peer's roots arrive
+    const report = await exchange; // was: TypeError reading the removed tree's root
+    assert.equal(report.keysRepaired, 0);
+  });
 });
 
 describe('tombstone reaping', () => {
