@@ -48,6 +48,8 @@ export class Transfers {
   private readonly dropping = new Set<PartitionId>();
   /** The receive of each partition still running (its pages and checks write to storage until it ends). */
   private readonly inFlight = new Map<PartitionId, Promise<void>>();
+  /** Partitions a round is starting (loading their cursor): rounds may overlap, and each must see the others' picks. */
+  private readonly starting = new Set<PartitionId>();
   private readonly periodic: Periodic;
   private readonly failures: FailureLog;
   /** When the byte budget lets the next page start (monotonic ms). */
@@ -126,19 +128,25 @@ export class Transfers {
       if (!receiving(state, this.deps.self, partition) || this.dropping.has(partition)) continue;
       const known = this.running.get(partition);
       if (known?.state === 'done') void this.report(partition, known);
-      if (known !== undefined || this.active() >= this.limits.concurrency) continue;
-      this.deps.antiEntropy.addEmptyTree(partition);
-      const progress = await this.deps.cursors.load(partition, state.target[partition]!);
-      this.running.set(partition, progress);
-      const run = this.receive(partition, progress)
-        .catch((err: unknown) => this.failed(partition, progress, err))
-        .finally(() => this.inFlight.delete(partition));
-      this.inFlight.set(partition, run);
+      if (known !== undefined || this.starting.has(partition) || this.active() + this.starting.size >= this.limits.concurrency) continue;
+      // Taken before the await: a round started meanwhile (ring change, limits, timer) must not start it too.
+      this.starting.add(partition);
+      try {
+        this.deps.antiEntropy.addEmptyTree(partition);
+        const progress = await this.deps.cursors.load(partition, state.target[partition]!);
+        this.running.set(partition, progress);
+        const run = this.receive(partition, progress)
+          .catch((err: unknown) => this.failed(partition, progress, err))
+          .finally(() => this.inFlight.delete(partition));
+        this.inFlight.set(partition, run);
+      } finally {
+        this.starting.delete(partition);
+      }
     }
   }
 
   private active(): number {
-    return [...this.running.values()].filter((t) => t.state === 'streaming' || t.state === 'verifying').length;
+    return this.starting.size + [...this.running.values()].filter((t) => t.state === 'streaming' || t.state === 'verifying').length;
   }
 
   /** Streams, verifies and reports one partition. */

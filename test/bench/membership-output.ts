@@ -108,17 +108,17 @@ function stepTables(figs: readonly TransferFigures[], steps: readonly StepResult
 
 function resourceTable(sampler: ProcSampler, windows: readonly Window[]): string {
   const labels = [...sampler.samples.keys()];
-  const ours = (w: Window) => labels.reduce((sum, l) => sum + (sampler.window(l, w.fromMs, w.toMs).cpuSeconds || 0), 0) / ((w.toMs - w.fromMs) / 1000);
+  const ours = (w: Window) => labels.reduce((sum, l) => sum + (sampler.window(l, w.fromMs, w.toMs).cpuCores || 0), 0);
   return table(
     [
-      ['process', 'peak RSS (VmHWM)', ...windows.map((w) => `${w.name}: max RSS / CPU`)],
+      ['process', 'peak RSS (VmHWM)', ...windows.map((w) => `${w.name}: max RSS / CPU / wait`)],
       ['machine: every process', '', ...windows.map((w) => `busy ${fmt(sampler.machineCores(w.fromMs, w.toMs), 2)}`)],
       ['machine: not this bench', '', ...windows.map((w) => `${fmt(sampler.machineCores(w.fromMs, w.toMs) - ours(w), 2)}`)],
       ...labels.map((label) => [
         label, mib(sampler.peakBytes(label)),
         ...windows.map((w) => {
           const x = sampler.window(label, w.fromMs, w.toMs);
-          return Number.isFinite(x.maxRssBytes) ? `${mib(x.maxRssBytes)} / ${fmt(x.cpuSeconds / ((w.toMs - w.fromMs) / 1000), 2)}` : '-';
+          return Number.isFinite(x.maxRssBytes) ? `${mib(x.maxRssBytes)} / ${fmt(x.cpuCores, 2)} / ${fmt(x.runWait, 2)}` : '-';
         }),
       ]),
     ],
@@ -171,7 +171,8 @@ export function printReport(r: BenchResult, records: LoadRecords, sampler: ProcS
   );
   if (r.opts.timelineSeconds > 0) console.log(`\n== timeline (${r.opts.timelineSeconds} s rows, from the start of the steady load) ==\n${timeline(records, r.windows, r.done.startMs, r.done.stopMs, r.opts.timelineSeconds)}`);
   const resWindows = [loadWindow, ...r.windows];
-  console.log(`\n== processes: peak RSS (VmHWM from /proc, sampled every 0.5 s), and per window: max VmRSS sampled / CPU cores used; machine: cores busy ==\n${resourceTable(sampler, resWindows)}`);
+  console.log(`\n== processes: peak RSS (VmHWM from /proc, sampled every 0.5 s), and per window: max VmRSS sampled / CPU cores used / seconds per second
+   the main thread (event loop) was runnable but waiting for a CPU (/proc/PID/schedstat); machine: cores busy, and not by this bench ==\n${resourceTable(sampler, resWindows)}`);
   console.log(`\n== V8 heap in use (nodejs_heap_size_used_bytes) ==\n${heapTable(r.steps)}`);
   console.log('\n== checks ==');
   for (const [k, v] of Object.entries(r.checks)) console.log(`  ${k}: ${v}`);

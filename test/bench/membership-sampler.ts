@@ -11,6 +11,8 @@ export interface ProcSample {
   readonly rssBytes: number;
   readonly hwmBytes: number;
   readonly cpuSeconds: number;
+  /** Time the main thread (the event loop) was runnable but waiting for a CPU (/proc/PID/schedstat), seconds so far. */
+  readonly runWaitSeconds: number;
 }
 
 /** Clock ticks per second of /proc/PID/stat's utime and stime. */
@@ -27,10 +29,12 @@ export function sampleProc(pid: number): ProcSample | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    if (Number.isNaN(kb('VmRSS'))) return undefined; // a zombie (exited, not yet reaped) has no memory lines
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after "(comm)": state is the 1st, utime the 12th, stime the 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { t: Date.now(), rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / clockTicks };
+    const runWaitNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return { t: Date.now(), rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / clockTicks, runWaitSeconds: runWaitNs / 1e9 };
   } catch {
     return undefined;
   }
@@ -92,13 +96,19 @@ export class ProcSampler {
     return before === undefined || last === undefined || last.t === before.t ? NaN : (last.busySeconds - before.busySeconds) / ((last.t - before.t) / 1000);
   }
 
-  /** Highest VmRSS sampled for `label` in [fromMs, toMs), and the CPU seconds it used in that window. */
-  window(label: string, fromMs: number, toMs: number): { maxRssBytes: number; cpuSeconds: number } {
+  /** Highest VmRSS sampled for `label` in [fromMs, toMs), and the CPU and run-queue wait seconds per second in that window. */
+  window(label: string, fromMs: number, toMs: number): { maxRssBytes: number; cpuCores: number; runWait: number } {
     const all = this.samples.get(label) ?? [];
     const inside = all.filter((s) => s.t >= fromMs && s.t < toMs);
-    if (inside.length === 0) return { maxRssBytes: NaN, cpuSeconds: NaN };
-    // CPU used from the last sample before the window (or its first) to the last one inside it.
-    const before = [...all].reverse().find((s) => s.t < fromMs) ?? inside[0]!;
-    return { maxRssBytes: Math.max(...inside.map((s) => s.rssBytes)), cpuSeconds: inside.at(-1)!.cpuSeconds - before.cpuSeconds };
+    if (inside.length === 0) return { maxRssBytes: NaN, cpuCores: NaN, runWait: NaN };
+    // From the last sample before the window (or its first) to the last one inside it.
+    const first = [...all].reverse().find((s) => s.t < fromMs) ?? inside[0]!;
+    const last = inside.at(-1)!;
+    const seconds = (last.t - first.t) / 1000;
+    return {
+      maxRssBytes: Math.max(...inside.map((s) => s.rssBytes)),
+      cpuCores: seconds > 0 ? (last.cpuSeconds - first.cpuSeconds) / seconds : NaN,
+      runWait: seconds > 0 ? (last.runWaitSeconds - first.runWaitSeconds) / seconds : NaN,
+    };
   }
 }
