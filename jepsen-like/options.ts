@@ -22,6 +22,8 @@ export interface RunOptions {
   /** Ranges (ms) of the quiet periods and of the faults the nemesis plans. */
   readonly quietMs: readonly [number, number];
   readonly faultMs: readonly [number, number];
+  /** Membership nemesis: quiet time (ms) before each membership change. */
+  readonly membershipMs: readonly [number, number];
   /** Print progress and the log to stdout (the CLI); tests keep quiet. */
   readonly verbose: boolean;
 }
@@ -29,14 +31,18 @@ export interface RunOptions {
 export const usage = `usage: npm run jepsen -- [options]
 
 Starts a local kvorum cluster whose node-to-node links go through fault-injecting proxies, runs a
-workload against it while a nemesis kills, pauses, wipes and partitions nodes, heals, waits for
-the replicas to converge, reads everything back and checks the history.
+workload against it while a nemesis kills, pauses, wipes and partitions nodes (and, with
+membership, joins, leaves, replaces and removes nodes at the same time), heals, waits for the ring
+to settle and the replicas to converge, reads everything back and checks the history.
 
   --nodes K            nodes (default 5)
   --time S             seconds of workload and faults (default 60)
   --workload W         set | register (default set)
-  --nemesis LIST       comma-separated: kill,pause,partition,wipe; "none" for no faults
-                       (default kill,pause,partition)
+  --nemesis LIST       comma-separated: kill,pause,partition,wipe,membership; "none" for no
+                       faults (default kill,pause,partition). membership: one change at a time
+                       (join/leave/replace/remove, staged and committed through the admin routes,
+                       spare nodes n6, n7, ... started with --join) while the other faults go on;
+                       at least N and at most nodes+2 valid members
   --seed S             seed of every random choice (default: random, printed)
   --keys K             keys (default 5)
   --churn-keys K       set workload: also overwrite and delete K other keys (20% of operations),
@@ -49,6 +55,7 @@ the replicas to converge, reads everything back and checks the history.
   --tombstone-grace-ms MS  the nodes' tombstone grace (default 30000)
   --fault-ms LO-HI     how long each fault lasts, ms (default 2000-4000)
   --quiet-ms LO-HI     quiet time between faults, ms (default 1500-3000)
+  --membership-ms LO-HI  quiet time before each membership change, ms (default 10000-20000)
   --out DIR            run directory (default jepsen-like/store/<timestamp>-seed<S>/)
   -h, --help           this help
 
@@ -81,7 +88,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
         nodes: { type: 'string' }, time: { type: 'string' }, workload: { type: 'string' }, nemesis: { type: 'string' },
         seed: { type: 'string' }, keys: { type: 'string' }, 'churn-keys': { type: 'string' }, concurrency: { type: 'string' }, 'max-down': { type: 'string' },
         client: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
-        'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' },
+        'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' }, 'membership-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -115,6 +122,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     tombstoneGraceMs: int(s('tombstone-grace-ms'), 'tombstone-grace-ms', 30_000, 1000, 3_600_000),
     faultMs: range(s('fault-ms'), 'fault-ms', [2000, 4000]),
     quietMs: range(s('quiet-ms'), 'quiet-ms', [1500, 3000]),
+    membershipMs: range(s('membership-ms'), 'membership-ms', [10_000, 20_000]),
     verbose: true,
     ...(out === undefined ? {} : { out }),
   };
