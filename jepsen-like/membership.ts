@@ -5,8 +5,9 @@
 // with force), each staged and committed; then the transfers run while the faults go on. A change
 // starts only when nothing moves (a commit would be refused anyway) and when it keeps at least N
 // valid members. Refused calls (409 while a plan moves, 503 claimant unreachable, no answer) are
-// recorded and retried, a bounded number of times. Kinds and targets are drawn from the seed;
-// what the cluster looks like when they are drawn depends on timing, as everything here does.
+// recorded and retried, a bounded number of times. Kinds come in shuffled cycles of the four (each
+// within four changes; the order depends on the seed alone); targets, spares' entry points and
+// pauses are drawn from the seed too, but over the cluster as it is then, which depends on timing.
 //
 // Clients follow: a started spare is offered to them at once, a leaving or removed node is taken
 // from them when its change is committed (a removed one before it is killed), so no request goes
@@ -37,8 +38,12 @@ export interface MembershipNemesisOptions {
 const attemptsMax = 12;
 const retryPauseMs: readonly [number, number] = [1000, 3000];
 const spareStartsMax = 3;
+/** How long a change waits for the previous one's transfers before it is skipped. */
+const stillWaitMs = 60_000;
 /** End of run: how long the ring may take to settle, each time it is waited for. */
 export const settleDeadlineMs = 180_000;
+
+const changeKinds: readonly ChangeKind[] = ['join', 'leave', 'replace', 'remove'];
 
 export const lossAllowed = 'none: the workloads write with w=quorum (a w=1 write only a removed node took could be lost by design)';
 
@@ -62,6 +67,9 @@ export class MembershipNemesis {
   private nextSpare: number;
   private changeNo = 0;
   private ringVersionStart = 0;
+  /** Kinds still to come in the current cycle, and the stream that shuffles them. */
+  private cycle: ChangeKind[] = [];
+  private readonly kindPrng: Prng;
   private stopping = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -71,6 +79,7 @@ export class MembershipNemesis {
   constructor(private readonly o: MembershipNemesisOptions) {
     this.clients = o.cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
     this.nextSpare = o.cluster.nodes.length + 1;
+    this.kindPrng = o.prng.fork('kinds');
   }
 
   /** The nodes clients may send requests to now. */
@@ -143,20 +152,44 @@ export class MembershipNemesis {
     return undefined;
   }
 
+  /** The ring once nothing moves (polled, at most stillWaitMs); else the last view, still moving, or undefined. */
+  private async stillView(): Promise<ClusterView | undefined> {
+    const deadline = Date.now() + stillWaitMs;
+    for (;;) {
+      const view = await this.view();
+      if ((view !== undefined && moving(view) === 0) || Date.now() > deadline || this.stopping) return view;
+      await this.pause(1000);
+    }
+  }
+
   /** Draws one change that keeps at least N valid members (and at most maxValid), and makes it. */
   private async oneChange(change: number): Promise<void> {
-    const view = await this.view();
+    const view = await this.stillView();
     const skip = (detail: string) => this.record({ change, action: 'skip', nodes: [], outcome: 'ok', detail });
+    if (this.stopping) return;
     if (view === undefined) return skip('no live node answered /cluster');
-    if (moving(view) > 0) return skip(`${moving(view)} partitions still moving (ring version ${view.ringVersion})`);
+    if (moving(view) > 0) return skip(`${moving(view)} partitions still moving after ${stillWaitMs / 1000} s (ring version ${view.ringVersion})`);
     const valid = view.members.filter((m) => m.membership === 'valid').map((m) => m.id);
-    const kinds: ChangeKind[] = ['replace'];
-    if (valid.length < this.o.maxValid) kinds.push('join');
-    if (valid.length > this.o.n) kinds.push('leave', 'remove');
-    const kind = this.o.prng.pick(kinds);
+    const kind = this.nextKind(valid.length);
     if (!(await this.clearStaged(change))) return;
     const done = await this.make(change, kind, view, valid);
-    if (!done) this.gaveUp++;
+    if (done) return;
+    if (this.stopping) skip(`${kind} interrupted: the run ended`);
+    else this.gaveUp++;
+  }
+
+  /**
+   * The next kind in a shuffled cycle of the four (every kind within four changes), skipping one
+   * that would leave fewer than N or more than maxValid valid members. The cycle is drawn from
+   * its own stream, so the order of kinds depends on the seed alone, not on timing.
+   */
+  private nextKind(valid: number): ChangeKind {
+    const allowed = (k: ChangeKind) => (k === 'join' ? valid < this.o.maxValid : k === 'leave' || k === 'remove' ? valid > this.o.n : true);
+    for (;;) {
+      if (this.cycle.length === 0) this.cycle = this.kindPrng.shuffle(changeKinds);
+      const kind = this.cycle.shift()!;
+      if (allowed(kind)) return kind;
+    }
   }
 
   private make(change: number, kind: ChangeKind, view: ClusterView, valid: readonly string[]): Promise<boolean> {
@@ -240,7 +273,9 @@ export class MembershipNemesis {
         this.record({ change, action: 'start', nodes: [id], outcome: 'ok', via: through.id, detail: `started with --join ${through.url} (${through.id}); joining` });
         return id;
       } catch (err) {
-        const detail = ((err as Error).message.split('\n').find((l) => /refused|cannot join|exited|healthy/.test(l)) ?? (err as Error).message).slice(0, 300);
+        // The node's own reason (kvorum start prints "kvorum: ..." and exits 2), else the harness's.
+        const lines = (err as Error).message.split('\n');
+        const detail = (lines.find((l) => l.startsWith('kvorum:')) ?? lines[0]!).slice(0, 300);
         this.record({ change, action: 'start', nodes: [id], outcome: attempt < spareStartsMax ? 'refused' : 'gave-up', via: through.id, detail });
         await this.pause(this.o.prng.int(retryPauseMs[0], retryPauseMs[1]));
       }
@@ -275,7 +310,8 @@ export class MembershipNemesis {
       if (!retry) return undefined;
       await this.pause(this.o.prng.int(retryPauseMs[0], retryPauseMs[1]));
     }
-    this.record({ change: c.change, action: c.action, ...(c.kind ? { kind: c.kind } : {}), nodes: c.nodes, outcome: 'gave-up', detail: this.stopping ? 'the run ended' : `${attemptsMax} attempts refused` });
+    // Interrupted by the end of the run: oneChange says so; finish() removes a node killed for good.
+    if (!this.stopping) this.record({ change: c.change, action: c.action, ...(c.kind ? { kind: c.kind } : {}), nodes: c.nodes, outcome: 'gave-up', detail: `${attemptsMax} attempts refused` });
     return undefined;
   }
 
