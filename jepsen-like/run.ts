@@ -28,6 +28,8 @@ export interface RunOutcome {
 }
 
 const convergenceDeadlineMs = 60_000;
+/** A node's start (or restart) may take this long: on a loaded 2-core machine 20 s was seen to pass. */
+const healthDeadlineMs = 60_000;
 const finalReadDeadlineMs = 20_000;
 
 /** Node flags: fast background convergence (and ring gossip, which also paces transfers) so a short run settles in seconds. */
@@ -77,7 +79,7 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
   let cluster: ProcessCluster | undefined;
   let recorded: Recorder | undefined; // for the post-mortem of a harness error
   try {
-    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o) });
+    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o), healthDeadlineMs });
     const nodes: NodeRef[] = cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
     await settle(nodes);
     log(`cluster up: ${nodes.map((n) => `${n.id}=${n.url}`).join(' ')}`);
