@@ -6,6 +6,7 @@
 // the new replicas lack, then drops its copy. Progress is kept on disk per partition, so a
 // transfer resumes after either side crashes from the last page received, not from zero.
 import type { AntiEntropy } from './anti-entropy.js';
+import type { CodedFailure } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import { dropBatchKeys, transferPageKeysMax, transferVerifyRoundsMax } from './limits.js';
 import type { Membership } from './membership.js';
@@ -134,7 +135,7 @@ export class Transfers {
   /** Streams, verifies and reports one partition. */
   private async receive(partition: PartitionId, progress: TransferProgress): Promise<void> {
     const source = this.sourceFor(partition);
-    if (source === undefined) throw new Error(`no live replica of partition ${partition} to receive it from`);
+    if (source === undefined) throw new NoLiveSource(`no live replica of partition ${partition} to receive it from`);
     progress.from = source;
     progress.state = 'streaming';
     progress.error = undefined;
@@ -237,6 +238,12 @@ export class Transfers {
     for (let deleted = -1; deleted !== 0; total += deleted) deleted = await this.deps.replica.dropPartition(partition, dropBatchKeys);
     return total;
   }
+}
+
+/** Every current replica of a partition is down as this node sees it (a network partition, crashes): a later round retries. */
+class NoLiveSource extends Error implements CodedFailure {
+  override readonly name = 'NoLiveSource';
+  readonly failureCode = 'peer_unreachable';
 }
 
 /** Whether `node` serves or receives `partition` in this ring. */
