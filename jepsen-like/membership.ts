@@ -286,10 +286,31 @@ export class MembershipNemesis {
   /** Commits what is staged; on success counts the change and takes `leaving` from the clients. */
   private async commit(change: number, kind: ChangeKind, nodes: readonly string[], leaving: readonly string[]): Promise<boolean> {
     const answer = await this.call({ change, action: 'commit', kind, nodes, method: 'POST', path: '/admin/commit', body: {} });
-    if (answer === undefined) return false;
+    if (answer === undefined && !(await this.committedAnyway(change, kind, nodes))) return false;
     this.committed[kind]++;
     this.clients = this.clients.filter((c) => !leaving.includes(c.id));
     return true;
+  }
+
+  /**
+   * A commit whose answer was lost (no answer, then 409 "nothing is staged") may have been applied:
+   * the ring says so when the change's nodes have their new membership. Checked on a few views,
+   * as gossip may not have brought the commit to the node asked yet.
+   */
+  private async committedAnyway(change: number, kind: ChangeKind, nodes: readonly string[]): Promise<boolean> {
+    const [node, spare] = kind === 'join' ? [undefined, nodes[0]] : [nodes[0], nodes[1]];
+    for (let i = 0; i < 3 && !this.stopping; i++) {
+      const view = await this.view();
+      const status = (id: string | undefined) => view?.members.find((m) => m.id === id)?.membership ?? 'removed';
+      const nodeGone = node === undefined || (kind === 'remove' ? status(node) === 'removed' : status(node) !== 'valid');
+      const spareIn = spare === undefined || status(spare) === 'valid';
+      if (view !== undefined && nodeGone && spareIn) {
+        this.record({ change, action: 'commit', kind, nodes, outcome: 'ok', detail: `applied by an attempt whose answer was lost: the ring (version ${view.ringVersion}) shows it` });
+        return true;
+      }
+      await this.pause(1000);
+    }
+    return false;
   }
 
   /** One admin call through random live nodes, retried while refused for a passing reason; undefined if it never succeeded. */

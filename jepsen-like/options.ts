@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly maxDown: number;
   readonly client: 'safe' | 'unsafe';
   readonly n: number;
+  /** Ring partitions of the nodes (fewer: membership changes move less, transfers end sooner). */
+  readonly partitions: number;
   /** The run directory; default jepsen-like/store/<timestamp>-seed<S>/. */
   readonly out?: string;
   /** Tombstone grace of the nodes. */
@@ -52,6 +54,7 @@ to settle and the replicas to converge, reads everything back and checks the his
   --max-down M         nodes killed/paused at once at most (default floor((nodes-1)/2))
   --client safe|unsafe the unsafe client keeps one sibling instead of merging (default safe)
   --n N                replication factor (default 3)
+  --partitions Q       ring partitions, a power of two 8..4096 (default 64)
   --tombstone-grace-ms MS  the nodes' tombstone grace (default 30000)
   --fault-ms LO-HI     how long each fault lasts, ms (default 2000-4000)
   --quiet-ms LO-HI     quiet time between faults, ms (default 1500-3000)
@@ -71,6 +74,11 @@ function int(value: string | undefined, name: string, fallback: number, min: num
   return n;
 }
 
+function powerOfTwo(n: number): number {
+  if ((n & (n - 1)) !== 0) throw new UsageError(`--partitions must be a power of two, got ${n}`);
+  return n;
+}
+
 function range(value: string | undefined, name: string, fallback: [number, number]): [number, number] {
   if (value === undefined) return fallback;
   const m = /^([0-9]+)-([0-9]+)$/.exec(value);
@@ -87,7 +95,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       options: {
         nodes: { type: 'string' }, time: { type: 'string' }, workload: { type: 'string' }, nemesis: { type: 'string' },
         seed: { type: 'string' }, keys: { type: 'string' }, 'churn-keys': { type: 'string' }, concurrency: { type: 'string' }, 'max-down': { type: 'string' },
-        client: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
+        client: { type: 'string' }, n: { type: 'string' }, partitions: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
         'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' }, 'membership-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -119,6 +127,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     maxDown: int(s('max-down'), 'max-down', Math.floor((nodes - 1) / 2), 0, nodes),
     client,
     n: int(s('n'), 'n', 3, 1, 16),
+    partitions: powerOfTwo(int(s('partitions'), 'partitions', 64, 8, 4096)),
     tombstoneGraceMs: int(s('tombstone-grace-ms'), 'tombstone-grace-ms', 30_000, 1000, 3_600_000),
     faultMs: range(s('fault-ms'), 'fault-ms', [2000, 4000]),
     quietMs: range(s('quiet-ms'), 'quiet-ms', [1500, 3000]),

@@ -34,7 +34,7 @@ const finalReadDeadlineMs = 20_000;
 
 /** Node flags: fast background convergence (and ring gossip, which also paces transfers) so a short run settles in seconds. */
 function nodeArgs(o: RunOptions): string[] {
-  return ['--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200', '--gossip-interval-ms', '200',
+  return ['--partitions', String(o.partitions), '--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200', '--gossip-interval-ms', '200',
     '--tombstone-grace-ms', String(o.tombstoneGraceMs), '--log-level', 'warn'];
 }
 
