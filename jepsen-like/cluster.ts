@@ -72,6 +72,8 @@ export class ProcessCluster {
   /** The first nodes' --peers: every one of them, by the URL it listens on. */
   private readonly peers: string;
   private stopped = false;
+  /** Nodes between spawn and /health 200. */
+  private readonly starting = new Set<string>();
 
   private constructor(
     private readonly opts: ProcessClusterOptions,
@@ -151,6 +153,11 @@ export class ProcessCluster {
     return this.nodes.filter((n) => n.state !== 'gone' && n.proc?.running === true);
   }
 
+  /** Running, not paused, and done starting (healthy): what the nemeses may hit and ask. */
+  ready(): ClusterNode[] {
+    return this.running().filter((n) => n.state === 'up' && !this.starting.has(n.id));
+  }
+
   link(from: string, to: string): LinkProxy {
     const proxy = this.proxies.get(`${from}->${to}`);
     if (!proxy) throw new Error(`no link ${from}->${to}`);
@@ -216,7 +223,12 @@ export class ProcessCluster {
         // the run directory is gone: nothing to note
       }
     });
-    await this.waitHealthy(node, proc);
+    this.starting.add(node.id);
+    try {
+      await this.waitHealthy(node, proc);
+    } finally {
+      this.starting.delete(node.id);
+    }
   }
 
   private async waitHealthy(node: ClusterNode, proc: Proc): Promise<void> {

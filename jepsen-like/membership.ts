@@ -136,9 +136,9 @@ export class MembershipNemesis {
     this.o.log(`membership #${e.change}: ${e.action}${e.kind ? ` (${e.kind})` : ''} ${e.nodes.join(',')} ${e.outcome}${extra ? ` (${extra})` : ''}: ${e.detail}`);
   }
 
-  /** A running node that is up (not paused), at random; undefined if there is none. */
-  private someLiveNode(exclude: readonly string[] = []): ClusterNode | undefined {
-    const live = this.o.cluster.running().filter((n) => n.state === 'up' && !exclude.includes(n.id));
+  /** A running node that is up (not paused) and done starting, at random; undefined if there is none. */
+  private someLiveNode(): ClusterNode | undefined {
+    const live = this.o.cluster.ready();
     return live.length === 0 ? undefined : this.o.prng.pick(live);
   }
 

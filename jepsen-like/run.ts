@@ -209,10 +209,13 @@ async function waitRunTime(o: RunOptions, history: Recorder, broken: () => boole
   if (tty) process.stdout.write('\n');
 }
 
-/** With membership, each planned fault is drawn again over the nodes up when it starts (a wipe only over first nodes: a joined one would join again). */
+/**
+ * With membership, each planned fault is drawn again over the nodes up (and done starting) when it
+ * starts; a wipe only over first nodes: a joined one would join again.
+ */
 function retargeter(o: RunOptions, s: Stage): (fault: PlannedFault, index: number) => PlannedFault | undefined {
   return (fault, index) => {
-    const up = s.cluster.nodes.filter((n) => n.state === 'up' && n.proc?.running === true);
+    const up = s.cluster.ready();
     const ids = up.map((n) => n.id);
     const wipeable = up.filter((n) => n.joinUrl === undefined).map((n) => n.id);
     return retarget(fault, s.prng.fork(`retarget-${index}`), ids, wipeable, o.maxDown);
