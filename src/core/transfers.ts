@@ -181,9 +181,19 @@ export class Transfers {
     this.deps.metrics.inc('transfer_errors');
     progress.state = 'failed';
     progress.error = (err as Error).message;
-    this.failures.failed(`receiving partition ${partition}`, err, { partition, from: progress.from });
+    this.logFailure(`receiving partition ${partition}`, err, { partition, from: progress.from });
     // Retried by a later round, from the last page kept.
     this.running.delete(partition);
+  }
+
+  /**
+   * Logs a failure by its class, unless this node is stopping: its storage then closes under a
+   * drop or a transfer in flight (a removed node stops itself mid-drop), and a restart redoes the
+   * drop (start()) or resumes the transfer from its last page, so that is no bug.
+   */
+  private logFailure(what: string, err: unknown, fields: object): void {
+    if (this.periodic.stopped) this.deps.log.debug({ ...fields, err: (err as Error).message }, `${what} stopped with the node`);
+    else this.failures.failed(what, err, fields);
   }
 
   private stillReceiving(partition: PartitionId, progress: TransferProgress): boolean {
@@ -213,7 +223,7 @@ export class Transfers {
   private startDrop(partition: PartitionId): void {
     this.dropping.add(partition);
     this.drop(partition)
-      .catch((err: unknown) => this.failures.failed(`dropping partition ${partition}`, err, { partition }))
+      .catch((err: unknown) => this.logFailure(`dropping partition ${partition}`, err, { partition }))
       .finally(() => {
         this.dropping.delete(partition);
         // The ring may have given the partition back meanwhile: it then starts again from an empty copy.
@@ -225,7 +235,7 @@ export class Transfers {
     const state = this.deps.membership.state();
     for (const peer of state.replicas[partition]!) {
       if (peer === this.deps.self || !this.deps.isUp(peer)) continue;
-      await this.deps.antiEntropy.syncPartition(peer, partition, { pushOnly: true }).catch((err: unknown) => this.failures.failed('pushing a partition before dropping it', err, { partition, peer }));
+      await this.deps.antiEntropy.syncPartition(peer, partition, { pushOnly: true }).catch((err: unknown) => this.logFailure('pushing a partition before dropping it', err, { partition, peer }));
     }
     this.deps.antiEntropy.removeTree(partition);
     const keys = await this.dropStorage(partition);
