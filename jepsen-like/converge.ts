@@ -40,7 +40,7 @@ export interface ConvergenceOutcome {
   readonly convergenceMs: number | null;
   /** Every node's version of every key, from the last poll. */
   readonly versions: ReplicaVersion[];
-  /** Why it has not converged (last poll), for the log. */
+  /** Why it had not converged at the last poll that found a problem, for the log (undefined: agreed at once). */
   readonly lastProblem: string | undefined;
 }
 
@@ -49,6 +49,7 @@ export async function waitConvergence(nodes: readonly NodeRef[], keys: readonly 
   const primaries = await primariesOf(nodes, keys);
   let versions: ReplicaVersion[] = [];
   let problem: string | undefined;
+  let lastProblem: string | undefined;
   for (;;) {
     try {
       problem = undefined;
@@ -74,11 +75,12 @@ export async function waitConvergence(nodes: readonly NodeRef[], keys: readonly 
         }
         if (hints > 0) problem = `${hints} hints pending`;
       }
-      if (problem === undefined) return { convergenceMs: Date.now() - started, versions, lastProblem: undefined };
+      if (problem === undefined) return { convergenceMs: Date.now() - started, versions, lastProblem };
     } catch (err) {
       problem = (err as Error).message;
     }
-    if (Date.now() - started > deadlineMs) return { convergenceMs: null, versions, lastProblem: problem };
+    lastProblem = problem;
+    if (Date.now() - started > deadlineMs) return { convergenceMs: null, versions, lastProblem };
     await sleep(200);
   }
 }

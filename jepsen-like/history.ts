@@ -68,3 +68,52 @@ export interface RunInfo {
   readonly client: 'safe' | 'unsafe';
   readonly startedAt: string;
 }
+
+/** A membership change the membership nemesis attempts: kinds as the admin routes name them. */
+export type ChangeKind = 'join' | 'leave' | 'replace' | 'remove';
+
+/**
+ * One step of the membership nemesis, in order: a spare node started with --join, a node retired
+ * (killed for good before its removal), an admin route called (stage, clear, commit) and its
+ * answer, or a change skipped. A refused call (409 while a plan still moves, 503 claimant
+ * unreachable, no answer) is one event per attempt; it is retried later, a bounded number of times.
+ */
+export interface MembershipEvent {
+  readonly timeMs: number;
+  /** The change it belongs to (1, 2, ...; 0 for the end-of-run clean-up). */
+  readonly change: number;
+  readonly action: 'start' | 'retire' | ChangeKind | 'clear' | 'commit' | 'skip';
+  /** The kind of change a commit applies. */
+  readonly kind?: ChangeKind;
+  readonly nodes: readonly string[];
+  /** ok; refused (an answer other than 200, or none: retried); failed (not retried); gave-up (retries exhausted). */
+  readonly outcome: 'ok' | 'refused' | 'failed' | 'gave-up';
+  /** The HTTP status or error code of an attempt that was not ok. */
+  readonly status?: number | string;
+  /** The node the request went to, for an admin call. */
+  readonly via?: string;
+  readonly detail: string;
+}
+
+/** What the membership nemesis did and how the ring ended, for the checkers' results and the report. */
+export interface MembershipSummary {
+  /** Changes committed, by kind. */
+  readonly committed: Readonly<Record<ChangeKind, number>>;
+  /** Changes given up (a start that kept failing, a stage or commit refused every time). */
+  readonly gaveUp: number;
+  /** Admin calls refused (or unanswered) and retried. */
+  readonly refusals: number;
+  readonly ringVersionStart: number;
+  /** Every running node's ring version at the end; null if they never agreed. */
+  readonly ringVersionEnd: number | null;
+  /** Whether every running node reached one ring version with nothing moving after healing, within the deadline. */
+  readonly settled: boolean;
+  /** From the end of healing until settled (or until the deadline). */
+  readonly settleMs: number;
+  /** Why it had not settled at the deadline. */
+  readonly settleProblem?: string;
+  /** The ring's members at the end (id:membership). */
+  readonly finalMembers: readonly string[];
+  /** Acknowledged writes that may be lost by design (w=1 writes only a removed node took); none with the workloads' w=quorum. */
+  readonly lossAllowed: string;
+}

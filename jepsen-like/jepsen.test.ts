@@ -1,7 +1,9 @@
 // Tests of the harness: the PRNG's determinism and the fault plan's reproducibility, the link
 // proxy's modes against a local echo server, then two real runs (5 nodes, kill/pause/partition,
 // same seed): the safe client loses nothing and the replicas converge; the unsafe client (keeps one
-// sibling instead of merging) loses acknowledged adds, and the checker catches it.
+// sibling instead of merging) loses acknowledged adds, and the checker catches it. Then a run with
+// the membership nemesis as well: nodes join, leave and are removed, nothing acknowledged is lost,
+// and the ring settles.
 // Needs `npm run build` first (the nodes run dist/cli/kvorum.js).
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -181,6 +183,34 @@ describe('runs against a real cluster', () => {
       assert.ok(results.set, 'set results');
       assert.ok(results.set.lost.count > 0, 'the unsafe client lost acknowledged adds');
       assert.equal(results.valid, false);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+
+  it('membership nemesis: a join, a leave and a removal amid kill/pause/partition lose nothing, and the ring settles', async () => {
+    try {
+      // Seed 18 draws join, leave, remove as its first membership changes. Each waits for the last
+      // one's transfers: 8 partitions, and faults a little further apart, let them end in time on a
+      // loaded machine.
+      const membershipRun = {
+        ...common, seed: 18, timeSec: 60, partitions: 8, nemeses: ['kill', 'pause', 'partition', 'membership'],
+        membershipMs: [1000, 2000], quietMs: [3000, 5000],
+      } as const;
+      const { dir, results } = await runJepsen({ ...membershipRun, client: 'safe', churnKeys: 20, out: await outDir('membership') });
+      const m = results.membership;
+      assert.ok(results.set && m, 'set and membership results');
+      console.log(`# membership: committed ${JSON.stringify(m.committed)}, ring version ${m.ringVersionStart} -> ${m.ringVersionEnd}, settled in ${m.settleMs} ms, members ${m.finalMembers.join(' ')}`);
+      assert.equal(results.set.lost.count, 0, `lost adds: ${JSON.stringify(results.set.lost.examples.slice(0, 3))}`);
+      assert.ok(results.set.acknowledged > 100, `enough adds acknowledged (${results.set.acknowledged})`);
+      assert.ok(m.settled, `the ring settled: ${m.settleProblem}`);
+      assert.ok(m.ringVersionEnd !== null && m.ringVersionEnd > m.ringVersionStart, 'the ring version grew');
+      assert.ok(m.committed.join >= 1 && m.committed.leave >= 1, `a join and a leave committed: ${JSON.stringify(m.committed)}`);
+      assert.ok(results.valid, `valid: ${results.reasons.join('; ')}`);
+      const events = readFileSync(join(dir, 'membership.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; outcome: string });
+      assert.ok(events.filter((e) => e.action === 'commit' && e.outcome === 'ok').length >= 2, 'commits recorded');
+      assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /Membership changes[\s\S]*commit \(join\)[\s\S]*commit \(leave\)/);
     } catch (err) {
       failed = true;
       throw err;

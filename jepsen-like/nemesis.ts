@@ -2,13 +2,17 @@
 // link modes, durations) planned from the seed before the run starts, so `--seed` replays the same
 // schedule. One fault at a time; a process fault takes down at most `maxDown` nodes. Each fault
 // becomes a FaultWindow from its injection until it is healed (restarted nodes healthy again).
+// With the membership nemesis (membership.ts) the nodes change during the run: each fault is then
+// drawn again, same kind and durations, over the nodes there are when it starts (retarget).
 import type { ProcessCluster } from './cluster.js';
 import type { FaultWindow } from './history.js';
 import { describeMode, pass, type LinkMode } from './proxy.js';
 import type { Prng } from './prng.js';
 
-export type NemesisKind = FaultWindow['kind'];
-export const nemesisKinds: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'wipe'];
+/** Process and network faults (planned here), and `membership` (membership.ts, concurrent with them). */
+export type NemesisKind = FaultWindow['kind'] | 'membership';
+export const nemesisKinds: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'wipe', 'membership'];
+type FaultKind = FaultWindow['kind'];
 
 export interface LinkCut {
   readonly from: string;
@@ -20,7 +24,7 @@ export interface PlannedFault {
   /** Quiet time before this fault, counted from the end of the previous one. */
   readonly quietMs: number;
   readonly durationMs: number;
-  readonly kind: NemesisKind;
+  readonly kind: FaultKind;
   readonly nodes: readonly string[];
   readonly description: string;
   readonly links: readonly LinkCut[];
@@ -70,10 +74,19 @@ function planPartition(prng: Prng, ids: readonly string[]): Omit<PlannedFault, '
   return { kind: 'partition', nodes: [...rest].sort(), description: `bridge ${bridge} between ${list(half)} and ${list(other)} (${how})`, links };
 }
 
+/** One fault of `kind` over `ids`; a process fault takes 1..maxDown of them (a wipe one). */
+function planOne(prng: Prng, kind: FaultKind, ids: readonly string[], maxDown: number): Omit<PlannedFault, 'quietMs' | 'durationMs'> {
+  if (kind === 'partition') return planPartition(prng, ids);
+  // A wiped node must be rebuilt by anti-entropy before another copy goes: one at a time.
+  const count = kind === 'wipe' ? 1 : prng.int(1, maxDown);
+  const nodes = prng.shuffle(ids).slice(0, count).sort();
+  return { kind, nodes, description: `${kind} ${list(nodes)}`, links: [] };
+}
+
 export function planFaults(prng: Prng, opts: PlanOptions): PlannedFault[] {
   // With maxDown 0 no node may go down: only partitions remain.
   // A partition needs two nodes.
-  const kinds = opts.kinds.filter((k) => (k === 'partition' ? opts.ids.length >= 2 : opts.maxDown >= 1));
+  const kinds = opts.kinds.filter((k): k is FaultKind => k !== 'membership' && (k === 'partition' ? opts.ids.length >= 2 : opts.maxDown >= 1));
   if (kinds.length === 0) return [];
   const [qLo, qHi] = opts.quietMs ?? [1500, 3000];
   const [fLo, fHi] = opts.faultMs ?? [2000, 4000];
@@ -82,16 +95,21 @@ export function planFaults(prng: Prng, opts: PlanOptions): PlannedFault[] {
     const quietMs = prng.int(qLo, qHi);
     const durationMs = prng.int(fLo, fHi);
     const kind = prng.pick(kinds);
-    if (kind === 'partition') {
-      plan.push({ quietMs, durationMs, ...planPartition(prng, opts.ids) });
-      continue;
-    }
-    // A wiped node must be rebuilt by anti-entropy before another copy goes: one at a time.
-    const count = kind === 'wipe' ? 1 : prng.int(1, opts.maxDown);
-    const nodes = prng.shuffle(opts.ids).slice(0, count).sort();
-    plan.push({ quietMs, durationMs, kind, nodes, description: `${kind} ${list(nodes)}`, links: [] });
+    plan.push({ quietMs, durationMs, ...planOne(prng, kind, opts.ids, opts.maxDown) });
   }
   return plan;
+}
+
+/**
+ * A planned fault drawn again over the nodes there are now (membership changes them): same kind
+ * and durations, nodes from `ids` (a wipe only from `wipeable`), at most min(maxDown, a minority)
+ * down. Undefined when it cannot be made (too few nodes).
+ */
+export function retarget(fault: PlannedFault, prng: Prng, ids: readonly string[], wipeable: readonly string[], maxDown: number): PlannedFault | undefined {
+  const pool = fault.kind === 'wipe' ? wipeable : ids;
+  const down = Math.min(maxDown, Math.floor((ids.length - 1) / 2));
+  if (fault.kind === 'partition' ? ids.length < 2 : down < 1 || pool.length === 0) return undefined;
+  return { quietMs: fault.quietMs, durationMs: fault.durationMs, ...planOne(prng, fault.kind, pool, down) };
 }
 
 /** Executes a plan against a cluster until stopped; records FaultWindows. */
@@ -107,6 +125,8 @@ export class ProcessNemesis {
     private readonly plan: readonly PlannedFault[],
     private readonly now: () => number,
     private readonly log: (line: string) => void = () => undefined,
+    /** With membership: the planned fault drawn again over the nodes there are (undefined: skip it). */
+    private readonly retargetNow?: (fault: PlannedFault, index: number) => PlannedFault | undefined,
   ) {}
 
   /** What is injected right now, for the progress line. */
@@ -145,9 +165,11 @@ export class ProcessNemesis {
   }
 
   private async run(): Promise<void> {
-    for (const [index, fault] of this.plan.entries()) {
-      await this.sleep(fault.quietMs);
+    for (const [index, planned] of this.plan.entries()) {
+      await this.sleep(planned.quietMs);
       if (this.stopping) return;
+      const fault = this.retargetNow ? this.retargetNow(planned, index) : planned;
+      if (fault === undefined) continue;
       this.active = { fault, index };
       const startMs = this.now();
       this.log(`fault ${index}: ${fault.description} for ${fault.durationMs} ms`);

@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly maxDown: number;
   readonly client: 'safe' | 'unsafe';
   readonly n: number;
+  /** Ring partitions of the nodes (fewer: membership changes move less, transfers end sooner). */
+  readonly partitions: number;
   /** The run directory; default jepsen-like/store/<timestamp>-seed<S>/. */
   readonly out?: string;
   /** Tombstone grace of the nodes. */
@@ -22,6 +24,8 @@ export interface RunOptions {
   /** Ranges (ms) of the quiet periods and of the faults the nemesis plans. */
   readonly quietMs: readonly [number, number];
   readonly faultMs: readonly [number, number];
+  /** Membership nemesis: quiet time (ms) before each membership change. */
+  readonly membershipMs: readonly [number, number];
   /** Print progress and the log to stdout (the CLI); tests keep quiet. */
   readonly verbose: boolean;
 }
@@ -29,14 +33,18 @@ export interface RunOptions {
 export const usage = `usage: npm run jepsen -- [options]
 
 Starts a local kvorum cluster whose node-to-node links go through fault-injecting proxies, runs a
-workload against it while a nemesis kills, pauses, wipes and partitions nodes, heals, waits for
-the replicas to converge, reads everything back and checks the history.
+workload against it while a nemesis kills, pauses, wipes and partitions nodes (and, with
+membership, joins, leaves, replaces and removes nodes at the same time), heals, waits for the ring
+to settle and the replicas to converge, reads everything back and checks the history.
 
   --nodes K            nodes (default 5)
   --time S             seconds of workload and faults (default 60)
   --workload W         set | register (default set)
-  --nemesis LIST       comma-separated: kill,pause,partition,wipe; "none" for no faults
-                       (default kill,pause,partition)
+  --nemesis LIST       comma-separated: kill,pause,partition,wipe,membership; "none" for no
+                       faults (default kill,pause,partition). membership: one change at a time
+                       (join/leave/replace/remove, staged and committed through the admin routes,
+                       spare nodes n6, n7, ... started with --join) while the other faults go on;
+                       at least N and at most nodes+2 valid members
   --seed S             seed of every random choice (default: random, printed)
   --keys K             keys (default 5)
   --churn-keys K       set workload: also overwrite and delete K other keys (20% of operations),
@@ -46,9 +54,11 @@ the replicas to converge, reads everything back and checks the history.
   --max-down M         nodes killed/paused at once at most (default floor((nodes-1)/2))
   --client safe|unsafe the unsafe client keeps one sibling instead of merging (default safe)
   --n N                replication factor (default 3)
+  --partitions Q       ring partitions, a power of two 8..4096 (default 64)
   --tombstone-grace-ms MS  the nodes' tombstone grace (default 30000)
   --fault-ms LO-HI     how long each fault lasts, ms (default 2000-4000)
   --quiet-ms LO-HI     quiet time between faults, ms (default 1500-3000)
+  --membership-ms LO-HI  quiet time before each membership change, ms (default 10000-20000)
   --out DIR            run directory (default jepsen-like/store/<timestamp>-seed<S>/)
   -h, --help           this help
 
@@ -61,6 +71,11 @@ function int(value: string | undefined, name: string, fallback: number, min: num
   if (!/^[0-9]+$/.test(value)) throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
   const n = Number(value);
   if (n < min || n > max) throw new UsageError(`--${name} must be in ${min}..${max}, got ${n}`);
+  return n;
+}
+
+function powerOfTwo(n: number): number {
+  if ((n & (n - 1)) !== 0) throw new UsageError(`--partitions must be a power of two, got ${n}`);
   return n;
 }
 
@@ -80,8 +95,8 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       options: {
         nodes: { type: 'string' }, time: { type: 'string' }, workload: { type: 'string' }, nemesis: { type: 'string' },
         seed: { type: 'string' }, keys: { type: 'string' }, 'churn-keys': { type: 'string' }, concurrency: { type: 'string' }, 'max-down': { type: 'string' },
-        client: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
-        'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' },
+        client: { type: 'string' }, n: { type: 'string' }, partitions: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
+        'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' }, 'membership-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -112,9 +127,11 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     maxDown: int(s('max-down'), 'max-down', Math.floor((nodes - 1) / 2), 0, nodes),
     client,
     n: int(s('n'), 'n', 3, 1, 16),
+    partitions: powerOfTwo(int(s('partitions'), 'partitions', 64, 8, 4096)),
     tombstoneGraceMs: int(s('tombstone-grace-ms'), 'tombstone-grace-ms', 30_000, 1000, 3_600_000),
     faultMs: range(s('fault-ms'), 'fault-ms', [2000, 4000]),
     quietMs: range(s('quiet-ms'), 'quiet-ms', [1500, 3000]),
+    membershipMs: range(s('membership-ms'), 'membership-ms', [10_000, 20_000]),
     verbose: true,
     ...(out === undefined ? {} : { out }),
   };

@@ -10,9 +10,11 @@ import { ProcessCluster } from './cluster.js';
 import { repoRoot } from '../test/kit/paths.js';
 import { getJson } from '../test/kit/http.js';
 import { sleep, within } from '../test/kit/wait.js';
+import { clusterView } from './ring-watch.js';
 import { finalReads, replicaCopies, tombstonesReaped, waitConvergence } from './converge.js';
-import type { FaultWindow, FinalRead, Op, ReplicaVersion, RunInfo } from './history.js';
-import { describePlan, planFaults, ProcessNemesis, type PlannedFault } from './nemesis.js';
+import type { FaultWindow, FinalRead, MembershipEvent, MembershipSummary, Op, ReplicaVersion, RunInfo } from './history.js';
+import { MembershipNemesis } from './membership.js';
+import { describePlan, planFaults, ProcessNemesis, retarget, type PlannedFault } from './nemesis.js';
 import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
 import { Prng } from './prng.js';
 import { KvClient, Recorder, type NodeRef, type Workload } from './workloads/client.js';
@@ -26,11 +28,13 @@ export interface RunOutcome {
 }
 
 const convergenceDeadlineMs = 60_000;
+/** A node's start (or restart) may take this long: on a loaded 2-core machine 20 s, and once 60 s, were seen to pass. */
+const healthDeadlineMs = 120_000;
 const finalReadDeadlineMs = 20_000;
 
-/** Node flags: fast background convergence so a short run settles in seconds. */
+/** Node flags: fast background convergence (and ring gossip, which also paces transfers) so a short run settles in seconds. */
 function nodeArgs(o: RunOptions): string[] {
-  return ['--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200',
+  return ['--partitions', String(o.partitions), '--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200', '--gossip-interval-ms', '200',
     '--tombstone-grace-ms', String(o.tombstoneGraceMs), '--log-level', 'warn'];
 }
 
@@ -75,19 +79,21 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
   let cluster: ProcessCluster | undefined;
   let recorded: Recorder | undefined; // for the post-mortem of a harness error
   try {
-    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o) });
+    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o), healthDeadlineMs });
     const nodes: NodeRef[] = cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
     await settle(nodes);
     log(`cluster up: ${nodes.map((n) => `${n.id}=${n.url}`).join(' ')}`);
     const history = new Recorder();
     recorded = history;
-    const faults = await runClients(o, { cluster, nodes, workload, kv, history, prng, plan, log });
+    const { faults, membership } = await runClients(o, { cluster, nodes, workload, kv, history, prng, plan, log });
     await cluster.healAll();
-    const settled = await readBack(kv, nodes, workload, log);
-    writeArtefacts(dir, history.ops, faults, settled);
-    const results = checkRun({ info, history: history.ops, faults, ...settled });
+    const ring = membership ? await settleMembership(membership, log) : undefined;
+    const finalNodes = ring ? await membersRunning(cluster) : nodes;
+    const settled = await readBack(kv, finalNodes, workload, log);
+    writeArtefacts(dir, history.ops, faults, settled, membership?.events);
+    const results = checkRun({ info, history: history.ops, faults, ...settled, ...(ring ? { membership: ring } : {}) });
     writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2));
-    await writeReportSafely(dir, { info, history: history.ops, faults, results }, log);
+    await writeReportSafely(dir, { info, history: history.ops, faults, results, membershipEvents: membership?.events ?? [] }, log);
     log(verdict(info, history.ops, faults, results));
     return { dir, results };
   } catch (err) {
@@ -99,6 +105,26 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
     await kv.close().catch(() => undefined);
     await cluster?.stop();
   }
+}
+
+/** After healing: the membership nemesis finishes (a node killed for good is removed) and the ring settles, bounded. */
+async function settleMembership(membership: MembershipNemesis, log: (line: string) => void): Promise<MembershipSummary> {
+  const summary = await membership.finish();
+  log(summary.settled
+    ? `ring settled ${summary.settleMs} ms after healing: version ${summary.ringVersionEnd} (from ${summary.ringVersionStart}), members ${summary.finalMembers.join(' ')}`
+    : `ring did NOT settle within ${summary.settleMs} ms after healing: ${summary.settleProblem}`);
+  log(`membership: committed ${JSON.stringify(summary.committed)}, ${summary.gaveUp} given up, ${summary.refusals} refused calls retried; acknowledged writes that may be lost: ${summary.lossAllowed}`);
+  return summary;
+}
+
+/** The running nodes that are members of the ring (any node's view; the ring has settled). */
+async function membersRunning(cluster: ProcessCluster): Promise<NodeRef[]> {
+  const running = cluster.running();
+  for (const node of running) {
+    const view = await clusterView(node);
+    if (view) return running.filter((n) => view.members.some((m) => m.id === n.id)).map((n) => ({ id: n.id, url: n.url }));
+  }
+  return running.map((n) => ({ id: n.id, url: n.url }));
 }
 
 /** The run directory with run.json, the log, and the fault plan (drawn from its own fork of the seed). */
@@ -138,32 +164,62 @@ interface Stage {
   readonly log: (line: string) => void;
 }
 
-/** The clients and the nemesis for --time seconds (or until either breaks); returns the fault windows. */
-async function runClients(o: RunOptions, s: Stage): Promise<FaultWindow[]> {
+interface Nemeses {
+  readonly faults: FaultWindow[];
+  readonly membership: MembershipNemesis | undefined;
+}
+
+/** The clients and the nemeses for --time seconds (or until one breaks); returns the fault windows and the membership nemesis. */
+async function runClients(o: RunOptions, s: Stage): Promise<Nemeses> {
   const { history } = s;
-  const nemesis = new ProcessNemesis(s.cluster, s.plan, () => history.now(), s.log);
+  const membership = o.nemeses.includes('membership')
+    ? new MembershipNemesis({ cluster: s.cluster, prng: s.prng.fork('membership'), n: o.n, maxValid: o.nodes + 2, quietMs: o.membershipMs, now: () => history.now(), log: s.log })
+    : undefined;
+  const nemesis = new ProcessNemesis(s.cluster, s.plan, () => history.now(), s.log, membership ? retargeter(o, s) : undefined);
   let stopped = false;
   const clientErrors: Error[] = [];
+  const nodes = () => membership?.clientNodes() ?? s.nodes;
   const clients = Array.from({ length: o.concurrency }, (_, p) =>
-    s.workload.runProcess({ process: p, prng: s.prng.fork(`client-${p}`), nodes: s.nodes, kv: s.kv, history, stopped: () => stopped })
+    s.workload.runProcess({ process: p, prng: s.prng.fork(`client-${p}`), nodes, kv: s.kv, history, stopped: () => stopped })
       .catch((err: unknown) => void clientErrors.push(err as Error)));
+  await membership?.start();
   nemesis.start();
-  const totalMs = o.timeSec * 1000;
-  const tty = o.verbose && process.stdout.isTTY;
-  while (history.now() < totalMs && nemesis.error === undefined && clientErrors.length === 0) {
-    await sleep(Math.min(1000, Math.max(1, totalMs - history.now())));
-    const line = progressLine(history, o.timeSec, nemesis.current());
-    if (tty) process.stdout.write(`\r${line.padEnd(110)}`);
-    else if (o.verbose) process.stdout.write(`${line}\n`);
-  }
-  if (tty) process.stdout.write('\n');
+  const broken = () => nemesis.error !== undefined || membership?.error !== undefined || clientErrors.length > 0;
+  await waitRunTime(o, history, broken, () => [nemesis.current(), membership ? `membership ${membership.current()}` : ''].filter(Boolean).join(' | '));
   stopped = true;
   // Each operation is bounded by the client deadline; this bound is only against a harness bug.
   await within(Promise.all(clients), 15_000);
   await nemesis.stop();
+  await membership?.stop();
   if (clientErrors.length > 0) throw new Error(`client process failed: ${clientErrors[0]!.stack ?? clientErrors[0]!.message}`);
   s.log(`workload done at ${(history.now() / 1000).toFixed(1)}s: ${JSON.stringify(history.counts)}; healing`);
-  return nemesis.windows;
+  return { faults: nemesis.windows, membership };
+}
+
+/** Waits --time seconds (or until `broken`), printing the progress line. */
+async function waitRunTime(o: RunOptions, history: Recorder, broken: () => boolean, fault: () => string): Promise<void> {
+  const totalMs = o.timeSec * 1000;
+  const tty = o.verbose && process.stdout.isTTY;
+  while (history.now() < totalMs && !broken()) {
+    await sleep(Math.min(1000, Math.max(1, totalMs - history.now())));
+    const line = progressLine(history, o.timeSec, fault());
+    if (tty) process.stdout.write(`\r${line.padEnd(110)}`);
+    else if (o.verbose) process.stdout.write(`${line}\n`);
+  }
+  if (tty) process.stdout.write('\n');
+}
+
+/**
+ * With membership, each planned fault is drawn again over the nodes up (and done starting) when it
+ * starts; a wipe only over first nodes: a joined one would join again.
+ */
+function retargeter(o: RunOptions, s: Stage): (fault: PlannedFault, index: number) => PlannedFault | undefined {
+  return (fault, index) => {
+    const up = s.cluster.ready();
+    const ids = up.map((n) => n.id);
+    const wipeable = up.filter((n) => n.joinUrl === undefined).map((n) => n.id);
+    return retarget(fault, s.prng.fork(`retarget-${index}`), ids, wipeable, o.maxDown);
+  };
 }
 
 function progressLine(history: Recorder, timeSec: number, fault: string): string {
@@ -185,7 +241,7 @@ async function readBack(kv: KvClient, nodes: readonly NodeRef[], workload: Workl
   const convergence = await waitConvergence(nodes, [...workload.keys, ...workload.churnKeys], convergenceDeadlineMs);
   log(convergence.convergenceMs === null
     ? `did NOT converge within ${convergenceDeadlineMs} ms: ${convergence.lastProblem}`
-    : `converged in ${convergence.convergenceMs} ms after healing`);
+    : `converged in ${convergence.convergenceMs} ms after healing${convergence.lastProblem ? ` (the last poll before: ${convergence.lastProblem})` : ''}`);
   const reads = await finalReads(kv, nodes, workload, finalReadDeadlineMs);
   const churnCopies = await replicaCopies(nodes, workload.churnKeys);
   const reaped = workload.churnKeys.length > 0 ? await tombstonesReaped(nodes) : 0;
@@ -193,7 +249,8 @@ async function readBack(kv: KvClient, nodes: readonly NodeRef[], workload: Workl
 }
 
 /** What the checkers will judge, written first so that a checker crash leaves it for the post-mortem. */
-function writeArtefacts(dir: string, ops: readonly Op[], faults: readonly FaultWindow[], b: ReadBack): void {
+function writeArtefacts(dir: string, ops: readonly Op[], faults: readonly FaultWindow[], b: ReadBack, membership: readonly MembershipEvent[] | undefined): void {
+  if (membership) writeFileSync(join(dir, 'membership.jsonl'), membership.map((e) => JSON.stringify(e)).join('\n') + '\n');
   writeFileSync(join(dir, 'history.jsonl'), jsonLines(ops));
   writeFileSync(join(dir, 'faults.json'), JSON.stringify(faults, null, 2));
   writeFileSync(join(dir, 'final-reads.json'), JSON.stringify(b.finalReads, null, 2));

@@ -22,6 +22,12 @@ export function verdict(info: RunInfo, history: readonly Op[], faults: readonly 
   if (results.set) specific = ` ${results.set.lost.count} acknowledged add(s) lost.`;
   if (results.register) specific = ` ${results.register.violations.count} quorum read(s) went backwards outside faults.`;
   if (results.supersession) specific += ` ${results.supersession.resurrected.count} superseded version(s) of churn keys survived.`;
+  const m = results.membership;
+  if (m) {
+    const committed = Object.entries(m.committed).map(([kind, count]) => `${count} ${kind}`).join(', ');
+    specific += ` Membership: ${committed} committed (ring version ${m.ringVersionStart} -> ${m.ringVersionEnd ?? '?'}), ` +
+      (m.settled ? `ring settled ${m.settleMs} ms after healing.` : `ring did NOT settle (${m.settleProblem ?? 'deadline'}).`);
+  }
   const head = results.valid ? 'VALID' : 'INVALID';
   const why = results.valid ? '' : ` Reasons: ${results.reasons.join('; ')}.`;
   return `${head}: ${info.workload} workload, ${info.client} client, ${info.nodes} nodes (N=${info.n}), seed ${info.seed}, ` +

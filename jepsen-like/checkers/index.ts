@@ -1,5 +1,5 @@
 // Runs every checker over a finished run. Pure: the runner passes what it recorded, gets Results.
-import type { FaultWindow, FinalRead, Op, ReplicaVersion, RunInfo } from '../history.js';
+import type { FaultWindow, FinalRead, MembershipSummary, Op, ReplicaVersion, RunInfo } from '../history.js';
 import { checkConvergence, type ConvergenceResults } from './convergence.js';
 import { checkPerf, type PerfResults } from './perf.js';
 import { checkRegister, type RegisterResults } from './register.js';
@@ -20,6 +20,8 @@ export interface Results {
   /** Churn keys (set workload with --churn-keys): no superseded version survives. */
   supersession?: SupersessionResults;
   convergence: ConvergenceResults;
+  /** With the membership nemesis: what it changed and whether the ring settled (not settling makes the run invalid). */
+  membership?: MembershipSummary;
   perf: PerfResults;
   /** One line per reason the run is invalid (empty when valid). */
   reasons: string[];
@@ -36,6 +38,8 @@ export interface CheckInput {
   churnCopies?: readonly ChurnCopy[];
   /** Tombstones the nodes reaped during the run (at least): shows reaping raced with the workload. */
   tombstonesReaped?: number;
+  /** The membership nemesis's summary (runs with it only). */
+  membership?: MembershipSummary;
 }
 
 export function checkRun(input: CheckInput): Results {
@@ -62,7 +66,12 @@ export function checkRun(input: CheckInput): Results {
   const convergence = checkConvergence(info, input.replicaVersions, input.convergenceMs);
   if (!convergence.converged) reasons.push('convergence: replicas did not converge after healing');
   if (convergence.keysDiverged.count > 0) reasons.push(`convergence: ${convergence.keysDiverged.count} key(s) with differing replica versions`);
+  const membership = input.membership;
+  if (membership && !membership.settled) reasons.push(`membership: the ring did not settle after healing (${membership.settleProblem ?? 'deadline passed'})`);
   const perf = checkPerf(info, history, faults);
-  const valid = (set?.valid ?? true) && (register?.valid ?? true) && (supersession?.valid ?? true) && convergence.valid;
-  return { valid, ...(set ? { set } : {}), ...(register ? { register } : {}), ...(supersession ? { supersession } : {}), convergence, perf, reasons };
+  const valid = (set?.valid ?? true) && (register?.valid ?? true) && (supersession?.valid ?? true) && convergence.valid && (membership?.settled ?? true);
+  return {
+    valid, ...(set ? { set } : {}), ...(register ? { register } : {}), ...(supersession ? { supersession } : {}),
+    convergence, ...(membership ? { membership } : {}), perf, reasons,
+  };
 }

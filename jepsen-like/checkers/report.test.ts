@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { checkRun } from './index.js';
 import { downsample, esc, MAX_POINTS, renderReport, writeReport } from '../report.js';
 import { call, fault, history, runInfo, syntheticSetRun } from './test-helpers.js';
+import type { MembershipEvent, MembershipSummary } from '../history.js';
 
 describe('report', () => {
   it('writes report.html with the latency plot, the fault bands and the verdict', async () => {
@@ -86,6 +87,30 @@ describe('report', () => {
     const results = checkRun(run);
     const html = renderReport({ info: run.info, history: run.history, faults: run.faults, results });
     assert.match(html, /Downsampled: showing 50,000 of [\d,]+ points/);
+  });
+
+  it('shows the membership changes: the summary, one line per event, a dashed line per commit; a ring that did not settle is invalid', () => {
+    const run = syntheticSetRun({ timeSec: 20, opsPerSec: 50 });
+    const summary: MembershipSummary = {
+      committed: { join: 1, leave: 1, replace: 0, remove: 0 }, gaveUp: 0, refusals: 1, ringVersionStart: 0, ringVersionEnd: null,
+      settled: false, settleMs: 180_000, settleProblem: '3 partitions still moving (as n2 sees it)', finalMembers: ['n1:valid', 'n6:valid'], lossAllowed: 'none',
+    };
+    const events: MembershipEvent[] = [
+      { timeMs: 2000, change: 1, action: 'start', nodes: ['n6'], outcome: 'ok', via: 'n1', detail: 'started with --join' },
+      { timeMs: 2500, change: 1, action: 'commit', kind: 'join', nodes: ['n6'], outcome: 'refused', via: 'n2', status: 503, detail: 'the claimant n1 <cannot> be reached' },
+      { timeMs: 4000, change: 1, action: 'commit', kind: 'join', nodes: ['n6'], outcome: 'ok', via: 'n3', detail: 'ring version 2' },
+      { timeMs: 9000, change: 2, action: 'commit', kind: 'leave', nodes: ['n5'], outcome: 'ok', via: 'n3', detail: 'ring version 40' },
+    ];
+    const results = checkRun({ ...run, membership: summary });
+    assert.equal(results.valid, false);
+    assert.match(results.reasons.join('; '), /membership: the ring did not settle after healing \(3 partitions still moving/);
+    const html = renderReport({ info: run.info, history: run.history, faults: run.faults, results, membershipEvents: events });
+    assert.match(html, /<h2>Membership changes<\/h2>/);
+    assert.match(html, /1 join, 1 leave, 0 replace, 0 remove/);
+    assert.match(html, /Events \(4\)/);
+    assert.equal(html.split('<table class="membership">')[1]!.split('</table>')[0]!.split('<tr>').length - 2, 4, 'one row per event');
+    assert.match(html, /the claimant n1 &lt;cannot&gt; be reached/);
+    assert.equal(html.split('<g class="membership-mark">').length - 1, 4, 'two commits, in each of the two plots');
   });
 
   it('escapes the five HTML metacharacters', () => {

@@ -1,7 +1,7 @@
 // Plot geometry shared by the report's SVG plots: colours and marker shapes, axes, ticks, fault
 // bands and their labels.
 import type { Pair } from '../checkers/ops.js';
-import type { FaultWindow, Op } from '../history.js';
+import type { FaultWindow, MembershipEvent, Op } from '../history.js';
 import { esc, fmtSec, r1 } from './format.js';
 
 export const FAULT_COLOURS: Record<FaultWindow['kind'], string> = {
@@ -10,6 +10,9 @@ export const FAULT_COLOURS: Record<FaultWindow['kind'], string> = {
   pause: '#d4a017',
   wipe: '#6d4c41',
 };
+
+/** Membership changes: a dashed line at each commit. */
+export const MEMBERSHIP_COLOUR = '#00897b';
 
 export const OUTCOME_COLOURS = { info: '#f39c12', fail: '#d62728' } as const;
 export const OK_COLOURS: Record<Op['f'], string> = { read: '#2ca02c', add: '#1f5fbf', write: '#1f5fbf', delete: '#7f3fbf' };
@@ -159,4 +162,19 @@ export function seriesPath(shape: Shape, colour: string, d: string, opacity: num
 
 export function legendMarker(shape: Shape, colour: string, x: number, y: number): string {
   return seriesPath(shape, colour, markerPath(shape, x, y), 1, 1.75);
+}
+
+/** A dashed vertical line at each committed membership change, labelled inside the plot (three staggered rows). */
+export function membershipMarks(frame: Frame, events: readonly MembershipEvent[]): string {
+  const commits = events.filter((e) => e.action === 'commit' && e.outcome === 'ok');
+  return commits
+    .map((e, i) => {
+      const x = r1(frame.x(e.timeMs / 1000));
+      const label = `${e.kind ?? 'change'} ${e.nodes.join(',')}`;
+      const y = frame.top + 11 + (i % 3) * 12;
+      return `<g class="membership-mark"><title>${esc(`committed at ${fmtSec(e.timeMs)}: ${label}`)}</title>` +
+        `<line x1="${x}" x2="${x}" y1="${frame.top}" y2="${frame.top + frame.plotH}" stroke="${MEMBERSHIP_COLOUR}" stroke-width="1.2" stroke-dasharray="4 3"/>` +
+        `<text x="${r1(x + 3)}" y="${y}" class="band-label" fill="${MEMBERSHIP_COLOUR}">${esc(label)}</text></g>`;
+    })
+    .join('\n');
 }

@@ -1,10 +1,10 @@
 // The report's two SVG plots: latency over time (one point per completed operation, downsampled
 // deterministically above MAX_POINTS) and throughput (completions per second).
 import type { Pair } from '../checkers/ops.js';
-import type { FaultWindow, Op } from '../history.js';
+import type { FaultWindow, MembershipEvent, Op } from '../history.js';
 import { esc, fmtInt, r1 } from './format.js';
 import {
-  colourOf, FAULT_COLOURS, faultBands, fmtLatencyTick, fmtTick, layoutLabels, legendMarker, makeFrame, markerPath, niceStep,
+  colourOf, FAULT_COLOURS, faultBands, fmtLatencyTick, membershipMarks, fmtTick, layoutLabels, legendMarker, makeFrame, markerPath, niceStep,
   OK_COLOURS, OUTCOME_COLOURS, seriesPath, type Shape, SHAPES, xAxis, yAxisLinear, yLabel,
 } from './plot-frame.js';
 
@@ -37,7 +37,7 @@ export function downsample<T extends { type: string }>(points: readonly T[], max
   return { kept: [...keptOk, ...keptNotOk], sampled: true };
 }
 
-export function latencyPlot(pairs: readonly Pair[], faults: readonly FaultWindow[], xMaxSec: number): { svg: string; note: string } {
+export function latencyPlot(pairs: readonly Pair[], faults: readonly FaultWindow[], xMaxSec: number, membership: readonly MembershipEvent[] = []): { svg: string; note: string } {
   const all: Point[] = [];
   for (const p of pairs) {
     if (p.latencyMs === undefined) continue;
@@ -56,6 +56,7 @@ export function latencyPlot(pairs: readonly Pair[], faults: readonly FaultWindow
   parts.push(yLabel(frame, 'latency (log scale)'));
   parts.push(xAxis(frame));
   parts.push(faultBands(frame, faults, labels.rows));
+  parts.push(membershipMarks(frame, membership));
   const legend = latencySeries(all, kept, frame, scale.y, parts);
   const { legendParts, height } = latencyLegend(legend, faults, frame);
 
@@ -184,7 +185,7 @@ function latencyNote(completed: number, plotted: number, sampled: boolean, never
 
 // Throughput plot: completions per second, binned, per outcome (ok per f), fault windows shaded.
 
-export function throughputPlot(pairs: readonly Pair[], faults: readonly FaultWindow[], xMaxSec: number): string {
+export function throughputPlot(pairs: readonly Pair[], faults: readonly FaultWindow[], xMaxSec: number, membership: readonly MembershipEvent[] = []): string {
   const width = 1240;
   const provisional = makeFrame(width, 200, 1, xMaxSec);
   const labels = layoutLabels(faults, provisional.x);
@@ -216,6 +217,7 @@ export function throughputPlot(pairs: readonly Pair[], faults: readonly FaultWin
   parts.push(yAxisLinear(frame, yMax, y, 'completions / s'));
   parts.push(xAxis(frame));
   parts.push(faultBands(frame, faults, labels.rows));
+  parts.push(membershipMarks(frame, membership));
   const legendParts: string[] = [];
   let lx = frame.left;
   const ly = frame.top + frame.plotH + 52;

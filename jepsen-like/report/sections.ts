@@ -2,9 +2,9 @@
 import type { Results } from '../checkers/index.js';
 import type { Pair } from '../checkers/ops.js';
 import type { OpStats, Percentiles, PerfGroup } from '../checkers/perf.js';
-import type { FaultWindow, Op, RunInfo } from '../history.js';
+import type { FaultWindow, MembershipEvent, Op, RunInfo } from '../history.js';
 import { esc, fmtInt, fmtMs, fmtRate, fmtSec, kv, table } from './format.js';
-import { FAULT_COLOURS } from './plot-frame.js';
+import { FAULT_COLOURS, MEMBERSHIP_COLOUR } from './plot-frame.js';
 
 export function header(info: RunInfo, results: Results, history: readonly Op[], pairs: readonly Pair[]): string {
   const verdict = results.valid ? 'VALID' : 'INVALID';
@@ -224,4 +224,38 @@ export function faultSection(faults: readonly FaultWindow[]): string {
       esc(w.endMs === undefined ? '–' : fmtSec(w.endMs - w.startMs)),
     ]);
   return `<section><h2>Fault schedule</h2>${table(['#', 'kind', 'nodes', 'description', 'start', 'end', 'duration'], rows, 'faults')}</section>`;
+}
+
+const OUTCOME_CLASS: Record<MembershipEvent['outcome'], string> = { ok: 'ok', refused: 'warn', failed: 'err', 'gave-up': 'err' };
+
+/** The membership nemesis: a summary, then one line per event (every attempt, refused ones included). */
+export function membershipSection(results: Results, events: readonly MembershipEvent[]): string {
+  const m = results.membership;
+  if (!m) return '';
+  const committed = Object.entries(m.committed).map(([kind, count]) => `${count} ${kind}`).join(', ');
+  const rows = [
+    { label: 'changes committed', value: esc(committed), note: 'one at a time, each staged and committed through the admin routes' },
+    { label: 'changes given up', value: fmtInt(m.gaveUp), note: 'a spare that would not start, or a call refused every time (bounded retries)' },
+    { label: 'admin calls refused and retried', value: fmtInt(m.refusals), note: '409 while a plan still moves, 503 claimant unreachable, or no answer' },
+    { label: 'ring version', value: esc(`${m.ringVersionStart} → ${m.ringVersionEnd ?? 'no agreement'}`) },
+    { label: 'ring settled after healing', value: yesNo(m.settled), bad: !m.settled, good: m.settled, note: m.settleProblem ?? 'every running node on one ring version, nothing moving' },
+    { label: 'time to settle', value: esc(fmtMs(m.settleMs)), note: 'from the end of healing' },
+    { label: 'members at the end', value: esc(m.finalMembers.join(' ')) },
+    { label: 'acknowledged writes that may be lost', value: esc(m.lossAllowed) },
+  ];
+  const lines = events.map((e, i) => [
+    esc(i + 1),
+    esc(fmtSec(e.timeMs)),
+    esc(e.change === 0 ? 'end' : `#${e.change}`),
+    `<span class="swatch" style="background:${MEMBERSHIP_COLOUR}"></span>${esc(e.kind ? `${e.action} (${e.kind})` : e.action)}`,
+    esc(e.nodes.join(', ')),
+    `<span class="${OUTCOME_CLASS[e.outcome]}">${esc(e.outcome)}</span>`,
+    esc(e.via ?? ''),
+    esc(e.status ?? ''),
+    esc(e.detail),
+  ]);
+  return `<section><h2>Membership changes</h2>
+${kv(rows)}
+<h3>Events (${fmtInt(events.length)})</h3>${table(['#', 'time', 'change', 'action', 'nodes', 'outcome', 'via', 'status', 'detail'], lines, 'membership')}
+</section>`;
 }

@@ -127,7 +127,8 @@ export class Recorder {
 export interface ProcessContext {
   readonly process: number;
   readonly prng: Prng;
-  readonly nodes: readonly NodeRef[];
+  /** The nodes requests may go to now: membership changes them during a run (asked before each request). */
+  readonly nodes: () => readonly NodeRef[];
   readonly kv: KvClient;
   readonly history: Recorder;
   readonly stopped: () => boolean;

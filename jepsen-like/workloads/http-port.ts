@@ -11,12 +11,20 @@ export function decodeElements(value: Buffer): number[] {
   return parsed as number[];
 }
 
-/** The port of one client process; the context is the X-Kvorum-Context token, as received. */
-export function httpPort(kv: KvClient, nodes: readonly NodeRef[]): ClientPort<string | undefined> {
-  const byId = new Map(nodes.map((n) => [n.id, n]));
+/**
+ * The port of one client process; the context is the X-Kvorum-Context token, as received. `nodes`
+ * is asked each time a request picks a node (membership changes it); every node ever offered keeps
+ * its URL, for a request that picked it just before it was taken away.
+ */
+export function httpPort(kv: KvClient, nodes: () => readonly NodeRef[]): ClientPort<string | undefined> {
+  const byId = new Map<string, NodeRef>();
   const url = (node: string, key: string, query: string) => kvUrl(byId.get(node)!, key, `${query}&timeout=${quorumTimeoutMs}`);
   return {
-    nodes: nodes.map((n) => n.id),
+    get nodes() {
+      const now = nodes();
+      for (const n of now) byId.set(n.id, n);
+      return now.map((n) => n.id);
+    },
     async get(node, key, r) {
       try {
         const res = await kv.send('GET', url(node, key, `r=${r}`));

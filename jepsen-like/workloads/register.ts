@@ -53,7 +53,7 @@ export function registerWorkload(opts: RegisterOptions): Workload {
 
 /** A recorded quorum read; returns the response, or undefined when it failed. */
 async function read(ctx: ProcessContext, key: string): Promise<KvResponse | undefined> {
-  const node = ctx.prng.pick(ctx.nodes);
+  const node = ctx.prng.pick(ctx.nodes());
   const inv = ctx.history.invoke(ctx.process, 'read', key, null, node.id, true);
   try {
     const res = await ctx.kv.send('GET', kvUrl(node, key, `r=quorum&timeout=${quorumTimeoutMs}`));
@@ -76,7 +76,7 @@ async function write(ctx: ProcessContext, key: string, value: number, contexts: 
     if (res === undefined) return false;
     contexts.set(key, res.context);
   }
-  const node = ctx.prng.pick(ctx.nodes);
+  const node = ctx.prng.pick(ctx.nodes());
   const inv = ctx.history.invoke(ctx.process, 'write', key, value, node.id);
   try {
     const res = await ctx.kv.send('PUT', kvUrl(node, key, `w=quorum&timeout=${quorumTimeoutMs}`), {

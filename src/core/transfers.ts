@@ -6,6 +6,7 @@
 // the new replicas lack, then drops its copy. Progress is kept on disk per partition, so a
 // transfer resumes after either side crashes from the last page received, not from zero.
 import type { AntiEntropy } from './anti-entropy.js';
+import type { CodedFailure } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import { dropBatchKeys, transferPageKeysMax, transferVerifyRoundsMax } from './limits.js';
 import type { Membership } from './membership.js';
@@ -152,7 +153,7 @@ export class Transfers {
   /** Streams, verifies and reports one partition. */
   private async receive(partition: PartitionId, progress: TransferProgress): Promise<void> {
     const source = this.sourceFor(partition);
-    if (source === undefined) throw new Error(`no live replica of partition ${partition} to receive it from`);
+    if (source === undefined) throw new NoLiveSource(`no live replica of partition ${partition} to receive it from`);
     progress.from = source;
     progress.state = 'streaming';
     progress.error = undefined;
@@ -199,9 +200,19 @@ export class Transfers {
     this.deps.metrics.inc('transfer_errors');
     progress.state = 'failed';
     progress.error = (err as Error).message;
-    this.failures.failed(`receiving partition ${partition}`, err, { partition, from: progress.from });
+    this.logFailure(`receiving partition ${partition}`, err, { partition, from: progress.from });
     // Retried by a later round, from the last page kept.
     this.running.delete(partition);
+  }
+
+  /**
+   * Logs a failure by its class, unless this node is stopping: its storage then closes under a
+   * drop or a transfer in flight (a removed node stops itself mid-drop), and a restart redoes the
+   * drop (start()) or resumes the transfer from its last page, so that is no bug.
+   */
+  private logFailure(what: string, err: unknown, fields: object): void {
+    if (this.periodic.stopped) this.deps.log.debug({ ...fields, err: (err as Error).message }, `${what} stopped with the node`);
+    else this.failures.failed(what, err, fields);
   }
 
   private stillReceiving(partition: PartitionId, progress: TransferProgress): boolean {
@@ -231,7 +242,7 @@ export class Transfers {
   private startDrop(partition: PartitionId): void {
     this.dropping.add(partition);
     this.drop(partition)
-      .catch((err: unknown) => this.failures.failed(`dropping partition ${partition}`, err, { partition }))
+      .catch((err: unknown) => this.logFailure(`dropping partition ${partition}`, err, { partition }))
       .finally(() => {
         this.dropping.delete(partition);
         // The ring may have given the partition back meanwhile: it then starts again from an empty copy.
@@ -245,7 +256,7 @@ export class Transfers {
     const state = this.deps.membership.state();
     for (const peer of state.replicas[partition]!) {
       if (peer === this.deps.self || !this.deps.isUp(peer)) continue;
-      await this.deps.antiEntropy.syncPartition(peer, partition, { pushOnly: true }).catch((err: unknown) => this.failures.failed('pushing a partition before dropping it', err, { partition, peer }));
+      await this.deps.antiEntropy.syncPartition(peer, partition, { pushOnly: true }).catch((err: unknown) => this.logFailure('pushing a partition before dropping it', err, { partition, peer }));
     }
     this.deps.antiEntropy.removeTree(partition);
     await this.deps.replica.writesSettled(partition);
@@ -259,6 +270,12 @@ export class Transfers {
     for (let deleted = -1; deleted !== 0; total += deleted) deleted = await this.deps.replica.dropPartition(partition, dropBatchKeys);
     return total;
   }
+}
+
+/** Every current replica of a partition is down as this node sees it (a network partition, crashes): a later round retries. */
+class NoLiveSource extends Error implements CodedFailure {
+  override readonly name = 'NoLiveSource';
+  readonly failureCode = 'peer_unreachable';
 }
 
 /** Whether `node` serves or receives `partition` in this ring. */

@@ -41,6 +41,8 @@ export interface ProcOptions {
   readonly logFile?: string;
   /** Called with every output line as it arrives, and the stream it came on (not with logFile). */
   readonly onLine?: (line: string, stream: 'out' | 'err') => void;
+  /** Variables added to the child's environment (jepsen-like's link hook reads its map's path there). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A child process (node running `args`) with its output kept and its exit observable with a deadline. */
@@ -57,7 +59,7 @@ export class Proc {
     args: readonly string[],
     private readonly opts: ProcOptions = {},
   ) {
-    const env = { ...process.env };
+    const env = { ...process.env, ...opts.env };
     delete env['KVORUM_SECRET']; // a secret comes from the flags a harness passes, never from the environment
     const fd = opts.logFile === undefined ? undefined : openSync(opts.logFile, 'a');
     try {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { liveValues, sameVersion } from '../../src/core/dvv.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { ClientOp, QuorumSpec } from '../../src/core/rpc.js';
-import type { CausalContext, NodeId } from '../../src/core/types.js';
+import { asPartitionId, type CausalContext, type NodeId } from '../../src/core/types.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
