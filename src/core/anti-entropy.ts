@@ -151,12 +151,15 @@ export class AntiEntropy {
     const shared = [...this.trees.keys()].filter((p) => preferenceList(ring, p).primaries.includes(peer));
     const session = this.session(peer);
     const remoteRoots = await session.hashes({ type: 'aeRoots', partitions: shared });
-    const differing = shared.filter((p, i) => this.trees.get(p)!.root() !== remoteRoots[i]);
+    // A partition handed away while we waited has no tree any more: nothing to compare.
+    const differing = shared.filter((p, i) => this.trees.has(p) && this.trees.get(p)!.root() !== remoteRoots[i]);
     let keysRepaired = 0;
     for (const partition of differing) {
       const budget = this.deps.keysPerExchangeMax - keysRepaired;
       if (budget <= 0 || this.periodic.stopped) break;
-      const keys = (await compareTrees(this.trees.get(partition)!, session.tree(partition))).slice(0, budget);
+      const tree = this.trees.get(partition);
+      if (tree === undefined) continue;
+      const keys = (await compareTrees(tree, session.tree(partition))).slice(0, budget);
       const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));
       session.count(repaired.reduce((n, r) => n + r.bytes, 0));
       // Only keys this exchange changed: another exchange may have repaired some meanwhile.

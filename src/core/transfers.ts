@@ -6,6 +6,7 @@
 // the new replicas lack, then drops its copy. Progress is kept on disk per partition, so a
 // transfer resumes after either side crashes from the last page received, not from zero.
 import type { AntiEntropy } from './anti-entropy.js';
+import type { CodedFailure } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import { dropBatchKeys, transferPageKeysMax, transferVerifyRoundsMax } from './limits.js';
 import type { Membership } from './membership.js';
@@ -46,6 +47,8 @@ export class Transfers {
   private limits: TransferLimits;
   private readonly running = new Map<PartitionId, TransferProgress>();
   private readonly dropping = new Set<PartitionId>();
+  /** The drops in flight (a removed node waits for them before it stops: see handedOff). */
+  private readonly drops = new Set<Promise<void>>();
   private readonly periodic: Periodic;
   private readonly failures: FailureLog;
   /** When the byte budget lets the next page start (monotonic ms). */
@@ -134,7 +137,7 @@ export class Transfers {
   /** Streams, verifies and reports one partition. */
   private async receive(partition: PartitionId, progress: TransferProgress): Promise<void> {
     const source = this.sourceFor(partition);
-    if (source === undefined) throw new Error(`no live replica of partition ${partition} to receive it from`);
+    if (source === undefined) throw new NoSourceError(`no live replica of partition ${partition} to receive it from`);
     progress.from = source;
     progress.state = 'streaming';
     progress.error = undefined;
@@ -208,16 +211,30 @@ export class Transfers {
     this.budgetAtMs = start + (bytes * 1000) / this.limits.bytesPerSecond;
   }
 
+  /**
+   * Resolves once no partition is being handed away: every push to the new replicas is through.
+   * A node its ring removed waits for this before it stops, so the writes that reached it after
+   * the receivers' checks are not stopped half-pushed.
+   */
+  async handedOff(): Promise<void> {
+    while (this.drops.size > 0) await Promise.allSettled([...this.drops]);
+  }
+
   /** Stops taking the partition, pushes what the new replicas lack, then deletes the local copy. */
   private startDrop(partition: PartitionId): void {
     this.dropping.add(partition);
-    this.drop(partition)
-      .catch((err: unknown) => this.failures.failed(`dropping partition ${partition}`, err, { partition }))
+    const done = this.drop(partition)
+      .catch((err: unknown) => {
+        // A node stopping (its storage closing under the drop) keeps the rest for its next start.
+        if (!this.periodic.stopped) this.failures.failed(`dropping partition ${partition}`, err, { partition });
+      })
       .finally(() => {
+        this.drops.delete(done);
         this.dropping.delete(partition);
         // The ring may have given the partition back meanwhile: it then starts again from an empty copy.
-        this.onRingChange();
+        if (!this.periodic.stopped) this.onRingChange();
       });
+    this.drops.add(done);
   }
 
   private async drop(partition: PartitionId): Promise<void> {
@@ -237,6 +254,12 @@ export class Transfers {
     for (let deleted = -1; deleted !== 0; total += deleted) deleted = await this.deps.replica.dropPartition(partition, dropBatchKeys);
     return total;
   }
+}
+
+/** Every current replica of the partition is down: an operating condition (retried by a later round), not a bug. */
+class NoSourceError extends Error implements CodedFailure {
+  override readonly name = 'NoSourceError';
+  readonly failureCode = 'peer_unreachable';
 }
 
 /** Whether `node` serves or receives `partition` in this ring. */

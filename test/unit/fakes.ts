@@ -9,7 +9,7 @@ import { noMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, type Ring } from '../../src/core/ring.js';
 import { genesisOfIds } from '../../src/core/ring-view.js';
-import { TransportError, silentLogger, type Runtime, type Transport } from '../../src/core/ports.js';
+import { TransportError, silentLogger, type Logger, type Runtime, type Transport } from '../../src/core/ports.js';
 import type { RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
@@ -95,7 +95,7 @@ export const fastSettings: ConvergenceSettings = {
 };
 
 /** K nodes on one simulated time and fake network. Background services are not started unless a test does. */
-export function fakeCluster(size: number, opts: { n?: number; partitions?: number; settings?: Partial<ConvergenceSettings> } = {}) {
+export function fakeCluster(size: number, opts: { n?: number; partitions?: number; settings?: Partial<ConvergenceSettings>; log?: (id: NodeId) => Logger } = {}) {
   const time = new SimTime();
   const network = new FakeNetwork(time.runtime);
   const ids = Array.from({ length: size }, (_, i) => asNodeId(`n${i + 1}`));
@@ -109,7 +109,7 @@ export function fakeCluster(size: number, opts: { n?: number; partitions?: numbe
       transport: network.transportFor(id),
       storage,
       initialRing: genesisOfIds(ids, ring.partitions, ring.n),
-      log: silentLogger,
+      log: opts.log?.(id) ?? silentLogger,
       metrics: noMetrics,
       settings: { ...fastSettings, ...opts.settings },
     });
