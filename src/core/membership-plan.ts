@@ -15,6 +15,11 @@ export interface StageOptions {
   /** Whether the failure detector believes `node` is up (a live node is removed only with force). */
   readonly isUp: (node: NodeId) => boolean;
   readonly force: boolean;
+  /**
+   * Stage even while a committed plan moves partitions (the forced removal of a dead claimant:
+   * its transfers report to the claimant, so without a new one they could never finish).
+   */
+  readonly whileMoving?: boolean;
 }
 
 export interface MemberShare {
@@ -61,15 +66,15 @@ export function stage(ring: RingContent, change: StagedChange, options: StageOpt
   // A replacement stands in for its node's own staged join (staged when it started with --join).
   const kept = change.kind === 'replace' ? ring.staged.filter((c) => !(c.kind === 'join' && c.node === change.by)) : ring.staged;
   const staged = [...kept, change];
-  planOf({ ...ring, staged }, { allowEmpty: true });
+  planOf({ ...ring, staged }, { allowEmpty: true, allowMoving: options.whileMoving ?? false });
   return { ...ring, staged };
 }
 
 /** The content a commit of every staged change makes, and what it would move. Throws if it may not be committed. */
-export function planOf(ring: RingContent, { allowEmpty = false } = {}): { content: RingContent; report: PlanReport } {
+export function planOf(ring: RingContent, { allowEmpty = false, allowMoving = false } = {}): { content: RingContent; report: PlanReport } {
   if (ring.staged.length === 0 && !allowEmpty) refuse('nothing is staged: stage join, leave, replace or remove first');
   const moving = movingPartitions(ring);
-  if (moving.length > 0) refuse(`a committed plan is still moving ${moving.length} partitions: wait for its transfers or cancel them`);
+  if (moving.length > 0 && !allowMoving) refuse(`a committed plan is still moving ${moving.length} partitions: wait for its transfers or cancel them`);
   const members = applyStatuses(ring.members, ring.staged);
   const valid = members.filter((m) => m.status === 'valid').map((m) => m.id);
   if (valid.length < ring.n) refuse(`the plan leaves ${valid.length} valid members, fewer than N=${ring.n}`, { valid: valid.length, n: ring.n });
@@ -93,9 +98,15 @@ export function switchPartition(ring: RingContent, p: PartitionId): RingContent 
   return settle({ ...ring, replicas: ring.replicas.map((r, i) => (i === p ? ring.target[p]! : r)) });
 }
 
-/** Partition `p` stops moving: its current replicas keep it (the next plan may move it again). */
+/**
+ * Partition `p` stops moving: its current replicas keep it (the next plan may move it again). A
+ * leaving member among them keeps serving it, so it is valid again: only a member that holds
+ * nothing may be removed (stage its leave again to hand the partition away).
+ */
 export function cancelPartition(ring: RingContent, p: PartitionId): RingContent {
-  return settle({ ...ring, target: ring.target.map((t, i) => (i === p ? ring.replicas[p]! : t)) });
+  const keeps = new Set(ring.replicas[p]);
+  const members = ring.members.map((m): RingMember => (m.status === 'leaving' && keeps.has(m.id) ? { ...m, status: 'valid' } : m));
+  return settle({ ...ring, members, target: ring.target.map((t, i) => (i === p ? ring.replicas[p]! : t)) });
 }
 
 /** Partitions whose target differs from their replicas. */

@@ -198,8 +198,15 @@ export class Membership {
   /** A dead claimant is removed by force: this node becomes the claimant and stages the removal. */
   private async takeOver(op: Extract<AdminOp, { op: 'stage' }>): Promise<AdminOutcome> {
     const before = this.current;
+    let content: RingContent;
+    try {
+      content = stage({ ...before, claimant: this.deps.self }, op.change, { isUp: this.deps.isUp, force: true, whileMoving: true });
+    } catch (err) {
+      // Refused like any other stage (e.g. too few valid members would be left): nothing changes.
+      if (err instanceof KvError) return refused(err.code, err.message);
+      throw err;
+    }
     this.deps.log.warn({ claimant: before.claimant }, `taking over as claimant from ${before.claimant}, which is down and being removed by force`);
-    const content = stage({ ...before, claimant: this.deps.self }, op.change, { isUp: this.deps.isUp, force: true });
     const after = await this.adopt(nextRing(before, this.deps.self, content));
     this.pushToAll();
     return { ok: true, before, after };

@@ -11,7 +11,7 @@ export interface Timer {
 export interface Runtime {
   /** Milliseconds on a monotonic clock: for timeouts and intervals. */
   now(): number;
-  /** Milliseconds since the epoch: only for ages that must survive a restart (tombstones, hints). */
+  /** Whole milliseconds since the epoch, as the system clock gives them: only for ages that must survive a restart (tombstones, hints) and dots. */
   wallClockMs(): number;
   setTimer(delayMs: number, fire: () => void): Timer;
   /** Uniform in [0, 1). */

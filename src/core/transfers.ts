@@ -51,6 +51,8 @@ export class Transfers {
   private readonly inFlight = new Map<PartitionId, Promise<void>>();
   /** Partitions a round is starting (loading their cursor): rounds may overlap, and each must see the others' picks. */
   private readonly starting = new Set<PartitionId>();
+  /** The drops in flight (a removed node waits for them before it stops: see handedOff). */
+  private readonly drops = new Set<Promise<void>>();
   private readonly periodic: Periodic;
   private readonly failures: FailureLog;
   /** When the byte budget lets the next page start (monotonic ms). */
@@ -238,16 +240,27 @@ export class Transfers {
     this.budgetAtMs = start + (bytes * 1000) / this.limits.bytesPerSecond;
   }
 
+  /**
+   * Resolves once no partition is being handed away: every push to the new replicas is through.
+   * A node its ring removed waits for this before it stops, so the writes that reached it after
+   * the receivers' checks are not stopped half-pushed.
+   */
+  async handedOff(): Promise<void> {
+    while (this.drops.size > 0) await Promise.allSettled([...this.drops]);
+  }
+
   /** Stops taking the partition, pushes what the new replicas lack, then deletes the local copy. */
   private startDrop(partition: PartitionId): void {
     this.dropping.add(partition);
-    this.drop(partition)
+    const done = this.drop(partition)
       .catch((err: unknown) => this.logFailure(`dropping partition ${partition}`, err, { partition }))
       .finally(() => {
+        this.drops.delete(done);
         this.dropping.delete(partition);
         // The ring may have given the partition back meanwhile: it then starts again from an empty copy.
-        this.onRingChange();
+        if (!this.periodic.stopped) this.onRingChange();
       });
+    this.drops.add(done);
   }
 
   private async drop(partition: PartitionId): Promise<void> {

@@ -37,14 +37,27 @@ async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: 
   return genesisFromPeers(config.peers, config.partitions, config.n);
 }
 
-/** Keeps the transport's addresses with the ring; resolves once the ring says this node was removed. */
+/**
+ * Keeps the transport's addresses with the ring; resolves once the ring says this node was removed
+ * (also when it already said so at start: a node that crashed right after learning it).
+ */
 function followRing(membership: Membership, transport: HttpTransport, self: NodeId): Promise<void> {
+  const isRemoved = (state: RingState) => state.members.find((m) => m.id === self)?.status === 'removed';
   return new Promise((resolve) => {
+    if (isRemoved(membership.state())) resolve();
     membership.onChange((_ring, state) => {
       transport.updatePeers(urlsOf(state));
-      if (state.members.find((m) => m.id === self)?.status === 'removed') resolve();
+      if (isRemoved(state)) resolve();
     });
   });
+}
+
+/** A removed node first finishes handing its last partitions away (bounded), then stops. */
+async function handOff(core: NodeCore, log: FastifyBaseLogger): Promise<void> {
+  const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, shutdownGraceMs, 'timeout').unref());
+  if ((await Promise.race([core.transfers.handedOff().then(() => 'done' as const), grace])) === 'timeout') {
+    log.warn({ graceMs: shutdownGraceMs }, 'removed: handing partitions away did not finish in time; stopping anyway');
+  }
 }
 
 const urlsOf = (ring: RingState): Map<NodeId, string> => new Map(ring.members.filter((m) => m.status !== 'removed').map((m) => [m.id, m.url]));
@@ -77,7 +90,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
   // Trees are rebuilt before the port opens: no write may land while they are being counted.
-  const removed = followRing(core.membership, transport, config.id);
+  const removed = followRing(core.membership, transport, config.id).then(() => handOff(core, log));
   await core.start();
   await app.listen({ host: config.host, port: config.port });
   state.ready = true;

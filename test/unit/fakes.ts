@@ -95,7 +95,7 @@ export const fastSettings: ConvergenceSettings = {
 };
 
 /** K nodes on one simulated time and fake network. Background services are not started unless a test does. */
-export function fakeCluster(size: number, opts: { n?: number; partitions?: number; settings?: Partial<ConvergenceSettings>; log?: Logger } = {}) {
+export function fakeCluster(size: number, opts: { n?: number; partitions?: number; settings?: Partial<ConvergenceSettings>; log?: Logger | ((id: NodeId) => Logger) } = {}) {
   const time = new SimTime();
   const network = new FakeNetwork(time.runtime);
   const ids = Array.from({ length: size }, (_, i) => asNodeId(`n${i + 1}`));
@@ -109,7 +109,7 @@ export function fakeCluster(size: number, opts: { n?: number; partitions?: numbe
       transport: network.transportFor(id),
       storage,
       initialRing: genesisOfIds(ids, ring.partitions, ring.n),
-      log: opts.log ?? silentLogger,
+      log: (typeof opts.log === 'function' ? opts.log(id) : opts.log) ?? silentLogger,
       metrics: noMetrics,
       settings: { ...fastSettings, ...opts.settings },
     });
