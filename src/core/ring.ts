@@ -111,15 +111,6 @@ export function preferenceListForKey(ring: Ring, key: string): PreferenceList & 
   return { partition, ...preferenceList(ring, partition) };
 }
 
-/** Partitions for which `node` is one of the primaries now. */
-export function partitionsReplicatedBy(ring: Ring, node: NodeId): PartitionId[] {
-  const out: PartitionId[] = [];
-  for (let p = 0; p < ring.partitions; p++) {
-    if (ring.replicas[p]!.includes(node)) out.push(asPartitionId(p));
-  }
-  return out;
-}
-
 /** Partitions `node` serves now or is receiving: those it keeps a tree for and accepts writes of. */
 export function partitionsHeldBy(ring: Ring, node: NodeId): PartitionId[] {
   const out: PartitionId[] = [];

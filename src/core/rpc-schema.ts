@@ -12,7 +12,6 @@ import {
   rpcErrorDetailNameCharsMax,
   rpcErrorDetailTextCharsMax,
   rpcErrorTextCharsMax,
-  ringMembersMax,
   transferPageKeysMax,
   urlCharsMax,
   valueBytesMaxLimit,
