@@ -54,10 +54,21 @@ export interface StepResult {
   readonly progress: ProgressPoint[];
 }
 
+/** A node's /metrics text; a busy node gets 3 tries of 15 s each. */
+async function metricsText(node: TestNode): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await http('GET', `${node.url}/metrics`, { timeoutMs: 15_000 });
+      if (res.status === 200) return res.text();
+      throw new Error(`GET ${node.id}/metrics: ${res.status}`);
+    } catch (err) {
+      if (attempt >= 3 || !node.running()) throw err;
+    }
+  }
+}
+
 async function countersOf(node: TestNode): Promise<Counters> {
-  const res = await http('GET', `${node.url}/metrics`, { timeoutMs: 5000 });
-  if (res.status !== 200) throw new Error(`GET ${node.id}/metrics: ${res.status}`);
-  const text = res.text();
+  const text = await metricsText(node);
   const counters = Object.fromEntries(counterNames.map((n) => [n, sumMetric(text, `kvorum_${n}_total`)])) as Record<(typeof counterNames)[number], number>;
   return { ...counters, heapUsedBytes: sumMetric(text, 'nodejs_heap_size_used_bytes') };
 }
@@ -90,7 +101,16 @@ async function waitTransfers(step: string, node: TestNode, startMs: number, time
   const deadline = Date.now() + timeoutMs;
   let lastPrint = 0;
   for (;;) {
-    const view = (await adminOk(node, 'GET', '/admin/transfers')) as TransfersJson;
+    let view: TransfersJson;
+    try {
+      view = (await adminOk(node, 'GET', '/admin/transfers')) as TransfersJson;
+    } catch (err) {
+      // A node too busy to answer in time: say so and poll again (the deadline still holds).
+      console.log(`    ${step} +${fmt((nowMs() - startMs) / 1000, 0)}s: GET /admin/transfers failed: ${(err as Error).message.split('\n')[0]}`);
+      if (Date.now() > deadline) throw err;
+      await sleep(1000);
+      continue;
+    }
     const t = nowMs();
     const states: Record<string, number> = {};
     for (const x of view.transfers) states[x.state] = (states[x.state] ?? 0) + 1;
