@@ -52,6 +52,26 @@ export interface StepResult {
   readonly countersBefore: Record<string, Counters>;
   readonly countersAfter: Record<string, Counters>;
   readonly progress: ProgressPoint[];
+  /** Why transfers failed (and were retried), from the nodes' logs: distinct messages with their count. */
+  readonly transferFailures: Record<string, number>;
+}
+
+/** Transfer failures the nodes logged ("receiving partition P failed"), by message, partition numbers left out. */
+function transferFailuresIn(logs: string, sinceMs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of logs.split('\n')) {
+    if (!line.includes('receiving partition')) continue;
+    const json = line.slice(line.indexOf('{'));
+    try {
+      const entry = JSON.parse(json) as { time?: number; err?: string | { message?: string } };
+      if ((entry.time ?? 0) < sinceMs) continue;
+      const message = (typeof entry.err === 'string' ? entry.err : (entry.err?.message ?? '?')).replace(/partition \d+/g, 'partition P');
+      out[message] = (out[message] ?? 0) + 1;
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return out;
 }
 
 /** A node's /metrics text; a busy node gets 3 tries of 15 s each. */
@@ -197,5 +217,6 @@ async function planCommitWait(
   await waitSettled(c.nodes, opts.timeoutMs);
   const endMs = nowMs();
   marks.push({ label: 'every node on one settled ring', t: endMs });
-  return { name, startMs, endMs, marks, plan, commitMs, transfersDoneMs, countersBefore, countersAfter, progress };
+  const transferFailures = transferFailuresIn(c.logs(), startMs);
+  return { name, startMs, endMs, marks, plan, commitMs, transfersDoneMs, countersBefore, countersAfter, progress, transferFailures };
 }
