@@ -44,6 +44,13 @@ export interface ExchangeReport {
   readonly payloadBytes: number;
 }
 
+/** What repairing one key did: the payload it moved, whether either copy changed, and whether the local one did. */
+interface Repair {
+  readonly bytes: number;
+  readonly changed: boolean;
+  readonly localChanged: boolean;
+}
+
 type AeRequest = Extract<RpcRequest, { type: 'aeRoots' | 'aeBranches' | 'aeLeaves' | 'aeKeys' }>;
 type AeHashesRequest = Exclude<AeRequest, { type: 'aeKeys' }>;
 
@@ -111,7 +118,10 @@ export class AntiEntropy {
 
   /**
    * Compares one partition with `peer` and repairs every differing key (pushOnly: only the peer's
-   * copies change, for a partition this node is handing away). Resolves with the keys that differed.
+   * copies change, for a partition this node is handing away). Resolves with the keys this node
+   * lacked: those whose repair changed the local copy. A key that differed only because a write was
+   * on its way here (the peer had it first) and arrived before the repair is not counted: under a
+   * steady write load some key nearly always differs for that reason while the trees are compared.
    */
   async syncPartition(peer: NodeId, partition: PartitionId, { pushOnly = false } = {}): Promise<number> {
     const tree = this.trees.get(partition);
@@ -120,10 +130,12 @@ export class AntiEntropy {
     const [remoteRoot] = await session.hashes({ type: 'aeRoots', partitions: [partition] });
     if (tree.root() === remoteRoot) return 0;
     const keys = await compareTrees(tree, session.tree(partition));
+    let lacked = 0;
     for (let i = 0; i < keys.length; i += this.deps.keysPerExchangeMax) {
-      await Promise.all(keys.slice(i, i + this.deps.keysPerExchangeMax).map((key) => this.repairKey(peer, key, pushOnly)));
+      const repaired = await Promise.all(keys.slice(i, i + this.deps.keysPerExchangeMax).map((key) => this.repairKey(peer, key, pushOnly)));
+      lacked += repaired.filter((r) => r.localChanged).length;
     }
-    return keys.length;
+    return lacked;
   }
 
   stop(): void {
@@ -204,18 +216,18 @@ export class AntiEntropy {
     else this.deps.log.debug(report, `anti-entropy with ${peer}: in sync`);
   }
 
-  /** Brings `key` to the merge of both copies on both sides: the payload moved, and whether anything changed. */
-  private repairKey(peer: NodeId, key: string, pushOnly = false): Promise<{ bytes: number; changed: boolean }> {
+  /** Brings `key` to the merge of both copies on both sides: the payload moved, and whether anything (the local copy) changed. */
+  private repairKey(peer: NodeId, key: string, pushOnly = false): Promise<Repair> {
     return this.deps.replica.sendingWhile(key, this.repairKeyNow(peer, key, pushOnly));
   }
 
-  private async repairKeyNow(peer: NodeId, key: string, pushOnly: boolean): Promise<{ bytes: number; changed: boolean }> {
+  private async repairKeyNow(peer: NodeId, key: string, pushOnly: boolean): Promise<Repair> {
     const reply = await this.deps.rpc.call(peer, { type: 'read', key }, this.deps.rpcTimeoutMs);
     const remote = reply.object ?? undefined;
     const local = await this.deps.replica.get(key);
     const merged = local && remote ? sync(local, remote) : (local ?? remote);
     let bytes = key.length + objectBytes(remote);
-    if (merged === undefined) return { bytes, changed: false };
+    if (merged === undefined) return { bytes, changed: false, localChanged: false };
     const localStale = !pushOnly && !sameVersion(local, merged);
     const remoteStale = !sameVersion(remote, merged);
     if (localStale) await this.deps.replica.merge(key, merged);
@@ -223,7 +235,7 @@ export class AntiEntropy {
       await this.deps.rpc.call(peer, { type: 'replicate', key, object: merged }, this.deps.rpcTimeoutMs);
       bytes += key.length + objectBytes(merged);
     }
-    return { bytes, changed: localStale || remoteStale };
+    return { bytes, changed: localStale || remoteStale, localChanged: localStale };
   }
 
   /** One exchange with the next live peer in turn. */

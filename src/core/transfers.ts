@@ -164,8 +164,9 @@ export class Transfers {
     if (!this.stillReceiving(partition, progress)) return;
     progress.state = 'verifying';
     for (let round = 0; ; round++) {
-      const differing = await this.deps.antiEntropy.syncPartition(source, partition);
-      if (differing === 0) break;
+      // Done when a comparison finds nothing this node lacked (keys still on their way here do not count).
+      const lacked = await this.deps.antiEntropy.syncPartition(source, partition);
+      if (lacked === 0) break;
       if (round + 1 >= transferVerifyRoundsMax) throw new Error(`partition ${partition} still differs from ${source} after ${transferVerifyRoundsMax} comparisons`);
     }
     progress.state = 'done';

@@ -146,6 +146,9 @@ async function window(name: string, seconds: number): Promise<{ name: string; fr
 function describeStep(s: StepResult): void {
   console.log(`    ${s.name} took ${fmt((s.endMs - s.startMs) / 1000, 1)} s:`);
   for (const m of s.marks) console.log(`      +${fmt((m.t - s.startMs) / 1000, 1).padStart(6)} s  ${m.label}`);
+  const failures = Object.entries(s.transferFailures);
+  // Logged at most once per partition and message every few seconds (the nodes' failure log), and from the last lines kept only.
+  if (failures.length > 0) console.log(`    transfer failures logged (retried from the last page kept): ${failures.map(([m, n]) => `${n} x "${m}"`).join('; ')}`);
 }
 
 async function main(): Promise<void> {

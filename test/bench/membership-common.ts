@@ -25,7 +25,7 @@ export interface LoadRecords {
   readonly t: number[];
   /** From when it was due until its answer was read (includes any wait in the client: open-loop latency). */
   readonly latencyMs: number[];
-  /** From when it was sent until its answer was read. */
+  /** From when it was handed to the HTTP client (its wait for a free connection included) until its answer was read. */
   readonly serviceMs: number[];
   /** HTTP status; 0 = no answer (connection error or 10 s timeout); -1 = still unanswered when the client stopped. */
   readonly status: number[];

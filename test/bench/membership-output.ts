@@ -165,7 +165,8 @@ export function printReport(r: BenchResult, records: LoadRecords, sampler: ProcS
   console.log(`\n== client load (open loop, ${r.opts.rate} req/s; latency from when each request was due; 2xx only) ==\n${loadTable(stats, r.opts.rate)}`);
   console.log(`  load (bulk PUT before the steady load): ${int(r.opts.keys)} keys in ${fmt(r.load.ms / 1000, 1)} s = ${int(r.opts.keys / (r.load.ms / 1000))} keys/s, failed attempts ${JSON.stringify(r.load.failures)}`);
   console.log(
-    '  svc p99: from when the request was sent (without the client\'s own queueing). worst 1s: the full second of the window with the fewest 2xx answers / the highest p99.\n' +
+    '  svc p99: from when the request was handed to the HTTP client (a wait for one of its 256 connections per node included; only a late\n' +
+      '  client event loop is left out). worst 1s: the full second of the window with the fewest 2xx answers / the highest p99.\n' +
       '  statuses: err = connection error or no answer within the client\'s 10 s; a 503 in under 1.9 s is not the coordinator\'s 2 s quorum timeout\n' +
       '  (replicas refused or failed fast, e.g. 421 not_replica from a node whose ring is newer than the coordinator\'s).',
   );

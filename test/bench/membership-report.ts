@@ -28,7 +28,7 @@ export interface WindowStats {
   readonly max: number;
   readonly getP99: number;
   readonly putP99: number;
-  /** Same, from when the request was sent (the client's own queueing left out). */
+  /** Same, from when the request was handed to the HTTP client (only a late client event loop left out). */
   readonly serviceP99: number;
   /** The full seconds of the window with the fewest 2xx answers, and the highest per-second p99. */
   readonly worstSecondOk: number;

@@ -52,12 +52,43 @@ export interface StepResult {
   readonly countersBefore: Record<string, Counters>;
   readonly countersAfter: Record<string, Counters>;
   readonly progress: ProgressPoint[];
+  /** Why transfers failed (and were retried), from the nodes' logs: distinct messages with their count. */
+  readonly transferFailures: Record<string, number>;
+}
+
+/** Transfer failures the nodes logged ("receiving partition P failed"), by message, partition numbers left out. */
+function transferFailuresIn(logs: string, sinceMs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of logs.split('\n')) {
+    if (!line.includes('receiving partition')) continue;
+    const json = line.slice(line.indexOf('{'));
+    try {
+      const entry = JSON.parse(json) as { time?: number; err?: string | { message?: string } };
+      if ((entry.time ?? 0) < sinceMs) continue;
+      const message = (typeof entry.err === 'string' ? entry.err : (entry.err?.message ?? '?')).replace(/partition \d+/g, 'partition P');
+      out[message] = (out[message] ?? 0) + 1;
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return out;
+}
+
+/** A node's /metrics text; a busy node gets 3 tries of 15 s each. */
+async function metricsText(node: TestNode): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await http('GET', `${node.url}/metrics`, { timeoutMs: 15_000 });
+      if (res.status === 200) return res.text();
+      throw new Error(`GET ${node.id}/metrics: ${res.status}`);
+    } catch (err) {
+      if (attempt >= 3 || !node.running()) throw err;
+    }
+  }
 }
 
 async function countersOf(node: TestNode): Promise<Counters> {
-  const res = await http('GET', `${node.url}/metrics`, { timeoutMs: 5000 });
-  if (res.status !== 200) throw new Error(`GET ${node.id}/metrics: ${res.status}`);
-  const text = res.text();
+  const text = await metricsText(node);
   const counters = Object.fromEntries(counterNames.map((n) => [n, sumMetric(text, `kvorum_${n}_total`)])) as Record<(typeof counterNames)[number], number>;
   return { ...counters, heapUsedBytes: sumMetric(text, 'nodejs_heap_size_used_bytes') };
 }
@@ -90,7 +121,16 @@ async function waitTransfers(step: string, node: TestNode, startMs: number, time
   const deadline = Date.now() + timeoutMs;
   let lastPrint = 0;
   for (;;) {
-    const view = (await adminOk(node, 'GET', '/admin/transfers')) as TransfersJson;
+    let view: TransfersJson;
+    try {
+      view = (await adminOk(node, 'GET', '/admin/transfers')) as TransfersJson;
+    } catch (err) {
+      // A node too busy to answer in time: say so and poll again (the deadline still holds).
+      console.log(`    ${step} +${fmt((nowMs() - startMs) / 1000, 0)}s: GET /admin/transfers failed: ${(err as Error).message.split('\n')[0]}`);
+      if (Date.now() > deadline) throw err;
+      await sleep(1000);
+      continue;
+    }
     const t = nowMs();
     const states: Record<string, number> = {};
     for (const x of view.transfers) states[x.state] = (states[x.state] ?? 0) + 1;
@@ -177,5 +217,6 @@ async function planCommitWait(
   await waitSettled(c.nodes, opts.timeoutMs);
   const endMs = nowMs();
   marks.push({ label: 'every node on one settled ring', t: endMs });
-  return { name, startMs, endMs, marks, plan, commitMs, transfersDoneMs, countersBefore, countersAfter, progress };
+  const transferFailures = transferFailuresIn(c.logs(), startMs);
+  return { name, startMs, endMs, marks, plan, commitMs, transfersDoneMs, countersBefore, countersAfter, progress, transferFailures };
 }

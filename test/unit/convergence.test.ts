@@ -148,6 +148,29 @@ describe('anti-entropy', () => {
     assert.equal(report.partitionsCompared, bothServe, `${r} compares with ${q} only the partitions both serve, not the ones ${r} receives`);
   });
 
+  it('syncPartition (a transfer\'s check) counts only keys this node lacked; one only the peer lacked is repaired, not counted', async () => {
+    const c = fakeCluster(2, { n: 2 });
+    const [a, b] = c.ids;
+    for (let i = 0; i < 50; i++) assert.equal((await c.node(a!).coordinator.execute(put(`key${i}`, `v${i}`, 'all'))).ok, true);
+    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    /** A key only `writer` holds: its copy to `other` is lost, and so is the hint the coordinator kept. */
+    const only = async (writer: NodeId, other: NodeId, key: string) => {
+      c.network.setNode(other, { kind: 'down' });
+      assert.equal((await c.node(writer).coordinator.execute(put(key, `new-${key}`, 1))).ok, true);
+      c.network.setNode(other, { kind: 'up' });
+      for (const h of await c.node(writer).storage.listHints(other, 100)) await c.node(writer).storage.removeHint(h.target, h.key, h.version);
+      assert.deepEqual(await text(c, other, key), []);
+      return preferenceListForKey(c.ring, key).partition;
+    };
+    // As when a write reached this node before its peer (the source of a transfer): nothing lacked here.
+    const pushed = await only(a!, b!, 'fresh1');
+    assert.equal(await c.node(a!).core.antiEntropy.syncPartition(b!, pushed), 0);
+    assert.deepEqual(await text(c, b!, 'fresh1'), ['new-fresh1'], 'the peer got it all the same');
+    const pulled = await only(b!, a!, 'fresh2');
+    assert.equal(await c.node(a!).core.antiEntropy.syncPartition(b!, pulled), 1);
+    assert.deepEqual(await text(c, a!, 'fresh2'), ['new-fresh2']);
+  });
+
   it('skips a partition whose tree is removed while the exchange waits for the peer (it was handed away meanwhile)', async () => {
     const c = fakeCluster(2, { n: 2 });
     const [a, b] = c.ids;
