@@ -34,12 +34,21 @@ async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: 
   return genesisFromPeers(config.peers, config.partitions, config.n);
 }
 
-/** Keeps the transport's addresses with the ring; resolves once the ring says this node was removed. */
-function followRing(membership: Membership, transport: HttpTransport, self: NodeId): Promise<void> {
+/**
+ * Keeps the transport's addresses with the ring; resolves once the ring says this node was removed
+ * and a member that stays holds that ring (Membership.handOver), so that it may stop.
+ */
+function followRing(membership: Membership, transport: HttpTransport, self: NodeId, log: FastifyBaseLogger): Promise<void> {
   return new Promise((resolve) => {
+    let removed = false;
     membership.onChange((_ring, state) => {
       transport.updatePeers(urlsOf(state));
-      if (state.members.find((m) => m.id === self)?.status === 'removed') resolve();
+      if (removed || state.members.find((m) => m.id === self)?.status !== 'removed') return;
+      removed = true;
+      membership.handOver().then(resolve, (err: unknown) => {
+        log.error({ failure: 'unexpected', err }, 'handing the ring over before stopping failed (a bug)');
+        resolve();
+      });
     });
   });
 }
@@ -74,7 +83,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
   // Trees are rebuilt before the port opens: no write may land while they are being counted.
-  const removed = followRing(core.membership, transport, config.id);
+  const removed = followRing(core.membership, transport, config.id, log);
   await core.start();
   await app.listen({ host: config.host, port: config.port });
   state.ready = true;
