@@ -64,8 +64,10 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const rpcTimeoutMs = limits.backgroundRpcTimeoutMs;
   const store: RingStore = deps.storage;
   const ring = () => membership.ring();
-  const replica = new LocalReplica({
+  // Transfers (built below) decide which partitions the replica takes writes of.
+  const replica: LocalReplica = new LocalReplica({
     self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax, reapedMemoryMs: settings.tombstoneGraceMs,
+    accepts: (partition): boolean => transfers.accepts(partition),
   });
   // Every outgoing call goes through one client that feeds the detector; the detector pings
   // through it too, hence the lazy reference (no call is made before start()).

@@ -35,6 +35,11 @@ export interface ReplicaDeps {
   readonly hintsPerPeerMax: number;
   /** How long a reaped key's context is remembered (see `reap`). */
   readonly reapedMemoryMs: number;
+  /**
+   * Whether this node takes writes of a partition now (Transfers.accepts: it holds or receives it
+   * and is not dropping an old copy); every partition when absent (a replica tested on its own).
+   */
+  readonly accepts?: (partition: PartitionId) => boolean;
 }
 
 export class LocalReplica {
@@ -111,6 +116,10 @@ export class LocalReplica {
     change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
     partition: PartitionId = partitionOf(this.deps.ring(), key),
   ): Promise<VersionedObject | undefined> {
+    // Checked in the same step as the write is staged (the ring cannot change in between): a copy
+    // arriving late (a transfer page, a repair, a handoff checked before the partition moved away,
+    // or landing after its drop) must not leave a row no tree counts and no drop removes.
+    if (this.deps.accepts?.(partition) === false) throw new KvError('not_replica', `${this.deps.self} does not hold partition ${partition}`);
     let before: VersionedObject | undefined;
     let changed = false;
     const after = await this.deps.storage.update(key, partition, (current) => {
@@ -144,6 +153,7 @@ export class LocalReplica {
    * then merges into that context and is dropped instead of bringing the key back.
    */
   async reap(key: string, reapable: (current: VersionedObject) => boolean): Promise<boolean> {
+    if (this.deps.accepts?.(partitionOf(this.deps.ring(), key)) === false) return false; // its drop removes it
     let context: CausalContext | undefined;
     await this.update(key, (current) => {
       if (!current || !reapable(current)) return undefined;

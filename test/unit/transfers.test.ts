@@ -10,8 +10,14 @@ import assert from 'node:assert/strict';
 import type { Logger } from '../../src/core/ports.js';
 import { planOf, switchPartition } from '../../src/core/membership-plan.js';
 import { nextRing } from '../../src/core/ring-state.js';
+import { partitionOf } from '../../src/core/ring.js';
+import type { ClientOp } from '../../src/core/rpc.js';
 import { asNodeId, asPartitionId, type NodeId } from '../../src/core/types.js';
 import { fakeCluster } from './fakes.js';
+
+const put = (key: string): ClientOp => ({
+  op: 'put', key, data: new TextEncoder().encode('v'), contentType: 'text/plain', context: undefined, w: 'quorum', pw: 0, timeoutMs: 1000,
+});
 
 interface Line {
   readonly level: 'warn' | 'error';
@@ -74,6 +80,28 @@ describe('transfers', () => {
     await n4.storage.close();
     await c.time.advance(1000);
     assert.deepEqual(lines.filter((l) => l.level === 'error').map((l) => `${l.message}: ${l.fields.failure}`), [], 'no bug reported');
+  });
+
+  it('a copy that arrives for a partition the node has handed away is refused, leaving no stray row', async () => {
+    const c = fakeCluster(4, { n: 3 });
+    const claimant = c.node(asNodeId('n1')).core.membership;
+    const n4 = c.node(asNodeId('n4'));
+    const held = n4.core.membership.state().replicas.flatMap((r, p) => (r.includes(n4.id) ? [p] : []));
+    assert.equal((await claimant.admin({ op: 'stage', change: { kind: 'leave', node: n4.id }, force: false })).ok, true);
+    assert.equal((await claimant.admin({ op: 'commit' })).ok, true);
+    await c.time.advance(3000);
+    // A partition n4 held and, as its own ring says, has handed away (and dropped).
+    const ring = n4.core.membership.state();
+    const p = held.find((q) => !ring.replicas[q]!.includes(n4.id) && !ring.target[q]!.includes(n4.id));
+    assert.ok(p !== undefined, 'n4 handed a partition away');
+    const key = Array.from({ length: 5000 }, (_, i) => `k${i}`).find((k) => partitionOf(n4.core.membership.ring(), k) === p)!;
+    const written = await c.node(asNodeId('n1')).coordinator.execute(put(key));
+    assert.equal(written.ok, true);
+    const object = (await c.node(ring.replicas[p]![0]!).storage.get(key))!;
+    // A late arrival: a transfer page, an anti-entropy or read repair, a handoff whose check was made before the move.
+    const outcome = await n4.core.replica.merge(key, object).then(() => 'stored', (err: { code?: string }) => err.code);
+    assert.equal(outcome, 'not_replica');
+    assert.equal(await n4.storage.get(key), undefined, 'no row outside the ring');
   });
 });
 
