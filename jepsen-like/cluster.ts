@@ -237,6 +237,7 @@ export class ProcessCluster {
       await waitHealthy(node.url, deadlineMs, () => proc.running);
     } catch (err) {
       if (proc.running) throw new Error(`${node.id} not healthy after ${deadlineMs} ms`, { cause: err });
+      if (node.state === 'gone') return; // retired (killed for good) while it was starting
       // A removed node restarted (it did not hear of its removal while down) learns it and stops: not an error.
       if ((await proc.exited).code === 0) {
         node.state = 'gone';

@@ -191,7 +191,7 @@ describe('runs against a real cluster', () => {
     }
   });
 
-  it('membership nemesis: a join, a leave and a removal amid kill/pause/partition lose nothing, and the ring settles', async () => {
+  it('membership nemesis: nodes join and leave amid kill/pause/partition, nothing acknowledged is lost, the ring settles', async () => {
     try {
       // Seed 18 draws join, leave, remove as its first membership changes. Each waits for the last
       // one's transfers: 8 partitions, and faults a little further apart, let them end in time on a

@@ -240,7 +240,7 @@ export class MembershipNemesis {
 
   /** Takes a running valid member from the clients, kills it for good, stages its removal (force) and commits. */
   private async remove(change: number, valid: readonly string[]): Promise<boolean> {
-    const candidates = valid.filter((id) => this.o.cluster.nodes.some((n) => n.id === id && n.state === 'up'));
+    const candidates = valid.filter((id) => this.o.cluster.ready().some((n) => n.id === id));
     if (candidates.length === 0) {
       this.record({ change, action: 'skip', nodes: [], outcome: 'ok', detail: 'remove: no valid member is up to be killed for good' });
       return true;

@@ -32,9 +32,13 @@ const convergenceDeadlineMs = 60_000;
 const healthDeadlineMs = 120_000;
 const finalReadDeadlineMs = 20_000;
 
-/** Node flags: fast background convergence (and ring gossip, which also paces transfers) so a short run settles in seconds. */
+/**
+ * Node flags: fast background convergence so a short run settles in seconds; with membership
+ * changes also fast ring gossip, which paces transfers (without them the ring never changes).
+ */
 function nodeArgs(o: RunOptions): string[] {
-  return ['--partitions', String(o.partitions), '--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200', '--gossip-interval-ms', '200',
+  const gossip = o.nemeses.includes('membership') ? ['--gossip-interval-ms', '200'] : [];
+  return ['--partitions', String(o.partitions), '--anti-entropy-interval-ms', '200', '--handoff-interval-ms', '200', '--probe-interval-ms', '200', ...gossip,
     '--tombstone-grace-ms', String(o.tombstoneGraceMs), '--log-level', 'warn'];
 }
 

@@ -21,7 +21,7 @@ import { Periodic } from './periodic.js';
 import type { Logger, Runtime } from './ports.js';
 import { TransportError } from './ports.js';
 import { decodeRingState, encodeRingState } from './ring-schema.js';
-import { mergeRings, nextRing, type RingContent, type RingState } from './ring-state.js';
+import { covers, mergeRings, nextRing, type RingContent, type RingState } from './ring-state.js';
 import { ringViewOf } from './ring-view.js';
 import type { Ring } from './ring.js';
 import type { AdminOp, AdminOutcome } from './rpc.js';
@@ -130,6 +130,36 @@ export class Membership {
     if (peers.length === 0) return;
     const peer = peers[Math.floor(this.deps.runtime.random() * peers.length)]!;
     await this.exchangeWith(peer);
+  }
+
+  /**
+   * Call once this node's ring says it was removed; resolves when a member that stays holds that
+   * ring (or a newer one). Only then may the node stop: when it was the claimant, the switch of its
+   * own last partition removed it and named the next claimant, and if it stopped first (its push
+   * cut short, the reply to the report lost) the others would keep a ring with that partition
+   * moving and a gone claimant for ever. Pushes to every remaining member each gossip interval
+   * until one confirms: under a network partition the node waits for it to heal (SIGTERM still
+   * stops it at once: stop() ends the wait too).
+   */
+  async handOver(): Promise<void> {
+    for (let round = 1; !this.periodic.stopped; round++) {
+      const ring = this.current;
+      for (const peer of this.peers()) if (await this.confirms(peer, ring)) return;
+      if (round % 50 === 0) this.failures.report('peer_unreachable', 'removed from the cluster, still waiting for a member to take the ring before stopping');
+      await new Promise<void>((resolve) => this.deps.runtime.setTimer(this.deps.gossipIntervalMs, resolve));
+    }
+  }
+
+  /** Whether `peer`, sent `ring`, answers with a ring at least as new. */
+  private async confirms(peer: NodeId, ring: RingState): Promise<boolean> {
+    try {
+      const reply = await this.deps.rpc.call(peer, { type: 'ringGossip', ring }, this.deps.rpcTimeoutMs);
+      await this.receive(reply.ring);
+      return covers(reply.ring, ring);
+    } catch (err) {
+      if (!(err instanceof TransportError)) throw err;
+      return false;
+    }
   }
 
   /** Members other than this node that are still in the cluster. */

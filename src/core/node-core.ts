@@ -64,6 +64,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const rpcTimeoutMs = limits.backgroundRpcTimeoutMs;
   const store: RingStore = deps.storage;
   const ring = () => membership.ring();
+  // Transfers (built below) decide which partitions the replica takes writes of.
   const replica: LocalReplica = new LocalReplica({
     self, storage: deps.storage, ring, runtime, log, metrics, hintsPerPeerMax: settings.hintsPerPeerMax, reapedMemoryMs: settings.tombstoneGraceMs,
     accepts: (partition): boolean => transfers.accepts(partition),

@@ -36,9 +36,9 @@ export interface ReplicaDeps {
   /** How long a reaped key's context is remembered (see `reap`). */
   readonly reapedMemoryMs: number;
   /**
-   * Whether this node takes copies of `partition` now (membership: it holds the partition and is
-   * not dropping an old copy). Merges of other partitions are refused, so no stray copy is left
-   * behind on a node the partition moved away from. Absent: every partition (a fixed ring).
+   * Whether this node takes writes of `partition` now (Transfers.accepts: it holds or receives it
+   * and is not dropping an old copy). Writes of other partitions are refused, so no stray copy is
+   * left behind on a node the partition moved away from. Absent: every partition (a fixed ring).
    */
   readonly accepts?: (partition: PartitionId) => boolean;
 }
@@ -119,6 +119,12 @@ export class LocalReplica {
     change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
     partition: PartitionId = partitionOf(this.deps.ring(), key),
   ): Promise<VersionedObject | undefined> {
+    // Checked in the same step as the write is registered (a drop waits for registered writes): a
+    // copy arriving late (a transfer page, a repair or handoff checked before the partition moved
+    // away) must not leave a row no tree counts and no drop removes.
+    if (this.deps.accepts?.(partition) === false) {
+      return Promise.reject(new KvError('not_replica', `${this.deps.self} does not hold partition ${partition}`));
+    }
     const write = this.updateNow(key, change, partition);
     const settled = write.then(
       () => undefined,
@@ -170,11 +176,7 @@ export class LocalReplica {
 
   /** Merges a version from elsewhere (replication, repair, handoff) into the local replica. */
   merge(key: string, incoming: VersionedObject): Promise<VersionedObject | undefined> {
-    const partition = partitionOf(this.deps.ring(), key);
-    if (this.deps.accepts && !this.deps.accepts(partition)) {
-      return Promise.reject(new KvError('not_replica', `${this.deps.self} does not hold partition ${partition}`));
-    }
-    return this.update(key, (current) => (current ? sync(current, incoming) : this.unlessReaped(key, incoming)), partition);
+    return this.update(key, (current) => (current ? sync(current, incoming) : this.unlessReaped(key, incoming)));
   }
 
   /**
@@ -184,6 +186,7 @@ export class LocalReplica {
    * then merges into that context and is dropped instead of bringing the key back.
    */
   async reap(key: string, reapable: (current: VersionedObject) => boolean): Promise<boolean> {
+    if (this.deps.accepts?.(partitionOf(this.deps.ring(), key)) === false) return false; // its drop removes it
     let context: CausalContext | undefined;
     await this.update(key, (current) => {
       if (!current || !reapable(current)) return undefined;

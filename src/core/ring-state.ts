@@ -108,6 +108,12 @@ export function madeAfter(a: RingState, b: RingState): boolean {
   return clockKey(a.version) !== clockKey(b.version) && b.version.every(([node, count]) => (mine.get(node) ?? 0) >= count);
 }
 
+/** Whether `a` holds every change `b` was made after: `b` itself, or a ring made after it. */
+export function covers(a: RingState, b: RingState): boolean {
+  const mine = new Map(a.version);
+  return b.version.every(([node, count]) => (mine.get(node) ?? 0) >= count);
+}
+
 /** Total order extending "made after" (a later version has strictly more changes in all); then content, then version. */
 function rank(ring: RingState): string {
   const changes = ring.version.reduce((sum, [, count]) => sum + count, 0);

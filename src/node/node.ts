@@ -52,12 +52,16 @@ function followRing(membership: Membership, transport: HttpTransport, self: Node
   });
 }
 
-/** A removed node first finishes handing its last partitions away (bounded), then stops. */
+/**
+ * A removed node first finishes handing its last partitions away (bounded), then waits until a
+ * member that stays holds the ring that removes it (Membership.handOver; stop() ends the wait).
+ */
 async function handOff(core: NodeCore, log: FastifyBaseLogger): Promise<void> {
   const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, shutdownGraceMs, 'timeout').unref());
   if ((await Promise.race([core.transfers.handedOff().then(() => 'done' as const), grace])) === 'timeout') {
     log.warn({ graceMs: shutdownGraceMs }, 'removed: handing partitions away did not finish in time; stopping anyway');
   }
+  await core.membership.handOver();
 }
 
 const urlsOf = (ring: RingState): Map<NodeId, string> => new Map(ring.members.filter((m) => m.status !== 'removed').map((m) => [m.id, m.url]));

@@ -44,6 +44,7 @@ export type LinkState = { kind: 'up' } | { kind: 'down' } | { kind: 'slow'; dela
 export class FakeNetwork {
   readonly handlers = new Map<NodeId, (r: RpcRequest) => Promise<RpcResponse>>();
   private readonly links = new Map<NodeId, LinkState>();
+  private readonly halted = new Set<NodeId>();
   /** Every call made, for assertions: [from, to, type]. */
   readonly log: [NodeId, NodeId, string][] = [];
 
@@ -53,19 +54,28 @@ export class FakeNetwork {
     this.links.set(node, state);
   }
 
+  /** A node that stopped: calls to it and from it fail, and so do its answers not yet delivered. */
+  halt(node: NodeId): void {
+    this.halted.add(node);
+    this.setNode(node, { kind: 'down' });
+  }
+
   transportFor(from: NodeId): Transport {
     return {
       call: (peer, request, timeoutMs) => {
         this.log.push([from, peer, request.type]);
+        if (this.halted.has(from)) return Promise.reject(new TransportError(peer, 'unreachable', `${from} stopped`));
         const state = this.links.get(peer) ?? { kind: 'up' };
         const handler = this.handlers.get(peer);
         if (!handler || state.kind === 'down') return Promise.reject(new TransportError(peer, 'unreachable', 'down'));
         return new Promise<RpcResponse>((resolve, reject) => {
           const timer = this.runtime.setTimer(timeoutMs, () => reject(new TransportError(peer, 'timeout', 'timed out')));
           if (state.kind === 'silent') return;
+          // A node halted before its answer left (killed mid-request): the answer is lost.
+          const answer = (r: RpcResponse) => (this.halted.has(peer) ? reject(new TransportError(peer, 'unreachable', `${peer} stopped`)) : resolve(r));
           const deliver = () =>
             handler(request).then(
-              (r) => (timer.cancel(), resolve(r)),
+              (r) => (timer.cancel(), answer(r)),
               (e: unknown) => (timer.cancel(), reject(e)),
             );
           if (state.kind === 'slow') this.runtime.setTimer(state.delayMs, deliver);
