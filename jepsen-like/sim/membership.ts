@@ -13,6 +13,7 @@ import type { RingState, StagedChange } from '../../src/core/ring-state.js';
 import type { AdminOp, AdminOutcome } from '../../src/core/rpc.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
 import type { SimCluster } from './cluster.js';
+import type { AdminCallOutcome } from './network.js';
 import type { SimPrng } from './prng.js';
 import { ringStateOf } from './rings.js';
 import { SimFailure, type World } from './world.js';
@@ -108,7 +109,7 @@ export class SimMembership {
     for (const c of changes) {
       if ((c.kind === 'leave' || c.kind === 'replace') && !(await this.admin({ op: 'stage', change: stagedOf(c), force: false }, `stage ${describeChange(c)}`))) return false;
     }
-    return this.admin({ op: 'commit' }, 'commit');
+    return this.admin({ op: 'commit' }, 'commit', (state) => changes.every((c) => committed(state, c)));
   }
 
   private destroy(id: NodeId): void {
@@ -137,33 +138,38 @@ export class SimMembership {
   }
 
   /**
-   * An admin route on a random running node. An attempt without an answer (or whose forward to the
-   * claimant timed out) may have been applied: a later refusal saying so counts as done. A plan
-   * that cannot finish because a node that died for good was to receive partitions is unstuck by
-   * cancelling those partitions, as an operator would.
+   * An admin route on a random running node. After a refusal the operator looks at the ring (the
+   * plan) through that node: a request without an answer, or one the network delivered twice
+   * (whose second copy was refused), may have been applied, and then the step is done. A plan that
+   * cannot finish, or a claimant gone for good, is dealt with as an operator would (unstick).
    */
-  private async admin(op: AdminOp, what: string): Promise<boolean> {
-    let unanswered = false;
+  private async admin(op: Extract<AdminOp, { op: 'stage' | 'commit' }>, what: string, applied = (state: RingState) => op.op === 'stage' && state.staged.some((c) => sameChange(c, op.change))): Promise<boolean> {
     const done = await this.retry(what, async (via) => {
       const got = await this.cluster.network.adminCall(via, op, limits.requestTimeoutMs);
-      if (got.kind !== 'answer') return (unanswered = true), { kind: 'no', why: got.kind };
-      const attempt = attemptOf(got.outcome);
-      if (attempt.kind === 'ok') return attempt;
-      if (unanswered && /already staged|nothing is staged/.test(attempt.why)) return { kind: 'ok' };
-      if (/claimant_unreachable: .*\(timeout\)/.test(attempt.why)) unanswered = true;
-      if (/still moving/.test(attempt.why)) await this.unstick(via);
+      const attempt: Attempt = got.kind === 'answer' ? attemptOf(got.outcome) : { kind: 'no', why: got.kind };
+      if (attempt.kind === 'ok' || applied(ringStateOf(this.cluster.node(via)))) return { kind: 'ok' };
+      await this.unstick(via);
       return attempt;
     });
     return done !== undefined;
   }
 
-  /** Cancels, through `via`, a moving partition that a node gone for good was to receive (it never will). */
+  /**
+   * What an operator does when the cluster cannot go on by itself: removes by force again a
+   * claimant gone for good (a forced removal made from a stale ring loses to the dead claimant's
+   * last ring, and is undone), or cancels a moving partition whose receiver is gone for good.
+   */
   private async unstick(via: NodeId): Promise<void> {
     const state = ringStateOf(this.cluster.node(via));
+    if (this.cluster.retired.has(state.claimant) && state.members.find((m) => m.id === state.claimant)?.status !== 'removed') {
+      const op: AdminOp = { op: 'stage', change: { kind: 'remove', node: state.claimant }, force: true };
+      const got = await this.cluster.network.adminCall(via, op, limits.requestTimeoutMs);
+      return this.note(`remove the dead claimant ${state.claimant} --force again via ${via}: ${outcomeText(got)}`);
+    }
     const stuck = movingPartitions(state).find((p) => incomingOf(state, p).some((id) => this.cluster.retired.has(id)));
     if (stuck === undefined) return;
     const got = await this.cluster.network.adminCall(via, { op: 'cancel', partition: stuck }, limits.requestTimeoutMs);
-    this.note(`cancel partition ${stuck} (its receiver is gone for good) via ${via}: ${got.kind === 'answer' ? (got.outcome.ok ? 'ok' : got.outcome.message) : got.kind}`);
+    this.note(`cancel partition ${stuck} (its receiver is gone for good) via ${via}: ${outcomeText(got)}`);
   }
 
   /** Asks `ask(node)` until it succeeds; after healing, at most `limits.attemptsAfterHeal` more times. */
@@ -195,6 +201,19 @@ export class SimMembership {
   private note(what: string): void {
     this.events.push({ atMs: this.world.now, what });
   }
+}
+
+const outcomeText = (got: AdminCallOutcome) => (got.kind === 'answer' ? (got.outcome.ok ? 'ok' : got.outcome.message) : got.kind);
+
+const sameChange = (a: StagedChange, b: StagedChange) => a.kind === b.kind && a.node === b.node && (a.kind !== 'replace' || (b.kind === 'replace' && a.by === b.by));
+
+/** Whether a commit made `c`: the ring's statuses say so. */
+function committed(state: RingState, c: SimChange): boolean {
+  const status = (id: NodeId) => state.members.find((m) => m.id === id)?.status;
+  const gone = (id: NodeId) => status(id) === 'leaving' || status(id) === 'removed';
+  if (c.kind === 'join') return status(c.node) === 'valid';
+  if (c.kind === 'replace') return gone(c.node) && status(c.by) === 'valid';
+  return c.kind === 'remove' ? status(c.node) === 'removed' : gone(c.node);
 }
 
 function attemptOf(outcome: AdminOutcome): Attempt {
