@@ -43,6 +43,7 @@ export class SimCluster {
   readonly counters = new Map<CoreCounter, number>();
   /** Simulated times of wipes and removals: data lost on purpose, which the durability checks allow for. */
   private readonly wipes: number[] = [];
+  private readonly ringListeners: ((state: RingState) => void)[] = [];
   private readonly metrics: CoreMetrics = { inc: (c, by = 1) => void this.counters.set(c, (this.counters.get(c) ?? 0) + by) };
 
   constructor(
@@ -152,6 +153,11 @@ export class SimCluster {
     return this.wipes.filter((t) => t >= ms).length;
   }
 
+  /** Told of every ring any node adopts, as it adopts it (observers: the invariants). */
+  onRing(listener: (state: RingState) => void): void {
+    this.ringListeners.push(listener);
+  }
+
   /** Every node any ring named as a replica of `partition`, ever. */
   servedEver(partition: PartitionId): ReadonlySet<NodeId> {
     return this.served.get(partition)!;
@@ -166,6 +172,7 @@ export class SimCluster {
   private ringAdopted(node: SimNode, state: RingState): void {
     node.storedRing = state;
     this.observeRing(state);
+    for (const listener of this.ringListeners) listener(state);
     this.leaveIfRemoved(node, state);
   }
 

@@ -40,6 +40,8 @@ const dotText = (d: Dot) => `${d[0]}#${d[1]}`;
 export class Durability {
   /** Acknowledged writes not yet on every primary. */
   private tracked: Acked[] = [];
+  /** Every acknowledged write, by key (the handover check asks new replicas for them). */
+  readonly everAcked = new Map<string, Dot[]>();
   checks = 0;
 
   constructor(
@@ -51,6 +53,7 @@ export class Durability {
   /** A client was told `dot` was written to `key`; its put was invoked at `sinceMs`. */
   async acknowledged(key: string, dot: Dot, w: number, sinceMs: number): Promise<void> {
     this.checks++;
+    this.everAcked.set(key, [...(this.everAcked.get(key) ?? []), dot]);
     const copies = await copiesOf(this.cluster, key);
     const holders = [...copies].filter(([, c]) => holds(c, dot)).map(([id]) => id);
     // A wipe since the put may have taken a copy on purpose.

@@ -10,11 +10,14 @@
 //   add primaries) in one of their incarnations, so an object's context has at most that many entries;
 // - hint queues stay within hintsPerPeerMax;
 // - acknowledged writes are durable on W nodes, and stay so until every primary has them
-//   (durability.ts).
+//   (durability.ts);
+// - a partition switches to new replicas only once they hold what its old replicas all held when
+//   the move was committed (handover.ts).
 import { actorsOf, covers, sync } from '../../src/core/dvv.js';
 import type { NodeId, VersionedObject } from '../../src/core/types.js';
 import type { SimCluster } from './cluster.js';
 import { Durability } from './durability.js';
+import { HandoverCheck } from './handover.js';
 import { partitionOfKey } from './rings.js';
 import { SimFailure } from './world.js';
 
@@ -27,15 +30,28 @@ export class Invariants {
   /** Violations of checks the caller chose to ignore (--ignore-check), by check. */
   readonly ignored = new Map<string, number>();
   readonly durability: Durability;
+  readonly handover: HandoverCheck;
 
   constructor(
     private readonly cluster: SimCluster,
     private readonly keys: readonly string[],
     private readonly hintsPerPeerMax: number,
     now: () => number,
-    private readonly ignore: ReadonlySet<string> = new Set(),
+    private readonly ignore: ReadonlySet<string>,
+    /** Records a failure found outside a check (the world's fail). */
+    fail: (err: Error) => void,
   ) {
     this.durability = new Durability(cluster, now, (check, message, focus) => this.fail(check, message, focus));
+    // Called while a ring is adopted, where a throw would only reject some promise: the world records it.
+    const handoverFailed = (message: string, focus: { key: string; atMs: number }) => {
+      try {
+        this.fail('transfer-complete', message, focus);
+      } catch (err) {
+        fail(err as Error);
+      }
+    };
+    this.handover = new HandoverCheck(cluster, this.durability.everAcked, handoverFailed, now);
+    cluster.onRing((state) => this.handover.observe(state));
   }
 
   private fail(check: string, message: string, focus?: SimFailure['focus']): void {

@@ -121,7 +121,7 @@ function setUp(opts: SimOptions): SimRun {
   const scenario = withMembership(base, membershipPrng, opts.membership ?? 'auto');
   const cluster = new SimCluster(world, scenario.cluster, opts.mutation);
   const keys = [...scenario.workload.keys, ...scenario.workload.churnKeys];
-  const invariants = new Invariants(cluster, keys, scenario.cluster.settings.hintsPerPeerMax, () => world.now, new Set(opts.ignoreChecks ?? []));
+  const invariants = new Invariants(cluster, keys, scenario.cluster.settings.hintsPerPeerMax, () => world.now, new Set(opts.ignoreChecks ?? []), (err) => world.fail(err));
   const w = resolveQuorum('quorum', scenario.cluster.n, scenario.cluster.nodes);
   const workload = new SetWorkload(world, cluster, scenario.workload, (key, dot, sinceMs) => invariants.durability.acknowledged(key, dot, w, sinceMs));
   const nemesis = new SimNemesis(world, cluster, scenario.faults);
