@@ -148,7 +148,7 @@ export class SimMembership {
       const got = await this.cluster.network.adminCall(via, op, limits.requestTimeoutMs);
       const attempt: Attempt = got.kind === 'answer' ? attemptOf(got.outcome) : { kind: 'no', why: got.kind };
       if (attempt.kind === 'ok' || applied(ringStateOf(this.cluster.node(via)))) return { kind: 'ok' };
-      await this.unstick(via);
+      await this.unstick(via, op);
       return attempt;
     });
     return done !== undefined;
@@ -159,9 +159,10 @@ export class SimMembership {
    * claimant gone for good (a forced removal made from a stale ring loses to the dead claimant's
    * last ring, and is undone), or cancels a moving partition whose receiver is gone for good.
    */
-  private async unstick(via: NodeId): Promise<void> {
+  private async unstick(via: NodeId, asked: AdminOp): Promise<void> {
     const state = ringStateOf(this.cluster.node(via));
-    if (this.cluster.retired.has(state.claimant) && state.members.find((m) => m.id === state.claimant)?.status !== 'removed') {
+    const removing = asked.op === 'stage' && asked.change.kind === 'remove' && asked.change.node === state.claimant;
+    if (!removing && this.cluster.retired.has(state.claimant) && state.members.find((m) => m.id === state.claimant)?.status !== 'removed') {
       const op: AdminOp = { op: 'stage', change: { kind: 'remove', node: state.claimant }, force: true };
       const got = await this.cluster.network.adminCall(via, op, limits.requestTimeoutMs);
       return this.note(`remove the dead claimant ${state.claimant} --force again via ${via}: ${outcomeText(got)}`);
