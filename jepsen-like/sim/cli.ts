@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { mutationFromEnv, mutationNames, parseMutation } from './mutations.js';
 import type { SimVerdict } from './judge.js';
 import { runSim, type SimReport } from './run.js';
+import { membershipModes, membershipShare, type MembershipMode } from './scenario.js';
 import { sweep, type SeedSummary } from './sweep.js';
 
 const help = `kvorum deterministic simulator (jepsen-like/sim)
@@ -18,6 +19,7 @@ const help = `kvorum deterministic simulator (jepsen-like/sim)
   --time SEC     simulated length of the safety phase (default 120)
   --jobs J       child processes for a sweep (default: cores)
   --mutation M   break kvorum on purpose: ${mutationNames.join(', ')} (or KVORUM_SIM_MUTATION)
+  --membership auto|always|never  which seeds change membership (default auto: ${membershipShare * 100}% of them)
   --ignore-check C[,C]  count these invariant violations instead of failing (to explore past a
                  known bug; never use it to make a sweep pass)
   --json         print the report(s) as JSON
@@ -38,6 +40,8 @@ function printRun(r: SimReport | SeedSummary): void {
     `  ${r.ops.invoked} ops (${r.ops.ok} ok, ${r.ops.fail} fail, ${r.ops.info} info), ${r.events} events, ` +
       `${secs(r.simMs)} simulated in ${secs(r.wallMs)} wall: ${opsPerSec} simulated ops/s`,
   );
+  for (const e of r.membership) console.log(`  membership ${secs(e.atMs)}: ${e.what}`);
+  if (r.finalMembers !== undefined && r.membership.length > 0) console.log(`  final ring: ${r.finalMembers}`);
   console.log(`  converged ${r.convergenceMs === null ? 'never' : `${r.convergenceMs} ms after healing`}`);
   console.log(`  history sha256 ${r.hash}`);
   const ignored = Object.entries(r.ignored);
@@ -66,6 +70,7 @@ async function main(): Promise<number> {
       ops: { type: 'string', default: '3000' },
       time: { type: 'string', default: '120' },
       mutation: { type: 'string' },
+      membership: { type: 'string', default: 'auto' },
       'ignore-check': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -85,6 +90,7 @@ async function main(): Promise<number> {
     safetyMs: int(values.time, 'time') * 1000,
     mutation: values.mutation !== undefined ? parseMutation(values.mutation) : mutationFromEnv(),
     ignoreChecks: values['ignore-check']?.split(',').filter((c) => c !== '') ?? [],
+    membership: parseMembershipMode(values.membership),
   };
 
   if (values.seed !== undefined) {
@@ -108,6 +114,11 @@ async function main(): Promise<number> {
   });
   const wallMs = performance.now() - started;
   if (values.json) console.log(JSON.stringify(results, null, 2));
+  return summarize(results, wallMs, jobs);
+}
+
+/** The sweep's totals and failures by verdict; the exit code of the worst. */
+function summarize(results: readonly SeedSummary[], wallMs: number, jobs: number): number {
   const ops = results.reduce((n, r) => n + r.ops.invoked, 0);
   const failed = results.filter((r) => r.verdict !== 'ok');
   const conv = results.filter((r) => r.convergenceMs !== null).map((r) => r.convergenceMs!);
@@ -119,11 +130,18 @@ async function main(): Promise<number> {
     const seedsFailed = failed.filter((r) => r.verdict === verdict);
     if (seedsFailed.length > 0) console.log(`${verdict} failures (${seedsFailed.length}): seeds ${seedsFailed.map((r) => r.seed).join(' ')}`);
   }
+  const changed = results.filter((r) => r.membership.length > 0);
+  if (changed.length > 0) console.log(`membership changed in ${changed.length} seeds: ${changed.map((r) => r.seed).join(' ')}`);
   if (failed.length === 0) console.log('no failures');
   const ignoredSeeds = results.filter((r) => Object.keys(r.ignored).length > 0);
   if (ignoredSeeds.length > 0) console.log(`ignored invariant violations in ${ignoredSeeds.length} seeds: ${ignoredSeeds.map((r) => r.seed).join(' ')}`);
   for (const verdict of ['safety', 'liveness', 'crash'] as const) if (failed.some((r) => r.verdict === verdict)) return exitCodes[verdict];
   return 0;
+}
+
+function parseMembershipMode(raw: string): MembershipMode {
+  if ((membershipModes as readonly string[]).includes(raw)) return raw as MembershipMode;
+  throw new Error(`--membership must be one of ${membershipModes.join(', ')}, got "${raw}"`);
 }
 
 function median(xs: number[]): number {

@@ -1,12 +1,15 @@
 // K kvorum nodes in one process, each built with createNodeCore exactly as the real node does,
 // over the simulated runtime, network and storage. Process-level faults live here: a crash
 // discards the incarnation (its timers, its in-flight messages and its staged writes), a restart
-// builds a new core over what the disk kept, a pause freezes the node's events until resume.
+// builds a new core over what the disk kept (its ring too), a pause freezes the node's events
+// until resume. Membership (membership.ts) adds spare nodes that join and members that leave for
+// good: `active` is who runs now, in a fixed order (the members, then spares as they join).
+import { shutdownGraceMs } from '../../src/core/limits.js';
 import type { CoreCounter, CoreMetrics } from '../../src/core/metrics.js';
-import { createNodeCore, type ConvergenceSettings, type NodeCore } from '../../src/core/node-core.js';
-import { createRing, type Ring } from '../../src/core/ring.js';
+import { createNodeCore, type ConvergenceSettings } from '../../src/core/node-core.js';
+import type { RingState } from '../../src/core/ring-state.js';
 import { genesisOfIds } from '../../src/core/ring-view.js';
-import { asNodeId, type NodeId } from '../../src/core/types.js';
+import { asNodeId, type NodeId, type PartitionId } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { wrapTransport, type Mutation } from './mutations.js';
 import { SimNetwork } from './network.js';
@@ -21,16 +24,26 @@ export interface ClusterConfig {
   readonly settings: ConvergenceSettings;
   /** Group-commit delay range of the storage, simulated ms. */
   readonly commitDelayMs: readonly [number, number];
+  /** Nodes started later, by a join (membership seeds only). */
+  readonly spares?: number;
 }
 
 export class SimCluster {
+  /** The members the cluster starts with. */
   readonly ids: NodeId[];
+  readonly spareIds: NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
-  readonly ring: Ring;
+  /** Nodes started (members, joined spares) and not gone for good, in a fixed order. Clients use this list. */
+  readonly active: NodeId[];
+  /** Nodes gone for good: removed (crashed, their disk lost) or left (stopped once the ring said removed). */
+  readonly retired = new Set<NodeId>();
+  /** Per partition, every node some node's ring ever named as its replica: who may have written as its primary. */
+  private readonly served = new Map<PartitionId, Set<NodeId>>();
   readonly network: SimNetwork;
   readonly counters = new Map<CoreCounter, number>();
-  /** Simulated times of wipes: data lost on purpose, which the durability checks allow for. */
+  /** Simulated times of wipes and removals: data lost on purpose, which the durability checks allow for. */
   private readonly wipes: number[] = [];
+  private readonly ringListeners: ((state: RingState) => void)[] = [];
   private readonly metrics: CoreMetrics = { inc: (c, by = 1) => void this.counters.set(c, (this.counters.get(c) ?? 0) + by) };
 
   constructor(
@@ -39,8 +52,12 @@ export class SimCluster {
     private readonly mutation: Mutation | undefined,
   ) {
     this.ids = Array.from({ length: config.nodes }, (_, i) => asNodeId(`n${i + 1}`));
-    this.ring = createRing(this.ids, config.partitions, config.n);
-    for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.freshDisk(), (err) => world.fail(err)));
+    this.spareIds = Array.from({ length: config.spares ?? 0 }, (_, i) => asNodeId(`n${config.nodes + i + 1}`));
+    this.active = [...this.ids];
+    const genesis = genesisOfIds(this.ids, config.partitions, config.n);
+    this.observeRing(genesis);
+    for (const id of [...this.ids, ...this.spareIds]) this.nodes.set(id, new SimNode(id, this.freshDisk(), (err) => world.fail(err)));
+    for (const id of this.ids) this.node(id).startRing = genesis;
     this.network = new SimNetwork(world, this.nodes);
   }
 
@@ -48,9 +65,15 @@ export class SimCluster {
     return this.nodes.get(id)!;
   }
 
-  /** Boots a new incarnation of the node's process over its disk. */
+  /** The active nodes, as SimNodes. */
+  activeNodes(): SimNode[] {
+    return this.active.map((id) => this.node(id));
+  }
+
+  /** Boots a new incarnation of the node's process over its disk, from the ring the disk keeps. */
   start(node: SimNode): void {
     if (node.state !== 'down') throw new Error(`start: ${node.id} is ${node.state}`);
+    if (this.retired.has(node.id)) throw new Error(`start: ${node.id} is gone for good`);
     node.state = 'up';
     const [lo, hi] = this.config.commitDelayMs;
     const storage = new SimStorage(this.world, node, node.disk, {
@@ -58,18 +81,40 @@ export class SimCluster {
       ackBeforeCommit: this.mutation === 'ack-before-commit',
     });
     node.storage = storage;
+    const initialRing = node.storedRing ?? node.startRing!;
     const core = createNodeCore({
       self: node.id,
       runtime: this.world.runtimeFor(node),
       transport: wrapTransport(this.network.transportFor(node), this.world, node, this.mutation),
       storage,
-      initialRing: genesisOfIds(this.ids, this.ring.partitions, this.ring.n),
+      initialRing,
       log: node.log,
       metrics: this.metrics,
       settings: this.config.settings,
     });
     node.core = core;
-    core.start().catch((err: unknown) => this.world.fail(new SimFailure('safety', 'start-failed', `${node.id}: start() failed: ${String(err)}`)));
+    core.membership.onChange((_ring, state) => this.ringAdopted(node, state));
+    core.start().then(
+      () => {
+        if (node.core !== core) return;
+        node.ready = true;
+        // A node that learned it was removed and crashed before stopping stops once it has started.
+        this.leaveIfRemoved(node, core.membership.state());
+      },
+      (err: unknown) => this.world.fail(new SimFailure('safety', 'start-failed', `${node.id}: start() failed: ${String(err)}`)),
+    );
+  }
+
+  /** Starts a spare for the first time, from the ring its join was given. */
+  join(node: SimNode, ring: RingState): void {
+    node.startRing = ring;
+    this.active.push(node.id);
+    this.start(node);
+  }
+
+  /** Restarts a node a fault stopped, unless it is gone for good meanwhile. */
+  restart(node: SimNode): void {
+    if (node.state === 'down' && !this.retired.has(node.id)) this.start(node);
   }
 
   /** SIGKILL: everything not on disk is gone. */
@@ -93,11 +138,69 @@ export class SimCluster {
     this.crash(node);
     this.wipes.push(this.world.now);
     node.disk = this.freshDisk();
+    node.storedRing = undefined;
     node.incarnations.push(node.disk.incarnation);
+  }
+
+  /** The machine dies for good (to be removed): crashed, its disk lost (counted as a wipe), never started again. */
+  destroy(node: SimNode): void {
+    this.crash(node);
+    this.wipes.push(this.world.now);
+    this.retire(node);
   }
 
   wipesSince(ms: number): number {
     return this.wipes.filter((t) => t >= ms).length;
+  }
+
+  /** Told of every ring any node adopts, as it adopts it (observers: the invariants). */
+  onRing(listener: (state: RingState) => void): void {
+    this.ringListeners.push(listener);
+  }
+
+  /** Every node any ring named as a replica of `partition`, ever. */
+  servedEver(partition: PartitionId): ReadonlySet<NodeId> {
+    return this.served.get(partition)!;
+  }
+
+  private retire(node: SimNode): void {
+    this.retired.add(node.id);
+    this.active.splice(this.active.indexOf(node.id), 1);
+  }
+
+  /** A ring the node made its own: on disk already (adopt stores it first), so a restart begins from it. */
+  private ringAdopted(node: SimNode, state: RingState): void {
+    node.storedRing = state;
+    this.observeRing(state);
+    for (const listener of this.ringListeners) listener(state);
+    this.leaveIfRemoved(node, state);
+  }
+
+  private observeRing(state: RingState): void {
+    state.replicas.forEach((replicas, p) => {
+      const set = this.served.get(p as PartitionId) ?? new Set<NodeId>();
+      for (const id of replicas) set.add(id);
+      this.served.set(p as PartitionId, set);
+    });
+  }
+
+  /**
+   * A node its ring says was removed stops itself, as the real node does (kvorum start exits):
+   * once it has handed its last partitions away (bounded by the shutdown grace), then gone for good.
+   */
+  private leaveIfRemoved(node: SimNode, state: RingState): void {
+    if (state.members.find((m) => m.id === node.id)?.status !== 'removed' || node.leaving) return;
+    const core = node.core!;
+    node.leaving = true;
+    const stop = () => {
+      if (node.core !== core || this.retired.has(node.id)) return;
+      core.stop();
+      void node.storage?.close();
+      node.kill();
+      this.retire(node);
+    };
+    this.world.schedule(shutdownGraceMs, stop, node);
+    void core.transfers.handedOff().then(() => this.world.schedule(0, stop, node));
   }
 
   private freshDisk(): MemoryStorage {

@@ -1,13 +1,16 @@
 // The durability promise behind "no acknowledged write is lost": once a client hears ok, the
 // write is durable on at least W distinct nodes (as an object or as a hint), and it stays on W
-// until every primary has it. Only a wipe may take a copy away (each wipe excuses one). A crash
-// never does, and neither may the core itself: dropping the copy that made up the quorum (say,
-// a hint discarded before delivery) leaves the write one disk failure away from being lost.
+// until every primary has it (while membership changes: every replica and target replica in any
+// running node's ring). Only a wipe, or the removal of a node that died for good, may take a copy
+// away (each excuses one); a node that left holds no copy any more. A crash never does, and
+// neither may the core itself: dropping the copy that made up the quorum (say, a hint discarded
+// before delivery, or a partition handed away too early) leaves the write one disk failure away
+// from being lost.
 // Copies are read as a crash would leave them (SimStorage.committed, not staged writes).
 import { covers } from '../../src/core/dvv.js';
-import { preferenceListForKey } from '../../src/core/ring.js';
 import type { Dot, NodeId, VersionedObject } from '../../src/core/types.js';
 import type { SimCluster } from './cluster.js';
+import { partitionOfKey, replicasNow } from './rings.js';
 
 interface Acked {
   readonly key: string;
@@ -21,7 +24,7 @@ interface Acked {
 /** Per node: what survives a crash now of its copy of `key` and of its hints for `key`. */
 async function copiesOf(cluster: SimCluster, key: string): Promise<Map<NodeId, { object: VersionedObject | undefined; hints: VersionedObject[] }>> {
   const out = new Map<NodeId, { object: VersionedObject | undefined; hints: VersionedObject[] }>();
-  for (const node of cluster.nodes.values()) {
+  for (const node of cluster.activeNodes()) {
     const object = node.storage ? await node.storage.committed(key) : await node.disk.get(key);
     const hints: VersionedObject[] = [];
     for (const [target] of node.disk.hintCounts()) {
@@ -37,6 +40,8 @@ const dotText = (d: Dot) => `${d[0]}#${d[1]}`;
 export class Durability {
   /** Acknowledged writes not yet on every primary. */
   private tracked: Acked[] = [];
+  /** Every acknowledged write, by key (the handover check asks new replicas for them). */
+  readonly everAcked = new Map<string, Dot[]>();
   checks = 0;
 
   constructor(
@@ -48,6 +53,7 @@ export class Durability {
   /** A client was told `dot` was written to `key`; its put was invoked at `sinceMs`. */
   async acknowledged(key: string, dot: Dot, w: number, sinceMs: number): Promise<void> {
     this.checks++;
+    this.everAcked.set(key, [...(this.everAcked.get(key) ?? []), dot]);
     const copies = await copiesOf(this.cluster, key);
     const holders = [...copies].filter(([, c]) => holds(c, dot)).map(([id]) => id);
     // A wipe since the put may have taken a copy on purpose.
@@ -65,7 +71,7 @@ export class Durability {
     const still: Acked[] = [];
     for (const [key, acked] of byKey) {
       const copies = await copiesOf(this.cluster, key);
-      const { primaries } = preferenceListForKey(this.cluster.ring, key);
+      const primaries = replicasNow(this.cluster, partitionOfKey(this.cluster, key));
       for (const a of acked) {
         const holders = [...copies].filter(([, c]) => holds(c, a.dot)).map(([id]) => id);
         const wipes = this.cluster.wipesSince(a.sinceMs);

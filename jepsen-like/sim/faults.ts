@@ -53,9 +53,9 @@ export class SimNemesis {
     this.stopped = true;
     for (const a of [...this.active]) this.end(a);
     this.cluster.network.healAll();
-    for (const node of this.cluster.nodes.values()) {
+    for (const node of this.cluster.activeNodes()) {
       if (node.state === 'paused') this.cluster.resume(node);
-      if (node.state === 'down') this.cluster.start(node);
+      this.cluster.restart(node);
     }
   }
 
@@ -101,9 +101,10 @@ export class SimNemesis {
   private inject(kind: FaultKind): void {
     const p = this.world.prng;
     const c = this.cluster;
-    const ids = c.ids;
-    const down = [...c.nodes.values()].filter((n) => n.state !== 'up').length;
-    const up = [...c.nodes.values()].filter((n) => n.state === 'up');
+    // Only nodes that run now: members, and spares once they joined; never one gone for good.
+    const ids = [...c.active];
+    const down = c.activeNodes().filter((n) => n.state !== 'up').length;
+    const up = c.activeNodes().filter((n) => n.state === 'up');
     const processFault = (verb: string, act: (n: SimNode) => void, heal: (n: SimNode) => void) => {
       if (down >= this.config.maxDown || up.length === 0) return;
       const node = p.pick(up);
@@ -112,12 +113,12 @@ export class SimNemesis {
     };
     switch (kind) {
       case 'kill':
-        return processFault('kill', (n) => c.crash(n), (n) => n.state === 'down' && c.start(n));
+        return processFault('kill', (n) => c.crash(n), (n) => c.restart(n));
       case 'pause':
         return processFault('pause', (n) => c.pause(n), (n) => c.resume(n));
       case 'wipe':
         if (this.wipes >= this.config.wipesMax) return;
-        return processFault('wipe', (n) => (this.wipes++, c.wipe(n)), (n) => n.state === 'down' && c.start(n));
+        return processFault('wipe', (n) => (this.wipes++, c.wipe(n)), (n) => c.restart(n));
       case 'partition': {
         if (this.isActive('partition')) return;
         const mode: CutMode = p.chance(0.5) ? 'drop' : 'refuse';

@@ -6,16 +6,19 @@
 //   replica that forgot a dot it issued and issued it again would silently drop a write on merge);
 // - merging two primaries' copies keeps no sibling that one side's context covers but that side
 //   no longer has (it was superseded there);
-// - clock actors of a key are primaries of that key in one of their incarnations, so an object's
-//   context has at most N x incarnations entries;
+// - clock actors of a key are primaries of that key (in some ring a node held: membership changes
+//   add primaries) in one of their incarnations, so an object's context has at most that many entries;
 // - hint queues stay within hintsPerPeerMax;
 // - acknowledged writes are durable on W nodes, and stay so until every primary has them
-//   (durability.ts).
+//   (durability.ts);
+// - a partition switches to new replicas only once they hold what its old replicas all held when
+//   the move was committed (handover.ts).
 import { actorsOf, covers, sync } from '../../src/core/dvv.js';
-import { preferenceListForKey } from '../../src/core/ring.js';
 import type { NodeId, VersionedObject } from '../../src/core/types.js';
 import type { SimCluster } from './cluster.js';
 import { Durability } from './durability.js';
+import { HandoverCheck } from './handover.js';
+import { partitionOfKey } from './rings.js';
 import { SimFailure } from './world.js';
 
 const dotKey = (d: readonly [string, number]) => `${d[0]}#${d[1]}`;
@@ -27,15 +30,28 @@ export class Invariants {
   /** Violations of checks the caller chose to ignore (--ignore-check), by check. */
   readonly ignored = new Map<string, number>();
   readonly durability: Durability;
+  readonly handover: HandoverCheck;
 
   constructor(
     private readonly cluster: SimCluster,
     private readonly keys: readonly string[],
     private readonly hintsPerPeerMax: number,
     now: () => number,
-    private readonly ignore: ReadonlySet<string> = new Set(),
+    private readonly ignore: ReadonlySet<string>,
+    /** Records a failure found outside a check (the world's fail). */
+    fail: (err: Error) => void,
   ) {
     this.durability = new Durability(cluster, now, (check, message, focus) => this.fail(check, message, focus));
+    // Called while a ring is adopted, where a throw would only reject some promise: the world records it.
+    const handoverFailed = (message: string, focus: { key: string; atMs: number }) => {
+      try {
+        this.fail('transfer-complete', message, focus);
+      } catch (err) {
+        fail(err as Error);
+      }
+    };
+    this.handover = new HandoverCheck(cluster, this.durability.everAcked, handoverFailed, now);
+    cluster.onRing((state) => this.handover.observe(state));
   }
 
   private fail(check: string, message: string, focus?: SimFailure['focus']): void {
@@ -47,7 +63,7 @@ export class Invariants {
     this.checks++;
     await this.durability.check();
     for (const key of this.keys) {
-      const { primaries } = preferenceListForKey(this.cluster.ring, key);
+      const primaries = this.servedEver(key);
       const copies = new Map<NodeId, VersionedObject>();
       for (const node of this.cluster.nodes.values()) {
         const object = await node.disk.get(key);
@@ -63,10 +79,15 @@ export class Invariants {
           this.fail('hints-bounded', `${node.id} holds ${count} hints for ${target}, more than hintsPerPeerMax=${this.hintsPerPeerMax}`);
         }
         for (const hint of await node.disk.listHints(target, Number.MAX_SAFE_INTEGER)) {
-          this.object(`${node.id}:hint(${target}):${hint.key}`, hint.key, hint.object, preferenceListForKey(this.cluster.ring, hint.key).primaries);
+          this.object(`${node.id}:hint(${target}):${hint.key}`, hint.key, hint.object, this.servedEver(hint.key));
         }
       }
     }
+  }
+
+  /** Every node that ever served the key's partition (as some ring's replica): who may have written it as a primary. */
+  private servedEver(key: string): readonly NodeId[] {
+    return [...this.cluster.servedEver(partitionOfKey(this.cluster, key))];
   }
 
   private object(where: string, key: string, object: VersionedObject, primaries: readonly NodeId[]): void {

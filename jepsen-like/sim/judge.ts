@@ -15,7 +15,7 @@ export interface Judgement {
 }
 
 /** A run that completed: safety if an acknowledged add or a superseded version went wrong, liveness if it did not settle. */
-export function judgeResults(results: Results, finalReadCount: number, convergenceMs: number | null): Judgement {
+export function judgeResults(results: Results, finalReadCount: number, convergenceMs: number | null, disagreement?: string): Judgement {
   const set = results.set;
   const resurrected = results.supersession?.resurrected;
   if (set && (set.lost.count > 0 || set.unexpected.count > 0 || set.failedPresent.count > 0)) {
@@ -29,7 +29,8 @@ export function judgeResults(results: Results, finalReadCount: number, convergen
   }
   if (!results.valid || finalReadCount === 0) {
     const check = convergenceMs === null ? 'convergence' : 'final-reads';
-    return { verdict: 'liveness', failure: { check, message: results.reasons.join('; ') || 'final reads did not complete' } };
+    const message = (results.reasons.join('; ') || 'final reads did not complete') + (convergenceMs === null && disagreement ? `; still disagreeing: ${disagreement}` : '');
+    return { verdict: 'liveness', failure: { check, message } };
   }
   return { verdict: 'ok' };
 }

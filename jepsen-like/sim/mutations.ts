@@ -8,12 +8,16 @@
 // - uncovered-sibling: a read's answer gains a sibling its context does not cover, past the codec's
 //   checks (as a bug in our own object handling would), so a merge breaks the DVV normal form: the
 //   core's assertion must throw and the simulator must report it as a bug, with the seed.
+// - early-switch: a node receiving a partition reports its transfer done to the claimant as soon
+//   as it asks for the first page, so ownership switches before the data has moved (a receiver
+//   that cut its streaming and Merkle check short would do the same). Only membership seeds move
+//   partitions, so only they can catch it.
 import type { Transport } from '../../src/core/ports.js';
-import type { ActorId } from '../../src/core/types.js';
-import type { EventOwner } from './queue.js';
+import type { ActorId, PartitionId } from '../../src/core/types.js';
+import type { SimNode } from './node.js';
 import type { World } from './world.js';
 
-export const mutationNames = ['ack-before-commit', 'lying-replica', 'uncovered-sibling'] as const;
+export const mutationNames = ['ack-before-commit', 'lying-replica', 'uncovered-sibling', 'early-switch'] as const;
 export type Mutation = (typeof mutationNames)[number];
 
 export function parseMutation(raw: string | undefined): Mutation | undefined {
@@ -27,8 +31,9 @@ export function mutationFromEnv(): Mutation | undefined {
   return parseMutation(process.env['KVORUM_SIM_MUTATION']);
 }
 
-export function wrapTransport(transport: Transport, world: World, owner: EventOwner, mutation: Mutation | undefined): Transport {
+export function wrapTransport(transport: Transport, world: World, owner: SimNode, mutation: Mutation | undefined): Transport {
   if (mutation === 'uncovered-sibling') return withUncoveredSibling(transport);
+  if (mutation === 'early-switch') return withEarlySwitch(transport, owner);
   if (mutation !== 'lying-replica') return transport;
   const gen = owner.gen;
   return {
@@ -49,4 +54,21 @@ function withUncoveredSibling(transport: Transport): Transport {
       return { ...reply, object: { ...reply.object, siblings: [...reply.object.siblings, stray] } };
     },
   };
+}
+
+function withEarlySwitch(transport: Transport, node: SimNode): Transport {
+  return {
+    call(peer, request, timeoutMs) {
+      if (request.type === 'transferPage' && request.afterKey === undefined) reportDoneNow(transport, node, request.partition as PartitionId, timeoutMs);
+      return transport.call(peer, request, timeoutMs);
+    },
+  };
+}
+
+/** The report the receiver would send once it held the whole partition, sent before it holds any of it. */
+function reportDoneNow(transport: Transport, node: SimNode, partition: PartitionId, timeoutMs: number): void {
+  const state = node.core?.membership.state();
+  if (state === undefined) return;
+  const op = { op: 'transferDone', partition, node: node.id, target: state.target[partition]! } as const;
+  transport.call(state.claimant, { type: 'admin', op, forwarded: true }, timeoutMs).catch(() => {});
 }

@@ -8,7 +8,7 @@
 // What a node does with a message is its own business (node.ts): the network only delays, drops,
 // duplicates and copies messages, and routes each to the endpoint's handler and its answer back.
 import { TransportError, type Transport } from '../../src/core/ports.js';
-import type { ClientOp, ClientResult, RpcRequest, RpcResponse } from '../../src/core/rpc.js';
+import type { AdminOp, AdminOutcome, ClientOp, ClientResult, RpcRequest, RpcResponse } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
 import { decodeRpcBatch, decodeRpcOutcomes, encodeRpc } from '../../src/transport/codec.js';
 import { unwrapChecked } from '../../src/core/rpc-schema.js';
@@ -45,6 +45,13 @@ export type ClientOutcome =
   | { readonly kind: 'reset' } // the node died with the request in flight
   | { readonly kind: 'timeout' };
 
+/** What an operator saw of a membership request: an answer, or a connection-level failure. */
+export type AdminCallOutcome =
+  | { readonly kind: 'answer'; readonly outcome: AdminOutcome }
+  | { readonly kind: 'refused' }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'timeout' };
+
 /** What a node answers a node-to-node request: nothing listening, a response, or a failed handler. */
 export type RpcAnswer =
   | { readonly kind: 'refused' }
@@ -59,6 +66,7 @@ export interface Endpoint extends EventOwner {
   readonly id: NodeId;
   handleRpc(request: RpcRequest, reply: (answer: RpcAnswer) => void): void;
   serveClient(op: ClientOp, reply: (outcome: ClientOutcome) => void): void;
+  serveAdmin(op: AdminOp, reply: (outcome: AdminCallOutcome) => void): void;
 }
 
 export class SimNetwork {
@@ -171,27 +179,43 @@ export class SimNetwork {
 
   /** A client request to `node`, as the HTTP API would carry it; the client gives up after `timeoutMs`. */
   clientCall(nodeId: NodeId, op: ClientOp, timeoutMs: number): Promise<ClientOutcome> {
+    return this.edgeCall<ClientOutcome>(nodeId, timeoutMs, (node, finish) => this.serveClient(node, copyPlain(op), finish));
+  }
+
+  /** An operator's membership request to `node` (its HTTP admin routes), like a client's. */
+  adminCall(nodeId: NodeId, op: AdminOp, timeoutMs: number): Promise<AdminCallOutcome> {
+    return this.edgeCall<AdminCallOutcome>(nodeId, timeoutMs, (node, finish) => {
+      const request = copyPlain(op);
+      return () => node.serveAdmin(request, (outcome) => {
+        const copy: AdminCallOutcome = outcome.kind === 'answer' ? { kind: 'answer', outcome: copyPlain(outcome.outcome) } : outcome;
+        this.world.schedule(1, () => finish(copy));
+      });
+    });
+  }
+
+  /** A request from outside the cluster (never partitioned): refused by a down node, else served one millisecond away. */
+  private edgeCall<T extends { readonly kind: string }>(nodeId: NodeId, timeoutMs: number, serve: (node: Endpoint, finish: (o: T) => void) => () => void): Promise<T> {
     const node = this.nodes.get(nodeId)!;
-    return new Promise<ClientOutcome>((resolve) => {
+    return new Promise<T>((resolve) => {
       let done = false;
-      const finish = (outcome: ClientOutcome) => {
+      const finish = (outcome: T) => {
         if (done) return;
         done = true;
         timer.cancelled = true;
         resolve(outcome);
       };
-      const timer = this.world.schedule(timeoutMs, () => finish({ kind: 'timeout' }));
-      if (node.state === 'down') return void this.world.schedule(1, () => finish({ kind: 'refused' }));
-      const request = copyPlain(op);
-      this.world.schedule(1, () => this.serveClient(node, request, finish), node, anyGeneration);
+      const timer = this.world.schedule(timeoutMs, () => finish({ kind: 'timeout' } as T));
+      if (node.state === 'down') return void this.world.schedule(1, () => finish({ kind: 'refused' } as T));
+      this.world.schedule(1, serve(node, finish), node, anyGeneration);
     });
   }
 
-  private serveClient(node: Endpoint, op: ClientOp, finish: (o: ClientOutcome) => void): void {
+  private serveClient(node: Endpoint, op: ClientOp, finish: (o: ClientOutcome) => void): () => void {
     // Each answer is a copy (nodes and clients never share objects), one millisecond away.
-    node.serveClient(op, (outcome) => {
-      const copy: ClientOutcome = outcome.kind === 'result' ? { kind: 'result', result: copyPlain(outcome.result) } : outcome;
-      this.world.schedule(1, () => finish(copy));
-    });
+    return () =>
+      node.serveClient(op, (outcome) => {
+        const copy: ClientOutcome = outcome.kind === 'result' ? { kind: 'result', result: copyPlain(outcome.result) } : outcome;
+        this.world.schedule(1, () => finish(copy));
+      });
   }
 }

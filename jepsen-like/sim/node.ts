@@ -1,14 +1,17 @@
 // One simulated kvorum process: its state (up, down, paused), its incarnation, its disk and core,
-// and what it does with what the network delivers to it. A down node refuses; a running one hands
-// a node-to-node request to its core's RPC handler and a client request to its coordinator, and
-// answers only if the incarnation that took the request is still alive (a crash loses answers).
+// and what it does with what the network delivers to it. A down node refuses, and so does one
+// still starting (the real node opens its port only once core.start() has rebuilt its trees and
+// dropped what it no longer holds); a running one hands a node-to-node request to its core's RPC
+// handler and a client request to its coordinator, and answers only if the incarnation that took
+// the request is still alive (a crash loses answers).
 import { failureCatalog, failureClassOf, type FailureCode } from '../../src/core/errors.js';
 import type { NodeCore } from '../../src/core/node-core.js';
 import type { Logger } from '../../src/core/ports.js';
-import type { ClientOp, RpcRequest } from '../../src/core/rpc.js';
+import type { RingState } from '../../src/core/ring-state.js';
+import type { AdminOp, ClientOp, RpcRequest } from '../../src/core/rpc.js';
 import type { NodeId } from '../../src/core/types.js';
 import type { MemoryStorage } from '../../src/storage/memory.js';
-import type { ClientOutcome, Endpoint, RpcAnswer } from './network.js';
+import type { AdminCallOutcome, ClientOutcome, Endpoint, RpcAnswer } from './network.js';
 import type { SimEvent } from './queue.js';
 import type { SimStorage } from './sim-storage.js';
 import { SimFailure } from './world.js';
@@ -16,6 +19,10 @@ import { SimFailure } from './world.js';
 export class SimNode implements Endpoint {
   gen = 0;
   state: 'up' | 'down' | 'paused' = 'down';
+  /** The core has started: the node listens (set by the cluster, cleared by a crash). */
+  ready = false;
+  /** Its ring says it was removed: this incarnation is stopping (cleared by a crash). */
+  leaving = false;
   readonly deferred: SimEvent[] = [];
   storage: SimStorage | undefined;
   core: NodeCore | undefined;
@@ -23,6 +30,10 @@ export class SimNode implements Endpoint {
   readonly incarnations: string[] = [];
   /** Client requests being served: a crash resets their connections. */
   readonly inflight = new Set<() => void>();
+  /** The ring a first start begins from: a new cluster's, or the one a join was given. */
+  startRing: RingState | undefined;
+  /** The ring this disk keeps (what a restart begins from); a wipe loses it. */
+  storedRing: RingState | undefined;
 
   constructor(
     readonly id: NodeId,
@@ -34,7 +45,7 @@ export class SimNode implements Endpoint {
   }
 
   handleRpc(request: RpcRequest, reply: (answer: RpcAnswer) => void): void {
-    if (this.state === 'down' || this.core === undefined) return reply({ kind: 'refused' });
+    if (!this.listening || this.core === undefined) return reply({ kind: 'refused' });
     const gen = this.gen;
     this.core.rpc.handle(request).then(
       (response) => {
@@ -51,7 +62,7 @@ export class SimNode implements Endpoint {
   }
 
   serveClient(op: ClientOp, reply: (outcome: ClientOutcome) => void): void {
-    if (this.state === 'down' || this.core === undefined) return reply({ kind: 'refused' });
+    if (!this.listening || this.core === undefined) return reply({ kind: 'refused' });
     const gen = this.gen;
     const reset = () => reply({ kind: 'reset' });
     this.inflight.add(reset);
@@ -65,6 +76,25 @@ export class SimNode implements Endpoint {
         if (this.gen !== gen) return;
         // The core must answer every request with a result; a throw is a bug (HTTP 500).
         this.bug(`execute(${op.op} ${op.key}) threw`, err);
+      },
+    );
+  }
+
+  /** An operator's membership request (the HTTP admin routes): answered like a client request. */
+  serveAdmin(op: AdminOp, reply: (outcome: AdminCallOutcome) => void): void {
+    if (!this.listening || this.core === undefined) return reply({ kind: 'refused' });
+    const gen = this.gen;
+    const reset = () => reply({ kind: 'reset' });
+    this.inflight.add(reset);
+    this.core.membership.admin(op).then(
+      (outcome) => {
+        if (this.gen !== gen) return;
+        this.inflight.delete(reset);
+        reply({ kind: 'answer', outcome });
+      },
+      (err: unknown) => {
+        if (this.gen !== gen) return;
+        this.bug(`admin(${op.op}) threw`, err);
       },
     );
   }
@@ -88,10 +118,16 @@ export class SimNode implements Endpoint {
     this.fail(new SimFailure('safety', 'bug', `${this.id}: ${what}: ${detail}`));
   }
 
+  private get listening(): boolean {
+    return this.state !== 'down' && this.ready;
+  }
+
   /** SIGKILL of the process: a new generation, no core, and every client connection reset. */
   kill(): void {
     this.gen++;
     this.state = 'down';
+    this.ready = false;
+    this.leaving = false;
     this.deferred.length = 0;
     this.storage?.crash();
     this.storage = undefined;

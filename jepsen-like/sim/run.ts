@@ -11,8 +11,11 @@ import { SimNemesis } from './faults.js';
 import { Invariants } from './invariants.js';
 import { judgeError, judgeResults, shortHistory, type Judgement } from './judge.js';
 import type { Mutation } from './mutations.js';
-import { churnCopiesOf, replicasAgree, replicaVersionsOf } from './replicas.js';
-import { chooseScenario, describeScenario, type Scenario, type ScenarioOptions } from './scenario.js';
+import { SimMembership, type MembershipEvent } from './membership.js';
+import { SimPrng } from './prng.js';
+import { churnCopiesOf, replicasDisagree, replicaVersionsOf } from './replicas.js';
+import { membersText, settledRing } from './rings.js';
+import { chooseScenario, describeScenario, withMembership, type MembershipMode, type Scenario, type ScenarioOptions } from './scenario.js';
 import { SetWorkload } from './workload.js';
 import { SimFailure, simEpochMs, World } from './world.js';
 
@@ -23,6 +26,8 @@ export interface SimOptions extends Partial<ScenarioOptions> {
   readonly livenessBoundMs?: number;
   /** Invariants to count instead of failing on (exploring past a known bug); never by default. */
   readonly ignoreChecks?: readonly string[];
+  /** Which seeds change membership (default auto: a share of them). */
+  readonly membership?: MembershipMode;
 }
 
 export interface SimReport {
@@ -46,10 +51,16 @@ export interface SimReport {
   readonly focusMs: number | undefined;
   /** Violations of ignored invariants, by check. */
   readonly ignored: Readonly<Record<string, number>>;
+  /** What the membership driver did, in order (empty without membership). */
+  readonly membership: readonly MembershipEvent[];
+  /** The final ring's members and their status, once it settled. */
+  readonly finalMembers: string | undefined;
 }
 
 const invariantIntervalMs = 1000;
 const convergencePollMs = 100;
+/** How long after healing a seed that changed membership may take to settle and converge (transfers, a last commit). */
+const membershipLivenessBoundMs = 120_000;
 
 /** Everything a run is made of, built from the seed before it starts. */
 interface SimRun {
@@ -62,6 +73,7 @@ interface SimRun {
   readonly invariants: Invariants;
   readonly workload: SetWorkload;
   readonly nemesis: SimNemesis;
+  readonly membership: SimMembership;
 }
 
 /** What the run found; filled in as it goes, so a run stopped half-way still reports what it had. */
@@ -69,6 +81,9 @@ interface Findings {
   finalReads: FinalRead[];
   replicaVersions: ReplicaVersion[];
   convergenceMs: number | null;
+  /** What kept the replicas from agreeing at the last poll (the ring not settled, a key's copies). */
+  disagreement: string | undefined;
+  finalMembers: string | undefined;
   results: Results | undefined;
   judgement: Judgement;
 }
@@ -76,7 +91,9 @@ interface Findings {
 export async function runSim(opts: SimOptions): Promise<SimReport> {
   const started = performance.now();
   const run = setUp(opts);
-  const found: Findings = { finalReads: [], replicaVersions: [], convergenceMs: null, results: undefined, judgement: { verdict: 'ok' } };
+  const found: Findings = {
+    finalReads: [], replicaVersions: [], convergenceMs: null, disagreement: undefined, finalMembers: undefined, results: undefined, judgement: { verdict: 'ok' },
+  };
   const { world } = run;
   // A rejection nobody handles would make a real node exit: a finding, not noise.
   const onUnhandled = (reason: unknown) =>
@@ -88,7 +105,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
     // Only once converged: before that a lagging replica may rightly still hold a superseded version.
     const churnCopies = found.convergenceMs === null ? [] : await churnCopiesOf(run.cluster, run.scenario.workload.churnKeys);
     found.results = check(run, found, churnCopies);
-    found.judgement = judgeResults(found.results, found.finalReads.length, found.convergenceMs);
+    found.judgement = judgeResults(found.results, found.finalReads.length, found.convergenceMs, found.disagreement);
   } catch (err) {
     found.judgement = judgeError(err, world.now);
   } finally {
@@ -99,40 +116,53 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
 
 function setUp(opts: SimOptions): SimRun {
   const world = new World(opts.seed);
-  const scenario = chooseScenario(world.prng, { opsMax: opts.opsMax ?? 3000, safetyMs: opts.safetyMs ?? 120_000 });
+  const membershipPrng = new SimPrng(world.prng.fork('membership').seed);
+  const base = chooseScenario(world.prng, { opsMax: opts.opsMax ?? 3000, safetyMs: opts.safetyMs ?? 120_000 });
+  const scenario = withMembership(base, membershipPrng, opts.membership ?? 'auto');
   const cluster = new SimCluster(world, scenario.cluster, opts.mutation);
   const keys = [...scenario.workload.keys, ...scenario.workload.churnKeys];
-  const invariants = new Invariants(cluster, keys, scenario.cluster.settings.hintsPerPeerMax, () => world.now, new Set(opts.ignoreChecks ?? []));
+  const invariants = new Invariants(cluster, keys, scenario.cluster.settings.hintsPerPeerMax, () => world.now, new Set(opts.ignoreChecks ?? []), (err) => world.fail(err));
   const w = resolveQuorum('quorum', scenario.cluster.n, scenario.cluster.nodes);
   const workload = new SetWorkload(world, cluster, scenario.workload, (key, dot, sinceMs) => invariants.durability.acknowledged(key, dot, w, sinceMs));
   const nemesis = new SimNemesis(world, cluster, scenario.faults);
-  return { opts, world, scenario, cluster, keys, invariants, workload, nemesis };
+  const membership = new SimMembership(world, cluster, scenario.membership, membershipPrng);
+  return { opts, world, scenario, cluster, keys, invariants, workload, nemesis, membership };
 }
 
 /** Nodes up, invariants watched, clients and nemesis at work until the operations or the time run out. */
-async function safetyPhase({ world, scenario, cluster, invariants, workload, nemesis }: SimRun): Promise<void> {
-  for (const node of cluster.nodes.values()) cluster.start(node);
+async function safetyPhase({ world, scenario, cluster, invariants, workload, nemesis, membership }: SimRun): Promise<void> {
+  for (const node of cluster.activeNodes()) cluster.start(node);
   every(world, invariantIntervalMs, () => invariants.check());
   workload.start();
   nemesis.start();
+  membership.start();
   await world.run(scenario.safetyMs, () => workload.done);
 }
 
-/** Heal everything, let the clients finish, wait (bounded) for agreement, read everything back. */
+/** Heal everything, let the clients finish, wait (bounded) for one settled ring and agreement, read everything back. */
 async function livenessPhase(run: SimRun, found: Findings): Promise<void> {
   const { world, cluster, keys, workload } = run;
   workload.stop();
   run.nemesis.healAll();
+  run.membership.healed();
   const healedAt = world.now;
   await world.run(healedAt + run.scenario.workload.clientTimeoutMs * 3, () => workload.running === 0);
   // The versions are taken at the instant agreement is seen: background work goes on afterwards
   // (a tombstone being reaped is briefly gone on some replicas and not yet on others).
   every(world, convergencePollMs, async () => {
-    if (found.convergenceMs !== null || !(await replicasAgree(cluster, keys))) return;
+    if (found.convergenceMs !== null) return;
+    const settled = run.membership.idle ? settledRing(cluster) : { problem: 'membership changes still under way' };
+    found.disagreement = 'problem' in settled ? `ring not settled: ${settled.problem}` : await replicasDisagree(cluster, keys, settled.ring);
+    if (found.disagreement !== undefined || 'problem' in settled) return;
     found.convergenceMs = world.now - healedAt;
+    found.finalMembers = membersText(settled.state);
     found.replicaVersions = await replicaVersionsOf(cluster, keys);
   });
-  await world.run(healedAt + (run.opts.livenessBoundMs ?? 60_000), () => found.convergenceMs !== null);
+  const boundMs = run.opts.livenessBoundMs ?? (run.scenario.membership ? membershipLivenessBoundMs : 60_000);
+  await world.run(healedAt + boundMs, () => found.convergenceMs !== null);
+  if (found.convergenceMs === null && found.disagreement?.startsWith('ring not settled')) {
+    throw new SimFailure('liveness', 'membership-settled', `${boundMs / 1000} s after healing, ${found.disagreement}`);
+  }
   found.finalReads = (await runUntil(world, workload.finalReads(), 20_000)) ?? [];
   if (found.convergenceMs === null) found.replicaVersions = await replicaVersionsOf(cluster, keys);
   await run.invariants.check();
@@ -171,10 +201,10 @@ async function runUntil<T>(world: World, promise: Promise<T>, limitMs: number): 
   return value;
 }
 
-function reportOf({ opts, world, scenario, cluster, invariants, workload, nemesis }: SimRun, found: Findings, wallMs: number): SimReport {
+function reportOf({ opts, world, scenario, cluster, invariants, workload, nemesis, membership }: SimRun, found: Findings, wallMs: number): SimReport {
   const { verdict, failure, focusMs, focusKey } = found.judgement;
   const history = workload.history;
-  const lines = [...history, ...nemesis.windows, ...found.finalReads, ...found.replicaVersions].map((x) => JSON.stringify(x));
+  const lines = [...history, ...nemesis.windows, ...found.finalReads, ...found.replicaVersions, ...membership.events].map((x) => JSON.stringify(x));
   const count = (t: Op['type']) => history.filter((o) => o.type === t).length;
   return {
     seed: opts.seed,
@@ -194,5 +224,7 @@ function reportOf({ opts, world, scenario, cluster, invariants, workload, nemesi
     reasons: found.results?.reasons ?? [],
     focusMs,
     ignored: Object.fromEntries(invariants.ignored),
+    membership: membership.events,
+    finalMembers: found.finalMembers,
   };
 }

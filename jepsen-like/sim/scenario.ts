@@ -4,6 +4,7 @@ import { forwardMarginMs, phiThresholdDefault } from '../../src/core/limits.js';
 import type { ConvergenceSettings } from '../../src/core/node-core.js';
 import type { ClusterConfig } from './cluster.js';
 import { delaySpikesMs, faultKinds, type FaultConfig } from './faults.js';
+import { chooseMembership, describeChange, type MembershipConfig } from './membership.js';
 import type { SimPrng } from './prng.js';
 import type { WorkloadConfig } from './workload.js';
 
@@ -19,6 +20,27 @@ export interface Scenario {
   readonly workload: WorkloadConfig;
   readonly faults: FaultConfig;
   readonly safetyMs: number;
+  /** Membership changes during the run (membership seeds only). */
+  readonly membership?: MembershipConfig;
+}
+
+/** Which seeds change membership: a share of them (auto), every one, or none. */
+export type MembershipMode = 'auto' | 'always' | 'never';
+export const membershipModes: readonly MembershipMode[] = ['auto', 'always', 'never'];
+/** The share of seeds that change membership in mode auto. */
+export const membershipShare = 0.3;
+
+/**
+ * Adds membership changes to a seed's scenario, drawn from `p`, the membership stream (forked from
+ * the run's PRNG, so a seed without membership draws exactly what it drew before membership
+ * existed). Such a seed has no wipe: a node removed for good is its one lost disk, and with
+ * w = quorum one lost copy never loses an acknowledged write.
+ */
+export function withMembership(base: Scenario, p: SimPrng, mode: MembershipMode): Scenario {
+  const drawn = p.chance(membershipShare);
+  if (mode === 'never' || (mode === 'auto' && !drawn)) return base;
+  const membership = chooseMembership(p, base.cluster.nodes, base.cluster.n, base.safetyMs);
+  return { ...base, cluster: { ...base.cluster, spares: membership.spares }, faults: { ...base.faults, wipesMax: 0 }, membership };
 }
 
 export function chooseScenario(p: SimPrng, opts: ScenarioOptions): Scenario {
@@ -80,5 +102,6 @@ export function describeScenario(s: Scenario): string {
     `${w.clients} clients, ${w.keys.length} keys, reads ${w.readFraction * 100}%, ${w.churnKeys.length} churn keys (${w.churnFraction * 100}% of ops), timeout ${w.requestTimeoutMs}ms`,
     `probe ${k.probeIntervalMs}ms, handoff ${k.handoffIntervalMs}ms, ae ${k.antiEntropyIntervalMs}ms, grace ${k.tombstoneGraceMs}ms, hints/peer<=${k.hintsPerPeerMax}`,
     `faults ${s.faults.kinds.join(',')} (max down ${s.faults.maxDown}, wipes<=${s.faults.wipesMax}, gap~${s.faults.meanGapMs}ms, <=${s.faults.durationMs[1]}ms)`,
+    ...(s.membership ? [`membership ${s.membership.rounds.map((r, i) => `${i === 0 ? 'at' : '+'}${r.afterMs}ms: ${r.changes.map(describeChange).join(' + ')}`).join(', then ')}`] : []),
   ].join('; ');
 }

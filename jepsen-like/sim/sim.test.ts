@@ -1,5 +1,6 @@
-// The simulator's own tests: a seed must replay to the same history, and a deliberately broken
-// kvorum (a mutation) must be caught within a few seeds.
+// The simulator's own tests: a seed must replay to the same history, a seed that changes membership
+// must settle on its new ring, and a deliberately broken kvorum (a mutation) must be caught within
+// a few seeds.
 // Run: node --import tsx --test jepsen-like/sim/sim.test.ts
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +11,14 @@ import { runSim, type SimOptions } from './run.js';
 const sweepOptions = { opsMax: 2000, safetyMs: 60_000 } as const;
 const mutationSeedsMax = 20;
 const durabilityChecks = ['acked-write-durable', 'acked-write-stays-durable', 'set', 'dot-names-one-write'];
+/** Membership seeds are 30% of seeds; only they move partitions, so only they can catch early-switch. */
+const earlySwitchSeedsMax = 100;
+/**
+ * A 3-node seed whose membership changes cover join, the removal of the claimant once it died for
+ * good (another node takes over), and replace, in two rounds, under kills, pauses and partitions.
+ */
+const membershipSeed = 39;
+const membershipSeedFinal = /^n1:removed n2:removed n3:valid n4:valid n5:valid$/;
 
 // The 200-seed sweep is in sweep.solo.test.ts: it uses every core, so it runs after the other tests.
 
@@ -63,4 +72,33 @@ test('a broken core invariant is reported as a bug, with the seed to replay it',
   assert.equal(report.failure?.check, 'bug', report.failure?.message);
   assert.match(report.failure?.message ?? '', /InvariantError: dvv: (sync|update) produced an object not in normal form/);
   assert.equal(report.seed, 1);
+});
+
+test('a membership seed joins, removes a dead node for good and replaces another under faults, settles on the new ring, and replays', async () => {
+  const options: SimOptions = { seed: membershipSeed, membership: 'always', ...sweepOptions };
+  const a = await runSim(options);
+  assert.equal(a.verdict, 'ok', a.failure?.message);
+  const events = a.membership.map((e) => e.what);
+  for (const step of ['register n4', 'n1 dies for good', 'stage remove n1', 'register n5', 'stage replace n2 by n5', 'commit']) {
+    assert.ok(events.some((e) => e.includes(step)), `${step} in ${JSON.stringify(events)}`);
+  }
+  assert.ok(a.convergenceMs !== null && a.finalMembers !== undefined, 'settled and converged');
+  assert.match(a.finalMembers!, membershipSeedFinal);
+  const b = await runSim(options);
+  assert.equal(a.hash, b.hash);
+  assert.deepEqual(a.membership, b.membership);
+});
+
+test(`mutation early-switch (ownership moves before the data) is caught within ${earlySwitchSeedsMax} seeds`, async () => {
+  for (let seed = 1; seed <= earlySwitchSeedsMax; seed++) {
+    const report = await runSim({ seed, mutation: 'early-switch', ...sweepOptions });
+    if (report.verdict === 'ok') continue;
+    assert.equal(report.verdict, 'safety', `seed ${seed}: ${report.failure?.message}`);
+    assert.ok(report.membership.length > 0, `seed ${seed} changes membership`);
+    assert.equal(report.failure?.check, 'transfer-complete', `seed ${seed}: ${report.failure?.message}`);
+    assert.match(report.failure?.message ?? '', /ownership moved before the data/);
+    console.log(`# early-switch: caught by seed ${seed}`);
+    return;
+  }
+  assert.fail(`early-switch went unnoticed by seeds 1..${earlySwitchSeedsMax}`);
 });

@@ -45,7 +45,8 @@ export class SetWorkload {
     private readonly onAck: (key: string, dot: Dot, invokedAtMs: number) => Promise<void> = async () => {},
   ) {
     this.recorder = new Recorder(() => world.now);
-    this.port = simPort(cluster.network, cluster.ids, config);
+    // The live list: clients follow membership (a joined spare serves, a node gone for good does not).
+    this.port = simPort(cluster.network, cluster.active, config);
   }
 
   get history(): readonly Op[] {

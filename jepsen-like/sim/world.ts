@@ -73,7 +73,8 @@ export class World {
     const gen = owner.gen;
     return {
       now: () => this.timeMs,
-      wallClockMs: () => simEpochMs + this.timeMs,
+      // Whole milliseconds, as Date.now() gives (the core's dots are integers); timers may make time fractional.
+      wallClockMs: () => simEpochMs + Math.floor(this.timeMs),
       setTimer: (delayMs: number, fire: () => void): Timer => {
         const ev = this.schedule(delayMs, fire, owner, gen);
         return { cancel: () => void (ev.cancelled = true) };

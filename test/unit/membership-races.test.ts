@@ -131,4 +131,23 @@ describe('membership races (found by the simulator)', () => {
     assert.deepEqual(movingPartitions(cancelled), []);
     assert.equal(cancelled.members.find((m) => m.id === 'n4')?.status, 'valid', 'n4 still serves partitions: it may not be removed');
   });
+
+  it('a read repair that lands after the partition moved away leaves no stray copy behind (seed 110)', async () => {
+    const c = fakeCluster(3);
+    const [n1, n2, n3] = c.ids as [NodeId, NodeId, NodeId];
+    const value = (text: string): ClientOp => ({ ...put('k', 'all'), data: new TextEncoder().encode(text) });
+    assert.ok((await c.node(n1).coordinator.execute(value('v1'))).ok);
+    c.network.setNode(n1, { kind: 'down' });
+    const read = await c.node(n2).coordinator.execute({ op: 'get', key: 'k', r: 2, pr: 0, timeoutMs: 1000 });
+    assert.ok(read.ok);
+    assert.ok((await c.node(n2).coordinator.execute({ ...value('v2'), w: 2, context: read.context })).ok, 'n1 missed v2');
+    c.network.setNode(n1, { kind: 'up' });
+    c.network.setNode(n3, { kind: 'slow', delayMs: 50 });
+    // n1 answers a read from its stale copy; the repair waits for n3, and meanwhile the partition moves away from n1.
+    assert.ok((await c.node(n1).coordinator.execute({ op: 'get', key: 'k', r: 1, pr: 0, timeoutMs: 1000 })).ok);
+    c.node(n1).core.transfers.accepts = () => false;
+    const before = await c.node(n1).storage.get('k');
+    await c.time.advance(200);
+    assert.deepEqual(await c.node(n1).storage.get('k'), before, 'n1 wrote nothing into a partition it no longer holds');
+  });
 });
