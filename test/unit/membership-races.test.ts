@@ -10,7 +10,7 @@ import type { ClientOp, QuorumSpec } from '../../src/core/rpc.js';
 import { asNodeId, asPartitionId, type NodeId } from '../../src/core/types.js';
 import { fakeCluster } from './fakes.js';
 
-const put = (key: string, w: QuorumSpec = 1): ClientOp => ({
+const put = (key: string, w: QuorumSpec = 1): Extract<ClientOp, { op: 'put' }> => ({
   op: 'put', key, data: new TextEncoder().encode('v'), contentType: 'text/plain', context: undefined, w, pw: 0, timeoutMs: 1000,
 });
 
@@ -135,7 +135,7 @@ describe('membership races (found by the simulator)', () => {
   it('a read repair that lands after the partition moved away leaves no stray copy behind (seed 110)', async () => {
     const c = fakeCluster(3);
     const [n1, n2, n3] = c.ids as [NodeId, NodeId, NodeId];
-    const value = (text: string): ClientOp => ({ ...put('k', 'all'), data: new TextEncoder().encode(text) });
+    const value = (text: string): Extract<ClientOp, { op: 'put' }> => ({ ...put('k', 'all'), data: new TextEncoder().encode(text) });
     assert.ok((await c.node(n1).coordinator.execute(value('v1'))).ok);
     c.network.setNode(n1, { kind: 'down' });
     const read = await c.node(n2).coordinator.execute({ op: 'get', key: 'k', r: 2, pr: 0, timeoutMs: 1000 });

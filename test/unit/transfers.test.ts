@@ -16,7 +16,7 @@ import type { ClientOp } from '../../src/core/rpc.js';
 import { asNodeId, asPartitionId, type NodeId } from '../../src/core/types.js';
 import { fakeCluster } from './fakes.js';
 
-const put = (key: string): ClientOp => ({
+const put = (key: string): Extract<ClientOp, { op: 'put' }> => ({
   op: 'put', key, data: new TextEncoder().encode('v'), contentType: 'text/plain', context: undefined, w: 'quorum', pw: 0, timeoutMs: 1000,
 });
 const putAll = (key: string): ClientOp => ({ ...put(key), w: 'all' });
