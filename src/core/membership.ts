@@ -21,7 +21,7 @@ import { Periodic } from './periodic.js';
 import type { Logger, Runtime } from './ports.js';
 import { TransportError } from './ports.js';
 import { decodeRingState, encodeRingState } from './ring-schema.js';
-import { covers, mergeRings, nextRing, type RingContent, type RingState } from './ring-state.js';
+import { covers, digestOfRing, mergeRings, nextRing, sameDigest, type RingContent, type RingDigest, type RingState } from './ring-state.js';
 import { ringViewOf } from './ring-view.js';
 import type { Ring } from './ring.js';
 import type { AdminOp, AdminOutcome } from './rpc.js';
@@ -106,6 +106,12 @@ export class Membership {
     return this.serially(() => this.adopt(mergeRings(this.current, heard)));
   }
 
+  /** Answers a peer's gossip: merges its ring if sent; this node's ring, or undefined when it has the peer's digest. */
+  async gossipFrom(digest: RingDigest, ring: RingState | undefined): Promise<RingState | undefined> {
+    const held = ring === undefined ? this.current : await this.receive(ring);
+    return sameDigest(held, digest) ? undefined : held;
+  }
+
   /** Runs a membership operation here if this node is the claimant, else at the claimant. */
   async admin(op: AdminOp, forwarded = false): Promise<AdminOutcome> {
     const claimant = this.current.claimant;
@@ -153,7 +159,8 @@ export class Membership {
   /** Whether `peer`, sent `ring`, answers with a ring at least as new. */
   private async confirms(peer: NodeId, ring: RingState): Promise<boolean> {
     try {
-      const reply = await this.deps.rpc.call(peer, { type: 'ringGossip', ring }, this.deps.rpcTimeoutMs);
+      const reply = await this.deps.rpc.call(peer, { type: 'ringGossip', digest: digestOfRing(ring), ring }, this.deps.rpcTimeoutMs);
+      if (reply.ring === undefined) return true; // the peer holds this very ring
       await this.receive(reply.ring);
       return covers(reply.ring, ring);
     } catch (err) {
@@ -167,10 +174,19 @@ export class Membership {
     return this.current.members.filter((m) => m.id !== this.deps.self && m.status !== 'removed').map((m) => m.id);
   }
 
-  private async exchangeWith(peer: NodeId): Promise<void> {
+  /**
+   * Push-pull with `peer`. Periodic gossip sends the digest first: the ring itself crosses only
+   * when the two differ (the peer's when it answers with one, then this node's if the peer still
+   * lacks something). A change is pushed whole (`push`): its receiver surely lacks it.
+   */
+  private async exchangeWith(peer: NodeId, push = false): Promise<void> {
     try {
-      const reply = await this.deps.rpc.call(peer, { type: 'ringGossip', ring: this.current }, this.deps.rpcTimeoutMs);
-      await this.receive(reply.ring);
+      const mine = this.current;
+      const request = { type: 'ringGossip', digest: digestOfRing(mine), ring: push ? mine : undefined } as const;
+      const reply = await this.deps.rpc.call(peer, request, this.deps.rpcTimeoutMs);
+      if (reply.ring === undefined) return;
+      const held = await this.receive(reply.ring);
+      if (!push && !sameDigest(held, reply.ring)) await this.exchangeWith(peer, true);
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
     }
@@ -244,7 +260,7 @@ export class Membership {
 
   private pushToAll(): void {
     for (const peer of this.peers()) {
-      this.exchangeWith(peer).catch((err: unknown) => this.failures.failed('pushing the ring', err, { peer }));
+      this.exchangeWith(peer, true).catch((err: unknown) => this.failures.failed('pushing the ring', err, { peer }));
     }
   }
 

@@ -2,7 +2,7 @@
 // ring or a row read back from disk is checked whole (shape, then the ring's own invariants)
 // before the node adopts it. Encoded as JSON: small, and readable with sqlite3 when debugging.
 import { z } from 'zod';
-import { checkRingContent, type RingClock, type RingState, type StagedChange } from './ring-state.js';
+import { checkRingContent, type RingClock, type RingDigest, type RingState, type StagedChange } from './ring-state.js';
 import { isValidPartitionCount } from './ring.js';
 import { partitionsMax, replicationFactorMax, ringMembersMax, urlCharsMax } from './limits.js';
 import { nodeIdSchema } from './schemas.js';
@@ -16,6 +16,8 @@ const stagedSchema: z.ZodType<StagedChange> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('replace'), node: nodeIdSchema, by: nodeIdSchema }),
   z.object({ kind: z.literal('remove'), node: nodeIdSchema }),
 ]);
+
+export const ringDigestSchema: z.ZodType<RingDigest> = z.object({ version: clockSchema, seen: clockSchema });
 
 export const ringStateSchema: z.ZodType<RingState> = z
   .object({

@@ -102,6 +102,18 @@ export function checkRingContent(ring: RingContent): void {
   invariant(ring.target.every((t) => distinct(t) && t.every((id) => may(id, 'valid'))), () => 'ring: a target replica set that is empty, too large, repeats a node or names a member that is not valid');
 }
 
+/** What gossip compares first: two rings with the same digest are the same ring (one version, one content). */
+export interface RingDigest {
+  readonly version: RingClock;
+  readonly seen: RingClock;
+}
+
+export const digestOfRing = (ring: RingState): RingDigest => ({ version: ring.version, seen: ring.seen });
+
+export function sameDigest(a: RingDigest, b: RingDigest): boolean {
+  return clockKey(a.version) === clockKey(b.version) && clockKey(a.seen) === clockKey(b.seen);
+}
+
 /** Whether `a` was made after `b` (its version covers b's and differs). */
 export function madeAfter(a: RingState, b: RingState): boolean {
   const mine = new Map(a.version);

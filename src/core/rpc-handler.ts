@@ -55,7 +55,7 @@ export class RpcHandler {
       case 'reap':
         return { type: 'reaped', reaped: await this.deps.reaper.reapLocal(request.key, request.digest) };
       case 'ringGossip':
-        return { type: 'ring', ring: await this.deps.membership.receive(request.ring) };
+        return { type: 'ring', ring: await this.deps.membership.gossipFrom(request.digest, request.ring) };
       case 'admin':
         return { type: 'admin', outcome: await this.deps.membership.admin(request.op, request.forwarded) };
       case 'transferPage':

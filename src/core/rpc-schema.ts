@@ -17,7 +17,7 @@ import {
   valueBytesMaxLimit,
 } from './limits.js';
 import { merkleBranches, merkleLeaves } from './merkle.js';
-import { ringStateSchema } from './ring-schema.js';
+import { ringDigestSchema, ringStateSchema } from './ring-schema.js';
 import type { AdminOp, AdminOutcome, ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
 import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema } from './schemas.js';
 
@@ -73,7 +73,7 @@ const requestSchema: z.ZodType<RpcRequest> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('aeKeys'), partition: partitionSchema, leaves: z.array(z.int().min(0).max(merkleLeaves - 1)).max(merkleLeaves) }),
   z.object({ type: z.literal('keyPending'), key: keySchema }),
   z.object({ type: z.literal('reap'), key: keySchema, digest: digestSchema }),
-  z.object({ type: z.literal('ringGossip'), ring: ringStateSchema }),
+  z.object({ type: z.literal('ringGossip'), digest: ringDigestSchema, ring: ringStateSchema.optional() }),
   z.object({ type: z.literal('admin'), op: adminOpSchema, forwarded: z.boolean() }),
   z.object({ type: z.literal('transferPage'), partition: partitionSchema, afterKey: keySchema.optional(), limit: z.int().min(1).max(transferPageKeysMax) }),
 ]);
@@ -106,7 +106,7 @@ const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('keys'), keys: z.array(z.tuple([keySchema, digestSchema])) }),
   z.object({ type: z.literal('pending'), pending: z.boolean() }),
   z.object({ type: z.literal('reaped'), reaped: z.boolean() }),
-  z.object({ type: z.literal('ring'), ring: ringStateSchema }),
+  z.object({ type: z.literal('ring'), ring: ringStateSchema.optional() }),
   z.object({ type: z.literal('admin'), outcome: adminOutcomeSchema }),
   z.object({ type: z.literal('entries'), entries: z.array(z.tuple([keySchema, versionedObjectSchema])).max(transferPageKeysMax) }),
 ]);

@@ -1,7 +1,7 @@
 // Messages between nodes. The shape is internal (docs/api.md section 4) and may change between versions.
 import type { CausalContext, NodeId, VersionedObject } from './types.js';
 import type { ErrorCode } from './errors.js';
-import type { RingState, StagedChange } from './ring-state.js';
+import type { RingDigest, RingState, StagedChange } from './ring-state.js';
 
 /** A membership operation; only the claimant runs them (core/membership.ts), other nodes forward them there. */
 export type AdminOp =
@@ -69,8 +69,12 @@ export type RpcRequest =
   | { readonly type: 'keyPending'; readonly key: string }
   /** ...and delete this key if its tombstone-only object still has this digest. */
   | { readonly type: 'reap'; readonly key: string; readonly digest: string }
-  /** Gossip: here is my ring; answer with yours (after merging mine). */
-  | { readonly type: 'ringGossip'; readonly ring: RingState }
+  /**
+   * Gossip: here is my ring's digest (and the ring itself when pushing a change); merge the ring if
+   * any, and answer with yours unless it has that same digest (periodic gossip of a settled
+   * cluster then carries two clocks, not two rings).
+   */
+  | { readonly type: 'ringGossip'; readonly digest: RingDigest; readonly ring?: RingState | undefined }
   /** A membership operation for the claimant; `forwarded` once it has been sent on, so it never loops. */
   | { readonly type: 'admin'; readonly op: AdminOp; readonly forwarded: boolean }
   /** A page of partition `partition`'s objects after `afterKey`, for a node receiving it. */
@@ -85,6 +89,7 @@ export type RpcResponse =
   | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }
   | { readonly type: 'pending'; readonly pending: boolean }
   | { readonly type: 'reaped'; readonly reaped: boolean }
-  | { readonly type: 'ring'; readonly ring: RingState }
+  /** No ring: the answerer's ring has the digest it was sent. */
+  | { readonly type: 'ring'; readonly ring?: RingState | undefined }
   | { readonly type: 'admin'; readonly outcome: AdminOutcome }
   | { readonly type: 'entries'; readonly entries: ReadonlyArray<readonly [key: string, object: VersionedObject]> };

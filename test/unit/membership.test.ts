@@ -7,7 +7,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { movingPartitions } from '../../src/core/membership-plan.js';
-import type { RingState } from '../../src/core/ring-state.js';
+import { sameDigest, type RingState } from '../../src/core/ring-state.js';
+import type { RpcRequest } from '../../src/core/rpc.js';
 import { asNodeId, type NodeId } from '../../src/core/types.js';
 import { fakeCluster } from './fakes.js';
 
@@ -35,5 +36,45 @@ describe('membership', () => {
       assert.notEqual(ring.claimant, n1.id, `${id} has the new claimant`);
       assert.deepEqual(movingPartitions(ring), [], `${id}: nothing moves`);
     }
+  });
+
+  it('gossip sends the version clocks first: a settled cluster exchanges no ring, a stale node pulls a change and pushes back one it alone has', async () => {
+    const c = fakeCluster(4, { n: 3, partitions: 256 });
+    /** Every gossip call, as [receiver, the request carried a ring, the answer carried one]. */
+    const calls: [NodeId, boolean, boolean][] = [];
+    for (const id of c.ids) {
+      const handle = c.network.handlers.get(id)!;
+      c.network.handlers.set(id, async (r: RpcRequest) => {
+        const reply = await handle(r);
+        if (r.type === 'ringGossip' && reply.type === 'ring') calls.push([id, r.ring !== undefined, reply.ring !== undefined]);
+        return reply;
+      });
+    }
+    const membership = (id: string) => c.node(asNodeId(id)).core.membership;
+    const ringBytes = JSON.stringify(membership('n1').state()).length;
+    for (const id of c.ids) await membership(id).gossipOnce();
+    assert.deepEqual(calls.map(([, sent, answered]) => [sent, answered]), c.ids.map(() => [false, false]), `a settled round carries no ring (one is ${ringBytes} bytes)`);
+
+    // n4 misses the claimant's push of a change: it pulls it at its next round.
+    c.network.setNode(asNodeId('n4'), { kind: 'down' });
+    assert.equal((await membership('n1').admin({ op: 'stage', change: { kind: 'leave', node: asNodeId('n3') }, force: false })).ok, true);
+    await c.time.advance(100); // the claimant's pushes to the others land
+    c.network.setNode(asNodeId('n4'), { kind: 'up' });
+    calls.length = 0;
+    await membership('n4').gossipOnce();
+    assert.deepEqual(calls.map(([, sent, answered]) => [sent, answered]), [[false, true]], 'n4 sent its digest and got the newer ring back');
+    assert.ok(sameDigest(membership('n4').state(), membership('n1').state()));
+
+    // n2 misses a change again; n1's rounds push it: n2 answers with its stale ring, then takes n1's.
+    c.network.setNode(asNodeId('n2'), { kind: 'down' });
+    assert.equal((await membership('n1').admin({ op: 'clear' })).ok, true);
+    await c.time.advance(100);
+    c.network.setNode(asNodeId('n2'), { kind: 'up' });
+    calls.length = 0;
+    for (let round = 0; round < 50 && !sameDigest(membership('n2').state(), membership('n1').state()); round++) await membership('n1').gossipOnce();
+    assert.ok(sameDigest(membership('n2').state(), membership('n1').state()), 'n2 has the change');
+    const toN2 = calls.filter(([to]) => to === 'n2').map(([, sent, answered]) => [sent, answered]);
+    assert.deepEqual(toN2, [[false, true], [true, false]], 'digest, stale ring back, then the ring pushed');
+    assert.ok(calls.filter(([to]) => to !== 'n2').every(([, sent, answered]) => !sent && !answered), 'no ring to or from the nodes that had it');
   });
 });
