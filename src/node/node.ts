@@ -28,26 +28,20 @@ async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: 
   const stored = await Membership.loadStored(storage);
   if (stored !== undefined) {
     if (config.join !== undefined) log.info({ join: config.join }, 'the data directory already holds a ring: --join is ignored');
-    if (stored.members.find((m) => m.id === config.id)?.status === 'removed') {
-      throw new JoinError(`${config.id} was removed from the cluster: to bring it back, start it with an empty --data-dir and --join`);
-    }
     return stored;
   }
   if (config.join !== undefined) return joinCluster(config, config.join, selfUrl);
   return genesisFromPeers(config.peers, config.partitions, config.n);
 }
 
-/**
- * Keeps the transport's addresses with the ring; resolves once the ring says this node was removed
- * (also when it already said so at start: a node that crashed right after learning it).
- */
+const isRemoved = (state: RingState, self: NodeId) => state.members.find((m) => m.id === self)?.status === 'removed';
+
+/** Keeps the transport's addresses with the ring; resolves once the ring says this node was removed. */
 function followRing(membership: Membership, transport: HttpTransport, self: NodeId): Promise<void> {
-  const isRemoved = (state: RingState) => state.members.find((m) => m.id === self)?.status === 'removed';
   return new Promise((resolve) => {
-    if (isRemoved(membership.state())) resolve();
     membership.onChange((_ring, state) => {
       transport.updatePeers(urlsOf(state));
-      if (isRemoved(state)) resolve();
+      if (isRemoved(state, self)) resolve();
     });
   });
 }
@@ -93,13 +87,21 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   const app = buildNodeApp(config, core, storage, metrics, log, state);
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
+  const removedLater = followRing(core.membership, transport, config.id);
   // Trees are rebuilt before the port opens: no write may land while they are being counted.
-  const removed = followRing(core.membership, transport, config.id).then(() => handOff(core, log));
   await core.start();
-  await app.listen({ host: config.host, port: config.port });
-  state.ready = true;
-  const ring = core.membership.state();
-  log.info({ url, dataDir: config.dataDir, members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
+  let removed: Promise<void>;
+  if (isRemoved(startRing, config.id)) {
+    // Killed after it learned of its removal: it opens no port, only finishes handing off, then stops.
+    log.warn(`${config.id} was removed from the cluster: it hands over what it still holds, then stops; to bring it back, start it with an empty --data-dir and --join`);
+    removed = handOff(core, log);
+  } else {
+    removed = removedLater.then(() => handOff(core, log));
+    await app.listen({ host: config.host, port: config.port });
+    state.ready = true;
+    const ring = core.membership.state();
+    log.info({ url, dataDir: config.dataDir, members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
+  }
 
   return {
     url,
