@@ -9,18 +9,20 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { cliPath } from '../kit/paths.js';
 import { freePorts } from '../kit/ports.js';
+import { Proc } from '../kit/proc.js';
 import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
 import { admin, adminOk, assertPlacedExactly, steadyWriter, waitSettled } from '../helpers/membership.js';
 import { clusterView, waitAllUp } from '../helpers/convergence.js';
 
 const run = promisify(execFile);
+const secret = 'membership-test';
 const settleMs = 60_000;
 const fast = ['--gossip-interval-ms', '200', '--anti-entropy-interval-ms', '1000', '--probe-interval-ms', '250', '--log-level', 'warn'];
 let cluster: TestCluster | undefined;
 
 describe('membership: grow 3 -> 5 and shrink 5 -> 3 under writes', () => {
   before(async () => {
-    cluster = await startCluster({ nodes: 3, secret: 'membership-test', extraArgs: fast });
+    cluster = await startCluster({ nodes: 3, secret, extraArgs: fast });
     await waitAllUp(cluster);
   });
   after(async () => cluster?.stop());
@@ -54,13 +56,12 @@ describe('membership: grow 3 -> 5 and shrink 5 -> 3 under writes', () => {
       const [port] = await freePorts(1);
       // Restarted on its old data (as after a crash right after it learned of its removal), a removed
       // node opens no port: it hands over what it still holds and stops, saying how to bring it back.
-      const restarted = await run(process.execPath, [cliPath, 'start', '--id', 'n4', '--listen', `127.0.0.1:${port}`, '--data-dir', c.node('n4').dataDir], { timeout: 20_000 }).then(
-        ({ stdout }) => ({ code: 0, stdout }),
-        (err: { code: number; stdout: string }) => err,
-      );
+      const restart = new Proc('n4-restarted', [cliPath, 'start', '--id', 'n4', '--listen', `127.0.0.1:${port}`, '--data-dir', c.node('n4').dataDir, '--secret', secret]);
+      const restarted = await restart.waitExit(20_000).finally(() => restart.kill('SIGKILL'));
+      const output = restart.logs();
       assert.equal(restarted.code, 0, 'a removed node restarted on its old data stops by itself');
-      assert.match(restarted.stdout, /n4 was removed from the cluster: it hands over what it still holds, then stops; to bring it back, start it with an empty --data-dir and --join/);
-      assert.doesNotMatch(restarted.stdout, /node ready/, 'it did not serve');
+      assert.match(output, /n4 was removed from the cluster: it hands over what it still holds, then stops; to bring it back, start it with an empty --data-dir and --join/);
+      assert.doesNotMatch(output, /node ready/, 'it did not serve');
       assert.deepEqual((await clusterView(c.node('n1'))).members.map((m) => m.id), ['n1', 'n2', 'n3'], 'the cluster is as it was');
     });
   });
@@ -86,7 +87,7 @@ describe('membership: grow 3 -> 5 and shrink 5 -> 3 under writes', () => {
     const c = cluster!;
     const tryJoin = async (id: string, extra: string[]) => {
       const [port] = await freePorts(1);
-      const args = [cliPath, 'start', '--id', id, '--listen', `127.0.0.1:${port}`, '--data-dir', join(dirname(c.node('n1').dataDir), `${id}-refused`), '--join', c.node('n1').url, '--secret', 'membership-test', ...extra];
+      const args = [cliPath, 'start', '--id', id, '--listen', `127.0.0.1:${port}`, '--data-dir', join(dirname(c.node('n1').dataDir), `${id}-refused`), '--join', c.node('n1').url, '--secret', secret, ...extra];
       return run(process.execPath, args, { timeout: 20_000 }).then(() => ({ code: 0, stderr: '' }), (err: { code: number; stderr: string }) => err);
     };
     const otherQ = await tryJoin('n7', ['--partitions', '128']);
