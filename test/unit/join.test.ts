@@ -1,5 +1,6 @@
 // `kvorum start --join`: registering through a member, against a fake member on 127.0.0.1. A
-// transient failure (no answer in time, the claimant unreachable) is asked again; a refusal is not.
+// transient failure (no answer in time, the claimant unreachable) is asked again; a refusal is not,
+// nor is a join with another secret (refused before the member runs anything).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -57,5 +58,15 @@ describe('joinCluster', () => {
     answers = [{ ok: false, code: 'claimant_unreachable', message: 'the claimant n1 cannot be reached (timeout)' }];
     await assert.rejects(joinCluster(config, url, 'http://127.0.0.1:1'), (err: Error) => err instanceof JoinError && /cannot be reached/.test(err.message));
     assert.equal(asked, 5);
+  });
+
+  it('is refused at once, asking nothing, when its secret is not the cluster\'s', async () => {
+    asked = 0;
+    answers = [{ ok: true, before: ring, after: ring }];
+    await assert.rejects(
+      joinCluster({ ...config, secret: 'another-secret' }, url, 'http://127.0.0.1:1'),
+      (err: Error) => err instanceof JoinError && /refused our cluster secret: start with the cluster's --secret/.test(err.message),
+    );
+    assert.equal(asked, 0, 'the member ran nothing');
   });
 });
