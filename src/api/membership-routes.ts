@@ -100,8 +100,18 @@ function answer(reply: FastifyReply, outcome: AdminOutcome) {
 
 const progressView = (t: TransferProgress) => {
   const elapsedMs = t.startedAtMs === undefined ? 0 : (t.doneAtMs ?? Date.now()) - t.startedAtMs;
-  return { partition: t.partition, from: t.from ?? null, state: t.state, keys: t.keys, bytes: t.bytes, bytesPerSecond: elapsedMs > 0 ? Math.round((t.bytes * 1000) / elapsedMs) : 0, error: t.error ?? null };
+  const perSecond = (count: number) => (elapsedMs > 0 ? Math.round((count * 1000) / elapsedMs) : 0);
+  return { partition: t.partition, from: t.from ?? null, state: t.state, keys: t.keys, bytes: t.bytes, keysPerSecond: perSecond(t.keys), bytesPerSecond: perSecond(t.bytes), error: t.error ?? null };
 };
+
+type TransferView = ReturnType<typeof progressView>;
+
+/** Seconds until a transfer has every key at its rate so far: 0 once done, null when nothing says (not streaming yet, or no count). */
+function etaSecondsOf(t: { state: string; keys: number; keysPerSecond: number }, keysTotal: number | null): number | null {
+  if (t.state === 'done') return 0;
+  if (t.state !== 'streaming' || keysTotal === null || t.keysPerSecond === 0) return null;
+  return Math.ceil(Math.max(0, keysTotal - t.keys) / t.keysPerSecond);
+}
 
 /** GETs a JSON route of every member that is still in the cluster (best effort, bounded by a timeout). */
 async function fromMembers<T>(ring: RingState, path: string): Promise<Map<NodeId, T>> {
@@ -128,19 +138,27 @@ async function keysPerPartition(ring: RingState, opts: MembershipRoutesOptions):
   return keys;
 }
 
-type LocalTransfers = { transfers: ReturnType<typeof progressView>[] };
+type LocalTransfers = { transfers: TransferView[] };
 
-/** Every moving partition with each receiver's progress, gathered from the receivers. */
+/**
+ * Every moving partition with each receiver's progress, gathered from the receivers; `keysTotal`
+ * is the partition's key count (as in the plan), `etaSeconds` the time left at the rate so far.
+ */
 async function transfersView(opts: MembershipRoutesOptions) {
   const ring = opts.membership.state();
-  const reports = await fromMembers<LocalTransfers>(ring, '/admin/transfers/local');
+  const [reports, keyCounts] = await Promise.all([fromMembers<LocalTransfers>(ring, '/admin/transfers/local'), keysPerPartition(ring, opts)]);
   const transfers = movingPartitions(ring).flatMap((p) =>
     ring.target[p]!.filter((id) => !ring.replicas[p]!.includes(id)).map((to) => {
       const progress = reports.get(to)?.transfers.find((t) => t.partition === p);
       const from = ring.replicas[p]!.filter((id) => !ring.target[p]!.includes(id));
-      return { to, leaving: from, ...(progress ?? { from: null, state: reports.has(to) ? 'queued' : 'unknown', keys: 0, bytes: 0, bytesPerSecond: 0, error: null }), partition: p };
+      const known = progress ?? { from: null, state: reports.has(to) ? 'queued' : 'unknown', keys: 0, bytes: 0, keysPerSecond: 0, bytesPerSecond: 0, error: null };
+      const keysTotal = keyCounts.get(p) ?? null;
+      return { to, leaving: from, ...known, keysTotal, etaSeconds: etaSecondsOf(known, keysTotal), partition: p };
     }),
   );
+  // All of it at the rate the streaming transfers make together (queued ones wait for a slot).
+  const keysLeft = transfers.reduce((sum, t) => sum + (t.state === 'done' ? 0 : Math.max(0, (t.keysTotal ?? 0) - t.keys)), 0);
+  const keysPerSecond = transfers.reduce((sum, t) => sum + (t.state === 'streaming' ? t.keysPerSecond : 0), 0);
   const partitionsMoving = movingPartitions(ring).length;
-  return { ringVersion: ringVersionOf(ring), partitionsMoving, transfers };
+  return { ringVersion: ringVersionOf(ring), partitionsMoving, keysLeft, etaSeconds: keysPerSecond > 0 ? Math.ceil(keysLeft / keysPerSecond) : null, transfers };
 }

@@ -58,7 +58,8 @@ async function waitForTransfers(url: string, total: number, timeoutMs: number): 
       const transfers = json['transfers'] as { keys: number; bytes: number; bytesPerSecond: number }[];
       const keys = transfers.reduce((s, t) => s + t.keys, 0);
       const rate = transfers.reduce((s, t) => s + t.bytesPerSecond, 0);
-      process.stdout.write(`\r${bar(total - moving, total)} ${total - moving}/${total} partitions  ${keys} keys received  ${(rate / 1e6).toFixed(1)} MB/s   `);
+      const eta = `ETA ${duration(json['etaSeconds'] as number | null)}`;
+      process.stdout.write(`\r${bar(total - moving, total)} ${total - moving}/${total} partitions  ${keys} keys received  ${(rate / 1e6).toFixed(1)} MB/s  ${eta}   `);
       if (moving === 0) {
         process.stdout.write('\ndone: every partition is on its new replicas\n');
         return 0;
@@ -72,12 +73,29 @@ async function waitForTransfers(url: string, total: number, timeoutMs: number): 
   }
 }
 
+/** Seconds as an operator reads them: 45s, 3m05s, 2h10m; '?' when unknown. */
+function duration(seconds: number | null): string {
+  if (seconds === null) return '?';
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}m`;
+}
+
+type TransferLine = {
+  partition: number; to: string; from: string | null; leaving: string[]; state: string; keys: number; keysTotal: number | null;
+  bytes: number; keysPerSecond: number; bytesPerSecond: number; etaSeconds: number | null; error: string | null;
+};
+
 function printTransfers(json: Json): string {
-  const transfers = json['transfers'] as { partition: number; to: string; from: string | null; leaving: string[]; state: string; keys: number; bytes: number; bytesPerSecond: number; error: string | null }[];
-  const lines = [`ring version ${String(json['ringVersion'])}: ${String(json['partitionsMoving'])} partitions moving`];
-  if (transfers.length > 0) lines.push('partition  to            from          state       keys        bytes     bytes/s  error');
+  const transfers = json['transfers'] as TransferLine[];
+  const lines = [
+    `ring version ${String(json['ringVersion'])}: ${String(json['partitionsMoving'])} partitions moving, ${String(json['keysLeft'])} keys left, ETA ${duration(json['etaSeconds'] as number | null)}`,
+  ];
+  if (transfers.length > 0) lines.push('partition  to            from          state            keys/total         bytes     keys/s     bytes/s      ETA  error');
   for (const t of transfers) {
-    lines.push(`${String(t.partition).padStart(9)}  ${t.to.padEnd(13)} ${(t.from ?? t.leaving.join(',') ?? '-').padEnd(13)} ${t.state.padEnd(9)} ${String(t.keys).padStart(6)} ${String(t.bytes).padStart(12)} ${String(t.bytesPerSecond).padStart(11)}  ${t.error ?? ''}`);
+    const keys = `${t.keys}/${t.keysTotal ?? '?'}`;
+    const rates = `${String(t.keysPerSecond).padStart(9)} ${String(t.bytesPerSecond).padStart(11)}`;
+    lines.push(`${String(t.partition).padStart(9)}  ${t.to.padEnd(13)} ${(t.from ?? t.leaving.join(',') ?? '-').padEnd(13)} ${t.state.padEnd(9)} ${keys.padStart(17)} ${String(t.bytes).padStart(13)} ${rates} ${duration(t.etaSeconds).padStart(8)}  ${t.error ?? ''}`);
   }
   return lines.join('\n');
 }

@@ -35,6 +35,27 @@ async function joinSlowly(c: TestCluster, id: string): Promise<TestNode> {
   return c.join(id, c.node('n1').url, ['--transfer-bytes-per-second', String(slowBytesPerSecond), '--transfer-concurrency', '1']);
 }
 
+interface ShownTransfer extends Progress {
+  readonly to: string;
+  readonly keysTotal: number | null;
+  readonly keysPerSecond: number;
+  readonly etaSeconds: number | null;
+}
+
+/** `GET /admin/transfers` (any member) shows n4's transfer of `partition` with its total from the plan and an ETA at its rate. */
+async function assertTransferShown(member: TestNode, partition: number, plan: { transfers: { partition: number; to: string; keys: number | null }[] }) {
+  const view = await adminOk(member, 'GET', '/admin/transfers');
+  const shown = (view.transfers as ShownTransfer[]).find((t) => t.partition === partition && t.to === 'n4');
+  assert.ok(shown, `partition ${partition} to n4 is listed: ${JSON.stringify(view)}`);
+  const planned = plan.transfers.find((t) => t.partition === partition && t.to === 'n4')!.keys!;
+  assert.equal(shown.keysTotal, planned, 'the partition\'s key count, as the plan gave it (nothing writes meanwhile)');
+  assert.ok(shown.keysTotal !== null);
+  if (shown.state === 'streaming' && shown.keysPerSecond > 0) {
+    assert.equal(shown.etaSeconds, Math.ceil(Math.max(0, shown.keysTotal - shown.keys) / shown.keysPerSecond), `ETA at its rate: ${JSON.stringify(shown)}`);
+    assert.ok(typeof view.etaSeconds === 'number' && view.keysLeft >= shown.keysTotal - shown.keys, `overall: ${view.keysLeft} keys left, ETA ${view.etaSeconds}`);
+  }
+}
+
 describe('membership under faults', () => {
   before(async () => {
     cluster = await startCluster({ nodes: 3, extraArgs: [...fast, '--partitions', String(partitions)] });
@@ -53,6 +74,7 @@ describe('membership under faults', () => {
       const plan = await adminOk(c.node('n2'), 'GET', '/admin/plan');
       await adminOk(c.node('n2'), 'POST', '/admin/commit', {});
       const streaming = await waitFor(() => streamingOn(n4), { timeoutMs: 20_000, intervalMs: 100, what: 'n4 streaming a partition' });
+      await assertTransferShown(c.node('n3'), streaming.partition, plan);
       // The source dies mid-stream: the next attempt takes the partition from another replica.
       const source = c.node(streaming.from);
       source.kill('SIGKILL');
