@@ -160,5 +160,6 @@ async function transfersView(opts: MembershipRoutesOptions) {
   const keysLeft = transfers.reduce((sum, t) => sum + (t.state === 'done' ? 0 : Math.max(0, (t.keysTotal ?? 0) - t.keys)), 0);
   const keysPerSecond = transfers.reduce((sum, t) => sum + (t.state === 'streaming' ? t.keysPerSecond : 0), 0);
   const partitionsMoving = movingPartitions(ring).length;
-  return { ringVersion: ringVersionOf(ring), partitionsMoving, keysLeft, etaSeconds: keysPerSecond > 0 ? Math.ceil(keysLeft / keysPerSecond) : null, transfers };
+  const etaSeconds = keysLeft === 0 ? 0 : keysPerSecond > 0 ? Math.ceil(keysLeft / keysPerSecond) : null;
+  return { ringVersion: ringVersionOf(ring), partitionsMoving, keysLeft, etaSeconds, transfers };
 }

@@ -55,11 +55,10 @@ async function waitForTransfers(url: string, total: number, timeoutMs: number): 
     const { json } = await call(url, 'GET', '/admin/transfers').catch(() => ({ json: undefined }));
     if (json !== undefined) {
       const moving = Number(json['partitionsMoving']);
-      const transfers = json['transfers'] as { keys: number; bytes: number; bytesPerSecond: number }[];
-      const keys = transfers.reduce((s, t) => s + t.keys, 0);
-      const rate = transfers.reduce((s, t) => s + t.bytesPerSecond, 0);
-      const eta = `ETA ${duration(json['etaSeconds'] as number | null)}`;
-      process.stdout.write(`\r${bar(total - moving, total)} ${total - moving}/${total} partitions  ${keys} keys received  ${(rate / 1e6).toFixed(1)} MB/s  ${eta}   `);
+      const transfers = json['transfers'] as { state: string; bytesPerSecond: number }[];
+      const rate = transfers.reduce((s, t) => s + (t.state === 'streaming' ? t.bytesPerSecond : 0), 0);
+      const left = `${String(json['keysLeft'])} keys left`;
+      process.stdout.write(`\r${bar(total - moving, total)} ${total - moving}/${total} partitions  ${left}  ${(rate / 1e6).toFixed(1)} MB/s  ETA ${duration(json['etaSeconds'] as number | null)}   `);
       if (moving === 0) {
         process.stdout.write('\ndone: every partition is on its new replicas\n');
         return 0;

@@ -293,14 +293,22 @@ function cancelMoves(ring: RingContent, partition: number | undefined): RingCont
   return chosen.reduce(cancelPartition, ring);
 }
 
-/** A node started with --join: added as joining, its join staged. Idempotent for the same id and URL. */
+/**
+ * A node started with --join: added as joining, its join staged. Idempotent for the same id and
+ * URL. The id of a removed member may be taken again (a restarted machine or a Kubernetes pod keeps
+ * its name): only with an empty data directory, since a node whose ring says it was removed never
+ * registers, and its new storage incarnation gives it new DVV actors.
+ */
 function register(ring: RingContent, op: Extract<AdminOp, { op: 'register' }>): RingContent {
   if (op.partitions !== ring.partitions || op.n !== ring.n) {
     throw new KvError('membership_refused', `the cluster has ${ring.partitions} partitions and N=${ring.n}; the joining node was started with ${op.partitions} and N=${op.n}`);
   }
   const existing = ring.members.find((m) => m.id === op.id);
   if (existing?.status === 'joining' && existing.url === op.url) return ring;
-  if (existing !== undefined) throw new KvError('membership_refused', `node id ${op.id} is already taken (${existing.status}, ${existing.url}): start the new node with another --id`);
-  const members = [...ring.members, { id: op.id, url: op.url, status: 'joining' as const }].sort((a, b) => (a.id < b.id ? -1 : 1));
+  if (existing !== undefined && existing.status !== 'removed') {
+    throw new KvError('membership_refused', `node id ${op.id} is already taken (${existing.status}, ${existing.url}): start the new node with another --id`);
+  }
+  const others = ring.members.filter((m) => m.id !== op.id);
+  const members = [...others, { id: op.id, url: op.url, status: 'joining' as const }].sort((a, b) => (a.id < b.id ? -1 : 1));
   return { ...ring, members, staged: [...ring.staged, { kind: 'join', node: op.id }] };
 }

@@ -77,4 +77,20 @@ describe('membership', () => {
     assert.deepEqual(toN2, [[false, true], [true, false]], 'digest, stale ring back, then the ring pushed');
     assert.ok(calls.filter(([to]) => to !== 'n2').every(([, sent, answered]) => !sent && !answered), 'no ring to or from the nodes that had it');
   });
+
+  it('the id of a removed member may join again (as a new node, from an empty data directory); a member\'s id may not', async () => {
+    const c = fakeCluster(4, { n: 3 });
+    const claimant = c.node(asNodeId('n1')).core.membership;
+    assert.equal((await claimant.admin({ op: 'stage', change: { kind: 'leave', node: asNodeId('n4') }, force: false })).ok, true);
+    assert.equal((await claimant.admin({ op: 'commit' })).ok, true);
+    for (let i = 0; i < 100 && statusOf(claimant.state(), asNodeId('n4')) !== 'removed'; i++) await c.time.advance(200);
+    assert.equal(statusOf(claimant.state(), asNodeId('n4')), 'removed');
+    const register = (id: string, url: string) => claimant.admin({ op: 'register', id: asNodeId(id), url, partitions: 16, n: 3 });
+    const taken = await register('n3', 'http://10.0.0.3:7001');
+    assert.ok(!taken.ok && /node id n3 is already taken \(valid/.test(taken.message), JSON.stringify(taken));
+    const again = await register('n4', 'http://10.0.0.9:7001');
+    assert.ok(again.ok, JSON.stringify(again));
+    assert.deepEqual(again.after.members.filter((m) => m.id === 'n4'), [{ id: 'n4', url: 'http://10.0.0.9:7001', status: 'joining' }]);
+    assert.deepEqual(again.after.staged, [{ kind: 'join', node: 'n4' }]);
+  });
 });
