@@ -62,39 +62,38 @@ export class SimNode implements Endpoint {
   }
 
   serveClient(op: ClientOp, reply: (outcome: ClientOutcome) => void): void {
-    if (!this.listening || this.core === undefined) return reply({ kind: 'refused' });
-    const gen = this.gen;
-    const reset = () => reply({ kind: 'reset' });
-    this.inflight.add(reset);
-    this.core.coordinator.execute(op).then(
-      (result) => {
-        if (this.gen !== gen) return;
-        this.inflight.delete(reset);
-        reply({ kind: 'result', result });
-      },
-      (err: unknown) => {
-        if (this.gen !== gen) return;
-        // The core must answer every request with a result; a throw is a bug (HTTP 500).
-        this.bug(`execute(${op.op} ${op.key}) threw`, err);
-      },
-    );
+    // The core must answer every request with a result; a throw is a bug (HTTP 500).
+    this.serve((core) => core.coordinator.execute(op), (result) => reply({ kind: 'result', result }), reply, `execute(${op.op} ${op.key})`);
   }
 
   /** An operator's membership request (the HTTP admin routes): answered like a client request. */
   serveAdmin(op: AdminOp, reply: (outcome: AdminCallOutcome) => void): void {
+    this.serve((core) => core.membership.admin(op), (outcome) => reply({ kind: 'answer', outcome }), reply, `admin(${op.op})`);
+  }
+
+  /**
+   * Runs a request from outside the cluster on the core: refused unless listening, its connection
+   * reset if this incarnation crashes first (the answer is then dropped), and a throw is a bug.
+   */
+  private serve<T>(
+    work: (core: NodeCore) => Promise<T>,
+    answer: (value: T) => void,
+    reply: (failure: { readonly kind: 'refused' | 'reset' }) => void,
+    what: string,
+  ): void {
     if (!this.listening || this.core === undefined) return reply({ kind: 'refused' });
     const gen = this.gen;
     const reset = () => reply({ kind: 'reset' });
     this.inflight.add(reset);
-    this.core.membership.admin(op).then(
-      (outcome) => {
+    work(this.core).then(
+      (value) => {
         if (this.gen !== gen) return;
         this.inflight.delete(reset);
-        reply({ kind: 'answer', outcome });
+        answer(value);
       },
       (err: unknown) => {
         if (this.gen !== gen) return;
-        this.bug(`admin(${op.op}) threw`, err);
+        this.bug(`${what} threw`, err);
       },
     );
   }

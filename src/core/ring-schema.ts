@@ -5,8 +5,7 @@ import { z } from 'zod';
 import { checkRingContent, type RingClock, type RingDigest, type RingState, type StagedChange } from './ring-state.js';
 import { isValidPartitionCount } from './ring.js';
 import { partitionsMax, replicationFactorMax, ringMembersMax, urlCharsMax } from './limits.js';
-import { nodeIdSchema } from './schemas.js';
-import type { Checked } from './rpc-schema.js';
+import { nodeIdSchema, type Checked } from './schemas.js';
 
 const clockSchema: z.ZodType<RingClock> = z.array(z.tuple([nodeIdSchema, z.int().min(1)])).max(ringMembersMax);
 const replicaSetSchema = z.array(nodeIdSchema).min(1).max(replicationFactorMax);

@@ -19,7 +19,7 @@ import {
 import { merkleBranches, merkleLeaves } from './merkle.js';
 import { ringDigestSchema, ringStateSchema } from './ring-schema.js';
 import type { AdminOp, AdminOutcome, ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
-import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema } from './schemas.js';
+import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema, type Checked } from './schemas.js';
 
 /** r/w/pr/pw as a peer forwards them: a count (0 only for pr/pw, refused later if above N) or a named form. */
 const quorumSchema: z.ZodType<QuorumSpec> = z.union([z.int().min(0).max(replicationFactorMax), z.enum(['one', 'quorum', 'all'])]);
@@ -115,8 +115,6 @@ const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
 export type RpcOutcome = { readonly ok: RpcResponse } | { readonly error: string };
 const outcomeSchema: z.ZodType<RpcOutcome> = z.union([z.object({ ok: responseSchema }), z.object({ error: z.string().max(rpcErrorTextCharsMax) })]);
 const outcomesSchema = z.array(outcomeSchema).max(rpcBatchMax);
-
-export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
 
 function check<T>(schema: z.ZodType<T>, input: unknown): Checked<T> {
   const parsed = schema.safeParse(input);

@@ -66,6 +66,9 @@ export const versionedObjectSchema: z.ZodType<VersionedObject> = z
   })
   .check(invariant(siblingsProblem));
 
+/** Untrusted input after its check: the value, or why it was refused. */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+
 /** A schema's verdict as a short, bounded message (never the offending value itself). */
 export function describeIssues(error: z.ZodError): string {
   const issue = error.issues[0];

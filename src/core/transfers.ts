@@ -131,7 +131,7 @@ export class Transfers {
       if (!receiving(state, this.deps.self, partition) || this.dropping.has(partition)) continue;
       const known = this.running.get(partition);
       if (known?.state === 'done') void this.report(partition, known);
-      if (known !== undefined || this.starting.has(partition) || this.active() + this.starting.size >= this.limits.concurrency) continue;
+      if (known !== undefined || this.starting.has(partition) || this.active() >= this.limits.concurrency) continue;
       // Taken before the await: a round started meanwhile (ring change, limits, timer) must not start it too.
       this.starting.add(partition);
       try {

@@ -12,7 +12,7 @@ import { asPartitionId, type NodeId } from '../core/types.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { HttpTransport } from '../transport/http-transport.js';
 import type { NodeConfig } from './config.js';
-import { JoinError, joinCluster } from './join.js';
+import { joinCluster } from './join.js';
 import { realRuntime } from './real-runtime.js';
 
 export interface RunningNode {

@@ -4,7 +4,8 @@
 import { Packr } from 'msgpackr';
 import { quotedTextCharsMax } from '../core/limits.js';
 import type { RpcRequest } from '../core/rpc.js';
-import { checkRpcBatch, checkRpcOutcomes, type Checked, type RpcOutcome } from '../core/rpc-schema.js';
+import { checkRpcBatch, checkRpcOutcomes, type RpcOutcome } from '../core/rpc-schema.js';
+import type { Checked } from '../core/schemas.js';
 
 export type { RpcOutcome } from '../core/rpc-schema.js';
 
