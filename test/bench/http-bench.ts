@@ -22,6 +22,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '64' },
     'value-bytes': { type: 'string', default: '1024' },
+    profile: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -148,6 +149,11 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return JSON.parse(line.slice(resultMarker.length)) as LoadResult;
 }
 
+/** --profile DIR: every node writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
+function profileArgs(): { nodeExecArgs?: string[] } {
+  return flags.profile === undefined ? {} : { nodeExecArgs: ['--cpu-prof', '--cpu-prof-dir', flags.profile] };
+}
+
 // ---- the run --------------------------------------------------------------------------------
 
 interface Row {
@@ -217,7 +223,7 @@ async function main(): Promise<void> {
 
   tmpDir = mkdtempSync(join(os.tmpdir(), 'kvorum-bench-'));
   const secret = randomBytes(16).toString('hex');
-  const [noop, started] = await Promise.all([startNoop(), startCluster({ nodes: nodeCount, secret, extraArgs: ['--log-level', 'warn'] })]);
+  const [noop, started] = await Promise.all([startNoop(), startCluster({ nodes: nodeCount, secret, extraArgs: ['--log-level', 'warn'], ...profileArgs() })]);
   cluster = started;
   const urls = started.nodes.map((n) => n.url);
   console.log(`  kvorum: ${urls.join(' ')} (data in ${join(started.nodes[0]!.dataDir, '..')}); no-op: ${noop.url}\n`);
