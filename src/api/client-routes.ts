@@ -96,16 +96,21 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.valueBytesMax }, (_req, body, done) => done(null, body));
   app.decorateRequest('sentContentType', undefined);
-  app.addHook('onRequest', async (request) => {
-    if (request.headers['content-type'] === undefined) return;
-    request.sentContentType = takeContentType(request);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers['content-type'] === undefined) return done();
+    try {
+      request.sentContentType = takeContentType(request);
+    } catch (err) {
+      return done(err as KvError);
+    }
     request.headers['content-type'] = defaultContentType;
+    done();
   });
   // fastify replaces a Content-Type it cannot parse on a Buffer answer: restore the stored one last.
   app.decorateReply('storedContentType', undefined);
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (reply.storedContentType !== undefined) reply.header('content-type', reply.storedContentType);
-    return payload;
+    done(null, payload);
   });
 
   const quorums = (q: Query, total: 'r' | 'w', primary: 'pr' | 'pw') => {

@@ -12,7 +12,7 @@ import { forwardMarginMs, owedAnswersExtraWaitMs, quotedTextCharsMax, refusedCon
 const owedAnswersWaitMs = requestTimeoutMsMax + forwardMarginMs + owedAnswersExtraWaitMs;
 
 /** The whole HTTP/1.1 response for a catalogued error; the connection is closed after it. */
-function rawErrorResponse(code: ErrorCode, message: string, node: string): string {
+export function rawErrorResponse(code: ErrorCode, message: string, node: string): string {
   const { status } = errorCatalog[code];
   const body = JSON.stringify({ error: code, message });
   return [

@@ -28,6 +28,6 @@ export function errorHandler(error: FastifyError | KvError, request: FastifyRequ
     // Malformed requests fastify itself rejects (bad headers, bad URL...): never a 500.
     return sendError(reply, 'bad_request', fe.message);
   }
-  request.log.error({ err: error }, 'unhandled error');
+  request.log.error({ err: error, route: request.routeOptions.url, method: request.method }, 'unhandled error');
   return sendError(reply, 'internal_error');
 }

@@ -7,6 +7,8 @@ export interface NodeMetrics {
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly latency: Histogram<'route' | 'method' | 'status'>;
   readonly quorum: Counter<'op' | 'outcome'>;
+  /** Counts one served request and its latency (requests and latency, by route, method and status). */
+  readonly observeRequest: (route: string, method: string, status: number, seconds: number) => void;
   /** The core's counters, as Prometheus counters. */
   readonly core: CoreMetrics;
 }
@@ -102,27 +104,48 @@ export function createMetrics(nodeId: string, sources: GaugeSources): NodeMetric
       for (const [peer, count] of hintCounts()) this.set({ peer }, count);
     },
   });
-  return {
-    registry,
-    core: { inc: (counter, by = 1) => increments.get(counter)!(by) },
-    requests: new Counter({
+  const requests = new Counter({
       name: 'kvorum_http_requests_total',
       help: 'HTTP requests served, by route, method and status.',
       labelNames: ['route', 'method', 'status'],
       registers: [registry],
-    }),
-    latency: new Histogram({
+    });
+  const latency = new Histogram({
       name: 'kvorum_http_request_duration_seconds',
       help: 'HTTP request latency, by route, method and status.',
       labelNames: ['route', 'method', 'status'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
-    }),
+    });
+  return {
+    registry,
+    core: { inc: (counter, by = 1) => increments.get(counter)!(by) },
+    requests,
+    latency,
+    observeRequest: requestObserver(requests, latency),
     quorum: new Counter({
       name: 'kvorum_quorum_outcomes_total',
       help: 'Coordinated client operations by outcome: met, or unavailable (503).',
       labelNames: ['op', 'outcome'],
       registers: [registry],
     }),
+  };
+}
+
+/**
+ * observeRequest: the labelled series are looked up once per (route, method, status), not per
+ * request (prom-client hashes the label set on every call). Routes, methods and statuses are few.
+ */
+function requestObserver(requests: Counter<'route' | 'method' | 'status'>, latency: Histogram<'route' | 'method' | 'status'>): NodeMetrics['observeRequest'] {
+  const series = new Map<string, { readonly count: { inc(): void }; readonly time: { observe(v: number): void } }>();
+  return (route, method, status, seconds) => {
+    const id = `${route} ${method} ${status}`;
+    let s = series.get(id);
+    if (!s) {
+      const labels = { route, method, status: String(status) };
+      series.set(id, (s = { count: requests.labels(labels), time: latency.labels(labels) }));
+    }
+    s.count.inc();
+    s.time.observe(seconds);
   };
 }

@@ -1,28 +1,42 @@
-// Internal RPC (docs/api.md section 4): one POST route with msgpack bodies. With a secret configured,
+// Internal RPC (docs/api.md section 4): the peer channel (rpc-channel.ts), and one POST route with
+// msgpack bodies for peers without it. With a secret configured,
 // the credential is checked before the body is read, so an unauthenticated call changes nothing.
 import type { FastifyInstance } from 'fastify';
 import type { RpcHandler } from '../core/rpc-handler.js';
 import { FailureLog } from '../core/failure-log.js';
-import { rpcBodyBytesMax, rpcErrorTextCharsMax } from '../core/limits.js';
-import type { RpcResponse } from '../core/rpc.js';
+import { rpcBodyBytesMax } from '../core/limits.js';
 import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
-import { decodeRpcBatch, encodeRpc, rpcContentType, type RpcOutcome } from '../transport/codec.js';
-import { rpcPath } from '../transport/http-transport.js';
+import { decodeRpcBatch, encodeRpc, rpcContentType } from '../transport/codec.js';
+import { rpcPath } from '../transport/peer-transport.js';
 import { sendError } from './errors.js';
+import { runBatch } from './rpc-batch.js';
+import { serveChannels } from './rpc-channel.js';
 
 export interface RpcRoutesOptions {
   readonly rpc: RpcHandler;
   readonly secret: string | undefined;
+  /** This node's id, for the raw answers to refused channel upgrades. */
+  readonly self?: string;
+  readonly stopping?: () => boolean;
 }
 
 export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): Promise<void> {
   // Per request, these repeat as fast as a peer sends: logged by class, conditions rate-limited.
   const failures = new FailureLog({ log: app.log, now: () => performance.now() });
+  const credentialMatches = opts.secret === undefined ? () => true : credentialChecker(opts.secret);
+  const closeChannels = serveChannels(app.server, {
+    rpc: opts.rpc,
+    self: opts.self ?? '',
+    failures,
+    authorized: credentialMatches,
+    stopping: opts.stopping ?? (() => false),
+  });
+  // Before the server closes: it waits for every socket it accepted, channels included.
+  app.addHook('preClose', closeChannels);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: rpcBodyBytesMax }, (_req, body, done) => done(null, body));
 
   if (opts.secret !== undefined) {
-    const credentialMatches = credentialChecker(opts.secret);
     app.addHook('onRequest', async (request, reply) => {
       const presented = request.headers[rpcAuthHeader];
       if (!credentialMatches(typeof presented === 'string' ? presented : undefined)) {
@@ -39,18 +53,6 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
       failures.report('rpc_refused', 'internal RPC body refused', { remote: request.ip, problem: batch.problem });
       return sendError(reply, 'bad_request', `Invalid internal RPC body: ${batch.problem}.`);
     }
-    // Each request of the batch runs on its own; one failing does not fail the others.
-    const outcomes = await Promise.all(
-      batch.value.map((message) =>
-        opts.rpc.handle(message).then(
-          (ok: RpcResponse): RpcOutcome => ({ ok }),
-          (err: unknown): RpcOutcome => {
-            failures.failed('internal RPC', err, { type: message.type });
-            return { error: String((err as Error).message).slice(0, rpcErrorTextCharsMax) };
-          },
-        ),
-      ),
-    );
-    return reply.type(rpcContentType).send(encodeRpc(outcomes));
+    return reply.type(rpcContentType).send(encodeRpc(await runBatch(opts.rpc, batch.value, failures)));
   });
 }

@@ -119,6 +119,10 @@ export const routeParamCharsMax = 4096;
 /** Idle internal RPC connections are kept this long; a peer is given this long to accept a connection. */
 export const rpcKeepAliveMs = 30_000;
 export const rpcConnectTimeoutMs = 2000;
+/** A peer that does not offer the RPC channel (an older node) is sent HTTP requests; the channel is tried again after this. */
+export const channelFallbackRetryMs = 60_000;
+/** Batches a peer may have in flight on one channel; past it the channel is not read until some are answered. */
+export const channelBatchesInFlightMax = 256;
 /** Catalogued error details in an RPC reply: names and text values at most this long. */
 export const rpcErrorDetailNameCharsMax = 64;
 export const rpcErrorDetailTextCharsMax = 256;

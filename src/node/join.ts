@@ -6,7 +6,7 @@ import { TransportError } from '../core/ports.js';
 import type { RingState } from '../core/ring-state.js';
 import type { AdminOutcome } from '../core/rpc.js';
 import { asNodeId } from '../core/types.js';
-import { HttpTransport } from '../transport/http-transport.js';
+import { PeerTransport } from '../transport/peer-transport.js';
 import type { NodeConfig } from './config.js';
 
 /**
@@ -27,7 +27,7 @@ export class JoinError extends Error {
 export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: string): Promise<RingState> {
   // The member's id is not known yet: it is addressed by URL under a placeholder name.
   const seed = asNodeId('join-seed');
-  const transport = new HttpTransport(new Map([[seed, joinUrl]]), config.secret);
+  const transport = new PeerTransport(new Map([[seed, joinUrl]]), config.secret);
   const op = { op: 'register', id: config.id, url: selfUrl, partitions: config.partitions, n: config.n } as const;
   const ask = async (): Promise<AdminOutcome> => {
     const reply = await transport.call(seed, { type: 'admin', op, forwarded: false }, joinAttemptTimeoutMs);

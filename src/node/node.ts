@@ -10,7 +10,7 @@ import type { RingState } from '../core/ring-state.js';
 import { genesisFromPeers } from '../core/ring-view.js';
 import { asPartitionId, type NodeId } from '../core/types.js';
 import { SqliteStorage } from '../storage/sqlite.js';
-import { HttpTransport } from '../transport/http-transport.js';
+import { PeerTransport } from '../transport/peer-transport.js';
 import type { NodeConfig } from './config.js';
 import { joinCluster } from './join.js';
 import { realRuntime } from './real-runtime.js';
@@ -37,7 +37,7 @@ async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: 
 const isRemoved = (state: RingState, self: NodeId) => state.members.find((m) => m.id === self)?.status === 'removed';
 
 /** Keeps the transport's addresses with the ring; resolves once the ring says this node was removed. */
-function followRing(membership: Membership, transport: HttpTransport, self: NodeId): Promise<void> {
+function followRing(membership: Membership, transport: PeerTransport, self: NodeId): Promise<void> {
   return new Promise((resolve) => {
     membership.onChange((_ring, state) => {
       transport.updatePeers(urlsOf(state));
@@ -67,7 +67,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     await storage.close();
     throw err;
   });
-  const transport = new HttpTransport(urlsOf(startRing), config.secret);
+  const transport = new PeerTransport(urlsOf(startRing), config.secret);
   const metrics = createMetrics(config.id, {
     hintCounts: () => storage.hintCounts(),
     transferStates: () => core.transfers.progress().map((t) => t.state),

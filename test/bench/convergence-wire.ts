@@ -1,6 +1,6 @@
 // Part 1 of the convergence bench: what one anti-entropy exchange costs on the wire.
 // Two in-process cores (createNodeCore, N=2, 2 members, 64 partitions) talk through WireTransport,
-// which batches calls exactly like HttpTransport (same turn, up to rpcBatchMax) and msgpack-encodes
+// which batches calls exactly like PeerTransport (same turn, up to rpcBatchMax) and msgpack-encodes
 // every batch of requests and every batch of outcomes with the real codec, counting the bytes.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -72,7 +72,7 @@ interface Pending {
 }
 
 /**
- * An in-process Transport with HttpTransport's batching and the real codec on both legs. Bodies
+ * An in-process Transport with PeerTransport's batching and the real codec on both legs. Bodies
  * are copied out of msgpackr's shared buffer (as a socket would), so decoded values never alias it.
  */
 class WireTransport implements Transport {
