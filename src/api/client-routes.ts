@@ -88,13 +88,13 @@ function takeContentType(request: FastifyRequest): string | undefined {
   return sent[0];
 }
 
-export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptions): Promise<void> {
-  const { coordinator, n, defaults, metrics } = opts;
-
-  // Values are opaque bytes of any type: one raw-buffer parser for every content type. The type
-  // as sent is kept aside first and fastify sees a fixed one, so no value of it can fail parsing.
+/**
+ * Values are opaque bytes of any type: one raw-buffer parser for every content type. The type as
+ * sent is kept aside first and fastify sees a fixed one, so no value of it can fail parsing.
+ */
+function contentTypesAsSent(app: FastifyInstance, valueBytesMax: number): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.valueBytesMax }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: valueBytesMax }, (_req, body, done) => done(null, body));
   app.decorateRequest('sentContentType', undefined);
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.headers['content-type'] === undefined) return done();
@@ -112,6 +112,12 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     if (reply.storedContentType !== undefined) reply.header('content-type', reply.storedContentType);
     done(null, payload);
   });
+}
+
+export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptions): Promise<void> {
+  const { coordinator, n, defaults, metrics } = opts;
+
+  contentTypesAsSent(app, opts.valueBytesMax);
 
   const quorums = (q: Query, total: 'r' | 'w', primary: 'pr' | 'pw') => {
     const t = q[total] === undefined ? defaults[total] : parseQuorum(q[total]!, n, total);

@@ -2,7 +2,8 @@
 // (Dynamo section 4.5). Any node accepts a request; it coordinates if it is a primary replica of
 // the key, otherwise it forwards to one that is. Writes use a sloppy quorum: a primary that is
 // down or fails is replaced by the next live fallback, which keeps the write as a hint (section
-// 4.6). Reads ask the primaries only and read-repair stale ones after answering.
+// 4.6). Reads ask the primaries only (for a digest of their version first, see readCalls) and
+// read-repair stale ones after answering.
 import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
 import { KvError } from './errors.js';
@@ -11,6 +12,7 @@ import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
+import { objectDigest } from './merkle.js';
 import type { LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
 import { TransportError, type Logger, type Runtime } from './ports.js';
@@ -166,10 +168,7 @@ export class Coordinator {
     const requiredPrimary = resolveQuorum(op.pr, ring.n, ring.members.length);
     if (required > primaries.length) return this.unavailable(required, 0);
 
-    const calls = primaries.map(async (node): Promise<Reply<VersionedObject | undefined>> => {
-      const value = node === this.deps.self ? await this.deps.replica.get(op.key) : await this.readReplica(node, op.key, op.timeoutMs);
-      return { node, primary: true, value };
-    });
+    const calls = this.readCalls(op, primaries);
     const { decided, all } = awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs);
     // Once every replica has answered (or the deadline passed), repair the stale ones.
     const repaired = all.then((replies) => this.deps.readRepair.repair(op.key, replies, merge(replies)));
@@ -179,6 +178,24 @@ export class Coordinator {
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
     const merged = merge(outcome.replies);
     return { ok: true, node: this.deps.self, object: merged, context: merged?.context ?? emptyContext };
+  }
+
+  /**
+   * One reply per primary. This node reads its own copy; the others are asked for the digest of
+   * theirs first (Cassandra's digest reads): a peer holding the same version answers in a few bytes,
+   * and only one holding another version is asked for its object, in a second round trip. A reply
+   * counts once its version is known, so a quorum still merges the versions of `r` replicas.
+   */
+  private readCalls(op: Read, primaries: readonly NodeId[]): Promise<Reply<VersionedObject | undefined>>[] {
+    const { key, timeoutMs } = op;
+    const local = this.deps.replica.get(key);
+    const localDigest = local.then((o) => (o === undefined ? null : objectDigest(o)), () => undefined);
+    return primaries.map(async (node): Promise<Reply<VersionedObject | undefined>> => {
+      if (node === this.deps.self) return { node, primary: true, value: await local };
+      const { digest } = await this.deps.rpc.call(node, { type: 'readDigest', key }, timeoutMs);
+      const same = digest === (await localDigest);
+      return { node, primary: true, value: same ? await local : await this.readReplica(node, key, timeoutMs) };
+    });
   }
 
   private async readReplica(peer: NodeId, key: string, timeoutMs: number): Promise<VersionedObject | undefined> {

@@ -13,6 +13,7 @@ export const replyTypeOf = {
   ping: 'pong',
   replicate: 'ack',
   read: 'object',
+  readDigest: 'digest',
   forward: 'result',
   aeRoots: 'hashes',
   aeBranches: 'hashes',

@@ -9,6 +9,7 @@ import type { TombstoneReaper } from './tombstone-reaper.js';
 import type { Membership } from './membership.js';
 import type { Transfers } from './transfers.js';
 import { partitionOf } from './ring.js';
+import { objectDigest } from './merkle.js';
 import { asPartitionId, type NodeId } from './types.js';
 
 export interface RpcHandlerDeps {
@@ -32,6 +33,11 @@ export class RpcHandler {
       case 'read':
         this.mustHold(request.key);
         return { type: 'object', object: (await this.deps.replica.get(request.key)) ?? null };
+      case 'readDigest': {
+        this.mustHold(request.key);
+        const object = await this.deps.replica.get(request.key);
+        return { type: 'digest', digest: object ? objectDigest(object) : null };
+      }
       case 'replicate':
         // A hint for a node that is not a member could never be handed off, and would block reaping the key.
         if (request.hintFor !== undefined && !this.deps.ring().members.includes(request.hintFor)) {

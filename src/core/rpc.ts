@@ -58,6 +58,8 @@ export type RpcRequest =
   | { readonly type: 'replicate'; readonly key: string; readonly object: VersionedObject; readonly hintFor?: NodeId }
   /** Return the local replica's object. */
   | { readonly type: 'read'; readonly key: string }
+  /** Return the digest of the local replica's version (merkle.ts objectDigest), not the object: a read compares versions first. */
+  | { readonly type: 'readDigest'; readonly key: string }
   /** Coordinate this client operation (the sender is not a replica of the key). */
   | { readonly type: 'forward'; readonly request: ClientOp }
   /** Anti-entropy, top down: tree roots of partitions, branches of one, leaves of some branches, keys of some leaves. */
@@ -84,6 +86,8 @@ export type RpcResponse =
   | { readonly type: 'pong'; readonly node: string }
   | { readonly type: 'ack' }
   | { readonly type: 'object'; readonly object: VersionedObject | null }
+  /** Null: the replica holds no version of the key. */
+  | { readonly type: 'digest'; readonly digest: string | null }
   | { readonly type: 'result'; readonly result: ClientResult }
   | { readonly type: 'hashes'; readonly hashes: readonly string[] }
   | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }

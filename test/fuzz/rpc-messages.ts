@@ -5,7 +5,7 @@ import type { Prng } from '../../jepsen-like/prng.js';
 import { hex, randomBytes } from './gen-util.js';
 import { mpMap, type Mp } from './msgpack-raw.js';
 
-export const rpcTypes = ['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'keyPending', 'reap'] as const;
+export const rpcTypes = ['ping', 'replicate', 'read', 'readDigest', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'keyPending', 'reap'] as const;
 export type RpcType = (typeof rpcTypes)[number];
 
 /** The ring every fuzzed cluster has (the default). */
@@ -50,6 +50,7 @@ export function validMessage(prng: Prng, type: RpcType, key: string, nodes: numb
         ? mpMap({ type, key, object: versionedObject(prng), hintFor: `n${prng.int(1, nodes)}` })
         : mpMap({ type, key, object: versionedObject(prng) });
     case 'read':
+    case 'readDigest':
     case 'keyPending':
       return mpMap({ type, key });
     case 'forward':

@@ -90,7 +90,7 @@ function randomReplacement(prng: Prng): Replacement {
 }
 
 const validNames: Partial<Record<FieldKind, readonly string[]>> = {
-  type: ['ping', 'replicate', 'read', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'keyPending', 'reap'],
+  type: ['ping', 'replicate', 'read', 'readDigest', 'forward', 'aeRoots', 'aeBranches', 'aeLeaves', 'aeKeys', 'keyPending', 'reap'],
   op: ['get', 'put', 'delete'],
   kind: ['value', 'tombstone'],
   quorum: ['one', 'quorum', 'all'],

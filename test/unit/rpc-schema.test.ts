@@ -24,6 +24,7 @@ function sampleRequests(object: VersionedObject): RpcRequest[] {
     { type: 'replicate', key: 'k', object },
     { type: 'replicate', key: 'caf\u00e9/\u{1F600}', object, hintFor: 'n2' as never },
     { type: 'read', key: 'k' },
+    { type: 'readDigest', key: 'k' },
     { type: 'forward', request: { op: 'get', key: 'k', r: 'quorum', pr: 0, timeoutMs: 2000 } },
     { type: 'forward', request: { op: 'put', key: 'k', data: new Uint8Array([1, 2]), contentType: 'foo', context: object.context, w: 2, pw: 'one', timeoutMs: 1 } },
     { type: 'forward', request: { op: 'delete', key: 'k', w: 'all', pw: 0, timeoutMs: 60_000 } },
