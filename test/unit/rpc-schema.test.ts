@@ -66,7 +66,7 @@ describe('rpc schema', () => {
       siblings: [{ dot: ['n1.a' as never, 2], value: { kind: 'value', data: new Uint8Array([1]), contentType: 't' } }],
     };
     const replicate = { type: 'replicate', key: 'k', object };
-    const forward = sampleRequests(object)[5]!;
+    const forward = sampleRequests(object).find((r) => r.type === 'forward' && r.request.op === 'put')!;
     const refused: Array<[string, unknown]> = [
       ['string data', mutate(replicate, ['object', 'siblings', 0, 'value', 'data'], 'bytes')],
       ['numeric contentType', mutate(replicate, ['object', 'siblings', 0, 'value', 'contentType'], 7)],
