@@ -13,11 +13,11 @@ export const targetNames = { noop: 'no-op', normal: 'kvorum sync=normal', full: 
 export interface BenchResults {
   /** Closed-loop peak rows of every target that ran (no-op, kvorum normal and full, etcd). */
   readonly peak: readonly Row[];
-  /** Open-loop rows (kvorum sync=normal at a fraction of its peak). */
+  /** Open-loop rows (the no-op server and kvorum sync=normal, each at a fraction of its own peak). */
   readonly latency: readonly Row[];
   /** kvorum sync=normal at each value size. */
   readonly sizes: readonly Row[];
-  /** Sections not run, and why (keys: 'sync', 'etcd', 'latency', 'sizes'). */
+  /** Sections not run, and why (keys: 'noop', 'sync', 'etcd', 'latency', 'sizes'). */
   readonly skipped: Readonly<Record<string, string>>;
 }
 
@@ -66,24 +66,20 @@ export function sizesTable(rows: readonly Row[]): string {
   );
 }
 
-function noopVerdicts(peak: readonly Row[]): Verdict[] {
-  const out: Verdict[] = [];
-  for (const op of ops) {
-    const kv = find(peak, targetNames.normal, op);
-    const noop = find(peak, targetNames.noop, op);
-    if (kv === undefined || noop === undefined) {
-      out.push(notMeasured('1', `${op} CPU per request vs no-op`, `<= ${cpuRatioMax[op]}x`, 'not run'));
-      continue;
-    }
-    out.push(ratioVerdict('1', `${op} CPU per request, kvorum / no-op`, usPerReq(kv), usPerReq(noop), { max: cpuRatioMax[op] }, `${fmt(usPerReq(kv), 0)} / ${fmt(usPerReq(noop), 0)} us`));
-  }
-  for (const op of ops) {
-    const kv = find(peak, targetNames.normal, op);
-    const noop = find(peak, targetNames.noop, op);
-    if (kv === undefined || noop === undefined) continue;
-    out.push(ratioVerdict('1', `${op} throughput, kvorum / no-op`, rate(kv), rate(noop), { min: throughputRatioMin[op] }, `${fmt(rate(kv), 0)} / ${fmt(rate(noop), 0)} req/s`));
-  }
-  return out;
+function noopVerdicts(peak: readonly Row[], skipped: string | undefined): Verdict[] {
+  const cpu = ops.map((op) => {
+    const [kv, noop] = [find(peak, targetNames.normal, op), find(peak, targetNames.noop, op)];
+    const figure = `${op} CPU per request, kvorum / no-op`;
+    if (kv === undefined || noop === undefined) return notMeasured('1', figure, `<= ${cpuRatioMax[op]}x`, skipped ?? 'not run');
+    return ratioVerdict('1', figure, usPerReq(kv), usPerReq(noop), { max: cpuRatioMax[op] }, `${fmt(usPerReq(kv), 0)} / ${fmt(usPerReq(noop), 0)} us`);
+  });
+  const throughput = ops.map((op) => {
+    const [kv, noop] = [find(peak, targetNames.normal, op), find(peak, targetNames.noop, op)];
+    const figure = `${op} throughput, kvorum / no-op`;
+    if (kv === undefined || noop === undefined) return notMeasured('1', figure, `>= ${throughputRatioMin[op]}x`, skipped ?? 'not run');
+    return ratioVerdict('1', figure, rate(kv), rate(noop), { min: throughputRatioMin[op] }, `${fmt(rate(kv), 0)} / ${fmt(rate(noop), 0)} req/s`);
+  });
+  return [...cpu, ...throughput];
 }
 
 function etcdVerdicts(peak: readonly Row[], skipped: string | undefined): Verdict[] {
@@ -131,7 +127,7 @@ function sizeVerdicts(sizes: readonly Row[], skipped: string | undefined): Verdi
 
 export function verdictTable(res: BenchResults): string {
   const verdicts = [
-    ...noopVerdicts(res.peak),
+    ...noopVerdicts(res.peak, res.skipped['noop']),
     ...etcdVerdicts(res.peak, res.skipped['etcd']),
     ...syncVerdicts(res.peak, res.skipped['sync']),
     ...latencyVerdicts(res.latency, res.skipped['latency']),
@@ -144,7 +140,7 @@ export function verdictTable(res: BenchResults): string {
 export function printReport(res: BenchResults): void {
   console.log(`\npeak throughput (closed loop)\n${peakTable(res.peak)}`);
   console.log(`  (srv CPU / gen CPU: cores used by the server processes / by the load generator, 1.00 = one core busy; ${os.cpus().length} here.\n   srv us/req: server CPU microseconds per successful request, all server processes of the target summed.)`);
-  if (res.latency.length > 0) console.log(`\nlatency at a fixed offered load (open loop, ${latencyLoadFraction}x each op's peak; latency from when each request was due)\n${latencyTable(res.latency)}`);
+  if (res.latency.length > 0) console.log(`\nlatency at a fixed offered load (open loop, ${latencyLoadFraction}x each target's and op's peak; latency from when each request was due;\n  the no-op rows are the floor this machine and generator give)\n${latencyTable(res.latency)}`);
   if (res.sizes.length > 0) console.log(`\nvalue sizes (${targetNames.normal}, closed loop)\n${sizesTable(res.sizes)}`);
   console.log(`\nissue 13 targets\n${verdictTable(res)}`);
 }

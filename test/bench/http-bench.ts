@@ -76,11 +76,15 @@ function printHeader(): void {
 }
 
 async function runNoop(res: Results, o: PhaseOptions): Promise<void> {
-  if (skip.has('noop')) return;
+  if (skip.has('noop')) {
+    res.skipped['noop'] = 'skipped (--skip noop)';
+    return;
+  }
   const noop = await startNoop(o.valueBytes);
   console.log(`  ${targetNames.noop}: ${noop.url}`);
   const target: Target = { name: targetNames.noop, api: 'kvorum', urls: [noop.url, noop.url, noop.url], serverPids: () => [noop.pid], putQuery: 'w=2', getQuery: 'r=2' };
   res.peak.push(...(await peakPhases(target, o)));
+  if (!skip.has('latency')) res.latency.push(...(await latencyPhases(target, o, res.peak, latencyLoadFraction)));
 }
 
 /** One kvorum cluster: peak phases, the read-back check, then `more` (latency, sizes) on the same cluster. */

@@ -1,9 +1,10 @@
 // The closed-loop generator: autocannon, one instance per target URL, `connections` split across
 // them, keep-alive, no pipelining: every connection sends its next request as soon as the last is
 // answered, so this measures peak throughput. Run inside load.ts's process.
+import { createRequire } from 'node:module';
 import autocannon from 'autocannon';
 import type { LoadSpec } from './common.js';
-import { bodySucceeded, requestFor } from './load-requests.js';
+import { bodySucceeded, needsBody, requestFor } from './load-requests.js';
 import { type KeySource, type PhaseOutcome, isOk, failedBodyStatus } from './load-outcome.js';
 
 interface Ctx {
@@ -13,6 +14,7 @@ interface Ctx {
 /** Runs the phase; `keys` gives each request's key (shared by every instance: keys stay distinct). */
 export async function runClosedLoop(spec: LoadSpec, keys: KeySource): Promise<PhaseOutcome> {
   const api = spec.api ?? 'kvorum';
+  if (!needsBody(api)) stopCollectingBodies();
   const outcome: PhaseOutcome = { seconds: 0, statusCounts: {}, latencies: [], errors: 0, timeouts: 0, written: [] };
   /** Set by onResponse, read by the 'response' event that autocannon emits right after it, synchronously. */
   let lastBodyFailed = false;
@@ -61,4 +63,20 @@ function runOne(
     // The runtime emits (client, statusCode, resBytes, responseTime); @types/autocannon omits `client`.
     (instance as NodeJS.EventEmitter).on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => onResponse(statusCode, ms));
   });
+}
+
+/**
+ * autocannon keeps every response body as a string, appending each chunk (a UTF-8 decode and a
+ * concatenation: ~35 ms of generator CPU per 1 MiB GET, which would cap the value-size phases at a
+ * few dozen req/s). Where success shows in the status alone, its queue's addBody becomes a no-op
+ * (onResponse then gets ''). If a later autocannon moves it, bodies are simply collected again.
+ */
+function stopCollectingBodies(): void {
+  const require = createRequire(import.meta.url);
+  try {
+    const queue = require('autocannon/lib/pipelinedRequestsQueue.js') as { prototype?: { addBody?: unknown } };
+    if (typeof queue.prototype?.addBody === 'function') queue.prototype.addBody = () => undefined;
+  } catch {
+    // not there: keep collecting
+  }
 }
