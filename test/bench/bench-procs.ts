@@ -8,7 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../kit/paths.js';
 import { Proc } from '../kit/proc.js';
-import { resultMarker, type LoadResult, type LoadSpec } from './common.js';
+import { resultMarker, startMarker, type LoadResult, type LoadSpec } from './common.js';
 
 const loadScript = join(repoRoot, 'test/bench/load.ts');
 const noopScript = join(repoRoot, 'test/bench/noop-server.ts');
@@ -126,11 +126,17 @@ export function startNoop(valueBytes: number): Promise<{ pid: number; url: strin
   });
 }
 
-/** Runs load.ts with `spec` in its own process and returns its result. */
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Runs load.ts with `spec` in its own process and returns its result. `onStart` and `onEnd` are
+ * called as its load starts and as its result line arrives (the load has ended), before it exits.
+ */
+export async function runLoad(spec: LoadSpec, onStart?: () => void, onEnd?: () => void): Promise<LoadResult> {
   let line: string | undefined;
   const child = startChild(`load ${spec.method}`, ['--import', 'tsx', loadScript, JSON.stringify(spec)], (l) => {
-    if (l.startsWith(resultMarker)) line = l;
+    if (l === startMarker) onStart?.();
+    if (!l.startsWith(resultMarker)) return;
+    line = l;
+    onEnd?.();
   });
   // closed, not exited: the result line must have been read from its stdout.
   const { code } = await child.closed;
@@ -140,14 +146,18 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
 export interface Measured {
   readonly r: LoadResult;
-  /** CPU seconds the target's server processes used during the phase. */
+  /** CPU seconds the target's server processes used while the load ran (start to result line). */
   readonly serverCpu: number | undefined;
 }
 
-/** Runs one measured phase and the target's server CPU use around it. */
+/** Runs one measured phase and the target's server CPU use while its load runs. */
 export async function measured(spec: LoadSpec, serverPids: readonly number[]): Promise<Measured> {
-  const before = cpuSeconds(serverPids);
-  const r = await runLoad(spec);
-  const after = cpuSeconds(serverPids);
+  let before: number | undefined;
+  let after: number | undefined;
+  const r = await runLoad(
+    spec,
+    () => (before = cpuSeconds(serverPids)),
+    () => (after = cpuSeconds(serverPids)),
+  );
   return { r, serverCpu: before === undefined || after === undefined ? undefined : after - before };
 }

@@ -56,7 +56,9 @@ export interface LoadResult {
   readonly issued?: number;
 }
 
-/** The last line a load.ts child prints on stdout. */
+/** The line a load.ts child prints just before its load starts (the harness samples server CPU then). */
+export const startMarker = 'LOAD_START';
+/** The last line a load.ts child prints on stdout, as soon as its load has ended. */
 export const resultMarker = 'LOAD_RESULT ';
 
 /**

@@ -82,6 +82,7 @@ async function runNoop(res: Results, o: PhaseOptions): Promise<void> {
   }
   const noop = await startNoop(o.valueBytes);
   console.log(`  ${targetNames.noop}: ${noop.url}`);
+  // Three URLs of the one server: the generator's setup as for kvorum; the queries as kvorum's (ignored).
   const target: Target = { name: targetNames.noop, api: 'kvorum', urls: [noop.url, noop.url, noop.url], serverPids: () => [noop.pid], putQuery: 'w=2', getQuery: 'r=2' };
   res.peak.push(...(await peakPhases(target, o)));
   if (!skip.has('latency')) res.latency.push(...(await latencyPhases(target, o, res.peak, latencyLoadFraction)));

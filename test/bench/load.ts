@@ -5,7 +5,7 @@
 // key; a GET the next key of the list of written keys. Prints one line `LOAD_RESULT {json}`.
 //   node --import tsx test/bench/load.ts '<LoadSpec as JSON>'
 import { writeFileSync } from 'node:fs';
-import { resultMarker, type LoadSpec } from './common.js';
+import { resultMarker, startMarker, type LoadSpec } from './common.js';
 import { runClosedLoop } from './load-closed.js';
 import { keySource, summarize } from './load-outcome.js';
 import { runPaced } from './load-paced.js';
@@ -14,6 +14,7 @@ const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec;
 if (spec.urls.length === 0 || spec.connections < spec.urls.length) throw new Error('load: need at least one connection per URL');
 
 const keys = keySource(spec);
+process.stdout.write(`${startMarker}\n`);
 const cpuBefore = process.cpuUsage();
 const outcome = spec.rate === undefined ? await runClosedLoop(spec, keys) : await runPaced(spec, keys);
 const cpu = process.cpuUsage(cpuBefore);
