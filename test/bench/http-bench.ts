@@ -21,28 +21,41 @@ const readBackSample = 30;
 const usage = `usage: npm run bench -- [--seconds S] [--warmup S] [--connections C] [--value-bytes B] [--vs etcd]
                     [--value-sizes | --sizes B,B,...] [--skip ${skippable.join(',')}] [--profile DIR]`;
 
-const { values: flags } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '64' },
-    'value-bytes': { type: 'string', default: '1024' },
-    vs: { type: 'string' },
-    'value-sizes': { type: 'boolean', default: false },
-    sizes: { type: 'string' },
-    skip: { type: 'string', default: '' },
-    profile: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+/** A bad command line: the reason and the usage on stderr, exit code 2. */
+function usageError(why: string): never {
+  console.error(`${why}\n${usage}`);
+  process.exit(2);
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        seconds: { type: 'string', default: '10' },
+        warmup: { type: 'string', default: '2' },
+        connections: { type: 'string', default: '64' },
+        'value-bytes': { type: 'string', default: '1024' },
+        vs: { type: 'string' },
+        'value-sizes': { type: 'boolean', default: false },
+        sizes: { type: 'string' },
+        skip: { type: 'string', default: '' },
+        profile: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+}
+
+const flags = parseFlags();
 if (flags.help) {
   console.log(usage);
   process.exit(0);
 }
 const positiveInt = (name: string, raw: string, min: number): number => {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${raw}`);
-  return n;
+  return Number.isInteger(n) && n >= min ? n : usageError(`--${name} must be an integer >= ${min}, got ${raw}`);
 };
 const settings: Omit<PhaseOptions, 'dir'> = {
   seconds: positiveInt('seconds', flags.seconds, 1),
@@ -50,9 +63,9 @@ const settings: Omit<PhaseOptions, 'dir'> = {
   connections: positiveInt('connections', flags.connections, 3),
   valueBytes: positiveInt('value-bytes', flags['value-bytes'], 16),
 };
-if (flags.vs !== undefined && flags.vs !== 'etcd') throw new Error(`--vs: only 'etcd' is supported, got ${flags.vs}`);
+if (flags.vs !== undefined && flags.vs !== 'etcd') usageError(`--vs: only 'etcd' is supported, got ${flags.vs}`);
 const skip = new Set(flags.skip.split(',').filter(Boolean));
-for (const s of skip) if (!(skippable as readonly string[]).includes(s)) throw new Error(`--skip: one of ${skippable.join(', ')}, got ${s}`);
+for (const s of skip) if (!(skippable as readonly string[]).includes(s)) usageError(`--skip: one of ${skippable.join(', ')}, got ${s}`);
 const sizes = flags.sizes !== undefined ? flags.sizes.split(',').map((s) => positiveInt('sizes', s.trim(), 16)) : flags['value-sizes'] ? issueSizes : [];
 
 /** --profile DIR: every node writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
