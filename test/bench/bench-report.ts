@@ -66,6 +66,27 @@ export function sizesTable(rows: readonly Row[]): string {
   );
 }
 
+/** kvorum next to etcd: PUT w=2 with --sync full against etcd's put, GET r=2 against its linearizable range. */
+export function etcdTable(peak: readonly Row[]): string | undefined {
+  const pairs = [
+    { label: 'PUT (kvorum w=2 sync=full | etcd put)', kv: find(peak, targetNames.full, 'PUT'), etcd: find(peak, targetNames.etcd, 'PUT') },
+    { label: 'GET (kvorum r=2 sync=normal | etcd range)', kv: find(peak, targetNames.normal, 'GET'), etcd: find(peak, targetNames.etcd, 'GET') },
+  ];
+  const both = pairs.filter((p): p is { label: string; kv: Row; etcd: Row } => p.kv !== undefined && p.etcd !== undefined);
+  if (both.length === 0) return undefined;
+  const pair = (a: string, b: string) => `${a} | ${b}`;
+  return table(
+    [
+      ['op', 'req/s', 'kvorum/etcd', 'p50 ms', 'p99 ms', 'srv us/req'],
+      ...both.map(({ label, kv, etcd }) => [
+        label, pair(fmt(rate(kv), 0), fmt(rate(etcd), 0)), fmt(rate(kv) / rate(etcd), 2), pair(fmt(kv.r.p50, 2), fmt(etcd.r.p50, 2)),
+        pair(fmt(kv.r.p99, 2), fmt(etcd.r.p99, 2)), pair(fmt(usPerReq(kv), 0), fmt(usPerReq(etcd), 0)),
+      ]),
+    ],
+    1,
+  );
+}
+
 function noopVerdicts(peak: readonly Row[], skipped: string | undefined): Verdict[] {
   const cpu = ops.map((op) => {
     const [kv, noop] = [find(peak, targetNames.normal, op), find(peak, targetNames.noop, op)];
@@ -140,6 +161,8 @@ export function verdictTable(res: BenchResults): string {
 export function printReport(res: BenchResults): void {
   console.log(`\npeak throughput (closed loop)\n${peakTable(res.peak)}`);
   console.log(`  (srv CPU / gen CPU: cores used by the server processes / by the load generator, 1.00 = one core busy; ${os.cpus().length} here.\n   srv us/req: server CPU microseconds per successful request, all server processes of the target summed.)`);
+  const vsEtcd = etcdTable(res.peak);
+  if (vsEtcd !== undefined) console.log(`\nkvorum | etcd (closed loop, same generator and connections)\n${vsEtcd}`);
   if (res.latency.length > 0) console.log(`\nlatency at a fixed offered load (open loop, ${latencyLoadFraction}x each target's and op's peak; latency from when each request was due;\n  the no-op rows are the floor this machine and generator give)\n${latencyTable(res.latency)}`);
   if (res.sizes.length > 0) console.log(`\nvalue sizes (${targetNames.normal}, closed loop)\n${sizesTable(res.sizes)}`);
   console.log(`\nissue 13 targets\n${verdictTable(res)}`);
