@@ -104,6 +104,10 @@ export const scanPageSize = 512;
 export const shutdownGraceMs = 10_000;
 /** Staged storage writes above this are flushed at once: bounds a transaction's size and memory. */
 export const storageBatchMax = 1024;
+/** How often the WAL checkpointer's thread copies committed WAL frames into the database file. */
+export const checkpointIntervalMs = 250;
+/** SQLite's default automatic checkpoint threshold (pages), used again if the checkpointer stops. */
+export const walAutocheckpointPages = 1000;
 /** A storage meta record's name (Storage.putMeta), at most: names are chosen by code, not by clients. */
 export const metaNameCharsMax = 200;
 /** A storage meta record's bytes, at most: a ring or a cursor, never bulk data (it is read whole). */

@@ -8,6 +8,7 @@ import { keyBytesMax, storageBatchMax } from '../core/limits.js';
 import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
+import { Checkpointer, type CheckpointerEvents } from './checkpointer.js';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { byUtf8 } from './sorted-keys.js';
 import { openDatabase, Tables, type BatchWrites, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
@@ -90,6 +91,7 @@ export class SqliteStorage implements Storage {
   /** Committed hints per target: changed only after a batch commits (or a quarantine), so a failed one leaves it right. */
   private readonly counts: Map<NodeId, number>;
   private readonly quarantineListeners: Array<(row: QuarantinedRow) => void> = [];
+  private checkpointer: Checkpointer | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -100,10 +102,16 @@ export class SqliteStorage implements Storage {
     this.counts = this.tables.hintCounts();
   }
 
-  static open(opts: { dir: string; sync?: 'normal' | 'full' }): SqliteStorage {
+  /**
+   * With `checkpoints`, WAL checkpoints run on a worker thread (checkpointer.ts), not inside commits
+   * on this thread; its problems go to `onProblem`. A node opens its store so; tests mostly do not.
+   */
+  static open(opts: { dir: string; sync?: 'normal' | 'full'; checkpoints?: CheckpointerEvents }): SqliteStorage {
     const { db, incarnation } = openDatabase(opts.dir, opts.sync ?? 'normal');
     try {
-      return new SqliteStorage(db, incarnation);
+      const storage = new SqliteStorage(db, incarnation);
+      if (opts.checkpoints) storage.checkpointer = Checkpointer.start(db, db.name, opts.checkpoints);
+      return storage;
     } catch (err) {
       db.close();
       throw err;
@@ -299,6 +307,8 @@ export class SqliteStorage implements Storage {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    // The worker's connection closes first: the last one to close checkpoints the WAL away.
+    await this.checkpointer?.stop();
     this.db.close();
   }
 

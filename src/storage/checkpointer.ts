@@ -1,0 +1,80 @@
+// Keeps WAL checkpoints off the event loop. SQLite's automatic checkpoint runs inside the commit
+// that crosses the WAL size threshold, on the thread that commits: a node's event loop stalled for
+// the copy and (with --sync full) an fsync of the database file, ~20 ms, at every ~4 MiB of writes.
+// With the checkpointer the node's connection never checkpoints by itself; a worker thread with its
+// own connection does, every checkpointIntervalMs. If the worker ever stops, the node's connection
+// takes automatic checkpoints back, so the WAL never grows without bound.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import { checkpointIntervalMs, walAutocheckpointPages } from '../core/limits.js';
+
+export interface CheckpointerEvents {
+  /** The worker failed (it then stops and the node checkpoints by itself) or a checkpoint failed (it tries again). */
+  readonly onProblem: (message: string) => void;
+}
+
+/**
+ * The worker thread: its own connection, PASSIVE checkpoints (they never wait for the node's reads
+ * or writes) every intervalMs; a failed one is reported and tried again next round. Plain
+ * JavaScript evaluated in the worker, so it runs the same from dist/ and from src/ under tsx.
+ */
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (err) {
+    parentPort.postMessage({ failed: String(err && err.message) });
+  }
+}, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+export class Checkpointer {
+  private stopping = false;
+  private running = true;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly db: Database.Database,
+  ) {}
+
+  /** Starts checkpointing `db` (open on `path`) from a worker thread. */
+  static start(db: Database.Database, path: string, events: CheckpointerEvents): Checkpointer {
+    db.pragma('wal_autocheckpoint = 0');
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const worker = new Worker(workerSource, { eval: true, workerData: { path, driver, intervalMs: checkpointIntervalMs } });
+    const checkpointer = new Checkpointer(worker, db);
+    worker.on('message', (m: { failed?: string }) => m.failed !== undefined && events.onProblem(`WAL checkpoint failed: ${m.failed}`));
+    worker.on('error', (err) => events.onProblem(`WAL checkpointer failed: ${err.message}`));
+    worker.on('exit', (code) => checkpointer.exited(code, events));
+    worker.unref();
+    return checkpointer;
+  }
+
+  /** Stops the worker; resolves once it has closed its connection. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (!this.running) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.ref(); // unref'd while it runs (it must not keep a process alive), awaited now
+    this.worker.postMessage('stop');
+    await exited;
+  }
+
+  private exited(code: number, events: CheckpointerEvents): void {
+    this.running = false;
+    if (this.stopping || !this.db.open) return;
+    this.db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
+    events.onProblem(`WAL checkpointer stopped (exit ${code}); the node checkpoints by itself from now on`);
+  }
+}
