@@ -216,7 +216,8 @@ export class Coordinator {
 
 function merge(replies: readonly Reply<VersionedObject | undefined>[]): VersionedObject | undefined {
   return replies.reduce<VersionedObject | undefined>(
-    (acc, r) => (r.value === undefined ? acc : acc === undefined ? r.value : sync(acc, r.value)),
+    // The same object twice (replicas whose digests matched this node's copy) merges to itself.
+    (acc, r) => (r.value === undefined || r.value === acc ? acc : acc === undefined ? r.value : sync(acc, r.value)),
     undefined,
   );
 }

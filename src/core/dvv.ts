@@ -142,7 +142,8 @@ export function contextIsEmpty(ctx: CausalContext): boolean {
 
 /** True when two replicas hold the same version: equal causal contexts and the same siblings. */
 export function sameVersion(a: VersionedObject | undefined, b: VersionedObject | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
   const dots = (o: VersionedObject) => o.siblings.map((s) => dotKey(s.dot)).join(',');
   const ctx = (o: VersionedObject) => JSON.stringify([o.context.vv, o.context.cloud]);
   return dots(a) === dots(b) && ctx(a) === ctx(b);
