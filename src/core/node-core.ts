@@ -97,7 +97,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const reaper = new TombstoneReaper({
     self, runtime, rpc: client, replica, ring, metrics, log, rpcTimeoutMs, graceMs: settings.tombstoneGraceMs,
     intervalMs: Math.min(Math.max(settings.tombstoneGraceMs / 2, limits.reapIntervalMsMin), limits.reapIntervalMsMax),
-    scanPerRoundMax: limits.reapScanPerRoundMax,
+    scanPerRoundMax: limits.reapScanPerRoundMax, scanPageSize: limits.scanPageSize,
   });
   const transfers: Transfers = new Transfers({
     self, runtime, rpc: client, replica, antiEntropy, membership, cursors: new TransferCursors(store), isUp: (id) => detector.isUp(id),

@@ -27,6 +27,8 @@ export interface ReaperDeps {
   readonly intervalMs: number;
   /** Stored keys looked at per round, so a round's cost is bounded whatever the data size. */
   readonly scanPerRoundMax: number;
+  /** Keys read per storage call: a call (and its decoding) runs without yielding, so it is kept short. */
+  readonly scanPageSize: number;
   readonly rpcTimeoutMs: number;
 }
 
@@ -72,8 +74,9 @@ export class TombstoneReaper {
       const partition = asPartitionId(this.cursor.partition % ring.partitions);
       const primaries = preferenceList(ring, partition).primaries;
       // A partition being moved is left alone until it settles: its receivers are not asked.
+      const limit = Math.min(this.deps.scanPageSize, this.deps.scanPerRoundMax - scanned);
       const page = primaries[0] === this.deps.self && ring.pending[partition]!.length === 0
-        ? await this.deps.replica.scanPartition(partition, this.cursor.afterKey, this.deps.scanPerRoundMax - scanned)
+        ? await this.deps.replica.scanPartition(partition, this.cursor.afterKey, limit)
         : [];
       scanned += page.length;
       for (const { key, object } of page) {
@@ -81,7 +84,8 @@ export class TombstoneReaper {
         if (await this.reapEverywhere(key, object, primaries)) reaped++;
         else deferred++;
       }
-      if (page.length > 0 && scanned >= this.deps.scanPerRoundMax) {
+      if (page.length === limit) {
+        // A full page: the partition may hold more; the next page (this round or the next) resumes after it.
         this.cursor = { partition, afterKey: page[page.length - 1]!.key };
       } else {
         this.cursor = { partition: (partition + 1) % ring.partitions, afterKey: undefined };
