@@ -98,8 +98,6 @@ export const reapScanPerRoundMax = 10_000;
 export const antiEntropyIntervalMsDefault = 2000;
 /** Keys one anti-entropy exchange repairs at most. */
 export const antiEntropyKeysPerExchangeMax = 2000;
-/** Entries per storage page when scanning (tree rebuild, reaping). */
-export const scanPageSize = 512;
 /** Graceful shutdown waits at most this long for in-flight requests. */
 export const shutdownGraceMs = 10_000;
 /** Staged storage writes above this are flushed at once: bounds a transaction's size and memory. */
