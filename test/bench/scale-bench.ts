@@ -3,7 +3,7 @@
 // keys offline through the storage engine (scale-load.ts), then measures for each node the time
 // from process spawn to /health 200, its RSS, its anti-entropy state, its database size, and the
 // cluster's PUT (w=2) and GET (r=2) throughput with the same load generator as `npm run bench`.
-//   npm run bench:scale -- [--keys 1000000] [--base-keys 10000] [--nodes 3] [--seconds 10] [--connections 64]
+//   npm run bench:scale -- [--keys 1000000] [--base-keys 10000] [--nodes 3] [--seconds 10] [--connections 64] [--warmup 3]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,6 +27,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     'value-bytes': { type: 'string', default: '1024' },
     'read-keys': { type: 'string', default: '200000' },
+    warmup: { type: 'string', default: '3' },
   },
 });
 const int = (name: string, v: string | undefined): number => {
@@ -41,6 +42,7 @@ const seconds = int('seconds', flags.seconds);
 const connections = int('connections', flags.connections);
 const valueBytes = int('value-bytes', flags['value-bytes']);
 const readKeys = int('read-keys', flags['read-keys']);
+const warmup = Number(flags.warmup);
 const loadScript = fileURLToPath(new URL('./load.ts', import.meta.url));
 const quorum = Math.floor(nodeCount / 2) + 1;
 
@@ -119,6 +121,8 @@ async function measure(count: number, tmp: string): Promise<Figures> {
     const base = { urls, connections, valueBytes };
     const readFile = join(tmp, `read-${count}.keys`);
     sampleKeys(count, readFile);
+    // Unmeasured warm-up: JIT, connections and the failure detector's view after the restarts.
+    if (warmup > 0) await runLoad({ ...base, seconds: warmup, method: 'PUT', query: `w=${quorum}`, keyPrefix: 'warm-' });
     const put = await runLoad({ ...base, seconds, method: 'PUT', query: `w=${quorum}`, keyPrefix: 'put-', keysOut: join(tmp, `put-${count}.keys`) });
     const get = await runLoad({ ...base, seconds, method: 'GET', query: `r=${quorum}`, keyPrefix: '', keysIn: readFile });
     for (const n of cluster.nodes) if (!n.running()) throw new Error(`${n.id} died:\n${n.logs()}`);
