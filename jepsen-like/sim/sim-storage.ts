@@ -7,6 +7,7 @@
 // write can come between, so this is the same atomic read-modify-write the engines promise.
 // Meta records and partition drops are staged the same way (a drop is ordered with the updates
 // around it because it runs in staging order too).
+import type { TreeView } from '../../src/core/merkle.js';
 import type { HintEntry, Storage, StoredEntry } from '../../src/core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../../src/core/types.js';
 import { checkMetaBytes, checkMetaName, dropLimit } from '../../src/storage/checks.js';
@@ -155,6 +156,16 @@ export class SimStorage implements Storage {
     const batch = this.open();
     batch.drops++;
     return this.stage(batch, () => this.disk.dropPartition(partition, n));
+  }
+
+  /** The disk's: what is committed (plus, under the ack-before-commit mutation, what it applied early). */
+  tree(partition: PartitionId): TreeView {
+    return this.disk.tree(partition);
+  }
+
+  /** Committed pairs, without waiting for a staged batch: the tree they match counts only committed objects. */
+  leafKeys(partition: PartitionId, leaf: number): Promise<Array<[string, bigint]>> {
+    return this.alive(() => this.disk.leafKeys(partition, leaf));
   }
 
   /** Commits what is staged, then refuses every later call, as SqliteStorage does. */

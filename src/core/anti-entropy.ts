@@ -3,10 +3,12 @@
 // timer it exchanges trees with one peer at a time: roots of every shared partition in one call,
 // then branches, leaves and keys of the partitions that differ, then repairs exactly those keys in
 // both directions by DVV merge. Traffic grows with the number of differing keys, not stored keys.
-// Trees live in memory (O(keys)) and are rebuilt from storage at start-up, before serving.
+// Storage keeps the trees with the rows (Storage.tree: persisted leaf hashes, 256 per partition),
+// so start-up reads no key and a tree's memory does not grow with its keys; this class decides
+// which partitions it compares and answers for, and walks the trees.
 import { sameVersion, sync } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
-import { compareTrees, objectDigest, PartitionTree, type RemoteTree } from './merkle.js';
+import { compareTrees, packHashes, unpackHashes, type LocalTree, type RemoteTree } from './merkle.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
 import { partitionsHeldBy, preferenceList, type Ring } from './ring.js';
@@ -32,8 +34,6 @@ export interface AntiEntropyDeps {
   /** Keys repaired per exchange at most; the rest wait for the next exchange with that peer. */
   readonly keysPerExchangeMax: number;
   readonly rpcTimeoutMs: number;
-  /** Entries read per storage page while rebuilding trees. */
-  readonly scanPageSize: number;
 }
 
 export interface ExchangeReport {
@@ -54,42 +54,44 @@ interface Repair {
 type AeRequest = Extract<RpcRequest, { type: 'aeRoots' | 'aeBranches' | 'aeLeaves' | 'aeKeys' }>;
 type AeHashesRequest = Exclude<AeRequest, { type: 'aeKeys' }>;
 
+type HashesReply = Extract<RpcResponse, { type: 'hashes' }>;
+
 // Payload estimates (not wire bytes: no msgpack/HTTP framing): strings by length, numbers as 4 bytes,
-// a dot or clock entry as its actor plus 8, a value by its bytes and content type.
-const stringBytes = (list: readonly string[]) => list.reduce((n, s) => n + s.length, 0);
+// hashes as their 8 bytes, a dot or clock entry as its actor plus 8, a value by its bytes and content type.
 const requestBytes = (r: AeRequest) =>
   r.type === 'aeRoots' ? 4 * r.partitions.length : r.type === 'aeLeaves' ? 4 + 4 * r.branches.length : r.type === 'aeKeys' ? 4 + 4 * r.leaves.length : 4;
 const replyBytes = (r: RpcResponse) =>
-  r.type === 'hashes' ? stringBytes(r.hashes) : r.type === 'keys' ? r.keys.reduce((n, [k, d]) => n + k.length + d.length, 0) : 0;
+  r.type === 'hashes' ? r.hashes.byteLength + 4 * (r.absent?.length ?? 0) : r.type === 'keys' ? r.keys.reduce((n, k) => n + k.length, 0) + r.hashes.byteLength : 0;
+
+/** The roots of an aeRoots reply, in the order asked: undefined where the peer keeps no tree. */
+function rootsOf(reply: HashesReply): Array<bigint | undefined> {
+  const roots: Array<bigint | undefined> = unpackHashes(reply.hashes);
+  for (const i of reply.absent ?? []) roots[i] = undefined;
+  return roots;
+}
 
 export class AntiEntropy {
-  private readonly trees = new Map<PartitionId, PartitionTree>();
+  /**
+   * The partitions whose trees this node compares and answers for, each with a token: a partition
+   * handed away and taken again gets a new one, so an exchange in flight can tell.
+   */
+  private readonly trees = new Map<PartitionId, object>();
   private readonly periodic: Periodic;
   private nextPeer = 0;
 
   constructor(private readonly deps: AntiEntropyDeps) {
     this.periodic = new Periodic({ name: 'anti-entropy exchange', runtime: deps.runtime, log: deps.log, intervalMs: deps.intervalMs, task: () => this.tick() });
-    deps.replica.observe((key, partition, before, after) => {
-      this.trees.get(partition)?.apply(key, before && objectDigest(before), after && objectDigest(after));
-    });
   }
 
-  /** Builds every tree from storage. Call before serving: writes during a rebuild would count twice. */
+  /**
+   * Takes up the trees of the partitions this node holds. Storage keeps them with the rows, so this
+   * reads no key (it was a rebuild from every key before the trees were persisted).
+   */
   async rebuild(): Promise<{ keys: number; partitions: number }> {
     this.trees.clear();
-    let keys = 0;
     const partitions = partitionsHeldBy(this.deps.ring(), this.deps.self);
-    for (const partition of partitions) {
-      const tree = new PartitionTree();
-      for (let after: string | undefined; ; ) {
-        const page = await this.deps.replica.scanPartition(partition, after, this.deps.scanPageSize);
-        for (const { key, object } of page) tree.apply(key, undefined, objectDigest(object));
-        keys += page.length;
-        if (page.length < this.deps.scanPageSize) break;
-        after = page[page.length - 1]!.key;
-      }
-      this.trees.set(partition, tree);
-    }
+    for (const partition of partitions) this.trees.set(partition, {});
+    const keys = partitions.reduce((n, p) => n + this.deps.replica.tree(p).size, 0);
     return { keys, partitions: partitions.length };
   }
 
@@ -102,9 +104,9 @@ export class AntiEntropy {
     return this.trees.has(partition);
   }
 
-  /** Starts an empty tree for a partition this node begins to receive (it stores none of its keys yet). */
-  addEmptyTree(partition: PartitionId): void {
-    if (!this.trees.has(partition)) this.trees.set(partition, new PartitionTree());
+  /** Takes up the tree of a partition this node begins to receive (storage's, of the keys received so far). */
+  addTree(partition: PartitionId): void {
+    if (!this.trees.has(partition)) this.trees.set(partition, {});
   }
 
   removeTree(partition: PartitionId): void {
@@ -113,7 +115,7 @@ export class AntiEntropy {
 
   /** Keys counted in the tree of `partition`, if this node keeps one. */
   keysIn(partition: PartitionId): number | undefined {
-    return this.trees.get(partition)?.size;
+    return this.trees.has(partition) ? this.deps.replica.tree(partition).size : undefined;
   }
 
   /**
@@ -124,12 +126,11 @@ export class AntiEntropy {
    * steady write load some key nearly always differs for that reason while the trees are compared.
    */
   async syncPartition(peer: NodeId, partition: PartitionId, { pushOnly = false } = {}): Promise<number> {
-    const tree = this.trees.get(partition);
-    if (tree === undefined) throw new Error(`no tree for partition ${partition}`);
+    if (!this.trees.has(partition)) throw new Error(`no tree for partition ${partition}`);
     const session = this.session(peer);
-    const [remoteRoot] = await session.hashes({ type: 'aeRoots', partitions: [partition] });
-    if (tree.root() === remoteRoot) return 0;
-    const keys = await compareTrees(tree, session.tree(partition));
+    const [remoteRoot] = rootsOf(await session.hashes({ type: 'aeRoots', partitions: [partition] }));
+    if (this.deps.replica.tree(partition).root() === remoteRoot) return 0;
+    const keys = await compareTrees(this.local(partition), session.tree(partition));
     let lacked = 0;
     for (let i = 0; i < keys.length; i += this.deps.keysPerExchangeMax) {
       const repaired = await Promise.all(keys.slice(i, i + this.deps.keysPerExchangeMax).map((key) => this.repairKey(peer, key, pushOnly)));
@@ -142,18 +143,25 @@ export class AntiEntropy {
     this.periodic.stop();
   }
 
-  /** Answers a peer's tree queries. */
-  handle(request: AeRequest): RpcResponse {
-    const tree = (p: number) => this.trees.get(asPartitionId(p));
+  /** Answers a peer's tree queries; a partition this node keeps no tree for answers no hashes and no keys. */
+  async handle(request: AeRequest): Promise<RpcResponse> {
+    const tree = (p: number) => (this.trees.has(asPartitionId(p)) ? this.deps.replica.tree(asPartitionId(p)) : undefined);
     switch (request.type) {
-      case 'aeRoots':
-        return { type: 'hashes', hashes: request.partitions.map((p) => tree(p)?.root() ?? '') };
+      case 'aeRoots': {
+        const absent = request.partitions.flatMap((p, i) => (tree(p) ? [] : [i]));
+        const hashes = packHashes(request.partitions.map((p) => tree(p)?.root() ?? 0n));
+        return absent.length > 0 ? { type: 'hashes', hashes, absent } : { type: 'hashes', hashes };
+      }
       case 'aeBranches':
-        return { type: 'hashes', hashes: tree(request.partition)?.branches() ?? [] };
-      case 'aeLeaves':
-        return { type: 'hashes', hashes: request.branches.flatMap((b) => tree(request.partition)?.leavesOf(b) ?? []) };
-      case 'aeKeys':
-        return { type: 'keys', keys: request.leaves.flatMap((l) => tree(request.partition)?.keysIn(l) ?? []) };
+        return { type: 'hashes', hashes: tree(request.partition)?.branches() ?? new Uint8Array(0) };
+      case 'aeLeaves': {
+        const held = tree(request.partition);
+        return { type: 'hashes', hashes: held ? concat(request.branches.map((b) => held.leavesOf(b))) : new Uint8Array(0) };
+      }
+      case 'aeKeys': {
+        const pairs = tree(request.partition) ? await this.deps.replica.leafKeys(asPartitionId(request.partition), request.leaves) : [];
+        return { type: 'keys', keys: pairs.map(([key]) => key), hashes: packHashes(pairs.map(([, hash]) => hash)) };
+      }
     }
   }
 
@@ -167,19 +175,18 @@ export class AntiEntropy {
       const { primaries } = preferenceList(ring, p);
       return primaries.includes(peer) && primaries.includes(this.deps.self);
     });
-    const trees = new Map(shared.map((p) => [p, this.trees.get(p)!]));
-    // A partition handed away (its tree removed, maybe another started) while this exchange awaits is skipped.
-    const current = (p: PartitionId) => (this.trees.get(p) === trees.get(p) ? trees.get(p) : undefined);
+    const tokens = new Map(shared.map((p) => [p, this.trees.get(p)!]));
+    // A partition handed away (its tree removed, maybe taken up again) while this exchange awaits is skipped.
+    const current = (p: PartitionId) => this.trees.get(p) === tokens.get(p);
     const session = this.session(peer);
-    const remoteRoots = await session.hashes({ type: 'aeRoots', partitions: shared });
-    const differing = shared.filter((p, i) => current(p) !== undefined && current(p)!.root() !== remoteRoots[i]);
+    const remoteRoots = rootsOf(await session.hashes({ type: 'aeRoots', partitions: shared }));
+    const differing = shared.filter((p, i) => current(p) && this.deps.replica.tree(p).root() !== remoteRoots[i]);
     let keysRepaired = 0;
     for (const partition of differing) {
       const budget = this.deps.keysPerExchangeMax - keysRepaired;
       if (budget <= 0 || this.periodic.stopped) break;
-      const tree = current(partition);
-      if (tree === undefined) continue;
-      const keys = (await compareTrees(tree, session.tree(partition))).slice(0, budget);
+      if (!current(partition)) continue;
+      const keys = (await compareTrees(this.local(partition), session.tree(partition))).slice(0, budget);
       const repaired = await Promise.all(keys.map((key) => this.repairKey(peer, key)));
       session.count(repaired.reduce((n, r) => n + r.bytes, 0));
       // Only keys this exchange changed: another exchange may have repaired some meanwhile.
@@ -198,13 +205,28 @@ export class AntiEntropy {
       payloadBytes += requestBytes(request) + replyBytes(reply);
       return reply;
     };
-    const hashes = async (request: AeHashesRequest) => (await ask(request)).hashes;
+    const hashes = (request: AeHashesRequest) => ask(request);
     const tree = (partition: PartitionId): RemoteTree => ({
-      branches: () => hashes({ type: 'aeBranches', partition }),
-      leavesOf: (branches) => hashes({ type: 'aeLeaves', partition, branches: [...branches] }),
-      keysIn: async (leaves) => (await ask({ type: 'aeKeys', partition, leaves: [...leaves] })).keys,
+      branches: async () => (await hashes({ type: 'aeBranches', partition })).hashes,
+      leavesOf: async (branches) => (await hashes({ type: 'aeLeaves', partition, branches: [...branches] })).hashes,
+      keysIn: async (leaves) => {
+        const reply = await ask({ type: 'aeKeys', partition, leaves: [...leaves] });
+        const remote = unpackHashes(reply.hashes);
+        return reply.keys.map((key, i) => [key, remote[i]!] as const);
+      },
     });
     return { hashes, tree, count: (bytes: number) => void (payloadBytes += bytes), payloadBytes: () => payloadBytes };
+  }
+
+  /** This node's side of a comparison of `partition`: storage's tree as it stands at each step. */
+  private local(partition: PartitionId): LocalTree {
+    const replica = this.deps.replica;
+    return {
+      get tree() {
+        return replica.tree(partition);
+      },
+      keysIn: (leaves) => replica.leafKeys(partition, leaves),
+    };
   }
 
   private reportExchange(report: ExchangeReport): void {
@@ -254,4 +276,15 @@ export class AntiEntropy {
       return;
     }
   }
+}
+
+/** Packed hash lists, concatenated. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }

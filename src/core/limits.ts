@@ -98,12 +98,12 @@ export const reapScanPerRoundMax = 10_000;
 export const antiEntropyIntervalMsDefault = 2000;
 /** Keys one anti-entropy exchange repairs at most. */
 export const antiEntropyKeysPerExchangeMax = 2000;
-/** Entries per storage page when scanning (tree rebuild, reaping). */
-export const scanPageSize = 512;
 /** Graceful shutdown waits at most this long for in-flight requests. */
 export const shutdownGraceMs = 10_000;
 /** Staged storage writes above this are flushed at once: bounds a transaction's size and memory. */
 export const storageBatchMax = 1024;
+/** Entries per storage call when scanning (reaping): one call and its decoding run without yielding. */
+export const scanPageSize = 512;
 /** How often the WAL checkpointer's thread copies committed WAL frames into the database file. */
 export const checkpointIntervalMs = 250;
 /** SQLite's default automatic checkpoint threshold (pages), used again if the checkpointer stops. */

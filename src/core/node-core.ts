@@ -54,7 +54,7 @@ export interface NodeCore {
   readonly reaper: TombstoneReaper;
   readonly membership: Membership;
   readonly transfers: Transfers;
-  /** Rebuilds the Merkle trees, then starts every background service. */
+  /** Takes up the Merkle trees storage keeps, then starts every background service. */
   start(): Promise<void>;
   stop(): void;
 }
@@ -92,7 +92,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   });
   const antiEntropy = new AntiEntropy({
     self, runtime, rpc: client, replica, ring, detector, metrics, log, rpcTimeoutMs,
-    intervalMs: settings.antiEntropyIntervalMs, keysPerExchangeMax: limits.antiEntropyKeysPerExchangeMax, scanPageSize: limits.scanPageSize,
+    intervalMs: settings.antiEntropyIntervalMs, keysPerExchangeMax: limits.antiEntropyKeysPerExchangeMax,
   });
   const reaper = new TombstoneReaper({
     self, runtime, rpc: client, replica, ring, metrics, log, rpcTimeoutMs, graceMs: settings.tombstoneGraceMs,
@@ -107,8 +107,8 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   return {
     coordinator, rpc, replica, detector, handoff, antiEntropy, reaper, membership, transfers,
     async start() {
-      const built = await antiEntropy.rebuild();
-      log.info(built, 'anti-entropy trees built');
+      const trees = await antiEntropy.rebuild();
+      log.info(trees, 'anti-entropy trees taken up (kept by storage)');
       await transfers.start();
       await membership.start();
       detector.start();

@@ -3,6 +3,7 @@
 import type { NodeId, PartitionId, VersionedObject } from './types.js';
 import type { RpcRequest, RpcResponse } from './rpc.js';
 import type { CodedFailure, FailureCode } from './errors.js';
+import type { TreeView } from './merkle.js';
 
 export interface Timer {
   cancel(): void;
@@ -136,6 +137,19 @@ export interface Storage {
    * RangeError), as its 0 would read as an empty partition.
    */
   dropPartition(partition: PartitionId, limit: number): Promise<number>;
+  // Anti-entropy trees (core/merkle.ts): the engine keeps each partition's tree with its committed
+  // objects, from the leaf (leafOf) and version hash (versionHash) of each stored version, so a tree
+  // is never rebuilt by reading every key and costs the same memory whatever the key count.
+  /**
+   * The tree of the committed objects of `partition` (empty if none): a live view, moved by every
+   * commit, delete, drop and quarantine as it becomes durable, never by a staged write. Cheap to call.
+   */
+  tree(partition: PartitionId): TreeView;
+  /**
+   * (key, version hash) of the committed objects of `partition` in tree leaf `leaf`, in key order:
+   * exactly the pairs `tree(partition)` counts in that leaf. A leaf out of 0..255 is a RangeError.
+   */
+  leafKeys(partition: PartitionId, leaf: number): Promise<Array<[key: string, hash: bigint]>>;
   close(): Promise<void>;
 }
 

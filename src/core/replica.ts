@@ -1,24 +1,19 @@
-// This node's replica: every change to stored objects and hints goes through here, so that
-// observers (the Merkle trees of anti-entropy) see each committed change exactly once, so that
-// the bound on hints per peer is enforced in one place, and so that what the tombstone reaper
-// must know (keys being sent elsewhere, contexts of keys just reaped) is tracked in one place.
-// Rows the storage quarantines (unreadable) are reported here too, and count as deletions.
+// This node's replica: every change to stored objects and hints goes through here, so that the
+// bound on hints per peer is enforced in one place, and so that what the tombstone reaper must
+// know (keys being sent elsewhere, contexts of keys just reaped) is tracked in one place. The
+// Merkle trees of anti-entropy are kept by storage with the rows (Storage.tree), so every
+// committed change, drop and quarantine moves them exactly once. Rows the storage quarantines
+// (unreadable) are reported here.
 import { contextEntries, sync } from './dvv.js';
 import { invariant } from './assert.js';
 import { KvError, type CodedFailure } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
+import type { KeyHashes, TreeView } from './merkle.js';
 import type { HintEntry, Logger, QuarantinedRow, Runtime, Storage, StoredEntry } from './ports.js';
 import { contextEntriesMax, reapedContextsMax } from './limits.js';
 import type { CausalContext, NodeId, PartitionId, VersionedObject } from './types.js';
-
-/**
- * Called after a change to `key` has committed, with the object before and after. `before` is
- * also undefined when the old version could not be read: storage quarantined the key's row, and
- * the key is gone whatever version an observer had counted for it (then `after` is undefined too).
- */
-export type ChangeObserver = (key: string, partition: PartitionId, before: VersionedObject | undefined, after: VersionedObject | undefined) => void;
 
 export class HintsFullError extends Error implements CodedFailure {
   override readonly name = 'HintsFullError';
@@ -44,7 +39,6 @@ export interface ReplicaDeps {
 }
 
 export class LocalReplica {
-  private readonly observers: ChangeObserver[] = [];
   /** Hint stores not yet durable, per target: storage counts only durable hints. */
   private readonly hintsInFlight = new Map<NodeId, number>();
   private readonly failures: FailureLog;
@@ -84,8 +78,15 @@ export class LocalReplica {
     return page;
   }
 
-  observe(observer: ChangeObserver): void {
-    this.observers.push(observer);
+  /** The committed Merkle tree of `partition` (see Storage.tree): a live view. */
+  tree(partition: PartitionId): TreeView {
+    return this.deps.storage.tree(partition);
+  }
+
+  /** The committed (key, version hash) pairs of some leaves of `partition`, leaf by leaf. */
+  async leafKeys(partition: PartitionId, leaves: readonly number[]): Promise<KeyHashes> {
+    const perLeaf = await Promise.all(leaves.map((leaf) => this.deps.storage.leafKeys(partition, leaf)));
+    return perLeaf.flat();
   }
 
   get(key: string): Promise<VersionedObject | undefined> {
@@ -153,20 +154,14 @@ export class LocalReplica {
     change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
     partition: PartitionId,
   ): Promise<VersionedObject | undefined> {
-    let before: VersionedObject | undefined;
-    let changed = false;
-    const after = await this.deps.storage.update(key, partition, (current) => {
-      before = current;
+    return this.deps.storage.update(key, partition, (current) => {
       const next = change(current);
       if (next && contextEntries(next.context) > contextEntriesMax) {
         // Only forged contexts get here (real ones name a few replicas): refuse rather than store an object no peer would take.
         throw new KvError('invalid_context', `The write would give the key a history of more than ${contextEntriesMax} clock entries.`);
       }
-      changed = next !== undefined;
       return next;
     });
-    if (changed) for (const observer of this.observers) observer(key, partition, before, after);
-    return after;
   }
 
   /** Deletes up to `limit` objects of a partition this node no longer holds (its tree is already gone); how many. */
@@ -204,9 +199,9 @@ export class LocalReplica {
   }
 
   /**
-   * Storage moved an unreadable row aside. For an object the key is now absent here: observers
-   * hear it as a deletion, so the Merkle trees stop counting the key and anti-entropy restores it
-   * from the other replicas. A hint's write is lost from this node; anti-entropy covers it too.
+   * Storage moved an unreadable row aside. For an object the key is now absent here: storage took
+   * it out of its tree with the row, so anti-entropy restores it from the other replicas. A hint's
+   * write is lost from this node; anti-entropy covers it too.
    */
   private quarantined(row: QuarantinedRow): void {
     this.deps.metrics.inc(row.kind === 'object' ? 'storage_quarantined_objects' : 'storage_quarantined_hints');
@@ -215,9 +210,6 @@ export class LocalReplica {
       `storage: quarantined an unreadable ${row.kind} row; it reads as absent (kept in the quarantine table)`,
       { kind: row.kind, key: row.key, target: row.target, reason: row.reason },
     );
-    if (row.kind !== 'object' || row.key === undefined) return;
-    const partition = partitionOf(this.deps.ring(), row.key);
-    for (const observer of this.observers) observer(row.key, partition, undefined, undefined);
   }
 
   /** What to store for a key this replica does not hold: `incoming` minus what a recent reap superseded. */

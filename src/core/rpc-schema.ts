@@ -16,7 +16,7 @@ import {
   urlCharsMax,
   valueBytesMaxLimit,
 } from './limits.js';
-import { merkleBranches, merkleLeaves } from './merkle.js';
+import { hashBytes, merkleBranches, merkleLeaves } from './merkle.js';
 import { ringDigestSchema, ringStateSchema } from './ring-schema.js';
 import type { AdminOp, AdminOutcome, ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
 import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema, type Checked } from './schemas.js';
@@ -43,6 +43,9 @@ const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
 
 const partitionSchema = z.int().min(0).max(partitionsMax - 1);
 const digestSchema = z.string().max(digestCharsMax);
+/** Up to `max` tree hashes packed as bytes (core/merkle.ts): a whole number of 8-byte hashes. */
+const packedHashesSchema = (max: number) =>
+  z.instanceof(Uint8Array).refine((b) => b.byteLength % hashBytes === 0 && b.byteLength <= max * hashBytes, `a multiple of ${hashBytes} bytes, at most ${max} hashes`);
 
 const adminOpSchema: z.ZodType<AdminOp> = z.discriminatedUnion('op', [
   z.object({
@@ -104,8 +107,14 @@ const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('object'), object: versionedObjectSchema.nullable() }),
   z.object({ type: z.literal('digest'), digest: digestSchema.nullable() }),
   z.object({ type: z.literal('result'), result: clientResultSchema }),
-  z.object({ type: z.literal('hashes'), hashes: z.array(digestSchema).max(Math.max(partitionsMax, merkleLeaves)) }),
-  z.object({ type: z.literal('keys'), keys: z.array(z.tuple([keySchema, digestSchema])) }),
+  z.object({
+    type: z.literal('hashes'),
+    hashes: packedHashesSchema(Math.max(partitionsMax, merkleLeaves)),
+    absent: z.array(z.int().min(0).max(partitionsMax - 1)).max(partitionsMax).optional(),
+  }),
+  z
+    .object({ type: z.literal('keys'), keys: z.array(keySchema), hashes: packedHashesSchema(Infinity) })
+    .refine((r) => r.hashes.byteLength === r.keys.length * hashBytes, 'one 8-byte hash per key'),
   z.object({ type: z.literal('pending'), pending: z.boolean() }),
   z.object({ type: z.literal('reaped'), reaped: z.boolean() }),
   z.object({ type: z.literal('ring'), ring: ringStateSchema.optional() }),

@@ -89,8 +89,14 @@ export type RpcResponse =
   /** Null: the replica holds no version of the key. */
   | { readonly type: 'digest'; readonly digest: string | null }
   | { readonly type: 'result'; readonly result: ClientResult }
-  | { readonly type: 'hashes'; readonly hashes: readonly string[] }
-  | { readonly type: 'keys'; readonly keys: ReadonlyArray<readonly [key: string, digest: string]> }
+  /**
+   * Tree hashes, packed (8 big-endian bytes each, core/merkle.ts). For aeRoots, `absent` lists the
+   * positions (in the partitions asked) of partitions the answerer keeps no tree for: their 8 bytes
+   * are zero and mean nothing. For branches or leaves of such a partition, no bytes at all.
+   */
+  | { readonly type: 'hashes'; readonly hashes: Uint8Array; readonly absent?: readonly number[] | undefined }
+  /** The keys of the leaves asked and their version hashes, packed in the same order. */
+  | { readonly type: 'keys'; readonly keys: readonly string[]; readonly hashes: Uint8Array }
   | { readonly type: 'pending'; readonly pending: boolean }
   | { readonly type: 'reaped'; readonly reaped: boolean }
   /** No ring: the answerer's ring has the digest it was sent. */

@@ -115,7 +115,7 @@ export class Transfers {
     for (let p = 0; p < state.partitions; p++) {
       const partition = asPartitionId(p);
       const held = holds(state, this.deps.self, partition);
-      if (held && !this.dropping.has(partition)) this.deps.antiEntropy.addEmptyTree(partition);
+      if (held && !this.dropping.has(partition)) this.deps.antiEntropy.addTree(partition);
       if (!held && this.deps.antiEntropy.hasTree(partition) && !this.dropping.has(partition)) this.startDrop(partition);
       const transfer = this.running.get(partition);
       if (transfer && !receiving(state, this.deps.self, partition)) this.running.delete(partition);
@@ -135,7 +135,7 @@ export class Transfers {
       // Taken before the await: a round started meanwhile (ring change, limits, timer) must not start it too.
       this.starting.add(partition);
       try {
-        this.deps.antiEntropy.addEmptyTree(partition);
+        this.deps.antiEntropy.addTree(partition);
         const progress = await this.deps.cursors.load(partition, state.target[partition]!);
         this.running.set(partition, progress);
         const run = this.receive(partition, progress)

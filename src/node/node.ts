@@ -61,7 +61,12 @@ async function handOff(core: NodeCore, log: FastifyBaseLogger): Promise<void> {
 const urlsOf = (ring: RingState): Map<NodeId, string> => new Map(ring.members.filter((m) => m.status !== 'removed').map((m) => [m.id, m.url]));
 
 export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
-  const storage = SqliteStorage.open({ dir: config.dataDir, sync: config.sync, checkpoints: { onProblem: (message) => log.warn(message) } });
+  const storage = SqliteStorage.open({
+    dir: config.dataDir,
+    sync: config.sync,
+    log: (message) => log.info(message),
+    checkpoints: { onProblem: (message) => log.warn(message) },
+  });
   const url = `http://${config.host}:${config.port}`;
   const startRing = await initialRing(config, storage, url, log).catch(async (err: unknown) => {
     await storage.close();

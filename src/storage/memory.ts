@@ -3,6 +3,7 @@
 // Semantics match SqliteStorage; every write is "durable" (and visible) as soon as it is made,
 // and hint counts move when the write resolves, as the Storage port requires.
 import { randomBytes } from 'node:crypto';
+import { emptyTree, LeafTree, leafOf, merkleLeaves, versionHash, type TreeView } from '../core/merkle.js';
 import type { HintEntry, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
@@ -12,9 +13,13 @@ import { SortedKeys } from './sorted-keys.js';
 interface StoredObject {
   readonly partition: PartitionId;
   readonly bytes: Uint8Array;
+  /** The version's tree contribution, computed once when it is written. */
+  readonly vhash: bigint;
 }
 
-interface StoredHint extends StoredObject {
+interface StoredHint {
+  readonly partition: PartitionId;
+  readonly bytes: Uint8Array;
   readonly version: number;
   readonly createdAtMs: number;
 }
@@ -36,6 +41,8 @@ export class MemoryStorage implements Storage {
   private readonly objects = new Map<string, StoredObject>();
   /** Keys of each partition in UTF-8 byte order, for scanPartition. */
   private readonly partitions = new Map<PartitionId, SortedKeys>();
+  /** Anti-entropy tree of each partition holding objects, moved with every change. */
+  private readonly trees = new Map<PartitionId, LeafTree>();
   private readonly hints = new Map<NodeId, Map<string, StoredHint>>();
   /** Hints per target, moved only when the write that changes them resolves (see Storage.hintCounts). */
   private readonly counts = new Map<NodeId, number>();
@@ -66,13 +73,16 @@ export class MemoryStorage implements Storage {
       if (next === undefined) return current;
       const old = this.objects.get(key);
       if (next === null) {
-        if (old) this.unindex(key, old.partition);
+        if (old) this.unindex(key, old);
         this.objects.delete(key);
         return undefined;
       }
-      this.objects.set(key, { partition, bytes: encode(next) });
+      const stored = { partition, bytes: encode(next), vhash: versionHash(key, next) };
+      this.objects.set(key, stored);
+      this.count(key, stored, +1);
+      if (old) this.count(key, old, -1);
       if (old?.partition !== partition) {
-        if (old) this.unindex(key, old.partition);
+        if (old) this.unindex(key, old, false);
         this.index(key, partition);
       }
       return next;
@@ -187,10 +197,24 @@ export class MemoryStorage implements Storage {
     this.checkOpen();
     const keys = this.partitions.get(partition)?.after(undefined, n) ?? [];
     return keys.map((key) => {
-      const object = decodeOwnObject(this.objects.get(key)!.bytes);
+      const stored = this.objects.get(key)!;
       this.objects.delete(key);
-      this.unindex(key, partition);
-      return { key, object };
+      this.unindex(key, stored);
+      return { key, object: decodeOwnObject(stored.bytes) };
+    });
+  }
+
+  tree(partition: PartitionId): TreeView {
+    return this.trees.get(partition) ?? emptyTree;
+  }
+
+  /** Walks the partition's keys: this engine serves tests and the simulator, with few keys per partition. */
+  leafKeys(partition: PartitionId, leaf: number): Promise<Array<[string, bigint]>> {
+    return settle(() => {
+      if (!Number.isInteger(leaf) || leaf < 0 || leaf >= merkleLeaves) throw new RangeError(`leaf must be in 0..${merkleLeaves - 1}, got ${leaf}`);
+      this.checkOpen();
+      const keys = this.partitions.get(partition)?.after(undefined, Infinity) ?? [];
+      return keys.filter((key) => leafOf(key) === leaf).map((key): [string, bigint] => [key, this.objects.get(key)!.vhash]);
     });
   }
 
@@ -223,10 +247,20 @@ export class MemoryStorage implements Storage {
     keys.add(key);
   }
 
-  private unindex(key: string, partition: PartitionId): void {
-    const keys = this.partitions.get(partition);
+  /** Takes a stored object out of its partition's index and (unless `counted` is false) out of its tree. */
+  private unindex(key: string, stored: StoredObject, counted = true): void {
+    const keys = this.partitions.get(stored.partition);
     keys?.delete(key);
-    if (keys?.size === 0) this.partitions.delete(partition);
+    if (keys?.size === 0) this.partitions.delete(stored.partition);
+    if (counted) this.count(key, stored, -1);
+  }
+
+  /** Moves `stored`'s contribution into (+1) or out of (-1) its partition's tree. */
+  private count(key: string, stored: StoredObject, sign: 1 | -1): void {
+    let tree = this.trees.get(stored.partition);
+    if (!tree) this.trees.set(stored.partition, (tree = new LeafTree()));
+    tree.xor(leafOf(key), stored.vhash, sign);
+    if (tree.size === 0) this.trees.delete(stored.partition);
   }
 
   private checkOpen(): void {

@@ -5,9 +5,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NodeId } from '../core/types.js';
+import { migrateFrom2 } from './sqlite-migrate.js';
+import { TreeDelta, TreeTable, signed, treeSchema } from './sqlite-trees.js';
 
-/** Refused if different: there is no migration (nothing with an older schema was deployed). */
-export const schemaVersion = '2';
+/** Schema 2 (no tree columns) is migrated on open; any other version is refused. */
+export const schemaVersion = '3';
 
 /** A hint row as staged or stored; `bytes` is an encoded VersionedObject. */
 export interface HintRow {
@@ -33,9 +35,17 @@ export interface RawHintRow extends RawObjectRow {
   readonly createdAtMs: unknown;
 }
 
+/** A staged object write: the new row (its leaf and version hash with it), or bytes null to delete the key. */
+export interface ObjectWrite {
+  readonly partition: number;
+  readonly bytes: Uint8Array | null;
+  readonly leaf: number;
+  readonly vhash: bigint;
+}
+
 /** What one transaction writes: for each key (or meta record name) the new row, or null to delete it. */
 export interface BatchWrites {
-  readonly objects: ReadonlyMap<string, { readonly partition: number; readonly bytes: Uint8Array | null }>;
+  readonly objects: ReadonlyMap<string, ObjectWrite>;
   readonly hints: ReadonlyMap<NodeId, ReadonlyMap<string, { readonly next: HintRow | null }>>;
   readonly meta: ReadonlyMap<string, Uint8Array | null>;
 }
@@ -54,7 +64,8 @@ const blob = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.by
 const schema = `
   -- Rowid tables, not WITHOUT ROWID: objects are often KiBs, and SQLite keeps rows of a
   -- WITHOUT ROWID table inside the key's b-tree, which is slow for rows that large.
-  CREATE TABLE objects (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, object BLOB NOT NULL);
+  -- leaf and vhash: the row's anti-entropy tree leaf and version hash (sqlite-trees.ts).
+  CREATE TABLE objects (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, object BLOB NOT NULL, leaf INTEGER, vhash INTEGER);
   -- (partition, key): a partition scan is an ordered range read of this index.
   CREATE INDEX objects_by_partition ON objects (partition, key);
   CREATE TABLE hints (
@@ -83,8 +94,8 @@ const quarantineTable = `
 // `meta` table, which holds this file's own schema_version and incarnation: callers must not reach those.
 const metaRecordsTable = 'CREATE TABLE IF NOT EXISTS meta_records (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)';
 
-/** Opens (creating if needed) the database in `dir`; refuses another schema version. */
-export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Database.Database; incarnation: string } {
+/** Opens (creating if needed) the database in `dir`; migrates schema 2, refuses any other version. */
+export function openDatabase(dir: string, sync: 'normal' | 'full', log: (message: string) => void): { db: Database.Database; incarnation: string } {
   mkdirSync(dir, { recursive: true });
   const db = new Database(join(dir, 'kvorum.db'));
   try {
@@ -95,8 +106,9 @@ export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Databa
       db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)');
       const meta = db.prepare<[string], string>('SELECT value FROM meta WHERE name = ?').pluck();
       const version = meta.get('schema_version');
-      if (version !== undefined && version !== schemaVersion) {
-        throw new Error(`storage: unsupported schema_version ${version} in ${dir} (this build reads ${schemaVersion}; no migration exists)`);
+      if (version === '2') migrateFrom2(db, log);
+      else if (version !== undefined && version !== schemaVersion) {
+        throw new Error(`storage: unsupported schema_version ${version} in ${dir} (this build reads ${schemaVersion} and migrates 2)`);
       }
       let id = meta.get('incarnation');
       if (id === undefined) {
@@ -107,6 +119,7 @@ export function openDatabase(dir: string, sync: 'normal' | 'full'): { db: Databa
         set.run('schema_version', schemaVersion);
         set.run('incarnation', id);
       }
+      db.exec(treeSchema);
       db.exec(hintsByKeyIndex);
       db.exec(quarantineTable);
       db.exec(metaRecordsTable);
@@ -133,26 +146,36 @@ const hintRow = ([rowid, key, partition, bytes, version, createdAtMs]: HintColum
 
 /**
  * Moves one row of objects or hints into `quarantine` and deletes it, in one transaction. By rowid:
- * a row whose key is not text could not be named by key.
+ * a row whose key is not text could not be named by key. An object row leaves its tree in the same
+ * transaction.
  */
-function quarantiner(db: Database.Database, kind: 'object' | 'hint'): (rowid: number, reason: string, atMs: number) => void {
+function quarantiner(db: Database.Database, kind: 'object' | 'hint', trees: TreeTable): (rowid: number, reason: string, atMs: number) => void {
   const table = kind === 'object' ? 'objects' : 'hints';
   const columns = kind === 'object' ? 'key, partition, object' : 'target, key, partition, object, version, created_at_ms';
   const move = db.prepare<[string, number, number]>(
     `INSERT INTO quarantine (kind, ${columns}, reason, quarantined_at_ms) SELECT '${kind}', ${columns}, ?, ? FROM ${table} WHERE rowid = ?`,
   );
   const drop = db.prepare<[number]>(`DELETE FROM ${table} WHERE rowid = ?`);
-  return db.transaction((rowid: number, reason: string, atMs: number) => {
+  const tx = db.transaction((rowid: number, reason: string, atMs: number) => {
+    const delta = new TreeDelta();
+    if (kind === 'object') delta.add(trees.ofRowid(rowid), -1);
     move.run(reason, atMs, rowid);
     drop.run(rowid);
+    trees.persist(delta);
+    return delta;
   });
+  return (rowid, reason, atMs) => trees.apply(tx(rowid, reason, atMs));
 }
 
-/** The transaction that applies one batch of staged writes. */
-function committer(db: Database.Database): (writes: BatchWrites) => void {
-  const upsertObject = db.prepare<[string, number, Buffer]>(
-    `INSERT INTO objects (key, partition, object) VALUES (?, ?, ?)
-     ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, object = excluded.object`,
+/**
+ * The transaction that applies one batch of staged writes, trees included; the trees' mirror moves
+ * once it has committed.
+ */
+function committer(db: Database.Database, trees: TreeTable): (writes: BatchWrites) => void {
+  const upsertObject = db.prepare<[string, number, Buffer, number, bigint]>(
+    `INSERT INTO objects (key, partition, object, leaf, vhash) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, object = excluded.object,
+       leaf = excluded.leaf, vhash = excluded.vhash`,
   );
   const deleteObject = db.prepare<[string]>('DELETE FROM objects WHERE key = ?');
   const upsertHint = db.prepare<[string, string, number, Buffer, number, number]>(
@@ -165,11 +188,18 @@ function committer(db: Database.Database): (writes: BatchWrites) => void {
     'INSERT INTO meta_records (name, bytes) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET bytes = excluded.bytes',
   );
   const deleteMeta = db.prepare<[string]>('DELETE FROM meta_records WHERE name = ?');
-  return db.transaction((writes: BatchWrites) => {
+  const tx = db.transaction((writes: BatchWrites) => {
+    const delta = new TreeDelta();
     for (const [key, w] of writes.objects) {
+      // Read in the transaction: exactly the row this write replaces, whatever happened since staging.
+      delta.add(trees.ofKey(key), -1);
       if (w.bytes === null) deleteObject.run(key);
-      else upsertObject.run(key, w.partition, blob(w.bytes));
+      else {
+        upsertObject.run(key, w.partition, blob(w.bytes), w.leaf, signed(w.vhash));
+        delta.add({ partition: w.partition, leaf: w.leaf, vhash: w.vhash }, +1);
+      }
     }
+    trees.persist(delta);
     for (const [target, staged] of writes.hints) {
       for (const [key, { next: h }] of staged) {
         if (h === null) deleteHint.run(target, key);
@@ -180,7 +210,9 @@ function committer(db: Database.Database): (writes: BatchWrites) => void {
       if (bytes === null) deleteMeta.run(name);
       else upsertMeta.run(name, blob(bytes));
     }
+    return delta;
   });
+  return (writes) => trees.apply(tx(writes));
 }
 
 /** Prepared statements over an open database. Reads see committed rows only, unchecked. */
@@ -190,6 +222,8 @@ export class Tables {
   /** Whether any target has a committed hint for the key. */
   readonly hasHint: (key: string) => boolean;
   readonly commit: (writes: BatchWrites) => void;
+  /** The anti-entropy trees, persisted with the rows. */
+  readonly trees: TreeTable;
   /** Moves the row into `quarantine` and deletes it, in one transaction. */
   readonly quarantineObject: (rowid: number, reason: string, atMs: number) => void;
   readonly quarantineHint: (rowid: number, reason: string, atMs: number) => void;
@@ -227,10 +261,11 @@ export class Tables {
        ORDER BY created_at_ms, version LIMIT ?`,
     ).raw();
 
-    this.quarantineObject = quarantiner(db, 'object');
-    this.quarantineHint = quarantiner(db, 'hint');
+    this.trees = new TreeTable(db);
+    this.quarantineObject = quarantiner(db, 'object', this.trees);
+    this.quarantineHint = quarantiner(db, 'hint', this.trees);
 
-    this.commit = committer(db);
+    this.commit = committer(db, this.trees);
     this.keysOf = db.prepare<[number, number], [number, unknown]>(
       'SELECT rowid, key FROM objects WHERE partition = ? ORDER BY key LIMIT ?',
     ).raw();

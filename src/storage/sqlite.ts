@@ -4,14 +4,16 @@
 // A committed row that cannot be served (undecodable, or a key or partition no write of ours could
 // have stored) is quarantined when first read: moved aside, reported, and treated as absent.
 import type Database from 'better-sqlite3';
-import { keyBytesMax, storageBatchMax } from '../core/limits.js';
+import { storageBatchMax } from '../core/limits.js';
+import { leafOf, merkleLeaves, versionHash, type TreeView } from '../core/merkle.js';
 import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
 import { Checkpointer, type CheckpointerEvents } from './checkpointer.js';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { byUtf8 } from './sorted-keys.js';
-import { openDatabase, Tables, type BatchWrites, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
+import { checkHintRow, checkKey, checkObjectRow, sqlType } from './sqlite-rows.js';
+import { openDatabase, Tables, type BatchWrites, type HintRow, type ObjectWrite, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
 
 /** `limit` as a SQL LIMIT: SQLite reads a negative one as "no limit" and refuses Infinity. */
 function pageSize(limit: number): number {
@@ -24,56 +26,9 @@ interface StagedHint {
   next: HintRow | null;
 }
 
-/** A row that passed every check, or why it did not. */
-type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
-
-/** How SQLite typed a value better-sqlite3 returned, for reasons an operator reads. */
-function sqlType(v: unknown): string {
-  if (v === null) return 'NULL';
-  if (typeof v === 'string') return 'TEXT';
-  if (v instanceof Uint8Array) return 'BLOB';
-  return Number.isInteger(v) ? 'INTEGER' : 'REAL';
-}
-
-/** A committed row's key, if it is one a write of ours could have stored. */
-function checkKey(key: unknown): Checked<string> {
-  if (typeof key !== 'string') return { ok: false, reason: `key is ${sqlType(key)}, not TEXT` };
-  const keyBytes = Buffer.byteLength(key);
-  if (keyBytes < 1 || keyBytes > keyBytesMax) return { ok: false, reason: `key is ${keyBytes} bytes, not 1..${keyBytesMax}` };
-  return { ok: true, value: key };
-}
-
-/** The object of a committed row, if the row is one this engine could have written. */
-function checkObjectRow(row: RawObjectRow): Checked<{ key: string; partition: PartitionId; object: VersionedObject }> {
-  const { partition, bytes } = row;
-  const checkedKey = checkKey(row.key);
-  if (!checkedKey.ok) return checkedKey;
-  const key = checkedKey.value;
-  if (!Number.isSafeInteger(partition) || (partition as number) < 0) {
-    return { ok: false, reason: `partition is ${sqlType(partition)} ${String(partition)}, not a partition number` };
-  }
-  if (!(bytes instanceof Uint8Array)) return { ok: false, reason: `object is ${sqlType(bytes)}, not a BLOB` };
-  try {
-    return { ok: true, value: { key, partition: partition as PartitionId, object: decodeObject(bytes) } };
-  } catch (err) {
-    return { ok: false, reason: `object does not decode: ${(err as Error).message}` };
-  }
-}
-
-function checkHintRow(row: RawHintRow): Checked<{ key: string; object: VersionedObject; hint: HintRow }> {
-  const checked = checkObjectRow(row);
-  if (!checked.ok) return checked;
-  const { version, createdAtMs } = row;
-  if (!Number.isSafeInteger(version)) return { ok: false, reason: `version is ${sqlType(version)}, not an integer` };
-  if (!Number.isSafeInteger(createdAtMs)) return { ok: false, reason: `created_at_ms is ${sqlType(createdAtMs)}, not an integer` };
-  const { key, partition, object } = checked.value;
-  const hint = { partition, bytes: row.bytes as Uint8Array, version: version as number, createdAtMs: createdAtMs as number };
-  return { ok: true, value: { key, object, hint } };
-}
-
 /** Writes staged since the last commit; `committed` settles when their transaction does. */
 interface Batch extends BatchWrites {
-  readonly objects: Map<string, { partition: number; bytes: Uint8Array | null }>;
+  readonly objects: Map<string, ObjectWrite>;
   readonly hints: Map<NodeId, Map<string, StagedHint>>;
   readonly meta: Map<string, Uint8Array | null>;
   hintWrites: number;
@@ -103,11 +58,12 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * With `checkpoints`, WAL checkpoints run on a worker thread (checkpointer.ts), not inside commits
-   * on this thread; its problems go to `onProblem`. A node opens its store so; tests mostly do not.
+   * `log` hears about a one-time schema migration (slow: it hashes every object). With
+   * `checkpoints`, WAL checkpoints run on a worker thread (checkpointer.ts), not inside commits on
+   * this thread; its problems go to `onProblem`. A node opens its store so; tests mostly do not.
    */
-  static open(opts: { dir: string; sync?: 'normal' | 'full'; checkpoints?: CheckpointerEvents }): SqliteStorage {
-    const { db, incarnation } = openDatabase(opts.dir, opts.sync ?? 'normal');
+  static open(opts: { dir: string; sync?: 'normal' | 'full'; log?: (message: string) => void; checkpoints?: CheckpointerEvents }): SqliteStorage {
+    const { db, incarnation } = openDatabase(opts.dir, opts.sync ?? 'normal', opts.log ?? (() => {}));
     try {
       const storage = new SqliteStorage(db, incarnation);
       if (opts.checkpoints) storage.checkpointer = Checkpointer.start(db, db.name, opts.checkpoints);
@@ -144,7 +100,9 @@ export class SqliteStorage implements Storage {
         return batch?.objects.has(key) ? batch.committed.then(() => current) : Promise.resolve(current);
       }
       const open = this.stage();
-      open.objects.set(key, { partition, bytes: next === null ? null : encodeObject(next) });
+      // The version's tree contribution, hashed once here and kept with the row.
+      const write = next === null ? { partition, bytes: null, leaf: 0, vhash: 0n } : { partition, bytes: encodeObject(next), leaf: leafOf(key), vhash: versionHash(key, next) };
+      open.objects.set(key, write);
       return open.committed.then(() => next ?? undefined);
     } catch (err) {
       return Promise.reject(err);
@@ -295,11 +253,23 @@ export class SqliteStorage implements Storage {
         return batch && batch.objects.size > 0 ? batch.committed.then(() => 0) : Promise.resolve(0);
       }
       const open = this.stage();
-      for (const key of keys) open.objects.set(key, { partition, bytes: null });
+      for (const key of keys) open.objects.set(key, { partition, bytes: null, leaf: 0, vhash: 0n });
       return open.committed.then(() => keys.length);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Committed rows only: the mirror moves when a transaction commits. */
+  tree(partition: PartitionId): TreeView {
+    return this.tables.trees.tree(partition);
+  }
+
+  /** Committed rows only, read from the (partition, leaf, key, vhash) index without waiting for a staged batch. */
+  async leafKeys(partition: PartitionId, leaf: number): Promise<Array<[string, bigint]>> {
+    if (!Number.isInteger(leaf) || leaf < 0 || leaf >= merkleLeaves) throw new RangeError(`leaf must be in 0..${merkleLeaves - 1}, got ${leaf}`);
+    this.checkOpen();
+    return this.tables.trees.leafKeys(partition, leaf);
   }
 
   /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sameVersion, update } from '../../src/core/dvv.js';
 import * as limits from '../../src/core/limits.js';
-import { objectDigest } from '../../src/core/merkle.js';
+import { hashBytes, packHashes, versionHash } from '../../src/core/merkle.js';
 import type { CoreCounter, CoreMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type NodeCore } from '../../src/core/node-core.js';
 import { createRing, partitionOf, type Ring } from '../../src/core/ring.js';
@@ -341,7 +341,8 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
     let scanned = 0;
     for (let p = 0; p < ring.partitions; p++) {
       const partition = asPartitionId(p);
-      const pairs: [string, string][] = [];
+      const keys: string[] = [];
+      const hashes: bigint[] = [];
       const replicate: RpcRequest[] = [];
       const flushObjects = () => {
         if (replicate.length === 0) return;
@@ -351,9 +352,9 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
       for (let after: string | undefined; ; ) {
         const page = await storeA.scanPartition(partition, after, 4096);
         for (const { key, object } of page) {
-          const digest = objectDigest(object as VersionedObject);
-          pairs.push([key, digest]);
-          rawKeyDigest += Buffer.byteLength(key) + digest.length;
+          keys.push(key);
+          hashes.push(versionHash(key, object as VersionedObject));
+          rawKeyDigest += Buffer.byteLength(key) + hashBytes;
           replicate.push({ type: 'replicate', key, object });
           if (replicate.length >= limits.rpcBatchMax) flushObjects();
         }
@@ -363,7 +364,7 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
       }
       flushObjects();
       // One aeKeys-style response per partition carrying every pair, as the real codec encodes it.
-      keyDigestBytes += encodeRpc([{ ok: { type: 'keys', keys: pairs } }]).length;
+      keyDigestBytes += encodeRpc([{ ok: { type: 'keys', keys, hashes: packHashes(hashes) } }]).length;
     }
     const last = breakdowns[breakdowns.length - 1];
     console.log(`\n  naive full exchange of ${int(scanned)} keys, for comparison:`);
@@ -371,8 +372,8 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
       [
         ['what', 'bytes', 'vs AE exchange, 0 differing', `vs AE exchange, ${int(last?.d ?? 0)} differing`],
         ...([
-          ['sum of key + digest string lengths', rawKeyDigest],
-          ['every (key, digest) pair, msgpack (one keys reply per partition)', keyDigestBytes],
+          ['sum of key lengths + 8-byte version hashes', rawKeyDigest],
+          ['every (key, version hash) pair, msgpack (one keys reply per partition)', keyDigestBytes],
           [`every object as replicate requests, msgpack (batches of ${limits.rpcBatchMax})`, objectsBytes],
         ] as const).map(([what, bytes]) => [
           what,

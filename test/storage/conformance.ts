@@ -9,6 +9,7 @@ import { dropConformance } from './conformance-drop.js';
 import { hintConformance } from './conformance-hints.js';
 import { metaConformance } from './conformance-meta.js';
 import { scanConformance } from './conformance-scan.js';
+import { treeConformance } from './conformance-tree.js';
 import {
   actorA,
   appendSibling,
@@ -295,5 +296,6 @@ export function storageConformance(name: string, open: OpenStore): void {
     hintConformance(withStore);
     metaConformance(withStore);
     dropConformance(withStore);
+    treeConformance(withStore);
   });
 }

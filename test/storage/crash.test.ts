@@ -1,5 +1,5 @@
 // Kills a writing process with SIGKILL and checks that every write it acknowledged (objects and
-// meta records) survived.
+// meta records) survived, and that the persisted anti-entropy trees are exactly those of the rows.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { asPartitionId } from '../../src/core/types.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { assertTreesMatchRows } from './conformance-tree.js';
 import { forgetTempDir, Proc, registerTempDir } from '../kit/proc.js';
 import { within } from '../kit/wait.js';
 
@@ -61,6 +63,9 @@ describe('SqliteStorage crash safety', () => {
           assert.ok(meta !== undefined, `acknowledged meta record ${key} is present`);
           assert.equal(decoder.decode(meta), `value of ${key}`);
         }
+        // The persisted trees moved in the transactions that committed, and only in those.
+        const used = Array.from({ length: 64 }, (_, p) => asPartitionId(p));
+        await assertTreesMatchRows(storage, 'after SIGKILL', used);
       } finally {
         await storage.close();
       }

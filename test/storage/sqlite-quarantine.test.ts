@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import type { CoreCounter } from '../../src/core/metrics.js';
 import { createNodeCore } from '../../src/core/node-core.js';
+import { unpackHashes, versionHash } from '../../src/core/merkle.js';
 import { createRing, partitionOf } from '../../src/core/ring.js';
 import { genesisOfIds } from '../../src/core/ring-view.js';
 import type { Logger, QuarantinedRow } from '../../src/core/ports.js';
@@ -346,22 +347,25 @@ describe('LocalReplica over SqliteStorage: a quarantine found at run time', () =
         settings: fastSettings,
       });
       const keyPartition = partitionOf(ring, 'doomed');
-      const root = () => {
-        const reply = core.antiEntropy.handle({ type: 'aeRoots', partitions: [keyPartition] });
-        assert.equal(reply.type, 'hashes');
-        return reply.hashes[0];
+      const root = async () => {
+        const reply = await core.antiEntropy.handle({ type: 'aeRoots', partitions: [keyPartition] });
+        assert.ok(reply.type === 'hashes' && reply.absent === undefined);
+        return unpackHashes(reply.hashes)[0];
       };
       await core.replica.update('doomed', () => textObject('doomed'));
       await core.replica.update('kept', () => textObject('kept'), keyPartition);
       await core.antiEntropy.rebuild();
-      const counted = root();
+      const counted = await root();
 
       raw(t.dir, (db) => db.prepare('UPDATE objects SET object = ? WHERE key = ?').run(garbage, 'doomed'));
       assert.equal(await core.replica.get('doomed'), undefined);
-      const afterQuarantine = root();
+      const afterQuarantine = await root();
       assert.notEqual(afterQuarantine, counted, 'the tree no longer counts the key');
-      await core.antiEntropy.rebuild();
-      assert.equal(root(), afterQuarantine, 'the tree equals one built from what storage now holds');
+      const kept = await core.replica.get('kept');
+      assert.equal(afterQuarantine, versionHash('kept', kept!), 'the tree equals one built from what storage now holds');
+      assert.equal(storage.tree(keyPartition).size, 1);
+      // The persisted leaf hashes moved in the quarantine's transaction too: another connection reads them.
+      assert.equal(t.open().tree(keyPartition).root(), afterQuarantine);
       assert.equal(counts.get('storage_quarantined_objects'), 1);
       assert.equal(counts.get('storage_quarantined_hints'), undefined);
       assert.equal(errors.length, 1);

@@ -8,6 +8,7 @@ import type { QuarantinedRow, Storage } from '../../src/core/ports.js';
 import { asNodeId, asPartitionId, type ActorId, type VersionedObject } from '../../src/core/types.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { assertSameObject, storageConformance, valueObject, valueSibling } from './conformance.js';
+import { assertTreesMatchRows } from './conformance-tree.js';
 import { textObject } from './fixtures.js';
 
 const partition = asPartitionId(3);
@@ -56,7 +57,7 @@ describe('SqliteStorage', () => {
       try {
         assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
         const meta = Object.fromEntries(raw.prepare<[], [string, string]>('SELECT name, value FROM meta').raw().all());
-        assert.equal(meta['schema_version'], '2');
+        assert.equal(meta['schema_version'], '3');
         assert.equal(meta['incarnation'], storage.incarnation);
         assert.match(storage.incarnation, /^[0-9a-f]{16}$/);
       } finally {
@@ -152,6 +153,42 @@ describe('SqliteStorage', () => {
       await t.open().close();
       execRaw(t.dir, `UPDATE meta SET value = '1' WHERE name = 'schema_version'`);
       assert.throws(() => t.open(), /unsupported schema_version 1/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('migrates a schema 2 directory: every row gets its leaf and version hash, the trees are stored, once', async () => {
+    const t = await tempStore();
+    try {
+      const storage = t.open();
+      const keys = Array.from({ length: 300 }, (_, i) => `m${i}`);
+      const parts = [asPartitionId(0), asPartitionId(1), asPartitionId(9)];
+      await Promise.all(keys.map((k, i) => storage.update(k, parts[i % 3]!, () => valueObject(encoder.encode(k)))));
+      await storage.close();
+      // What schema 2 was: no tree columns, no leaf table, and one row that does not decode.
+      execRaw(
+        t.dir,
+        `DROP INDEX objects_by_leaf; DROP TABLE leaf_hashes;
+         ALTER TABLE objects DROP COLUMN leaf; ALTER TABLE objects DROP COLUMN vhash;
+         INSERT INTO objects (key, partition, object) VALUES ('garbage', 0, x'c1c1');
+         UPDATE meta SET value = '2' WHERE name = 'schema_version'`,
+      );
+      const logged: string[] = [];
+      const migrated = SqliteStorage.open({ dir: t.dir, log: (m) => void logged.push(m) });
+      try {
+        assert.match(logged.join('\n'), /migrating schema 2 -> 3[^]*migrated 301 objects/);
+        assert.equal(migrated.tree(parts[0]!).size, 100, 'the undecodable row counts in no tree');
+        assert.equal(await migrated.get('garbage'), undefined, 'and is quarantined when read');
+        await assertTreesMatchRows(migrated, 'after the migration', parts);
+      } finally {
+        await migrated.close();
+      }
+      const again = t.open(); // schema 3 now: opens without migrating
+      await assertTreesMatchRows(again, 'reopened', parts);
+      const raw = new Database(join(t.dir, 'kvorum.db'), { readonly: true });
+      assert.equal(raw.prepare('SELECT value FROM meta WHERE name = ?').pluck().get('schema_version'), '3');
+      raw.close();
     } finally {
       await t.cleanup();
     }

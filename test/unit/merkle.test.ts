@@ -1,6 +1,8 @@
 // Tictac Merkle trees (Riak kv_tictacaae; Dynamo section 4.7): XOR levels make the tree a function
-// of the (key, digest) set alone; the top-down walk finds exactly the keys that differ, touching
-// leaves in proportion to the differences, not to the keys stored.
+// of the (key, version hash) set alone; the top-down walk finds exactly the keys that differ,
+// touching leaves in proportion to the differences, not to the keys stored. Storage engines keep
+// the trees (test/storage checks they match their rows); here a Map stands in for the rows.
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -10,12 +12,17 @@ import {
   compareTrees,
   diffHashes,
   diffKeys,
-  keyHash,
+  hashBytes,
+  LeafTree,
+  leafOf,
   merkleBranches,
   merkleBranchWidth,
   merkleLeaves,
   objectDigest,
-  PartitionTree,
+  packHashes,
+  unpackHashes,
+  versionHash,
+  type KeyHashes,
   type RemoteTree,
 } from '../../src/core/merkle.js';
 import { keyHash32 } from '../../src/core/ring.js';
@@ -25,36 +32,60 @@ const actors = ['n1.a', 'n2.b', 'n3.c'] as ActorId[];
 const value = (s: string) => ({ kind: 'value' as const, data: new TextEncoder().encode(s), contentType: 'text/plain' });
 const tombstone = { kind: 'tombstone' as const, deletedAtMs: 0 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+/** A stand-in version hash for a version named by a string. */
+const hashOf = (key: string, version: string): bigint => createHash('sha1').update(`${key}\0${version}`).digest().readBigUInt64BE(0);
 
-function build(entries: Iterable<readonly [string, string]>): PartitionTree {
-  const tree = new PartitionTree();
-  for (const [key, digest] of entries) tree.apply(key, tree.digestOf(key), digest);
+/** A partition as a storage engine keeps it: a LeafTree moved with every change of a (key -> version hash) map. */
+class MapTree {
+  readonly tree = new LeafTree();
+  readonly hashes = new Map<string, bigint>();
+
+  /** Sets `key` to `version` (undefined: deletes it). */
+  set(key: string, version: string | undefined): void {
+    const old = this.hashes.get(key);
+    if (old !== undefined) this.tree.xor(leafOf(key), old, -1);
+    this.hashes.delete(key);
+    if (version === undefined) return;
+    const hash = hashOf(key, version);
+    this.tree.xor(leafOf(key), hash, +1);
+    this.hashes.set(key, hash);
+  }
+
+  keysIn(leaves: readonly number[]): KeyHashes {
+    return leaves.flatMap((l) => [...this.hashes].filter(([k]) => leafOf(k) === l).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+}
+
+function build(entries: Iterable<readonly [string, string]>): MapTree {
+  const tree = new MapTree();
+  for (const [key, version] of entries) tree.set(key, version);
   return tree;
 }
 
-function snapshot(tree: PartitionTree) {
+function snapshot(t: MapTree) {
   return {
-    root: tree.root(),
-    branches: tree.branches(),
-    leaves: range(merkleBranches).flatMap((b) => tree.leavesOf(b)),
-    keys: range(merkleLeaves).map((l) => tree.keysIn(l)),
-    size: tree.size,
+    root: t.tree.root(),
+    branches: t.tree.branches(),
+    leaves: range(merkleBranches).map((b) => t.tree.leavesOf(b)),
+    keys: t.keysIn(range(merkleLeaves)),
+    size: t.tree.size,
   };
 }
 
 /** The comparison anti-entropy runs (compareTrees), against `theirs` in this process, recording what it asked. */
-async function walk(ours: PartitionTree, theirs: PartitionTree): Promise<{ branches: number[]; leaves: number[]; keys: string[] }> {
-  if (ours.root() === theirs.root()) return { branches: [], leaves: [], keys: [] };
+async function walk(ours: MapTree, theirs: MapTree): Promise<{ branches: number[]; leaves: number[]; keys: string[] }> {
+  if (ours.tree.root() === theirs.tree.root()) return { branches: [], leaves: [], keys: [] };
   const asked = { branches: [] as number[], leaves: [] as number[] };
   const remote: RemoteTree = {
-    branches: async () => theirs.branches(),
-    leavesOf: async (branches) => (asked.branches.push(...branches), branches.flatMap((b) => theirs.leavesOf(b))),
-    keysIn: async (leaves) => (asked.leaves.push(...leaves), leaves.flatMap((l) => theirs.keysIn(l))),
+    branches: async () => theirs.tree.branches(),
+    leavesOf: async (branches) => (asked.branches.push(...branches), Buffer.concat(branches.map((b) => theirs.tree.leavesOf(b)))),
+    keysIn: async (leaves) => (asked.leaves.push(...leaves), theirs.keysIn(leaves)),
   };
-  return { ...asked, keys: await compareTrees(ours, remote) };
+  const local = { tree: ours.tree, keysIn: async (leaves: readonly number[]) => ours.keysIn(leaves) };
+  return { ...asked, keys: await compareTrees(local, remote) };
 }
 
-/** Keys whose digests differ between two plain maps: the ground truth the walk must find. */
+/** Keys whose versions differ between two plain maps: the ground truth the walk must find. */
 function changed(a: Map<string, string>, b: Map<string, string>): string[] {
   const keys = new Set([...a.keys(), ...b.keys()]);
   return [...keys].filter((k) => a.get(k) !== b.get(k)).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
@@ -65,8 +96,8 @@ const arbEntries = fc.uniqueArray(fc.tuple(fc.string({ maxLength: 12 }), fc.stri
   maxLength: 300,
 });
 
-describe('merkle: PartitionTree', () => {
-  it('is order independent: the same (key, digest) set in any order gives the same tree', () => {
+describe('merkle: LeafTree', () => {
+  it('is order independent: the same (key, version) set in any order gives the same tree', () => {
     fc.assert(
       fc.property(
         arbEntries.chain((entries) =>
@@ -74,65 +105,50 @@ describe('merkle: PartitionTree', () => {
         ),
         ([entries, shuffled, detours]) => {
           const a = build(entries);
-          // The other tree sees some keys pass through earlier versions first: only the final digest counts.
-          const b = new PartitionTree();
-          for (const i of detours) if (shuffled.length > 0) b.apply(shuffled[i % shuffled.length]![0], b.digestOf(shuffled[i % shuffled.length]![0]), `early-${i}`);
-          for (const [key, digest] of shuffled) b.apply(key, b.digestOf(key), digest);
+          // The other tree sees some keys pass through earlier versions first: only the final version counts.
+          const b = new MapTree();
+          for (const i of detours) if (shuffled.length > 0) b.set(shuffled[i % shuffled.length]![0], `early-${i}`);
+          for (const [key, version] of shuffled) b.set(key, version);
           assert.deepEqual(snapshot(b), snapshot(a));
-          assert.equal(a.size, entries.length);
+          assert.equal(a.tree.size, entries.length);
         },
       ),
     );
   });
 
-  it('apply then un-apply (new -> old) restores the exact previous tree', () => {
+  it('a change then its undo restores the exact previous tree', () => {
     fc.assert(
       fc.property(arbEntries, fc.string({ maxLength: 12 }), fc.option(fc.string({ minLength: 1, maxLength: 8 }), { nil: undefined }), (entries, key, next) => {
-        const tree = build(entries);
-        const before = snapshot(tree);
-        const old = tree.digestOf(key);
-        tree.apply(key, old, next);
-        if (next !== old) assert.notEqual(tree.root(), before.root, 'a change moves the root');
-        tree.apply(key, next, old);
-        assert.deepEqual(snapshot(tree), before);
+        const t = build(entries);
+        const before = snapshot(t);
+        const old = entries.find(([k]) => k === key)?.[1];
+        t.set(key, next);
+        if (next !== old) assert.notEqual(t.tree.root(), before.root, 'a change moves the root');
+        t.set(key, old);
+        assert.deepEqual(snapshot(t), before);
       }),
     );
   });
 
   it('an empty tree and a tree emptied again have the zero root', () => {
-    const tree = new PartitionTree();
-    assert.equal(tree.root(), '0'.repeat(16));
-    tree.apply('k', undefined, 'd1');
-    assert.equal(tree.size, 1);
-    assert.match(tree.root(), /^[0-9a-f]{16}$/);
-    assert.equal(tree.branches().length, merkleBranches);
-    assert.equal(tree.leavesOf(0).length, merkleBranchWidth);
-    tree.apply('k', 'd1', undefined);
-    assert.deepEqual(snapshot(tree), snapshot(new PartitionTree()));
-  });
-
-  it('stays equal to a fresh build even when a caller passes a stale old digest', () => {
-    const tree = build([['a', 'd1'], ['b', 'd2']]);
-    tree.apply('a', 'not-what-was-counted', 'd3');
-    tree.apply('c', 'never-counted', 'd4');
-    assert.deepEqual(snapshot(tree), snapshot(build([['a', 'd3'], ['b', 'd2'], ['c', 'd4']])));
+    const t = new MapTree();
+    assert.equal(t.tree.root(), 0n);
+    t.set('k', 'd1');
+    assert.equal(t.tree.size, 1);
+    assert.notEqual(t.tree.root(), 0n);
+    assert.equal(t.tree.branches().byteLength, merkleBranches * hashBytes);
+    assert.equal(t.tree.leavesOf(0).byteLength, merkleBranchWidth * hashBytes);
+    assert.equal(t.tree.keysInLeaf(leafOf('k')), 1);
+    t.set('k', undefined);
+    assert.deepEqual(snapshot(t), snapshot(new MapTree()));
   });
 
   it('rejects out-of-range branch and leaf indexes', () => {
-    const tree = new PartitionTree();
+    const tree = new LeafTree();
     assert.throws(() => tree.leavesOf(merkleBranches), RangeError);
     assert.throws(() => tree.leavesOf(-1), RangeError);
-    assert.throws(() => tree.keysIn(merkleLeaves), RangeError);
-    assert.throws(() => tree.keysIn(1.5), RangeError);
-  });
-
-  it('keysIn lists a leaf sorted by key', () => {
-    const tree = build(range(2000).map((i) => [`k${i}`, `d${i}`] as const));
-    for (let l = 0; l < merkleLeaves; l++) {
-      const keys = tree.keysIn(l).map(([k]) => k);
-      assert.deepEqual(keys, [...keys].sort());
-      for (const k of keys) assert.equal(bucketOf(k, merkleLeaves), l);
-    }
+    assert.throws(() => tree.xor(merkleLeaves, 1n, 1), RangeError);
+    assert.throws(() => tree.xor(1.5, 1n, 1), RangeError);
   });
 });
 
@@ -159,7 +175,7 @@ describe('merkle: the walk finds exactly the changed keys', () => {
         assert.deepEqual((await walk(b, a)).keys, expected, 'symmetric');
         assert.ok(found.leaves.length <= expected.length, 'only leaves holding a changed key differ');
         assert.ok(found.branches.length <= expected.length);
-        assert.equal(a.root() === b.root(), expected.length === 0, 'roots are equal exactly when nothing differs');
+        assert.equal(a.tree.root() === b.tree.root(), expected.length === 0, 'roots are equal exactly when nothing differs');
       }),
       { numRuns: 60 },
     );
@@ -169,29 +185,21 @@ describe('merkle: the walk finds exactly the changed keys', () => {
     const base = range(10_000).map((i) => [`user:${i}`, `d${i}`] as const);
     const ours = build(base);
     const theirs = build(base);
-    theirs.apply('user:17', 'd17', 'x');
-    theirs.apply('user:4242', 'd4242', 'y');
-    theirs.apply('user:9999', 'd9999', undefined);
-    theirs.apply('user:new', undefined, 'z');
-    ours.apply('user:500', 'd500', 'w');
+    theirs.set('user:17', 'x');
+    theirs.set('user:4242', 'y');
+    theirs.set('user:9999', undefined);
+    theirs.set('user:new', 'z');
+    ours.set('user:500', 'w');
     const { branches, leaves, keys } = await walk(ours, theirs);
     assert.deepEqual(keys, ['user:17', 'user:4242', 'user:500', 'user:9999', 'user:new']);
     assert.ok(leaves.length <= 5, `${leaves.length} leaves differ`);
     assert.ok(branches.length <= 5);
-    const touched = leaves.reduce((n, l) => n + ours.keysIn(l).length, 0);
+    const touched = ours.keysIn(leaves).length;
     assert.ok(touched < 10_000 / 20, `${touched} keys compared`);
   });
 });
 
 describe('merkle: hashes', () => {
-  it('keyHash: an absent key contributes nothing; versions hash apart', () => {
-    assert.equal(keyHash('k', undefined), 0n);
-    assert.equal(keyHash('k', 'd'), keyHash('k', 'd'));
-    assert.notEqual(keyHash('k', 'd1'), keyHash('k', 'd2'));
-    assert.notEqual(keyHash('k1', 'd'), keyHash('k2', 'd'));
-    assert.ok(keyHash('k', 'd') < 1n << 64n);
-  });
-
   it('bucketOf: in range, power-of-two leaves only, and spreads the keys of one ring partition', () => {
     assert.throws(() => bucketOf('k', 3), RangeError);
     assert.throws(() => bucketOf('k', 0), RangeError);
@@ -201,15 +209,27 @@ describe('merkle: hashes', () => {
     const used = new Set(keys.map((k) => bucketOf(k, merkleLeaves)));
     for (const k of keys) assert.ok(bucketOf(k, merkleLeaves) < merkleLeaves);
     assert.ok(keys.length > 150 && used.size > keys.length / 3, `${keys.length} keys in ${used.size} leaves`);
+    // Sequential keys spread evenly: no leaf holds more than twice its share of 100k.
+    const perLeaf = new Uint32Array(merkleLeaves);
+    for (let i = 0; i < 100_000; i++) perLeaf[leafOf(`key-${i}`)]!++;
+    assert.ok(Math.max(...perLeaf) < (2 * 100_000) / merkleLeaves && Math.min(...perLeaf) > 100_000 / merkleLeaves / 2, `${Math.min(...perLeaf)}..${Math.max(...perLeaf)} keys per leaf`);
+  });
+
+  it('packHashes and unpackHashes round-trip all 64 bits, big-endian', () => {
+    const values = [0n, 1n, (1n << 63n) + 5n, (1n << 64n) - 1n];
+    const packed = packHashes(values);
+    assert.equal(packed.byteLength, values.length * hashBytes);
+    assert.deepEqual(Array.from(packed.subarray(8, 16)), [0, 0, 0, 0, 0, 0, 0, 1]);
+    assert.deepEqual(unpackHashes(packed), values);
+    assert.deepEqual(unpackHashes(Buffer.concat([Buffer.alloc(3), packed]).subarray(3)), values, 'an offset view');
   });
 
   it('diffHashes and diffKeys', () => {
-    assert.deepEqual(diffHashes(['a', 'b', 'c'], ['a', 'x', 'c']), [1]);
-    assert.deepEqual(diffHashes(['a', 'b'], []), [0, 1], 'a missing list differs everywhere');
-    assert.deepEqual(
-      diffKeys([['z', '1'], ['a', '1'], ['m', '1']], [['m', '2'], ['a', '1'], ['b', '1']]),
-      ['b', 'm', 'z'],
-    );
+    const p = (...v: bigint[]) => packHashes(v);
+    assert.deepEqual(diffHashes(p(1n, 2n, 3n), p(1n, 9n, 3n)), [1]);
+    assert.deepEqual(diffHashes(p(1n, 2n), new Uint8Array(0)), [0, 1], 'a missing list differs everywhere');
+    assert.deepEqual(diffHashes(p(1n, 2n), p(1n)), [1]);
+    assert.deepEqual(diffKeys([['z', 1n], ['a', 1n], ['m', 1n]], [['m', 2n], ['a', 1n], ['b', 1n]]), ['b', 'm', 'z']);
     assert.deepEqual(diffKeys([], []), []);
   });
 });
@@ -225,6 +245,9 @@ describe('merkle: objectDigest', () => {
     const reversed: VersionedObject = { ...sync(a, b), siblings: [...sync(a, b).siblings].reverse() };
     assert.equal(objectDigest(reversed), objectDigest(sync(a, b)), 'sibling order does not matter');
     assert.match(objectDigest(a), /^[0-9a-f]{40}$/);
+    assert.equal(versionHash('k', reversed), versionHash('k', sync(a, b)));
+    assert.notEqual(versionHash('k', a), versionHash('k2', a), 'the key is hashed too');
+    assert.ok(versionHash('k', a) < 1n << 64n);
   });
 
   it('differs when a sibling or the context differs, and tombstone vs value', () => {
@@ -257,7 +280,12 @@ describe('merkle: objectDigest', () => {
           }
           seen.push(replicas[r]!);
         });
-        for (const x of seen) for (const y of seen) assert.equal(objectDigest(x) === objectDigest(y), sameVersion(x, y));
+        for (const x of seen) {
+          for (const y of seen) {
+            assert.equal(objectDigest(x) === objectDigest(y), sameVersion(x, y));
+            assert.equal(versionHash('k', x) === versionHash('k', y), sameVersion(x, y), 'versionHash hashes the same canonical version');
+          }
+        }
       }),
     );
   });
