@@ -104,6 +104,8 @@ export const shutdownGraceMs = 10_000;
 export const storageBatchMax = 1024;
 /** Entries per storage call when scanning (reaping): one call and its decoding run without yielding. */
 export const scanPageSize = 512;
+/** SQLite page cache per node's database (KiB): the indexes' inner pages of a few million keys. */
+export const sqliteCacheKiB = 64 * 1024;
 /** How often the WAL checkpointer's thread copies committed WAL frames into the database file. */
 export const checkpointIntervalMs = 250;
 /** SQLite's default automatic checkpoint threshold (pages), used again if the checkpointer stops. */

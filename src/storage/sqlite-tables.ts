@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteCacheKiB } from '../core/limits.js';
 import type { NodeId } from '../core/types.js';
 import { migrateFrom2 } from './sqlite-migrate.js';
 import { TreeDelta, TreeTable, signed, treeSchema } from './sqlite-trees.js';
@@ -102,6 +103,9 @@ export function openDatabase(dir: string, sync: 'normal' | 'full', log: (message
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash; FULL also survives power loss.
     db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    // SQLite's default page cache is 2 MB: with millions of keys the indexes' upper levels fall out
+    // of it and every point read becomes system calls into the OS cache.
+    db.pragma(`cache_size = -${sqliteCacheKiB}`);
     const incarnation = db.transaction(() => {
       db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)');
       const meta = db.prepare<[string], string>('SELECT value FROM meta WHERE name = ?').pluck();
