@@ -60,6 +60,11 @@ export class SimStorage implements Storage {
     return this.alive(() => this.disk.get(key));
   }
 
+  async versionHashOf(key: string, partition: PartitionId): Promise<bigint | undefined> {
+    while (this.batch?.keys.has(key) || this.batch?.drops) await this.batch.committed;
+    return this.alive(() => this.disk.versionHashOf(key, partition));
+  }
+
   update(
     key: string,
     partition: PartitionId,

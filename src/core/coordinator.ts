@@ -12,7 +12,7 @@ import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
 import type { ReadRepair } from './read-repair.js';
-import { objectDigest } from './merkle.js';
+import { unpackHashes, versionHash } from './merkle.js';
 import type { LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
 import { TransportError, type Logger, type Runtime } from './ports.js';
@@ -181,19 +181,20 @@ export class Coordinator {
   }
 
   /**
-   * One reply per primary. This node reads its own copy; the others are asked for the digest of
-   * theirs first (Cassandra's digest reads): a peer holding the same version answers in a few bytes,
+   * One reply per primary. This node reads its own copy; the others are asked for the hash of their
+   * version first (Cassandra's digest reads; the hash storage keeps for the Merkle trees, read
+   * without the object): a peer holding the same version answers in a few bytes,
    * and only one holding another version is asked for its object, in a second round trip. A reply
    * counts once its version is known, so a quorum still merges the versions of `r` replicas.
    */
   private readCalls(op: Read, primaries: readonly NodeId[]): Promise<Reply<VersionedObject | undefined>>[] {
     const { key, timeoutMs } = op;
     const local = this.deps.replica.get(key);
-    const localDigest = local.then((o) => (o === undefined ? null : objectDigest(o)), () => undefined);
+    const localHash = local.then((o) => (o === undefined ? null : versionHash(key, o)), () => undefined);
     return primaries.map(async (node): Promise<Reply<VersionedObject | undefined>> => {
       if (node === this.deps.self) return { node, primary: true, value: await local };
       const { digest } = await this.deps.rpc.call(node, { type: 'readDigest', key }, timeoutMs);
-      const same = digest === (await localDigest);
+      const same = (digest === null ? null : unpackHashes(digest)[0]) === (await localHash);
       return { node, primary: true, value: same ? await local : await this.readReplica(node, key, timeoutMs) };
     });
   }

@@ -150,6 +150,12 @@ export interface Storage {
    * exactly the pairs `tree(partition)` counts in that leaf. A leaf out of 0..255 is a RangeError.
    */
   leafKeys(partition: PartitionId, leaf: number): Promise<Array<[key: string, hash: bigint]>>;
+  /**
+   * The version hash (versionHash) of the object `get(key)` would return now, `key` being of
+   * `partition`, without reading the object itself; undefined if none. For digest reads: only its
+   * equality with another replica's matters.
+   */
+  versionHashOf(key: string, partition: PartitionId): Promise<bigint | undefined>;
   close(): Promise<void>;
 }
 

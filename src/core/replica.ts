@@ -89,6 +89,11 @@ export class LocalReplica {
     return perLeaf.flat();
   }
 
+  /** The hash of the version `get(key)` would return (Storage.versionHashOf), without reading the object. */
+  versionHashOf(key: string, partition: PartitionId): Promise<bigint | undefined> {
+    return this.deps.storage.versionHashOf(key, partition);
+  }
+
   get(key: string): Promise<VersionedObject | undefined> {
     return this.deps.storage.get(key);
   }

@@ -9,8 +9,8 @@ import type { TombstoneReaper } from './tombstone-reaper.js';
 import type { Membership } from './membership.js';
 import type { Transfers } from './transfers.js';
 import { partitionOf } from './ring.js';
-import { objectDigest } from './merkle.js';
-import { asPartitionId, type NodeId } from './types.js';
+import { packHashes } from './merkle.js';
+import { asPartitionId, type NodeId, type PartitionId } from './types.js';
 
 export interface RpcHandlerDeps {
   readonly self: NodeId;
@@ -34,9 +34,8 @@ export class RpcHandler {
         this.mustHold(request.key);
         return { type: 'object', object: (await this.deps.replica.get(request.key)) ?? null };
       case 'readDigest': {
-        this.mustHold(request.key);
-        const object = await this.deps.replica.get(request.key);
-        return { type: 'digest', digest: object ? objectDigest(object) : null };
+        const hash = await this.deps.replica.versionHashOf(request.key, this.mustHold(request.key));
+        return { type: 'digest', digest: hash === undefined ? null : packHashes([hash]) };
       }
       case 'replicate':
         // A hint for a node that is not a member could never be handed off, and would block reaping the key.
@@ -71,8 +70,9 @@ export class RpcHandler {
   }
 
   /** A replica copy is read or written only where the partition is held: never a stray row on a node that left it. */
-  private mustHold(key: string): void {
+  private mustHold(key: string): PartitionId {
     const partition = partitionOf(this.deps.ring(), key);
     if (!this.deps.transfers.accepts(partition)) throw new KvError('not_replica', `${this.deps.self} does not hold partition ${partition}`);
+    return partition;
   }
 }

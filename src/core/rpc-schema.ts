@@ -105,7 +105,7 @@ const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pong'), node: nodeIdSchema }),
   z.object({ type: z.literal('ack') }),
   z.object({ type: z.literal('object'), object: versionedObjectSchema.nullable() }),
-  z.object({ type: z.literal('digest'), digest: digestSchema.nullable() }),
+  z.object({ type: z.literal('digest'), digest: packedHashesSchema(1).refine((b) => b.byteLength === hashBytes, 'one hash').nullable() }),
   z.object({ type: z.literal('result'), result: clientResultSchema }),
   z.object({
     type: z.literal('hashes'),

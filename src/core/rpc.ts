@@ -58,7 +58,7 @@ export type RpcRequest =
   | { readonly type: 'replicate'; readonly key: string; readonly object: VersionedObject; readonly hintFor?: NodeId }
   /** Return the local replica's object. */
   | { readonly type: 'read'; readonly key: string }
-  /** Return the digest of the local replica's version (merkle.ts objectDigest), not the object: a read compares versions first. */
+  /** Return the hash of the local replica's version (merkle.ts versionHash), not the object: a read compares versions first. */
   | { readonly type: 'readDigest'; readonly key: string }
   /** Coordinate this client operation (the sender is not a replica of the key). */
   | { readonly type: 'forward'; readonly request: ClientOp }
@@ -86,8 +86,8 @@ export type RpcResponse =
   | { readonly type: 'pong'; readonly node: string }
   | { readonly type: 'ack' }
   | { readonly type: 'object'; readonly object: VersionedObject | null }
-  /** Null: the replica holds no version of the key. */
-  | { readonly type: 'digest'; readonly digest: string | null }
+  /** The version hash packed in 8 bytes (merkle.ts packHashes); null: the replica holds no version of the key. */
+  | { readonly type: 'digest'; readonly digest: Uint8Array | null }
   | { readonly type: 'result'; readonly result: ClientResult }
   /**
    * Tree hashes, packed (8 big-endian bytes each, core/merkle.ts). For aeRoots, `absent` lists the

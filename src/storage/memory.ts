@@ -60,6 +60,13 @@ export class MemoryStorage implements Storage {
     return settle(() => this.read(key));
   }
 
+  versionHashOf(key: string, partition: PartitionId): Promise<bigint | undefined> {
+    return settle(() => {
+      const stored = this.objects.get(key);
+      return stored?.partition === partition ? stored.vhash : undefined;
+    });
+  }
+
   /** Resolves with the object now stored under `key` (undefined if none). */
   update(
     key: string,

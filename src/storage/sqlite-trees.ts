@@ -7,7 +7,8 @@
 // 64-bit hashes are stored as SQLite's signed INTEGERs (two's complement of the unsigned hash) and
 // read with safeIntegers, as BigInts.
 import type Database from 'better-sqlite3';
-import { emptyTree, LeafTree, merkleLeaves, type TreeView } from '../core/merkle.js';
+import { emptyTree, LeafTree, leafOf, merkleLeaves, type TreeView } from '../core/merkle.js';
+import type { PartitionId } from '../core/types.js';
 
 /** What one row counts in a tree: its version hash, in one leaf of one partition. */
 export interface Contribution {
@@ -55,6 +56,7 @@ export class TreeTable {
   private readonly byKey: Database.Statement<[string], [unknown, unknown, unknown]>;
   private readonly byRowid: Database.Statement<[number], [unknown, unknown, unknown]>;
   private readonly pairs: Database.Statement<[number, number], [unknown, bigint]>;
+  private readonly hashByKey: Database.Statement<[number, number, string], unknown>;
 
   constructor(db: Database.Database) {
     this.upsertLeaf = db.prepare(
@@ -71,6 +73,8 @@ export class TreeTable {
       )
       .raw()
       .safeIntegers();
+    // Reads the (partition, leaf, key, vhash) index only: a row's hash without its object.
+    this.hashByKey = db.prepare<[number, number, string], unknown>('SELECT vhash FROM objects WHERE partition = ? AND leaf = ? AND key = ?').pluck().safeIntegers();
     const rows = db.prepare<[], LeafRow>('SELECT partition, leaf, hash, keys FROM leaf_hashes').raw().safeIntegers().all();
     for (const [partition, leaf, hash, keys] of rows) this.treeFor(Number(partition)).xor(Number(leaf), unsigned(hash), Number(keys));
   }
@@ -83,6 +87,12 @@ export class TreeTable {
   ofKey(key: string): Contribution | undefined {
     const row = this.byKey.get(key);
     return row && contributionOf(...row);
+  }
+
+  /** The committed version hash of `key` in `partition`, if a row with one is counted there. */
+  hashOf(key: string, partition: PartitionId): bigint | undefined {
+    const vhash = this.hashByKey.get(partition, leafOf(key), key);
+    return typeof vhash === 'bigint' ? unsigned(vhash) : undefined;
   }
 
   ofRowid(rowid: number): Contribution | undefined {

@@ -272,6 +272,13 @@ export class SqliteStorage implements Storage {
     return this.tables.trees.leafKeys(partition, leaf);
   }
 
+  /** Waits for a staged write of `key` as get does, then reads the tree index only (never the row). */
+  async versionHashOf(key: string, partition: PartitionId): Promise<bigint | undefined> {
+    while (this.batch?.objects.has(key)) await this.batch.committed.catch(() => {});
+    this.checkOpen();
+    return this.tables.trees.hashOf(key, partition);
+  }
+
   /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -101,4 +101,19 @@ export function treeConformance(withStore: WithStore): void {
       assert.equal(storage.tree(p).root(), 0n);
       assert.equal(storage.tree(p).size, 0);
     }));
+  it('versionHashOf is the hash of the version get returns, for its partition, staged writes included', () =>
+    withStore(async ({ storage }) => {
+      const partition = partitions[1]!;
+      assert.equal(await storage.versionHashOf('k', partition), undefined, 'absent');
+      await storage.update('k', partition, () => textObject('one'));
+      assert.equal(await storage.versionHashOf('k', partition), versionHash('k', (await storage.get('k'))!));
+      // Staged and not yet durable: the hash waits for it, as get does.
+      const staged = storage.update('k', partition, () => textObject('two'));
+      const hash = await storage.versionHashOf('k', partition);
+      await staged;
+      assert.equal(hash, versionHash('k', textObject('two')));
+      assert.equal(await storage.versionHashOf('k', partitions[2]!), undefined, 'another partition holds no such key');
+      await storage.update('k', partition, () => null);
+      assert.equal(await storage.versionHashOf('k', partition), undefined, 'deleted');
+    }));
 }
