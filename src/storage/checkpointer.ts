@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { checkpointIntervalMs, walAutocheckpointPages } from '../core/limits.js';
+import { checkpointIntervalMs, failureRepeatIntervalMs, walAutocheckpointPages } from '../core/limits.js';
 
 export interface CheckpointerEvents {
   /** The worker failed (it then stops and the node checkpoints by itself) or a checkpoint failed (it tries again). */
@@ -41,6 +41,8 @@ parentPort.on('message', (message) => {
 export class Checkpointer {
   private stopping = false;
   private running = true;
+  private reportedAtMs = -Infinity;
+  private heldBack = 0;
 
   private constructor(
     private readonly worker: Worker,
@@ -53,7 +55,7 @@ export class Checkpointer {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(workerSource, { eval: true, workerData: { path, driver, intervalMs: checkpointIntervalMs } });
     const checkpointer = new Checkpointer(worker, db);
-    worker.on('message', (m: { failed?: string }) => m.failed !== undefined && events.onProblem(`WAL checkpoint failed: ${m.failed}`));
+    worker.on('message', (m: { failed?: string }) => m.failed !== undefined && checkpointer.failed(m.failed, events));
     worker.on('error', (err) => events.onProblem(`WAL checkpointer failed: ${err.message}`));
     worker.on('exit', (code) => checkpointer.exited(code, events));
     worker.unref();
@@ -69,6 +71,16 @@ export class Checkpointer {
     this.worker.ref(); // unref'd while it runs (it must not keep a process alive), awaited now
     this.worker.postMessage('stop');
     await exited;
+  }
+
+  /** A round failed: reported at most once per failureRepeatIntervalMs (rounds repeat 4 times a second). */
+  private failed(message: string, events: CheckpointerEvents): void {
+    this.heldBack++;
+    const now = performance.now();
+    if (now - this.reportedAtMs < failureRepeatIntervalMs) return;
+    events.onProblem(`WAL checkpoint failed (${this.heldBack} rounds since the last report): ${message}`);
+    this.reportedAtMs = now;
+    this.heldBack = 0;
   }
 
   private exited(code: number, events: CheckpointerEvents): void {
