@@ -83,11 +83,8 @@ export class AntiEntropy {
     this.periodic = new Periodic({ name: 'anti-entropy exchange', runtime: deps.runtime, log: deps.log, intervalMs: deps.intervalMs, task: () => this.tick() });
   }
 
-  /**
-   * Takes up the trees of the partitions this node holds. Storage keeps them with the rows, so this
-   * reads no key (it was a rebuild from every key before the trees were persisted).
-   */
-  async rebuild(): Promise<{ keys: number; partitions: number }> {
+  /** Takes up the trees of the partitions this node holds. Storage keeps them with the rows: this reads no key. */
+  takeUpTrees(): { keys: number; partitions: number } {
     this.trees.clear();
     const partitions = partitionsHeldBy(this.deps.ring(), this.deps.self);
     for (const partition of partitions) this.trees.set(partition, {});

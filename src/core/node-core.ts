@@ -107,7 +107,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   return {
     coordinator, rpc, replica, detector, handoff, antiEntropy, reaper, membership, transfers,
     async start() {
-      const trees = await antiEntropy.rebuild();
+      const trees = antiEntropy.takeUpTrees();
       log.info(trees, 'anti-entropy trees taken up (kept by storage)');
       await transfers.start();
       await membership.start();

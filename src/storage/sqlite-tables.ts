@@ -95,6 +95,11 @@ const quarantineTable = `
 // `meta` table, which holds this file's own schema_version and incarnation: callers must not reach those.
 const metaRecordsTable = 'CREATE TABLE IF NOT EXISTS meta_records (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)';
 
+/** `limit` as a SQL LIMIT: SQLite reads a negative one as "no limit" and refuses Infinity. */
+export function pageSize(limit: number): number {
+  return limit >= 1 ? Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER) : 0;
+}
+
 /** Opens (creating if needed) the database in `dir`; migrates schema 2, refuses any other version. */
 export function openDatabase(dir: string, sync: 'normal' | 'full', log: (message: string) => void): { db: Database.Database; incarnation: string } {
   mkdirSync(dir, { recursive: true });

@@ -11,31 +11,9 @@ import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
 import { Checkpointer, type CheckpointerEvents } from './checkpointer.js';
 import { decodeObject, encodeObject } from './object-codec.js';
-import { byUtf8 } from './sorted-keys.js';
 import { checkHintRow, checkKey, checkObjectRow, sqlType } from './sqlite-rows.js';
-import { openDatabase, Tables, type BatchWrites, type HintRow, type ObjectWrite, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
-
-/** `limit` as a SQL LIMIT: SQLite reads a negative one as "no limit" and refuses Infinity. */
-function pageSize(limit: number): number {
-  return limit >= 1 ? Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER) : 0;
-}
-
-interface StagedHint {
-  /** Whether the hint is in the committed table: with `next`, tells how the commit moves counts. */
-  existed: boolean;
-  next: HintRow | null;
-}
-
-/** Writes staged since the last commit; `committed` settles when their transaction does. */
-interface Batch extends BatchWrites {
-  readonly objects: Map<string, ObjectWrite>;
-  readonly hints: Map<NodeId, Map<string, StagedHint>>;
-  readonly meta: Map<string, Uint8Array | null>;
-  hintWrites: number;
-  readonly committed: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
+import { batchWrites, countCommittedHints, emptyBatch, firstKeysWithStaged, stageHintIn, type Batch, type StagedHint } from './sqlite-batch.js';
+import { openDatabase, pageSize, Tables, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
 
 export class SqliteStorage implements Storage {
   private batch: Batch | undefined;
@@ -79,7 +57,7 @@ export class SqliteStorage implements Storage {
    * fail; it still sees this node's own writes, as soon as they are durable.
    */
   async get(key: string): Promise<VersionedObject | undefined> {
-    while (this.batch?.objects.has(key)) await this.batch.committed.catch(() => {});
+    await this.unstaged(key);
     return this.read(key);
   }
 
@@ -274,7 +252,7 @@ export class SqliteStorage implements Storage {
 
   /** Waits for a staged write of `key` as get does, then reads the tree index only (never the row). */
   async versionHashOf(key: string, partition: PartitionId): Promise<bigint | undefined> {
-    while (this.batch?.objects.has(key)) await this.batch.committed.catch(() => {});
+    await this.unstaged(key);
     this.checkOpen();
     return this.tables.trees.hashOf(key, partition);
   }
@@ -289,6 +267,11 @@ export class SqliteStorage implements Storage {
     this.db.close();
   }
 
+  /** Resolves once `key` has no staged write (each batch's commit, failed or not, ends its writes). */
+  private async unstaged(key: string): Promise<void> {
+    while (this.batch?.objects.has(key)) await this.batch.committed.catch(() => {});
+  }
+
   /** The current object: the staged write if there is one, else the committed row. */
   private read(key: string): VersionedObject | undefined {
     this.checkOpen();
@@ -301,13 +284,7 @@ export class SqliteStorage implements Storage {
   /** The first `n` keys of `partition` in key order: staged writes applied over the committed rows. */
   private firstKeys(partition: PartitionId, n: number): string[] {
     this.checkOpen();
-    const staged: Batch['objects'] = this.batch?.objects ?? new Map();
-    // Each staged write hides at most one committed row: this many rows hold the first n left.
-    const committed = this.committedKeys(partition, n + staged.size).filter((key) => !staged.has(key));
-    const stagedHere: string[] = [];
-    for (const [key, w] of staged) if (w.bytes !== null && w.partition === partition) stagedHere.push(key);
-    if (stagedHere.length === 0) return committed.slice(0, n);
-    return [...committed, ...stagedHere].sort(byUtf8).slice(0, n);
+    return firstKeysWithStaged(this.batch?.objects ?? new Map(), partition, n, (limit) => this.committedKeys(partition, limit));
   }
 
   /**
@@ -375,13 +352,7 @@ export class SqliteStorage implements Storage {
 
   private stageHint(target: NodeId, key: string, entry: StagedHint, next: HintRow | null): Batch {
     const open = this.stage();
-    let forTarget = open.hints.get(target);
-    if (!forTarget) open.hints.set(target, (forTarget = new Map()));
-    if (!forTarget.has(key)) {
-      forTarget.set(key, entry);
-      open.hintWrites++;
-    }
-    entry.next = next;
+    stageHintIn(open, target, key, entry, next);
     return open;
   }
 
@@ -395,17 +366,13 @@ export class SqliteStorage implements Storage {
    */
   private makeRoom(writes = 1): void {
     const batch = this.batch;
-    if (batch && batch.objects.size + batch.hintWrites + batch.meta.size + writes > storageBatchMax) this.flush();
+    if (batch && batchWrites(batch) + writes > storageBatchMax) this.flush();
   }
 
   /** The open batch, creating it (and scheduling its commit) if needed. */
   private stage(): Batch {
     if (this.batch) return this.batch;
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const committed = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    committed.catch(() => {}); // failures reach each write's own promise; avoid an unhandled twin
-    const batch: Batch = { objects: new Map(), hints: new Map(), meta: new Map(), hintWrites: 0, committed, resolve, reject };
+    const batch = emptyBatch();
     this.batch = batch;
     // setImmediate runs after pending I/O callbacks, so a burst of requests shares one commit.
     setImmediate(() => this.batch === batch && this.flush());
@@ -423,12 +390,7 @@ export class SqliteStorage implements Storage {
       batch.reject(err);
       return;
     }
-    for (const [target, staged] of batch.hints) {
-      let count = this.counts.get(target) ?? 0;
-      for (const { existed, next } of staged.values()) count += (next ? 1 : 0) - (existed ? 1 : 0);
-      if (count > 0) this.counts.set(target, count);
-      else this.counts.delete(target);
-    }
+    countCommittedHints(this.counts, batch);
     batch.resolve();
   }
 }

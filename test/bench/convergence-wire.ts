@@ -227,7 +227,7 @@ export async function runWireBench(opts: WireOptions): Promise<void> {
       const gcOk = forceGc();
       const heap0 = process.memoryUsage().heapUsed;
       const t0 = performance.now();
-      const built = await core.antiEntropy.rebuild();
+      const built = await core.antiEntropy.takeUpTrees();
       const ms = performance.now() - t0;
       forceGc();
       return { ...built, ms, heapDelta: process.memoryUsage().heapUsed - heap0, gcOk };

@@ -354,7 +354,7 @@ describe('LocalReplica over SqliteStorage: a quarantine found at run time', () =
       };
       await core.replica.update('doomed', () => textObject('doomed'));
       await core.replica.update('kept', () => textObject('kept'), keyPartition);
-      await core.antiEntropy.rebuild();
+      await core.antiEntropy.takeUpTrees();
       const counted = await root();
 
       raw(t.dir, (db) => db.prepare('UPDATE objects SET object = ? WHERE key = ?').run(garbage, 'doomed'));

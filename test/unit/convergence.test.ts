@@ -94,7 +94,7 @@ describe('anti-entropy', () => {
     const [a, b] = c.ids;
     // Same 500 keys on both sides through normal writes.
     for (let i = 0; i < 500; i++) assert.equal((await c.node(a!).coordinator.execute(put(`key${i}`, `v${i}`, 'all'))).ok, true);
-    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    for (const id of c.ids) await c.node(id).core.antiEntropy.takeUpTrees();
     const inSync = await c.node(a!).core.antiEntropy.exchange(b!);
     assert.equal(inSync.keysRepaired, 0);
     assert.equal(inSync.partitionsDiffering, 0);
@@ -131,7 +131,7 @@ describe('anti-entropy', () => {
     const c = fakeCluster(4, { n: 3, partitions: 16 });
     const [n1, , , n4] = c.ids;
     for (let i = 0; i < 200; i++) assert.equal((await c.node(n1!).coordinator.execute(put(`key${i}`, `v${i}`, 'all'))).ok, true);
-    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    for (const id of c.ids) await c.node(id).core.antiEntropy.takeUpTrees();
     const claimant = c.node(n1!).core.membership;
     assert.equal((await claimant.admin({ op: 'stage', change: { kind: 'leave', node: n4! }, force: false })).ok, true);
     assert.equal((await claimant.admin({ op: 'commit' })).ok, true);
@@ -152,7 +152,7 @@ describe('anti-entropy', () => {
     const c = fakeCluster(2, { n: 2 });
     const [a, b] = c.ids;
     for (let i = 0; i < 50; i++) assert.equal((await c.node(a!).coordinator.execute(put(`key${i}`, `v${i}`, 'all'))).ok, true);
-    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    for (const id of c.ids) await c.node(id).core.antiEntropy.takeUpTrees();
     /** A key only `writer` holds: its copy to `other` is lost, and so is the hint the coordinator kept. */
     const only = async (writer: NodeId, other: NodeId, key: string) => {
       c.network.setNode(other, { kind: 'down' });
@@ -175,7 +175,7 @@ describe('anti-entropy', () => {
     const c = fakeCluster(2, { n: 2 });
     const [a, b] = c.ids;
     assert.equal((await c.node(a!).coordinator.execute(put('k', 'v', 'all'))).ok, true);
-    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    for (const id of c.ids) await c.node(id).core.antiEntropy.takeUpTrees();
     const { partition } = preferenceListForKey(c.ring, 'k');
     const exchange = c.node(a!).core.antiEntropy.exchange(b!);
     c.node(a!).core.antiEntropy.removeTree(partition); // before the peer's roots arrive

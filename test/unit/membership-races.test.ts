@@ -21,7 +21,7 @@ describe('membership races (found by the simulator)', () => {
     c.network.setNode(b, { kind: 'down' });
     for (let i = 0; i < 50; i++) await c.node(a).coordinator.execute(put(`key${i}`));
     c.network.setNode(b, { kind: 'slow', delayMs: 20 });
-    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    for (const id of c.ids) await c.node(id).core.antiEntropy.takeUpTrees();
     const ae = c.node(a).core.antiEntropy;
     const exchange = ae.exchange(b);
     // The drop of a partition removes its tree while the roots are on the wire.
@@ -97,7 +97,7 @@ describe('membership races (found by the simulator)', () => {
     const c = fakeCluster(4, { partitions: 8, log: (id) => (id === 'n4' ? { debug() {}, info() {}, warn: capture('warn'), error: capture('error') } : silentLogger) });
     const n4 = c.ids[3]!;
     for (let i = 0; i < 50; i++) assert.ok((await c.node(c.ids[0]!).coordinator.execute(put(`key${i}`, 'all'))).ok);
-    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    for (const id of c.ids) await c.node(id).core.antiEntropy.takeUpTrees();
     // Every call crawls, so n4 is caught handing its partitions away.
     for (const id of c.ids) c.network.setNode(id, { kind: 'slow', delayMs: 20 });
     const m1 = c.node(c.ids[0]!).core.membership;

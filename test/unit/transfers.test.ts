@@ -40,7 +40,7 @@ describe('transfers', () => {
     const c = fakeCluster(4, { n: 3, partitions: 16 });
     const [n1, , , n4] = c.ids;
     for (let i = 0; i < 200; i++) assert.equal((await c.node(n1!).coordinator.execute(putAll(`key${i}`))).ok, true);
-    for (const id of c.ids) await c.node(id).core.antiEntropy.rebuild();
+    for (const id of c.ids) await c.node(id).core.antiEntropy.takeUpTrees();
     // First pages asked for, by partition (n4 leaving: each of its partitions has one receiver).
     const firstPages = new Map<number, number>();
     for (const id of c.ids) {
