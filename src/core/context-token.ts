@@ -1,7 +1,7 @@
 // The opaque X-Kvorum-Context token: a versioned, URL-safe encoding of a causal context, bound to
 // the key it was issued for. Clients never parse it; we refuse anything we would not have produced.
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { KvError } from './errors.js';
 import { contextClockAheadMsMax, contextTokenBytesMax, dotCountersPerMs } from './limits.js';
 import { contextSchema, describeIssues } from './schemas.js';
@@ -11,7 +11,7 @@ import type { CausalContext } from './types.js';
 const tokenVersion = 'c2';
 
 /** 64 bits of SHA-256 of the key: a context sent with another key is refused, not applied there. */
-const keyTag = (key: string): string => createHash('sha256').update(key, 'utf8').digest().subarray(0, 8).toString('base64url');
+const keyTag = (key: string): string => Buffer.from(hash('sha256', key, 'hex').slice(0, 16), 'hex').toString('base64url');
 
 export function encodeContext(ctx: CausalContext, key: string): string {
   const body = JSON.stringify([ctx.vv, ctx.cloud]);

@@ -8,7 +8,7 @@
 // transaction, so a tree costs 256 hashes per partition in memory and is never rebuilt from the
 // keys. The key-level comparison reads (key, version hash) of one leaf from storage.
 // Hashes travel and compare as bytes: 8 big-endian bytes per hash, not hex text.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Dot, VersionedObject } from './types.js';
 
 export const merkleLeaves = 256;
@@ -37,7 +37,7 @@ function canonicalVersion(object: VersionedObject): string {
 
 /** A digest of one replica's version of a key, as hex text: what the tombstone reaper compares across replicas. */
 export function objectDigest(object: VersionedObject): string {
-  return createHash('sha1').update(canonicalVersion(object), 'utf8').digest('hex');
+  return hash('sha1', canonicalVersion(object), 'hex');
 }
 
 /**
@@ -46,7 +46,7 @@ export function objectDigest(object: VersionedObject): string {
  * key contributes nothing (XOR identity), so "missing" and "never written" are the same tree.
  */
 export function versionHash(key: string, object: VersionedObject): bigint {
-  return createHash('sha1').update(key, 'utf8').update('\0').update(canonicalVersion(object), 'utf8').digest().readBigUInt64BE(0);
+  return BigInt(`0x${hash('sha1', `${key}\0${canonicalVersion(object)}`, 'hex').slice(0, 16)}`);
 }
 
 /**

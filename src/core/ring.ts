@@ -2,7 +2,7 @@
 // evenly as possible, so that walking the ring from any partition meets N distinct owners.
 // A Ring is the data path's view of the versioned ring (ring-state.ts): who serves each partition
 // now, and who is receiving it in a transfer. Immutable: a membership change makes a new one.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { invariant } from './assert.js';
 import { asPartitionId, type NodeId, type PartitionId } from './types.js';
 
@@ -58,7 +58,8 @@ export function stripedOwners(members: readonly NodeId[], partitions: number): N
 
 /** The top 32 bits of SHA-1 of the key's UTF-8 bytes: stable across Node versions and platforms. */
 export function keyHash32(key: string): number {
-  return createHash('sha1').update(key, 'utf8').digest().readUInt32BE(0);
+  // One-shot hash to hex: no Hash object or Buffer per call (this runs several times per request).
+  return parseInt(hash('sha1', key, 'hex').slice(0, 8), 16);
 }
 
 export function partitionOf(ring: Ring, key: string): PartitionId {
