@@ -8,9 +8,10 @@ import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
 import { KvError } from './errors.js';
 import { FailureLog } from './failure-log.js';
-import { dotCountersPerMs, forwardMarginMs, siblingsWarn } from './limits.js';
+import { dotCountersPerMs, forwardMarginMs, readSpeculateAfterMs, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
+import { staggeredCalls } from './staggered-calls.js';
 import type { ReadRepair } from './read-repair.js';
 import { unpackHashes, versionHash } from './merkle.js';
 import type { LocalReplica } from './replica.js';
@@ -168,9 +169,10 @@ export class Coordinator {
     const requiredPrimary = resolveQuorum(op.pr, ring.n, ring.members.length);
     if (required > primaries.length) return this.unavailable(required, 0);
 
-    const calls = this.readCalls(op, primaries);
-    const { decided, all } = awaitQuorum(this.deps.runtime, calls, { total: required, primary: requiredPrimary }, op.timeoutMs);
-    // Once every replica has answered (or the deadline passed), repair the stale ones.
+    const staggered = staggeredCalls(this.deps.runtime, this.readCalls(op, primaries), required, readSpeculateAfterMs);
+    const { decided, all } = awaitQuorum(this.deps.runtime, staggered.calls, { total: required, primary: requiredPrimary }, op.timeoutMs);
+    void decided.finally(() => staggered.stop()).catch(() => undefined);
+    // Once every replica asked has answered (or the deadline passed), repair the stale ones.
     const repaired = all.then((replies) => this.deps.readRepair.repair(op.key, replies, merge(replies)));
     void this.deps.replica.sendingWhile(op.key, repaired);
     repaired.catch((err: unknown) => this.failures.failed('read repair', err, { key: op.key }));
@@ -181,21 +183,28 @@ export class Coordinator {
   }
 
   /**
-   * One reply per primary. This node reads its own copy; the others are asked for the hash of their
-   * version first (Cassandra's digest reads; the hash storage keeps for the Merkle trees, read
-   * without the object): a peer holding the same version answers in a few bytes,
-   * and only one holding another version is asked for its object, in a second round trip. A reply
-   * counts once its version is known, so a quorum still merges the versions of `r` replicas.
+   * One call per primary, to start in this order: this node first, then the peers believed up (the
+   * read starts the first `r` of them, staggeredCalls the others only if needed). This node reads
+   * its own copy; the others are asked for the hash of their version first (Cassandra's digest
+   * reads; the hash storage keeps for the Merkle trees, read without the object): a peer holding
+   * the same version answers in a few bytes, and only one holding another version is asked for its
+   * object, in a second round trip. A reply counts once its version is known, so a quorum still
+   * merges the versions of `r` replicas.
    */
-  private readCalls(op: Read, primaries: readonly NodeId[]): Promise<Reply<VersionedObject | undefined>>[] {
+  private readCalls(op: Read, primaries: readonly NodeId[]): Array<() => Promise<Reply<VersionedObject | undefined>>> {
     const { key, timeoutMs } = op;
-    const local = this.deps.replica.get(key);
-    const localHash = local.then((o) => (o === undefined ? null : versionHash(key, o)), () => undefined);
-    return primaries.map(async (node): Promise<Reply<VersionedObject | undefined>> => {
-      if (node === this.deps.self) return { node, primary: true, value: await local };
-      const { digest } = await this.deps.rpc.call(node, { type: 'readDigest', key }, timeoutMs);
-      const same = (digest === null ? null : unpackHashes(digest)[0]) === (await localHash);
-      return { node, primary: true, value: same ? await local : await this.readReplica(node, key, timeoutMs) };
+    const deadline = this.deps.runtime.now() + timeoutMs;
+    const { self, detector } = this.deps;
+    const ordered = [...primaries.filter((p) => p === self), ...primaries.filter((p) => p !== self && detector.isUp(p)), ...primaries.filter((p) => p !== self && !detector.isUp(p))];
+    let local: Promise<VersionedObject | undefined> | undefined;
+    const readLocal = () => (local ??= this.deps.replica.get(key));
+    const localHash = () => readLocal().then((o) => (o === undefined ? null : versionHash(key, o)), () => undefined);
+    return ordered.map((node) => async (): Promise<Reply<VersionedObject | undefined>> => {
+      if (node === self) return { node, primary: true, value: await readLocal() };
+      const remainingMs = deadline - this.deps.runtime.now();
+      const { digest } = await this.deps.rpc.call(node, { type: 'readDigest', key }, remainingMs);
+      const same = (digest === null ? null : unpackHashes(digest)[0]) === (await localHash());
+      return { node, primary: true, value: same ? await readLocal() : await this.readReplica(node, key, deadline - this.deps.runtime.now()) };
     });
   }
 

@@ -81,6 +81,12 @@ export const phiThresholdMax = 100;
 export const backgroundRpcTimeoutMs = 5000;
 /** Read repairs in flight to one peer at most; more are skipped (anti-entropy covers them). */
 export const readRepairInFlightPerPeerMax = 64;
+/**
+ * A read asks `r` replicas; one more primary when one of them fails, or when the quorum is still
+ * not met this long after the read began (Cassandra's speculative retry): a paused or slow replica
+ * costs a read this much, not its whole timeout. Well above a healthy reply's time.
+ */
+export const readSpeculateAfterMs = 50;
 /** Hints per peer a node keeps at most; beyond it refuses to be a fallback for that peer. */
 export const hintsPerPeerMaxDefault = 100_000;
 /** Hints delivered per batch (one listing, sent concurrently, batched by the transport). */

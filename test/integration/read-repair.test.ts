@@ -1,5 +1,7 @@
 // Read repair (Dynamo section 4.6/5): a replica that missed a write is brought up to date by the
-// coordinator of a later quorum read, after the read has answered its client.
+// coordinator of a later read that asked it, after the read has answered its client. A read asks
+// `r` replicas (and a spare only if one fails or is slow), so the read here is `r=all`: with r=2 it
+// may ask only C, and then it is anti-entropy's job to bring X up to date.
 //
 // 3 nodes, N=3: every node is a primary of every key. C = n1 coordinates the write, Y = n2
 // coordinates the read, X = n3 misses the write.
@@ -18,7 +20,7 @@
 //   (kvorum_hints_refused_total, asserted) and no node holds any hint. Anti-entropy runs every
 //   600 s, i.e. never during the test (kvorum_ae_exchanges_total stays 0, asserted).
 // - After the restart we wait until C and Y see X up and check X's copy is still the old value:
-//   from then on only the read can repair it. One `GET r=2` through Y must bring X's own copy
+//   from then on only the read can repair it. One `GET r=all` through Y must bring X's own copy
 //   (/replica/kv/K) to the new value and count in Y's kvorum_read_repairs_total.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -42,7 +44,7 @@ describe('read repair (3 nodes, N=3, SIGSTOP then SIGKILL)', () => {
     await cluster?.stop();
   });
 
-  it('a quorum read through another node repairs the replica that missed the write', () =>
+  it('a read through another node that asks every replica repairs the one that missed the write', () =>
     withLogs(() => cluster?.logs() ?? '', async () => {
       const [c, y, x] = cluster!.nodes as [TestNode, TestNode, TestNode];
       const key = 'rr-key';
@@ -96,9 +98,9 @@ describe('read repair (3 nodes, N=3, SIGSTOP then SIGKILL)', () => {
 
       const repairsBefore = await metricValue(y, 'kvorum_read_repairs_total');
 
-      // ONE quorum read, through Y (neither X nor the write's coordinator).
-      const read = await http('GET', kv(y, key, 'r=2'));
-      assert.equal(read.status, 200, `GET r=2 via ${y.id}: ${read.status} ${read.text()}`);
+      // ONE read, through Y (neither X nor the write's coordinator), that asks every replica.
+      const read = await http('GET', kv(y, key, 'r=all'));
+      assert.equal(read.status, 200, `GET r=all via ${y.id}: ${read.status} ${read.text()}`);
       assert.equal(read.body.toString('utf8'), 'v2');
       assert.equal(read.headers.get('x-kvorum-node'), y.id);
 

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveValues } from '../../src/core/dvv.js';
+import { readSpeculateAfterMs } from '../../src/core/limits.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../../src/core/rpc.js';
 import type { CausalContext, NodeId } from '../../src/core/types.js';
@@ -167,6 +168,51 @@ describe('coordinator: reads', () => {
     assert.equal(res.done, false);
     await c.time.advance(1);
     assert.deepEqual(res.value?.ok === false && res.value.details, { required: 3, acked: 2 });
+  });
+});
+
+describe('coordinator: reads ask r replicas, and a spare when one fails or is slow', () => {
+  const digestsTo = (c: ReturnType<typeof fakeCluster>, node: NodeId) => c.network.log.filter(([, to, type]) => to === node && type === 'readDigest').length;
+
+  it('r=2 asks this node and one peer; the other primary gets no request', async () => {
+    const c = fakeCluster(3);
+    const [a, b, z] = replicasOf(c, 'k');
+    await c.node(a!).coordinator.execute(put('k', 'v', 'all'));
+    assert.deepEqual(values(await c.node(a!).coordinator.execute(get('k', 2))), ['v']);
+    await c.time.settle();
+    assert.equal(digestsTo(c, b!) + digestsTo(c, z!), 1, JSON.stringify(c.network.log));
+    assert.deepEqual(values(await c.node(a!).coordinator.execute(get('k', 'all'))), ['v']);
+    assert.equal(digestsTo(c, b!) + digestsTo(c, z!), 3, 'r=all asks both peers');
+  });
+
+  it('a peer that refuses is replaced by the spare at once', async () => {
+    const c = fakeCluster(3);
+    const [a, b, z] = replicasOf(c, 'k');
+    await c.node(a!).coordinator.execute(put('k', 'v', 'all'));
+    // b comes first in the preference list, refuses, and is still believed up: a asks it, then z.
+    c.network.setNode(b!, { kind: 'down' });
+    const res = watch(c.node(a!).coordinator.execute(get('k', 2)));
+    await c.time.settle();
+    assert.equal(res.done, true, 'answered without waiting for any timer');
+    assert.deepEqual(res.value && values(res.value), ['v']);
+    assert.deepEqual([digestsTo(c, b!), digestsTo(c, z!)], [1, 1]);
+  });
+
+  it('a silent peer costs a read readSpeculateAfterMs, not its timeout', async () => {
+    const c = fakeCluster(3);
+    const [a, b, z] = replicasOf(c, 'k');
+    await c.node(a!).coordinator.execute(put('k', 'v', 'all'));
+    c.network.setNode(b!, { kind: 'silent' });
+    c.network.setNode(z!, { kind: 'silent' });
+    const res = watch(c.node(a!).coordinator.execute(get('k', 2, 2000)));
+    await c.time.advance(readSpeculateAfterMs - 1);
+    assert.equal(res.done, false);
+    // Whichever peer was asked first stays silent; the spare answers once asked.
+    c.network.setNode(b!, { kind: 'up' });
+    c.network.setNode(z!, { kind: 'up' });
+    await c.time.advance(1);
+    assert.equal(res.done, true, 'answered by the spare asked at readSpeculateAfterMs');
+    assert.deepEqual(res.value && values(res.value), ['v']);
   });
 });
 
