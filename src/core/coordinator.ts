@@ -197,8 +197,9 @@ export class Coordinator {
     const { self, detector } = this.deps;
     const ordered = [...primaries.filter((p) => p === self), ...primaries.filter((p) => p !== self && detector.isUp(p)), ...primaries.filter((p) => p !== self && !detector.isUp(p))];
     let local: Promise<VersionedObject | undefined> | undefined;
+    let hashed: Promise<bigint | null | undefined> | undefined;
     const readLocal = () => (local ??= this.deps.replica.get(key));
-    const localHash = () => readLocal().then((o) => (o === undefined ? null : versionHash(key, o)), () => undefined);
+    const localHash = () => (hashed ??= readLocal().then((o) => (o === undefined ? null : versionHash(key, o)), () => undefined));
     return ordered.map((node) => async (): Promise<Reply<VersionedObject | undefined>> => {
       if (node === self) return { node, primary: true, value: await readLocal() };
       const remainingMs = deadline - this.deps.runtime.now();
