@@ -101,13 +101,15 @@ export function pageSize(limit: number): number {
 }
 
 /** Opens (creating if needed) the database in `dir`; migrates schema 2, refuses any other version. */
-export function openDatabase(dir: string, sync: 'normal' | 'full', log: (message: string) => void): { db: Database.Database; incarnation: string } {
+export function openDatabase(dir: string, log: (message: string) => void): { db: Database.Database; incarnation: string } {
   mkdirSync(dir, { recursive: true });
   const db = new Database(join(dir, 'kvorum.db'));
   try {
     db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a process crash; FULL also survives power loss.
-    db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    // NORMAL in WAL mode survives a process crash. `--sync full` (power loss too) keeps NORMAL and
+    // fsyncs the WAL off the event loop before acknowledging (wal-sync.ts), instead of SQLite's FULL,
+    // which fsyncs inside every commit on this thread.
+    db.pragma('synchronous = NORMAL');
     // SQLite's default page cache is 2 MB: with millions of keys the indexes' upper levels fall out
     // of it and every point read becomes system calls into the OS cache.
     db.pragma(`cache_size = -${sqliteCacheKiB}`);

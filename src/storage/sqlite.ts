@@ -14,6 +14,7 @@ import { decodeObject, encodeObject } from './object-codec.js';
 import { checkHintRow, checkKey, checkObjectRow, sqlType } from './sqlite-rows.js';
 import { batchWrites, countCommittedHints, emptyBatch, firstKeysWithStaged, stageHintIn, type Batch, type StagedHint } from './sqlite-batch.js';
 import { openDatabase, pageSize, Tables, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
+import { WalSync } from './wal-sync.js';
 
 export class SqliteStorage implements Storage {
   private batch: Batch | undefined;
@@ -25,6 +26,8 @@ export class SqliteStorage implements Storage {
   private readonly counts: Map<NodeId, number>;
   private readonly quarantineListeners: Array<(row: QuarantinedRow) => void> = [];
   private checkpointer: Checkpointer | undefined;
+  /** `sync: 'full'`: batches are acknowledged once an fsync of the WAL covers them (wal-sync.ts). */
+  private walSync: WalSync | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -39,11 +42,13 @@ export class SqliteStorage implements Storage {
    * `log` hears about a one-time schema migration (slow: it hashes every object). With
    * `checkpoints`, WAL checkpoints run on a worker thread (checkpointer.ts), not inside commits on
    * this thread; its problems go to `onProblem`. A node opens its store so; tests mostly do not.
+   * `sync: 'full'`: a write resolves once it is on disk (fsynced), not only committed.
    */
   static open(opts: { dir: string; sync?: 'normal' | 'full'; log?: (message: string) => void; checkpoints?: CheckpointerEvents }): SqliteStorage {
-    const { db, incarnation } = openDatabase(opts.dir, opts.sync ?? 'normal', opts.log ?? (() => {}));
+    const { db, incarnation } = openDatabase(opts.dir, opts.log ?? (() => {}));
     try {
       const storage = new SqliteStorage(db, incarnation);
+      if (opts.sync === 'full') storage.walSync = WalSync.open(`${db.name}-wal`);
       if (opts.checkpoints) storage.checkpointer = Checkpointer.start(db, db.name, opts.checkpoints);
       return storage;
     } catch (err) {
@@ -262,14 +267,24 @@ export class SqliteStorage implements Storage {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    await this.walSync?.close();
     // The worker's connection closes first: the last one to close checkpoints the WAL away.
     await this.checkpointer?.stop();
     this.db.close();
   }
 
-  /** Resolves once `key` has no staged write (each batch's commit, failed or not, ends its writes). */
+  /**
+   * Resolves once `key` has no staged write (each batch's commit, failed or not, ends its writes)
+   * and, with `sync: 'full'`, no committed write waiting for its fsync.
+   */
   private async unstaged(key: string): Promise<void> {
-    while (this.batch?.objects.has(key)) await this.batch.committed.catch(() => {});
+    // A batch leaves both places when it settles; `waited` keeps a bug there from spinning here.
+    for (let waited: Batch | undefined; ; ) {
+      const pending = this.batch?.objects.has(key) ? this.batch : this.walSync?.pendingWith(key);
+      if (!pending || pending === waited) return;
+      await pending.committed.catch(() => {});
+      waited = pending;
+    }
   }
 
   /** The current object: the staged write if there is one, else the committed row. */
@@ -384,6 +399,8 @@ export class SqliteStorage implements Storage {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
+    const failure = this.walSync?.failure;
+    if (failure) return batch.reject(failure);
     try {
       this.tables.commit(batch);
     } catch (err) {
@@ -391,6 +408,7 @@ export class SqliteStorage implements Storage {
       return;
     }
     countCommittedHints(this.counts, batch);
-    batch.resolve();
+    if (this.walSync) this.walSync.add(batch);
+    else batch.resolve();
   }
 }

@@ -7,9 +7,11 @@ import Database from 'better-sqlite3';
 import type { QuarantinedRow, Storage } from '../../src/core/ports.js';
 import { asNodeId, asPartitionId, type ActorId, type VersionedObject } from '../../src/core/types.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { WalSync } from '../../src/storage/wal-sync.js';
 import { assertSameObject, storageConformance, valueObject, valueSibling } from './conformance.js';
 import { assertTreesMatchRows } from './conformance-tree.js';
 import { textObject } from './fixtures.js';
+import { waitFor } from '../kit/wait.js';
 
 const partition = asPartitionId(3);
 const encoder = new TextEncoder();
@@ -49,6 +51,33 @@ for (const sync of ['normal', 'full'] as const) {
 }
 
 describe('SqliteStorage', () => {
+  it('sync full: a write is acknowledged, and its key read, only after the fsync that covers it', async () => {
+    const t = await tempStore('full');
+    const fsyncs: Array<(err: Error | null) => void> = [];
+    try {
+      const storage = t.open();
+      // Stand in for fs.fsync so the test decides when it completes (wal-sync.test.ts covers WalSync itself).
+      await storage['walSync']!.close();
+      storage['walSync'] = new WalSync(-1, (_fd, done) => void fsyncs.push(done));
+      let acked = false;
+      const write = storage.update('k', partition, () => textObject('v')).then(() => (acked = true));
+      await waitFor(() => fsyncs.length === 1, { what: 'the commit to start an fsync', timeoutMs: 5000 });
+      let read: string | undefined;
+      const reading = storage.get('k').then((o) => (read = o?.siblings[0]?.value.kind));
+      // Many turns: the commit, and any ack that did not wait for the fsync, would have happened.
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(acked, false, 'not acknowledged before its fsync');
+      assert.equal(read, undefined, 'nor read');
+      fsyncs.shift()!(null);
+      await write;
+      await reading;
+      assert.equal(read, 'value');
+    } finally {
+      for (const done of fsyncs.splice(0)) done(null); // close waits for them
+      await t.cleanup();
+    }
+  });
+
   it('uses WAL and records its schema version and incarnation', async () => {
     const t = await tempStore();
     try {
