@@ -73,6 +73,8 @@ async function main(): Promise<void> {
   const peer: PeerResult[] = [];
   for (const mode of peerModes) peer.push(await peerPhase(o, mode));
   printReport({ noop, sqlite, peer });
+  // CPU time per operation grows too on a busy machine (every wake-up finds cold caches): say how busy it was.
+  console.log(`(load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 }
 
 installCleanupHandlers();

@@ -38,6 +38,7 @@ export async function noopPhase(o: FloorOptions): Promise<Measured> {
     if (o.warmup > 0) {
       progress(`  no-op HTTP: warm-up ${o.warmup}s ... `);
       await runLoad({ ...spec, seconds: o.warmup, keyPrefix: 'warm-' });
+      progress('done\n');
     }
     progress(`  no-op HTTP: PUT ${o.seconds}s ... `);
     const m = await measured(spec, [noop.pid]);
