@@ -68,11 +68,13 @@ function printHeader(): void {
 async function main(): Promise<void> {
   printHeader();
   const o: FloorOptions = { ...settings, dir: benchTmpDir() };
-  const noop = await noopPhase(o);
+  const noopStart = await noopPhase(o, 'start');
   const sqlite = await sqlitePhase(o, sqliteBatches);
   const peer: PeerResult[] = [];
   for (const mode of peerModes) peer.push(await peerPhase(o, mode));
-  printReport({ noop, sqlite, peer });
+  // Again at the end: if the machine's load changed meanwhile, the two differ (and the report says so).
+  const noopEnd = await noopPhase(o, 'end');
+  printReport({ noop: [noopStart, noopEnd], sqlite, peer });
   // CPU time per operation grows too on a busy machine (every wake-up finds cold caches): say how busy it was.
   console.log(`(load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 }

@@ -29,18 +29,18 @@ export interface FloorOptions {
 
 const progress = (text: string) => process.stdout.write(text);
 
-/** Phase 1: PUTs of `valueBytes` values to the no-op fastify server, closed loop; server CPU while the load runs. */
-export async function noopPhase(o: FloorOptions): Promise<Measured> {
+/** Phase 1 (run at the start and at the end: `when`): PUTs of `valueBytes` values to a new no-op fastify server, closed loop; server CPU while the load runs. */
+export async function noopPhase(o: FloorOptions, when: string): Promise<Measured> {
   const noop = await startNoop(o.valueBytes);
   try {
     // Three URLs of the one server, as `npm run bench` drives it (the generator's setup as for a 3-node cluster).
-    const spec: LoadSpec = { urls: [noop.url, noop.url, noop.url], connections: o.connections, seconds: o.seconds, method: 'PUT', query: 'w=2', keyPrefix: 'key-', valueBytes: o.valueBytes };
+    const spec: LoadSpec = { urls: [noop.url, noop.url, noop.url], connections: o.connections, seconds: o.seconds, method: 'PUT', query: 'w=2', keyPrefix: `${when}-`, valueBytes: o.valueBytes };
     if (o.warmup > 0) {
-      progress(`  no-op HTTP: warm-up ${o.warmup}s ... `);
-      await runLoad({ ...spec, seconds: o.warmup, keyPrefix: 'warm-' });
+      progress(`  no-op HTTP (${when}): warm-up ${o.warmup}s ... `);
+      await runLoad({ ...spec, seconds: o.warmup, keyPrefix: `${when}-warm-` });
       progress('done\n');
     }
-    progress(`  no-op HTTP: PUT ${o.seconds}s ... `);
+    progress(`  no-op HTTP (${when}): PUT ${o.seconds}s ... `);
     const m = await measured(spec, [noop.pid]);
     progress(`${Math.round(m.r.ok / m.r.seconds)} req/s\n`);
     return m;

@@ -10,8 +10,12 @@ export const putTargetRatio = 4;
 /** The rows per transaction of the loaded floor (the lightly loaded one uses 1). */
 export const loadedBatch = 16;
 
+/** The no-op request's cost at the end and at the start differing by more than this factor: the machine's load changed. */
+export const noopDriftMax = 1.25;
+
 export interface FloorResults {
-  readonly noop: Measured;
+  /** The no-op phase at the start and again at the end of the run (the floor uses both together). */
+  readonly noop: readonly [start: Measured, end: Measured];
   readonly sqlite: readonly SqliteResult[];
   readonly peer: readonly PeerResult[];
 }
@@ -30,11 +34,17 @@ interface TableRow {
 
 const usPerOp = (r: TableRow): number | undefined => (r.cpuUs === undefined || r.ops === 0 ? undefined : r.cpuUs / r.ops);
 
-function noopRow(m: Measured): TableRow {
+function noopRow(m: Measured, when: string): TableRow {
   const r = m.r;
   const bad = r.non2xx + r.errors > 0 ? `; ${r.non2xx} non-2xx, ${r.errors} errors` : '';
   const note = `${count(r.ok / r.seconds)} req/s; generator ${fmt(r.generatorCpuSeconds / r.seconds, 2)} cores${bad}`;
-  return { phase: 'no-op HTTP PUT (server process)', ops: r.ok, cpuUs: m.serverCpu === undefined ? undefined : m.serverCpu * 1e6, note };
+  return { phase: `no-op HTTP PUT, server (${when})`, ops: r.ok, cpuUs: m.serverCpu === undefined ? undefined : m.serverCpu * 1e6, note };
+}
+
+/** Both no-op phases as one: their CPU over their requests. */
+function pooled(start: TableRow, end: TableRow): TableRow {
+  const cpuUs = start.cpuUs === undefined || end.cpuUs === undefined ? undefined : start.cpuUs + end.cpuUs;
+  return { phase: 'no-op HTTP PUT, server (both)', ops: start.ops + end.ops, cpuUs, note: 'the figure the floors use' };
 }
 
 function sqliteRow(r: SqliteResult): TableRow {
@@ -83,9 +93,10 @@ const exchangeUsOf = (res: FloorResults, mode: PeerMode['name']): number | undef
 
 /** The table, the floors and the conclusion. */
 export function printReport(res: FloorResults): void {
-  const noop = noopRow(res.noop);
+  const [start, end] = [noopRow(res.noop[0], 'start'), noopRow(res.noop[1], 'end')];
+  const noop = pooled(start, end);
   console.log('\nCPU per operation (user + system of the processes named, not wall time)\n');
-  printTable([noop, ...res.sqlite.map(sqliteRow), ...res.peer.map(peerRow)]);
+  printTable([start, end, noop, ...res.sqlite.map(sqliteRow), ...res.peer.map(peerRow)]);
   const noopUs = usPerOp(noop);
   if (noopUs === undefined) {
     console.log("\nNo floor: the no-op server's CPU could not be read (/proc).");
@@ -99,7 +110,17 @@ export function printReport(res: FloorResults): void {
     "This floor excludes all of kvorum's own work: HTTP routing beyond fastify's no-op, validation, version vectors, encoding, " +
       'Merkle hashes, metrics, and any protocol above raw length-prefixed frames for the peer messages. The no-op request is the loaded figure in every line.',
   );
+  const drift = driftWarning(usPerOp(start)!, usPerOp(end)!);
+  if (drift !== undefined) console.log(drift);
   console.log(conclusion(noopUs, loaded, light));
+}
+
+function driftWarning(startUs: number, endUs: number): string | undefined {
+  if (Math.max(startUs, endUs) / Math.min(startUs, endUs) <= noopDriftMax) return undefined;
+  return (
+    `WARNING: the no-op request cost ${fmt(startUs)} us at the start and ${fmt(endUs)} us at the end: the machine's load changed ` +
+    'during the run (CPU per operation grows on a busy machine), so the phases are not comparable and the ratios are unreliable. Run again when it is quieter.'
+  );
 }
 
 function conclusion(noopUs: number, loaded: number | undefined, light: number | undefined): string {
