@@ -1,9 +1,9 @@
-// The HTTP bench's processes: the no-op server and the load generators (the kit's Proc: watched,
-// killed by pid if we die), anything else registered for cleanup (kvorum clusters, etcd), the
-// temp dir, the CPU time of a set of pids, and one measured load phase. Cleanup runs once, on the
-// normal end, on an error and on SIGINT/SIGTERM.
+// The benches' processes: the no-op server, the load generators and any other child (the kit's
+// Proc: watched, killed by pid if we die), anything else registered for cleanup (kvorum clusters,
+// etcd), the temp dir, the CPU time of a set of pids, and one measured load phase. Cleanup runs
+// once, on the normal end, on an error and on SIGINT/SIGTERM.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../kit/paths.js';
@@ -14,7 +14,7 @@ const loadScript = join(repoRoot, 'test/bench/load.ts');
 const noopScript = join(repoRoot, 'test/bench/noop-server.ts');
 /** SIGTERM first; SIGKILL what still runs after this. */
 export const stopGraceMs = 5000;
-const noopListenDeadlineMs = 15_000;
+const listenDeadlineMs = 15_000;
 const failedOutputLines = 40;
 
 const children = new Set<Proc>();
@@ -36,18 +36,27 @@ export function onCleanup(stop: () => Promise<void>): () => Promise<void> {
   };
 }
 
-function startChild(name: string, args: string[], onLine?: (line: string) => void): Proc {
+/** Starts `node args...` as a watched child of the bench: stopped by pid at cleanup if still running. */
+export function startChild(name: string, args: string[], onLine?: (line: string) => void): Proc {
   const child = new Proc(name, args, onLine ? { onLine } : {});
   children.add(child);
   void child.exited.then(() => children.delete(child));
   return child;
 }
 
+async function stopProc(child: Proc): Promise<void> {
+  child.kill('SIGTERM');
+  await child.waitExit(stopGraceMs).catch(() => child.kill('SIGKILL'));
+}
+
+/** Stops the child the bench started with this pid (SIGTERM, SIGKILL after stopGraceMs); a no-op if it has exited. */
+export async function stopChild(pid: number): Promise<void> {
+  const child = [...children].find((c) => c.pid === pid);
+  if (child !== undefined) await stopProc(child);
+}
+
 async function stopAll(): Promise<void> {
-  const stopping = [...children].map(async (child) => {
-    child.kill('SIGTERM');
-    await child.waitExit(stopGraceMs).catch(() => child.kill('SIGKILL'));
-  });
+  const stopping = [...children].map(stopProc);
   const registered = [...stoppers].reverse();
   stoppers.clear();
   await Promise.all([...stopping, ...registered.map((stop) => stop().catch((err: unknown) => console.error(`cleanup: ${String(err)}`)))]);
@@ -105,23 +114,55 @@ export function cpuSeconds(pids: readonly number[]): number | undefined {
   return ticks / clockTicks;
 }
 
+/**
+ * Like cpuSeconds, to the nanosecond instead of in clock ticks (10 ms): the sum over the processes'
+ * threads of their time on a CPU (/proc/PID/task/TID/schedstat), user and system. A thread that has
+ * exited no longer counts (Node's threads live as long as the process). Undefined without schedstat.
+ */
+export function cpuSecondsExact(pids: readonly number[]): number | undefined {
+  let ns = 0;
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+      ns += Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      return undefined;
+    }
+    for (const tid of tids) {
+      if (tid === String(pid)) continue;
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread has just exited
+      }
+    }
+  }
+  return Number.isFinite(ns) ? ns / 1e9 : undefined;
+}
+
 export function failed(label: string, logs: string, why: string): Error {
   return new Error(`${label} ${why}; its last output:\n  ${logs.split('\n').slice(-failedOutputLines).join('\n  ') || '(none)'}`);
 }
 
 /** Starts noop-server.ts answering GETs with `valueBytes`-byte bodies. */
 export function startNoop(valueBytes: number): Promise<{ pid: number; url: string }> {
+  return startServer('noop-server', ['--import', 'tsx', noopScript, '--value-bytes', String(valueBytes)]);
+}
+
+/** Starts a server script that prints `{"port":N}` on stdout once it listens on 127.0.0.1:N. */
+export function startServer(name: string, args: string[]): Promise<{ pid: number; url: string; port: number }> {
   return new Promise((resolve, reject) => {
     let done = false;
-    const child = startChild('noop-server', ['--import', 'tsx', noopScript, '--value-bytes', String(valueBytes)], (line) => {
+    const child = startChild(name, args, (line) => {
       const m = /^\{"port":(\d+)\}$/.exec(line);
       if (m && !done) {
         done = true;
         clearTimeout(timer);
-        resolve({ pid: child.pid!, url: `http://127.0.0.1:${m[1]}` });
+        resolve({ pid: child.pid!, url: `http://127.0.0.1:${m[1]}`, port: Number(m[1]) });
       }
     });
-    const timer = setTimeout(() => !done && ((done = true), reject(failed(child.label, child.logs(), `did not print its port within ${noopListenDeadlineMs / 1000} s`))), noopListenDeadlineMs);
+    const timer = setTimeout(() => !done && ((done = true), reject(failed(child.label, child.logs(), `did not print its port within ${listenDeadlineMs / 1000} s`))), listenDeadlineMs);
     void child.exited.then(({ code }) => !done && ((done = true), clearTimeout(timer), reject(failed(child.label, child.logs(), `exited (code ${code}) before listening`))));
   });
 }
