@@ -63,7 +63,7 @@ const closer = (db: Database.Database) => ({
  * leaves as rows but for a rare collision.
  */
 function kvorumWriter(dir: string): RowWriter {
-  const { db } = openDatabase(dir, 'normal', () => {});
+  const { db } = openDatabase(dir, () => {});
   const byKey = db.prepare<[string], [unknown, unknown, unknown]>('SELECT partition, leaf, vhash FROM objects WHERE key = ?').raw().safeIntegers();
   const upsertObject = db.prepare<[string, number, Buffer, number, bigint]>(
     `INSERT INTO objects (key, partition, object, leaf, vhash) VALUES (?, ?, ?, ?, ?)
