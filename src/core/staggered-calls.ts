@@ -10,6 +10,9 @@ export class NotAsked extends Error {
   }
 }
 
+// One instance for every spare: most reads have one, and an Error's stack trace is costly to take.
+const notAsked = new NotAsked();
+
 export interface StaggeredCalls<T> {
   /** One promise per entry of `starts`, in the same order. */
   readonly calls: readonly Promise<T>[];
@@ -43,7 +46,7 @@ export function staggeredCalls<T>(runtime: Runtime, starts: readonly (() => Prom
       if (stopped) return;
       stopped = true;
       timer?.cancel();
-      for (const spare of spares.splice(0)) spare.reject(new NotAsked());
+      for (const spare of spares.splice(0)) spare.reject(notAsked);
     },
   };
 }
