@@ -5,7 +5,7 @@
 // (user + system), not wall time. See test/bench/README.md.
 //   npm run bench:floor -- [--seconds 5] [--warmup 1] [--connections 64] [--preload 50000] [--rows 20000]
 import os from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchCli } from './cli.js';
 import { benchTmpDir, cleanup, installCleanupHandlers, wasInterrupted } from './bench-procs.js';
 import { noopPhase, peerModes, peerPhase, sqlitePhase, type FloorOptions, type PeerResult } from './floor-phases.js';
 import { loadedBatch, printReport } from './floor-report.js';
@@ -14,38 +14,17 @@ const valueBytes = 1024;
 const sqliteBatches = [1, 4, loadedBatch, 64];
 const usage = 'usage: npm run bench:floor -- [--seconds S] [--warmup S] [--connections C] [--preload N] [--rows N]';
 
-/** A bad command line: the reason and the usage on stderr, exit code 2. */
-function usageError(why: string): never {
-  console.error(`${why}\n${usage}`);
-  process.exit(2);
-}
-
-function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        seconds: { type: 'string', default: '5' },
-        warmup: { type: 'string', default: '1' },
-        connections: { type: 'string', default: '64' },
-        preload: { type: 'string', default: '50000' },
-        rows: { type: 'string', default: '20000' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-}
-
-const flags = parseFlags();
-if (flags.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const integer = (name: string, raw: string, min: number): number => {
-  const n = Number(raw);
-  return Number.isInteger(n) && n >= min ? n : usageError(`--${name} must be an integer >= ${min}, got ${raw}`);
-};
+const { flags, integer } = benchCli(
+  {
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '64' },
+    preload: { type: 'string', default: '50000' },
+    rows: { type: 'string', default: '20000' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  usage,
+);
 const settings: Omit<FloorOptions, 'dir'> = {
   seconds: integer('seconds', flags.seconds, 1),
   warmup: integer('warmup', flags.warmup, 0),

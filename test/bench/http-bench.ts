@@ -6,7 +6,7 @@
 //                    [--vs etcd] [--value-sizes | --sizes 100,1024,65536,1048576] [--skip noop,latency,sync] [--profile DIR]
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchCli } from './cli.js';
 import { benchTmpDir, cleanup, installCleanupHandlers, onCleanup, startNoop, wasInterrupted } from './bench-procs.js';
 import { dataRoot, startKvorum, verifySample, type SyncMode } from './bench-kvorum.js';
 import { latencyPhases, peakKeysFile, peakPhases, sizePhases, type PhaseOptions, type Row, type Target } from './bench-phases.js';
@@ -21,42 +21,21 @@ const readBackSample = 30;
 const usage = `usage: npm run bench -- [--seconds S] [--warmup S] [--connections C] [--value-bytes B] [--vs etcd]
                     [--value-sizes | --sizes B,B,...] [--skip ${skippable.join(',')}] [--profile DIR]`;
 
-/** A bad command line: the reason and the usage on stderr, exit code 2. */
-function usageError(why: string): never {
-  console.error(`${why}\n${usage}`);
-  process.exit(2);
-}
-
-function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        seconds: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '2' },
-        connections: { type: 'string', default: '64' },
-        'value-bytes': { type: 'string', default: '1024' },
-        vs: { type: 'string' },
-        'value-sizes': { type: 'boolean', default: false },
-        sizes: { type: 'string' },
-        skip: { type: 'string', default: '' },
-        profile: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-}
-
-const flags = parseFlags();
-if (flags.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const positiveInt = (name: string, raw: string, min: number): number => {
-  const n = Number(raw);
-  return Number.isInteger(n) && n >= min ? n : usageError(`--${name} must be an integer >= ${min}, got ${raw}`);
-};
+const { flags, usageError, integer: positiveInt } = benchCli(
+  {
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '64' },
+    'value-bytes': { type: 'string', default: '1024' },
+    vs: { type: 'string' },
+    'value-sizes': { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    skip: { type: 'string', default: '' },
+    profile: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  usage,
+);
 const settings: Omit<PhaseOptions, 'dir'> = {
   seconds: positiveInt('seconds', flags.seconds, 1),
   warmup: positiveInt('warmup', flags.warmup, 0),
