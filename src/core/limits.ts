@@ -119,6 +119,8 @@ export const sqliteCacheKiB = 64 * 1024;
 export const checkpointIntervalMs = 250;
 /** SQLite's default automatic checkpoint threshold (pages), used again if the checkpointer stops. */
 export const walAutocheckpointPages = 1000;
+/** WAL frames (pages, 4 KiB) beyond which the node's connection checkpoints the rest itself so the WAL starts over (checkpointer.ts): 64 MiB. */
+export const walRestartFramesMin = 16_384;
 /** A storage meta record's name (Storage.putMeta), at most: names are chosen by code, not by clients. */
 export const metaNameCharsMax = 200;
 /** A storage meta record's bytes, at most: a ring or a cursor, never bulk data (it is read whole). */

@@ -410,5 +410,6 @@ export class SqliteStorage implements Storage {
     countCommittedHints(this.counts, batch);
     if (this.walSync) this.walSync.add(batch);
     else batch.resolve();
+    this.checkpointer?.restartLongWal();
   }
 }
