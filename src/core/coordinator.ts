@@ -66,9 +66,7 @@ export class Coordinator {
   }
 
   private async forward(op: ClientOp, primaries: readonly NodeId[]): Promise<ClientResult> {
-    // Live-looking primaries first; the others are still tried, the detector is only advice.
-    const ordered = [...primaries.filter((p) => this.deps.detector.isUp(p)), ...primaries.filter((p) => !this.deps.detector.isUp(p))];
-    for (const peer of ordered) {
+    for (const peer of this.upFirst(primaries)) {
       try {
         const reply = await this.deps.rpc.call(peer, { type: 'forward', request: op }, op.timeoutMs + forwardMarginMs);
         return reply.result;
@@ -194,8 +192,8 @@ export class Coordinator {
   private readCalls(op: Read, primaries: readonly NodeId[]): Array<() => Promise<Reply<VersionedObject | undefined>>> {
     const { key, timeoutMs } = op;
     const deadline = this.deps.runtime.now() + timeoutMs;
-    const { self, detector } = this.deps;
-    const ordered = [...primaries.filter((p) => p === self), ...primaries.filter((p) => p !== self && detector.isUp(p)), ...primaries.filter((p) => p !== self && !detector.isUp(p))];
+    const { self } = this.deps;
+    const ordered = [...primaries.filter((p) => p === self), ...this.upFirst(primaries.filter((p) => p !== self))];
     let local: Promise<VersionedObject | undefined> | undefined;
     let hashed: Promise<bigint | null | undefined> | undefined;
     const readLocal = () => (local ??= this.deps.replica.get(key));
@@ -207,6 +205,12 @@ export class Coordinator {
       const same = (digest === null ? null : unpackHashes(digest)[0]) === (await localHash());
       return { node, primary: true, value: same ? await readLocal() : await this.readReplica(node, key, deadline - this.deps.runtime.now()) };
     });
+  }
+
+  /** Live-looking nodes first, in their order; the others are still tried, the detector is only advice. */
+  private upFirst(nodes: readonly NodeId[]): NodeId[] {
+    const { detector } = this.deps;
+    return [...nodes.filter((n) => detector.isUp(n)), ...nodes.filter((n) => !detector.isUp(n))];
   }
 
   private async readReplica(peer: NodeId, key: string, timeoutMs: number): Promise<VersionedObject | undefined> {

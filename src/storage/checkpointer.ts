@@ -65,11 +65,11 @@ export class Checkpointer {
     const worker = new Worker(workerSource, { eval: true, workerData: { path, driver, intervalMs: checkpointIntervalMs } });
     const checkpointer = new Checkpointer(worker, db, events);
     worker.on('message', (m: { failed?: string; log?: number }) => {
-      if (m.failed !== undefined) checkpointer.failed(m.failed, events);
+      if (m.failed !== undefined) checkpointer.failed(m.failed);
       if (typeof m.log === 'number') checkpointer.walFrames = m.log;
     });
     worker.on('error', (err) => events.onProblem(`WAL checkpointer failed: ${err.message}`));
-    worker.on('exit', (code) => checkpointer.exited(code, events));
+    worker.on('exit', (code) => checkpointer.exited(code));
     worker.unref();
     return checkpointer;
   }
@@ -85,7 +85,7 @@ export class Checkpointer {
     try {
       this.db.pragma('wal_checkpoint(PASSIVE)');
     } catch (err) {
-      this.failed(`on the node's thread: ${(err as Error).message}`, this.events);
+      this.failed(`on the node's thread: ${(err as Error).message}`);
     }
   }
 
@@ -101,19 +101,19 @@ export class Checkpointer {
   }
 
   /** A round failed: reported at most once per failureRepeatIntervalMs (rounds repeat 4 times a second). */
-  private failed(message: string, events: CheckpointerEvents): void {
+  private failed(message: string): void {
     this.heldBack++;
     const now = performance.now();
     if (now - this.reportedAtMs < failureRepeatIntervalMs) return;
-    events.onProblem(`WAL checkpoint failed (${this.heldBack} rounds since the last report): ${message}`);
+    this.events.onProblem(`WAL checkpoint failed (${this.heldBack} rounds since the last report): ${message}`);
     this.reportedAtMs = now;
     this.heldBack = 0;
   }
 
-  private exited(code: number, events: CheckpointerEvents): void {
+  private exited(code: number): void {
     this.running = false;
     if (this.stopping || !this.db.open) return;
     this.db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
-    events.onProblem(`WAL checkpointer stopped (exit ${code}); the node checkpoints by itself from now on`);
+    this.events.onProblem(`WAL checkpointer stopped (exit ${code}); the node checkpoints by itself from now on`);
   }
 }

@@ -1,6 +1,7 @@
 // Argument checks every engine makes the same way (the simulator's storage too): a failed one is
 // a caller's bug, thrown as a RangeError before anything is read or staged.
 import { metaBytesMax, metaNameCharsMax, storageBatchMax } from '../core/limits.js';
+import { merkleLeaves } from '../core/merkle.js';
 
 export function checkMetaName(name: string): void {
   if (typeof name !== 'string' || name.length > metaNameCharsMax) {
@@ -23,4 +24,9 @@ export function checkMetaBytes(bytes: Uint8Array | undefined): void {
 export function dropLimit(limit: number): number {
   if (!(limit >= 1)) throw new RangeError(`storage: dropPartition limit must be at least 1, not ${String(limit)}`);
   return Math.min(Math.floor(limit), storageBatchMax);
+}
+
+/** A tree leaf number, as leafKeys takes it: 0..merkleLeaves-1. */
+export function checkLeaf(leaf: number): void {
+  if (!Number.isInteger(leaf) || leaf < 0 || leaf >= merkleLeaves) throw new RangeError(`leaf must be in 0..${merkleLeaves - 1}, got ${leaf}`);
 }

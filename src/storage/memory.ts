@@ -3,10 +3,10 @@
 // Semantics match SqliteStorage; every write is "durable" (and visible) as soon as it is made,
 // and hint counts move when the write resolves, as the Storage port requires.
 import { randomBytes } from 'node:crypto';
-import { emptyTree, LeafTree, leafOf, merkleLeaves, versionHash, type TreeView } from '../core/merkle.js';
+import { emptyTree, LeafTree, leafOf, versionHash, type TreeView } from '../core/merkle.js';
 import type { HintEntry, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
-import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
+import { checkLeaf, checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
 import { decodeOwnObject, encodeObject } from './object-codec.js';
 import { SortedKeys } from './sorted-keys.js';
 
@@ -218,7 +218,7 @@ export class MemoryStorage implements Storage {
   /** Walks the partition's keys: this engine serves tests and the simulator, with few keys per partition. */
   leafKeys(partition: PartitionId, leaf: number): Promise<Array<[string, bigint]>> {
     return settle(() => {
-      if (!Number.isInteger(leaf) || leaf < 0 || leaf >= merkleLeaves) throw new RangeError(`leaf must be in 0..${merkleLeaves - 1}, got ${leaf}`);
+      checkLeaf(leaf);
       this.checkOpen();
       const keys = this.partitions.get(partition)?.after(undefined, Infinity) ?? [];
       return keys.filter((key) => leafOf(key) === leaf).map((key): [string, bigint] => [key, this.objects.get(key)!.vhash]);

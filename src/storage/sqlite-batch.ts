@@ -46,11 +46,17 @@ export function stageHintIn(batch: Batch, target: NodeId, key: string, entry: St
 /** Moves the committed hint counts per target by what a committed `batch` did. */
 export function countCommittedHints(counts: Map<NodeId, number>, batch: Batch): void {
   for (const [target, staged] of batch.hints) {
-    let count = counts.get(target) ?? 0;
-    for (const { existed, next } of staged.values()) count += (next ? 1 : 0) - (existed ? 1 : 0);
-    if (count > 0) counts.set(target, count);
-    else counts.delete(target);
+    let delta = 0;
+    for (const { existed, next } of staged.values()) delta += (next ? 1 : 0) - (existed ? 1 : 0);
+    moveHintCount(counts, target, delta);
   }
+}
+
+/** Moves `target`'s committed hint count by `delta`; a target with none left has no entry. */
+export function moveHintCount(counts: Map<NodeId, number>, target: NodeId, delta: number): void {
+  const count = (counts.get(target) ?? 0) + delta;
+  if (count > 0) counts.set(target, count);
+  else counts.delete(target);
 }
 
 /**

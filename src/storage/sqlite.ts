@@ -4,20 +4,19 @@
 // A committed row that cannot be served (undecodable, or a key or partition no write of ours could
 // have stored) is quarantined when first read: moved aside, reported, and treated as absent.
 import type Database from 'better-sqlite3';
-import { storageBatchMax } from '../core/limits.js';
-import { leafOf, merkleLeaves, versionHash, type TreeView } from '../core/merkle.js';
+import { leafOf, versionHash, type TreeView } from '../core/merkle.js';
 import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
-import { checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
+import { checkLeaf, checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
 import { Checkpointer, type CheckpointerEvents } from './checkpointer.js';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { checkHintRow, checkKey, checkObjectRow, sqlType } from './sqlite-rows.js';
-import { batchWrites, countCommittedHints, emptyBatch, firstKeysWithStaged, stageHintIn, type Batch, type StagedHint } from './sqlite-batch.js';
+import { countCommittedHints, firstKeysWithStaged, moveHintCount, stageHintIn, type Batch, type StagedHint } from './sqlite-batch.js';
+import { GroupCommit } from './sqlite-commits.js';
 import { openDatabase, pageSize, Tables, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
 import { WalSync } from './wal-sync.js';
 
 export class SqliteStorage implements Storage {
-  private batch: Batch | undefined;
   private closed = false;
   private readonly tables: Tables;
   /** Last hint version handed out; versions only ever grow (restarting above the stored maximum). */
@@ -26,16 +25,21 @@ export class SqliteStorage implements Storage {
   private readonly counts: Map<NodeId, number>;
   private readonly quarantineListeners: Array<(row: QuarantinedRow) => void> = [];
   private checkpointer: Checkpointer | undefined;
-  /** `sync: 'full'`: batches are acknowledged once an fsync of the WAL covers them (wal-sync.ts). */
-  private walSync: WalSync | undefined;
+  private readonly commits: GroupCommit;
 
   private constructor(
     private readonly db: Database.Database,
     readonly incarnation: string,
+    walSync: WalSync | undefined,
   ) {
     this.tables = new Tables(db);
     this.hintVersion = this.tables.maxHintVersion();
     this.counts = this.tables.hintCounts();
+    const commit = (batch: Batch) => {
+      this.tables.commit(batch);
+      countCommittedHints(this.counts, batch);
+    };
+    this.commits = new GroupCommit(commit, () => this.checkpointer?.restartLongWal(), walSync);
   }
 
   /**
@@ -47,8 +51,7 @@ export class SqliteStorage implements Storage {
   static open(opts: { dir: string; sync?: 'normal' | 'full'; log?: (message: string) => void; checkpoints?: CheckpointerEvents }): SqliteStorage {
     const { db, incarnation } = openDatabase(opts.dir, opts.log ?? (() => {}));
     try {
-      const storage = new SqliteStorage(db, incarnation);
-      if (opts.sync === 'full') storage.walSync = WalSync.open(`${db.name}-wal`);
+      const storage = new SqliteStorage(db, incarnation, opts.sync === 'full' ? WalSync.open(`${db.name}-wal`) : undefined);
       if (opts.checkpoints) storage.checkpointer = Checkpointer.start(db, db.name, opts.checkpoints);
       return storage;
     } catch (err) {
@@ -62,7 +65,7 @@ export class SqliteStorage implements Storage {
    * fail; it still sees this node's own writes, as soon as they are durable.
    */
   async get(key: string): Promise<VersionedObject | undefined> {
-    await this.unstaged(key);
+    await this.commits.unstaged(key);
     return this.read(key);
   }
 
@@ -73,16 +76,16 @@ export class SqliteStorage implements Storage {
     change: (current: VersionedObject | undefined) => VersionedObject | null | undefined,
   ): Promise<VersionedObject | undefined> {
     try {
-      this.makeRoom();
+      this.commits.makeRoom();
       // Read, change and stage in one synchronous step: no other update of the key interleaves.
       const current = this.read(key);
       const next = change(current);
       if (next === undefined || (next === null && current === undefined)) {
         // A no-op on a staged write must still not be acknowledged before that write is durable.
-        const batch = this.batch;
+        const batch = this.commits.staged;
         return batch?.objects.has(key) ? batch.committed.then(() => current) : Promise.resolve(current);
       }
-      const open = this.stage();
+      const open = this.commits.stage();
       // The version's tree contribution, hashed once here and kept with the row.
       const write = next === null ? { partition, bytes: null, leaf: 0, vhash: 0n } : { partition, bytes: encodeObject(next), leaf: leafOf(key), vhash: versionHash(key, next) };
       open.objects.set(key, write);
@@ -97,7 +100,7 @@ export class SqliteStorage implements Storage {
    * the call, so it sees every write issued before it (unless that write's commit failed).
    */
   async scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
-    const batch = this.batch;
+    const batch = this.commits.staged;
     if (batch && batch.objects.size > 0) await batch.committed.catch(() => {});
     this.checkOpen();
     const n = pageSize(limit);
@@ -127,7 +130,7 @@ export class SqliteStorage implements Storage {
     change: (current: VersionedObject | undefined) => VersionedObject,
   ): Promise<void> {
     try {
-      this.makeRoom();
+      this.commits.makeRoom();
       const { current, staged } = this.readHint(target, key);
       const bytes = encodeObject(change(current?.object));
       // A merge keeps the hint's age, so hints cannot be kept alive forever by new writes.
@@ -140,7 +143,7 @@ export class SqliteStorage implements Storage {
 
   /** Committed hints only; waits for the open batch first, as scanPartition does. */
   async listHints(target: NodeId, limit: number): Promise<HintEntry[]> {
-    const batch = this.batch;
+    const batch = this.commits.staged;
     if (batch && batch.hintWrites > 0) await batch.committed.catch(() => {});
     this.checkOpen();
     const n = pageSize(limit);
@@ -162,11 +165,11 @@ export class SqliteStorage implements Storage {
   /** Stages the removal if the hint (staged or committed) is still at `version`; durable on resolve. */
   removeHint(target: NodeId, key: string, version: number): Promise<boolean> {
     try {
-      this.makeRoom();
+      this.commits.makeRoom();
       const { current, staged } = this.readHint(target, key);
       if (current?.version !== version) {
         // The answer rests on a staged write: give it only once that write is durable.
-        const batch = this.batch;
+        const batch = this.commits.staged;
         return staged ? batch!.committed.then(() => false) : Promise.resolve(false);
       }
       return this.stageHint(target, key, staged ?? { existed: true, next: null }, null).committed.then(() => true);
@@ -178,7 +181,7 @@ export class SqliteStorage implements Storage {
   /** Committed or staged; a staged removal still answers true until it commits (the safe side). */
   async hasHint(key: string): Promise<boolean> {
     this.checkOpen();
-    for (const staged of this.batch?.hints.values() ?? []) if (staged.get(key)?.next) return true;
+    for (const staged of this.commits.staged?.hints.values() ?? []) if (staged.get(key)?.next) return true;
     return this.tables.hasHint(key);
   }
 
@@ -197,7 +200,7 @@ export class SqliteStorage implements Storage {
    */
   async getMeta(name: string): Promise<Uint8Array | undefined> {
     checkMetaName(name);
-    while (this.batch?.meta.has(name)) await this.batch.committed.catch(() => {});
+    while (this.commits.staged?.meta.has(name)) await this.commits.staged.committed.catch(() => {});
     this.checkOpen();
     const bytes = this.tables.meta(name);
     if (bytes === undefined) return undefined;
@@ -211,8 +214,8 @@ export class SqliteStorage implements Storage {
       checkMetaName(name);
       checkMetaBytes(bytes);
       this.checkOpen();
-      this.makeRoom();
-      const open = this.stage();
+      this.commits.makeRoom();
+      const open = this.commits.stage();
       open.meta.set(name, bytes === undefined ? null : new Uint8Array(bytes));
       return open.committed;
     } catch (err) {
@@ -228,14 +231,14 @@ export class SqliteStorage implements Storage {
   dropPartition(partition: PartitionId, limit: number): Promise<number> {
     try {
       const n = dropLimit(limit);
-      this.makeRoom(n);
+      this.commits.makeRoom(n);
       const keys = this.firstKeys(partition, n);
       if (keys.length === 0) {
         // "Empty" may rest on staged writes (deletes, moves): answer once they are durable.
-        const batch = this.batch;
+        const batch = this.commits.staged;
         return batch && batch.objects.size > 0 ? batch.committed.then(() => 0) : Promise.resolve(0);
       }
-      const open = this.stage();
+      const open = this.commits.stage();
       for (const key of keys) open.objects.set(key, { partition, bytes: null, leaf: 0, vhash: 0n });
       return open.committed.then(() => keys.length);
     } catch (err) {
@@ -250,14 +253,14 @@ export class SqliteStorage implements Storage {
 
   /** Committed rows only, read from the (partition, leaf, key, vhash) index without waiting for a staged batch. */
   async leafKeys(partition: PartitionId, leaf: number): Promise<Array<[string, bigint]>> {
-    if (!Number.isInteger(leaf) || leaf < 0 || leaf >= merkleLeaves) throw new RangeError(`leaf must be in 0..${merkleLeaves - 1}, got ${leaf}`);
+    checkLeaf(leaf);
     this.checkOpen();
     return this.tables.trees.leafKeys(partition, leaf);
   }
 
   /** Waits for a staged write of `key` as get does, then reads the tree index only (never the row). */
   async versionHashOf(key: string, partition: PartitionId): Promise<bigint | undefined> {
-    await this.unstaged(key);
+    await this.commits.unstaged(key);
     this.checkOpen();
     return this.tables.trees.hashOf(key, partition);
   }
@@ -265,32 +268,17 @@ export class SqliteStorage implements Storage {
   /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
     this.closed = true;
-    await this.walSync?.close();
+    await this.commits.close();
     // The worker's connection closes first: the last one to close checkpoints the WAL away.
     await this.checkpointer?.stop();
     this.db.close();
   }
 
-  /**
-   * Resolves once `key` has no staged write (each batch's commit, failed or not, ends its writes)
-   * and, with `sync: 'full'`, no committed write waiting for its fsync.
-   */
-  private async unstaged(key: string): Promise<void> {
-    // A batch leaves both places when it settles; `waited` keeps a bug there from spinning here.
-    for (let waited: Batch | undefined; ; ) {
-      const pending = this.batch?.objects.has(key) ? this.batch : this.walSync?.pendingWith(key);
-      if (!pending || pending === waited) return;
-      await pending.committed.catch(() => {});
-      waited = pending;
-    }
-  }
-
   /** The current object: the staged write if there is one, else the committed row. */
   private read(key: string): VersionedObject | undefined {
     this.checkOpen();
-    const staged = this.batch?.objects.get(key);
+    const staged = this.commits.staged?.objects.get(key);
     if (staged) return staged.bytes ? decodeObject(staged.bytes) : undefined;
     const row = this.tables.object(key);
     return row && this.objectOf(row)?.object;
@@ -299,7 +287,7 @@ export class SqliteStorage implements Storage {
   /** The first `n` keys of `partition` in key order: staged writes applied over the committed rows. */
   private firstKeys(partition: PartitionId, n: number): string[] {
     this.checkOpen();
-    return firstKeysWithStaged(this.batch?.objects ?? new Map(), partition, n, (limit) => this.committedKeys(partition, limit));
+    return firstKeysWithStaged(this.commits.staged?.objects ?? new Map(), partition, n, (limit) => this.committedKeys(partition, limit));
   }
 
   /**
@@ -326,7 +314,7 @@ export class SqliteStorage implements Storage {
     key: string,
   ): { current: (HintRow & { object: VersionedObject }) | undefined; staged: StagedHint | undefined } {
     this.checkOpen();
-    const staged = this.batch?.hints.get(target)?.get(key);
+    const staged = this.commits.staged?.hints.get(target)?.get(key);
     if (staged) return { current: staged.next ? { ...staged.next, object: decodeObject(staged.next.bytes) } : undefined, staged };
     const row = this.tables.hint(target, key);
     return { current: row && this.hintOf(target, row), staged };
@@ -352,10 +340,8 @@ export class SqliteStorage implements Storage {
     this.tables.quarantineHint(row.rowid, checked.reason, Date.now());
     const key = typeof row.key === 'string' ? row.key : undefined;
     // The committed row is gone: the count drops now, and a write staged over it will add, not replace.
-    const count = (this.counts.get(target) ?? 1) - 1;
-    if (count > 0) this.counts.set(target, count);
-    else this.counts.delete(target);
-    const staged = key === undefined ? undefined : this.batch?.hints.get(target)?.get(key);
+    moveHintCount(this.counts, target, -1);
+    const staged = key === undefined ? undefined : this.commits.staged?.hints.get(target)?.get(key);
     if (staged) staged.existed = false;
     this.reportQuarantine({ kind: 'hint', key, target, reason: checked.reason });
     return undefined;
@@ -366,50 +352,12 @@ export class SqliteStorage implements Storage {
   }
 
   private stageHint(target: NodeId, key: string, entry: StagedHint, next: HintRow | null): Batch {
-    const open = this.stage();
+    const open = this.commits.stage();
     stageHintIn(open, target, key, entry, next);
     return open;
   }
 
   private checkOpen(): void {
     if (this.closed) throw new Error('storage: closed');
-  }
-
-  /**
-   * Flushes the batch if `writes` more would overfill it. Called before reading: if that commit
-   * fails, the value read must not come from its writes.
-   */
-  private makeRoom(writes = 1): void {
-    const batch = this.batch;
-    if (batch && batchWrites(batch) + writes > storageBatchMax) this.flush();
-  }
-
-  /** The open batch, creating it (and scheduling its commit) if needed. */
-  private stage(): Batch {
-    if (this.batch) return this.batch;
-    const batch = emptyBatch();
-    this.batch = batch;
-    // setImmediate runs after pending I/O callbacks, so a burst of requests shares one commit.
-    setImmediate(() => this.batch === batch && this.flush());
-    return batch;
-  }
-
-  /** Commits the open batch in one transaction. On failure its writes are dropped, not retried. */
-  private flush(): void {
-    const batch = this.batch;
-    if (!batch) return;
-    this.batch = undefined;
-    const failure = this.walSync?.failure;
-    if (failure) return batch.reject(failure);
-    try {
-      this.tables.commit(batch);
-    } catch (err) {
-      batch.reject(err);
-      return;
-    }
-    countCommittedHints(this.counts, batch);
-    if (this.walSync) this.walSync.add(batch);
-    else batch.resolve();
-    this.checkpointer?.restartLongWal();
   }
 }

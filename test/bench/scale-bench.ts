@@ -9,17 +9,17 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { merkleBranches, merkleLeaves } from '../../src/core/merkle.js';
 import { Proc } from '../kit/proc.js';
 import { startCluster, type TestCluster } from '../kit/test-cluster.js';
+import { benchCli } from './cli.js';
 import { resultMarker, type LoadResult, type LoadSpec } from './common.js';
 import { loadedKey, loadKeys } from './scale-load.js';
 
-const { values: flags } = parseArgs({
-  options: {
+const { flags, integer } = benchCli(
+  {
     keys: { type: 'string', default: '1000000' },
     'base-keys': { type: 'string', default: '10000' },
     nodes: { type: 'string', default: '3' },
@@ -28,21 +28,18 @@ const { values: flags } = parseArgs({
     'value-bytes': { type: 'string', default: '1024' },
     'read-keys': { type: 'string', default: '200000' },
     warmup: { type: 'string', default: '3' },
+    help: { type: 'boolean', short: 'h' },
   },
-});
-const int = (name: string, v: string | undefined): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-  return n;
-};
-const keys = int('keys', flags.keys);
-const baseKeys = int('base-keys', flags['base-keys']);
-const nodeCount = int('nodes', flags.nodes);
-const seconds = int('seconds', flags.seconds);
-const connections = int('connections', flags.connections);
-const valueBytes = int('value-bytes', flags['value-bytes']);
-const readKeys = int('read-keys', flags['read-keys']);
-const warmup = Number(flags.warmup);
+  'usage: npm run bench:scale -- [--keys N] [--base-keys N] [--nodes K] [--seconds S] [--connections C] [--value-bytes B] [--read-keys N] [--warmup S]',
+);
+const keys = integer('keys', flags.keys, 1);
+const baseKeys = integer('base-keys', flags['base-keys'], 1);
+const nodeCount = integer('nodes', flags.nodes, 1);
+const seconds = integer('seconds', flags.seconds, 1);
+const connections = integer('connections', flags.connections, 1);
+const valueBytes = integer('value-bytes', flags['value-bytes'], 1);
+const readKeys = integer('read-keys', flags['read-keys'], 1);
+const warmup = integer('warmup', flags.warmup, 0);
 const loadScript = fileURLToPath(new URL('./load.ts', import.meta.url));
 const quorum = Math.floor(nodeCount / 2) + 1;
 

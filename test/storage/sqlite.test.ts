@@ -57,8 +57,9 @@ describe('SqliteStorage', () => {
     try {
       const storage = t.open();
       // Stand in for fs.fsync so the test decides when it completes (wal-sync.test.ts covers WalSync itself).
-      await storage['walSync']!.close();
-      storage['walSync'] = new WalSync(-1, (_fd, done) => void fsyncs.push(done));
+      const commits = storage['commits'];
+      await commits['walSync']!.close();
+      commits['walSync'] = new WalSync(-1, (_fd, done) => void fsyncs.push(done));
       let acked = false;
       const write = storage.update('k', partition, () => textObject('v')).then(() => (acked = true));
       await waitFor(() => fsyncs.length === 1, { what: 'the commit to start an fsync', timeoutMs: 5000 });
