@@ -9,6 +9,14 @@ export const errorCatalog = {
   value_too_large: { status: 413, message: 'The value is larger than valueBytesMax.' },
   quorum_unavailable: { status: 503, message: 'Not enough replicas answered in time.' },
   not_found: { status: 404, message: 'No live value for this key.' },
+  // The client surface beyond the original contract (docs/api.md section 2).
+  invalid_ttl: { status: 400, message: 'ttl must be an integer number of seconds in 1..31536000.' },
+  invalid_limit: { status: 400, message: 'limit must be an integer in 1..1000.' },
+  invalid_cursor: { status: 400, message: 'The cursor cannot be decoded or was issued for another listing.' },
+  invalid_precondition: { status: 400, message: 'If-Match / If-None-Match are not in a form this route accepts.' },
+  invalid_batch: { status: 400, message: 'The batch is not a JSON object {"ops": [...]} of 1..100 well-formed operations.' },
+  precondition_failed: { status: 412, message: 'The condition of the request does not hold; nothing was changed.' },
+  too_many_siblings: { status: 409, message: 'The key has too many siblings: read it, resolve them and write with the context read.' },
   // Beyond the client contract: malformed HTTP, internal RPC without the cluster credential, our own bugs.
   invalid_content_type: { status: 400, message: 'Content-Type must be sent once and be at most 1024 bytes.' },
   bad_request: { status: 400, message: 'The request is not well-formed HTTP for this route.' },
