@@ -13,6 +13,9 @@ import { SimFailure } from './world.js';
 
 type OkResult = Extract<ClientResult, { ok: true }>;
 
+/** The simulated workloads write no TTL, so no value ever expires: liveness at any instant is the same. */
+const anyInstantMs = 0;
+
 export interface SimPortTimeouts {
   /** The coordinator's deadline (the `timeout` query parameter). */
   readonly requestTimeoutMs: number;
@@ -22,7 +25,7 @@ export interface SimPortTimeouts {
 
 /** Each live sibling's JSON array of integers; anything else is a corrupt value, a safety failure. */
 function siblingSets(object: VersionedObject | undefined): number[][] {
-  return liveValues(object).map((value) => {
+  return liveValues(object, anyInstantMs).map((value) => {
     const parsed: unknown = JSON.parse(Buffer.from(value.data).toString('utf8'));
     if (!Array.isArray(parsed) || !parsed.every((x) => Number.isInteger(x))) {
       throw new SimFailure('safety', 'value-corrupt', `a sibling is not a JSON array of integers: ${JSON.stringify(parsed)}`);
@@ -35,7 +38,7 @@ const statusOf = (o: ClientOutcome, okStatus: (r: OkResult) => number): number |
   if (o.kind === 'result') return o.result.ok ? okStatus(o.result) : o.result.code === 'quorum_unavailable' ? 503 : o.result.code;
   return o.kind === 'refused' ? 'ECONNREFUSED' : o.kind === 'reset' ? 'ECONNRESET' : 'timeout';
 };
-const readStatus = (r: OkResult) => (liveValues(r.object).length === 0 ? 404 : liveValues(r.object).length > 1 ? 300 : 200);
+const readStatus = (r: OkResult) => (liveValues(r.object, anyInstantMs).length === 0 ? 404 : liveValues(r.object, anyInstantMs).length > 1 ? 300 : 200);
 
 /** The dot of the sibling a put created: in the writer's context, not in the one it wrote with. */
 function writtenDot(result: OkResult, before: CausalContext): Dot | undefined {

@@ -6,6 +6,7 @@ import { counterMaxAt, decodeContext, encodeContext } from '../core/context-toke
 import { KvError } from '../core/errors.js';
 import { contentTypeBytesMax, requestTimeoutMsDefault, requestTimeoutMsMax } from '../core/limits.js';
 import { checkPrimaryQuorum, parseQuorum } from '../core/quorum.js';
+import { parseTtl } from '../core/ttl.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../core/rpc.js';
 import type { CausalContext, VersionedObject } from '../core/types.js';
 import { sendError } from './errors.js';
@@ -33,6 +34,7 @@ declare module 'fastify' {
 
 export const contextHeader = 'x-kvorum-context';
 export const nodeHeader = 'x-kvorum-node';
+export const expiresAtHeader = 'x-kvorum-expires-at';
 const defaultContentType = 'application/octet-stream';
 
 const quorumParam = { type: 'string', maxLength: 16 } as const;
@@ -45,6 +47,7 @@ const querySchema = {
     pw: quorumParam,
     timeout: { type: 'string', maxLength: 16 },
     returnbody: { type: 'string', enum: ['true', 'false'] },
+    ttl: { type: 'string', maxLength: 16 },
   },
 } as const;
 
@@ -55,6 +58,7 @@ interface Query {
   pw?: string;
   timeout?: string;
   returnbody?: 'true' | 'false';
+  ttl?: string;
 }
 
 function parseTimeout(raw: string | undefined): number {
@@ -64,6 +68,11 @@ function parseTimeout(raw: string | undefined): number {
     throw new KvError('invalid_timeout', `timeout must be an integer in 1..${requestTimeoutMsMax}; got "${raw}".`);
   }
   return ms;
+}
+
+/** GET and DELETE take no ttl: one given there is refused rather than silently ignored. */
+function refuseTtl(query: Query): void {
+  if (query.ttl !== undefined) throw new KvError('invalid_ttl', 'ttl is accepted on PUT only.');
 }
 
 function parseContext(request: FastifyRequest, key: string): CausalContext | undefined {
@@ -136,9 +145,10 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   app.get<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [r, pr] = quorums(request.query, 'r', 'pr');
+    refuseTtl(request.query);
     const result = await run(reply, { op: 'get', key, r, pr, timeoutMs: parseTimeout(request.query.timeout) });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
-    return sendObject(reply, key, result.object);
+    return sendObject(reply, key, result.object, Date.now());
   });
 
   app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
@@ -148,15 +158,17 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     const context = parseContext(request, key);
     const contentType = request.sentContentType ?? defaultContentType;
     const data = request.body ?? Buffer.alloc(0);
-    const result = await run(reply, { op: 'put', key, data, contentType, context, w, pw, timeoutMs });
+    const ttlSeconds = parseTtl(request.query.ttl);
+    const result = await run(reply, { op: 'put', key, data, contentType, context, ttlSeconds, w, pw, timeoutMs });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
-    if (request.query.returnbody === 'true') return sendObject(reply, key, result.object);
+    if (request.query.returnbody === 'true') return sendObject(reply, key, result.object, Date.now());
     return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
   });
 
   app.delete<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
+    refuseTtl(request.query);
     const timeoutMs = parseTimeout(request.query.timeout);
     const context = parseContext(request, key);
     const result = await run(reply, { op: 'delete', key, context, w, pw, timeoutMs });
@@ -170,14 +182,15 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   });
 }
 
-/** A read's answer: 404 (no live value), 200 (one value) or 300 (siblings as JSON). */
-function sendObject(reply: FastifyReply, key: string, object: VersionedObject | undefined): FastifyReply {
-  const values = liveValues(object);
+/** A read's answer at wall-clock `nowMs`: 404 (no live value), 200 (one value) or 300 (siblings as JSON). */
+function sendObject(reply: FastifyReply, key: string, object: VersionedObject | undefined, nowMs: number): FastifyReply {
+  const values = liveValues(object, nowMs);
   if (object && !contextIsEmpty(object.context)) reply.header(contextHeader, encodeContext(object.context, key));
   if (values.length === 0) return sendError(reply, 'not_found');
   if (values.length === 1) {
     const [only] = values;
     reply.storedContentType = only!.contentType;
+    if (only!.expiresAtMs !== undefined) reply.header(expiresAtHeader, String(only!.expiresAtMs));
     return reply.status(200).send(Buffer.from(only!.data));
   }
   return reply
@@ -185,6 +198,10 @@ function sendObject(reply: FastifyReply, key: string, object: VersionedObject | 
     .type('application/json')
     .send({
       context: encodeContext(object!.context, key),
-      siblings: values.map((v) => ({ value: Buffer.from(v.data).toString('base64'), contentType: v.contentType })),
+      siblings: values.map((v) => ({
+        value: Buffer.from(v.data).toString('base64'),
+        contentType: v.contentType,
+        ...(v.expiresAtMs === undefined ? {} : { expiresAt: v.expiresAtMs }),
+      })),
     });
 }

@@ -12,6 +12,7 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message?: string
 /** Which catalog code a query-string field's validation failure belongs to. */
 function codeForField(field: string): ErrorCode {
   if (field.includes('timeout')) return 'invalid_timeout';
+  if (field.includes('ttl')) return 'invalid_ttl';
   return /\/p?[rw]\b/.test(field) ? 'invalid_quorum' : 'bad_request';
 }
 

@@ -35,11 +35,12 @@ export interface ReplicaCopyView {
   readonly siblings: readonly ReplicaSiblingView[];
 }
 
-/** A value sibling has `value` (base64) and `contentType`; a tombstone has `deleted` and `deletedAt`. */
+/** A value sibling has `value` (base64), `contentType` and, written with a ttl, `expiresAt`; a tombstone has `deleted` and `deletedAt`. */
 export interface ReplicaSiblingView {
   readonly dot: string;
   readonly value?: string;
   readonly contentType?: string;
+  readonly expiresAt?: string;
   readonly deleted?: true;
   readonly deletedAt?: string;
 }
@@ -62,7 +63,12 @@ export function parseDot(text: string): Dot {
 export function siblingViews(object: VersionedObject): ReplicaSiblingView[] {
   return object.siblings.map(({ dot, value }) =>
     value.kind === 'value'
-      ? { dot: formatDot(dot), value: Buffer.from(value.data).toString('base64'), contentType: value.contentType }
+      ? {
+          dot: formatDot(dot),
+          value: Buffer.from(value.data).toString('base64'),
+          contentType: value.contentType,
+          ...(value.expiresAtMs === undefined ? {} : { expiresAt: new Date(value.expiresAtMs).toISOString() }),
+        }
       : { dot: formatDot(dot), deleted: true as const, deletedAt: new Date(value.deletedAtMs).toISOString() },
   );
 }

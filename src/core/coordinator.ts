@@ -12,6 +12,7 @@ import { dotCountersPerMs, forwardMarginMs, readSpeculateAfterMs, siblingsWarn }
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
 import { staggeredCalls } from './staggered-calls.js';
+import { expiresAtMs } from './ttl.js';
 import type { ReadRepair } from './read-repair.js';
 import { unpackHashes, versionHash } from './merkle.js';
 import type { LocalReplica } from './replica.js';
@@ -86,22 +87,7 @@ export class Coordinator {
     if (required > primaries.length) return this.unavailable(required, 0);
     const deadline = this.deps.runtime.now() + op.timeoutMs;
 
-    const value: SiblingValue =
-      op.op === 'put'
-        ? { kind: 'value', data: op.data, contentType: op.contentType }
-        : { kind: 'tombstone', deletedAtMs: this.deps.runtime.wallClockMs() };
-    let result: UpdateResult | undefined;
-    await this.deps.replica.update(
-      op.key,
-      (current) => {
-        // A delete without a context removes what this replica has seen (API.md, DELETE).
-        const context = op.context ?? (op.op === 'delete' ? (current?.context ?? emptyContext) : undefined);
-        result = update(current, context, this.deps.actor, value, this.deps.runtime.wallClockMs() * dotCountersPerMs);
-        return result.object;
-      },
-      partition,
-    );
-    const written = result!;
+    const written = await this.writeLocally(op, partition);
     if (written.object.siblings.length > siblingsWarn) {
       this.deps.log.warn({ key: op.key, siblings: written.object.siblings.length }, 'many siblings: clients are writing without a context');
     }
@@ -120,6 +106,29 @@ export class Coordinator {
     const outcome = await awaitQuorum(this.deps.runtime, slots, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
     if (!outcome.met) return this.unavailable(required, outcome.replies.length);
     return { ok: true, node: this.deps.self, object: written.object, context: written.writerContext };
+  }
+
+  /** Applies a client write to this node's replica; a put with a ttl gets its expiry from this node's wall clock. */
+  private async writeLocally(op: Write, partition: Target['partition']): Promise<UpdateResult> {
+    const wallMs = this.deps.runtime.wallClockMs();
+    const value: SiblingValue =
+      op.op === 'delete'
+        ? { kind: 'tombstone', deletedAtMs: wallMs }
+        : op.ttlSeconds === undefined
+          ? { kind: 'value', data: op.data, contentType: op.contentType }
+          : { kind: 'value', data: op.data, contentType: op.contentType, expiresAtMs: expiresAtMs(wallMs, op.ttlSeconds) };
+    let result: UpdateResult | undefined;
+    await this.deps.replica.update(
+      op.key,
+      (current) => {
+        // A delete without a context removes what this replica has seen (API.md, DELETE).
+        const context = op.context ?? (op.op === 'delete' ? (current?.context ?? emptyContext) : undefined);
+        result = update(current, context, this.deps.actor, value, this.deps.runtime.wallClockMs() * dotCountersPerMs);
+        return result.object;
+      },
+      partition,
+    );
+    return result!;
   }
 
   /**

@@ -120,10 +120,26 @@ export function update(
 
 export type LiveValue = Extract<SiblingValue, { kind: 'value' }>;
 
-/** The values a read returns: every sibling that is not a delete marker. */
-export function liveValues(object: VersionedObject | undefined): LiveValue[] {
+/**
+ * Whether a sibling is live at wall-clock `nowMs`: a value not yet expired. A tombstone never is,
+ * nor a value whose `expiresAtMs <= nowMs` (the reading node's clock decides).
+ */
+export function isLive(value: SiblingValue, nowMs: number): value is LiveValue {
+  return value.kind === 'value' && (value.expiresAtMs === undefined || value.expiresAtMs > nowMs);
+}
+
+/** The values a read at wall-clock `nowMs` returns: every sibling that is neither a delete marker nor expired. */
+export function liveValues(object: VersionedObject | undefined, nowMs: number): LiveValue[] {
   if (!object) return [];
-  return object.siblings.flatMap((s) => (s.value.kind === 'value' ? [s.value] : []));
+  return object.siblings.flatMap((s) => (isLive(s.value, nowMs) ? [s.value] : []));
+}
+
+/**
+ * Since when (wall-clock ms) a sibling is gone: a tombstone's delete, a value's expiry (which may lie
+ * in the future); undefined for a value that never expires. The reaper's grace runs from this instant.
+ */
+export function goneSinceMs(value: SiblingValue): number | undefined {
+  return value.kind === 'tombstone' ? value.deletedAtMs : value.expiresAtMs;
 }
 
 /** Distinct actors in a context: bounded by the replicas that ever coordinated a write. */
@@ -140,11 +156,12 @@ export function contextIsEmpty(ctx: CausalContext): boolean {
   return ctx.vv.length === 0 && ctx.cloud.length === 0;
 }
 
-/** True when two replicas hold the same version: equal causal contexts and the same siblings. */
+/** True when two replicas hold the same version: equal causal contexts and the same siblings (dots and expiries). */
 export function sameVersion(a: VersionedObject | undefined, b: VersionedObject | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
-  const dots = (o: VersionedObject) => o.siblings.map((s) => dotKey(s.dot)).join(',');
+  const expiry = (v: SiblingValue) => (v.kind === 'value' && v.expiresAtMs !== undefined ? `@${v.expiresAtMs}` : '');
+  const dots = (o: VersionedObject) => o.siblings.map((s) => dotKey(s.dot) + expiry(s.value)).join(',');
   const ctx = (o: VersionedObject) => JSON.stringify([o.context.vv, o.context.cloud]);
   return dots(a) === dots(b) && ctx(a) === ctx(b);
 }

@@ -31,6 +31,10 @@ export const contentTypeBytesMax = 1024;
 export const requestHeaderBytesMax = 80 * 1024;
 /** Siblings of one stored object at most, in an RPC message or on disk (a sanity bound, not a policy). */
 export const siblingsMax = 100_000;
+/** The longest `ttl` (seconds) a PUT may give a value: 365 days. */
+export const ttlSecondsMax = 365 * 24 * 60 * 60;
+/** The latest expiry a stored value may carry (wall-clock ms): JavaScript's largest Date, so every expiry can be shown as one. */
+export const expiresAtMsMax = 8_640_000_000_000_000;
 /** Input quoted in an error message or a log line (a URL, a peer's answer, a parser's complaint), at most. */
 export const quotedTextCharsMax = 200;
 /** Text of an error a peer reports in an RPC reply (outcome or client result), at most. */

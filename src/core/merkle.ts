@@ -23,15 +23,18 @@ const compareDots = (a: Dot, b: Dot): number => compareStrings(a[0], b[0]) || a[
 /**
  * A version as canonical text: its causal context and its siblings' dots. A dot identifies exactly
  * one written value, so values are not hashed; tombstones are marked so a delete never hashes like
- * a write. Sorted defensively (dvv.ts already keeps these sorted) and encoded as JSON, so no actor
- * id can forge a separator.
+ * a write, and a value's expiry is appended when it has one (so two copies differing in it are not
+ * equal, while a value without a TTL hashes as it did before TTLs existed). Sorted defensively
+ * (dvv.ts already keeps these sorted) and encoded as JSON, so no actor id can forge a separator.
  */
 function canonicalVersion(object: VersionedObject): string {
   const vv = object.context.vv.filter(([, n]) => n > 0).sort((a, b) => compareStrings(a[0], b[0]));
   const cloud = [...object.context.cloud].sort(compareDots);
   const siblings = [...object.siblings]
     .sort((a, b) => compareDots(a.dot, b.dot))
-    .map((s) => [s.value.kind === 'tombstone' ? 't' : 'v', s.dot[0], s.dot[1]]);
+    .map(({ dot, value }) =>
+      value.kind === 'tombstone' ? ['t', dot[0], dot[1]] : value.expiresAtMs === undefined ? ['v', dot[0], dot[1]] : ['v', dot[0], dot[1], value.expiresAtMs],
+    );
   return JSON.stringify(['dvv1', vv, cloud, siblings]);
 }
 

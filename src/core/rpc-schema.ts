@@ -13,6 +13,7 @@ import {
   rpcErrorDetailTextCharsMax,
   rpcErrorTextCharsMax,
   transferPageKeysMax,
+  ttlSecondsMax,
   urlCharsMax,
   valueBytesMaxLimit,
 } from './limits.js';
@@ -34,6 +35,7 @@ const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
     data: bytesSchema,
     contentType: contentTypeSchema,
     context: contextSchema.optional(),
+    ttlSeconds: z.int().min(1).max(ttlSecondsMax).optional(),
     w: quorumSchema,
     pw: quorumSchema,
     timeoutMs: timeoutSchema,

@@ -28,6 +28,8 @@ export type ClientOp =
       readonly data: Uint8Array;
       readonly contentType: string;
       readonly context?: CausalContext | undefined;
+      /** The value expires this many seconds (1..ttlSecondsMax) after the coordinator's wall clock at the write. */
+      readonly ttlSeconds?: number | undefined;
       readonly w: QuorumSpec;
       readonly pw: QuorumSpec;
       readonly timeoutMs: number;

@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { z } from 'zod';
 import { contextEntries, contextFormProblem, siblingsProblem } from './dvv.js';
-import { contentTypeBytesMax, contextEntriesMax, keyBytesMax, quotedTextCharsMax, siblingsMax } from './limits.js';
+import { contentTypeBytesMax, contextEntriesMax, expiresAtMsMax, keyBytesMax, quotedTextCharsMax, siblingsMax } from './limits.js';
 import type { ActorId, CausalContext, NodeId, VersionedObject } from './types.js';
 
 /** A node id, as `--id` and `--peers` accept it (the one definition; config uses it too). */
@@ -55,7 +55,8 @@ export const contentTypeSchema = z
   .refine((t) => utf8Bytes(t) <= contentTypeBytesMax, `a content type is at most ${contentTypeBytesMax} bytes`);
 
 const siblingValueSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('value'), data: z.instanceof(Uint8Array), contentType: contentTypeSchema }),
+  // expiresAtMs: wall-clock ms; absent on values written without a ttl (and on every row from before TTLs).
+  z.object({ kind: z.literal('value'), data: z.instanceof(Uint8Array), contentType: contentTypeSchema, expiresAtMs: z.int().min(0).max(expiresAtMsMax).optional() }),
   z.object({ kind: z.literal('tombstone'), deletedAtMs: z.int().min(0) }),
 ]);
 

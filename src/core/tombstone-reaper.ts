@@ -4,7 +4,9 @@
 // until handoff or anti-entropy has given it the tombstone, and a hint (or a write or repair in
 // flight) carrying an older version blocks it until delivered, so neither can bring the key back
 // (the classic resurrection bug). An unreachable member blocks reaping too: it may hold either.
+// An expired value (a PUT's ttl) counts as a tombstone deleted at its expiry and takes the same path.
 // Only the first primary of a partition drives its reaping, scanning a bounded slice per round.
+import { goneSinceMs } from './dvv.js';
 import { objectDigest } from './merkle.js';
 import type { CoreMetrics } from './metrics.js';
 import type { LocalReplica } from './replica.js';
@@ -32,9 +34,18 @@ export interface ReaperDeps {
   readonly rpcTimeoutMs: number;
 }
 
-/** True when every sibling is a tombstone older than the grace period. */
+/**
+ * True when every sibling has been gone for the grace period: a tombstone deleted, or a value
+ * expired (a TTL's expiry counts as its delete), at least `graceMs` before `nowMs`.
+ */
 export function isReapable(object: VersionedObject, nowMs: number, graceMs: number): boolean {
-  return object.siblings.length > 0 && object.siblings.every((s) => s.value.kind === 'tombstone' && s.value.deletedAtMs <= nowMs - graceMs);
+  return (
+    object.siblings.length > 0 &&
+    object.siblings.every((s) => {
+      const gone = goneSinceMs(s.value);
+      return gone !== undefined && gone <= nowMs - graceMs;
+    })
+  );
 }
 
 export class TombstoneReaper {

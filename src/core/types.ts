@@ -24,7 +24,12 @@ export interface CausalContext {
 }
 
 export type SiblingValue =
-  | { readonly kind: 'value'; readonly data: Uint8Array; readonly contentType: string }
+  /**
+   * A written value. `expiresAtMs` (wall clock, set from a PUT's `ttl` by the coordinator) is part of
+   * the version: from that instant on the value is not live (dvv.ts isLive), and the reaper treats it
+   * as a tombstone deleted then.
+   */
+  | { readonly kind: 'value'; readonly data: Uint8Array; readonly contentType: string; readonly expiresAtMs?: number | undefined }
   /** A delete marker; `deletedAtMs` (wall clock) starts the grace period before it may be reaped. */
   | { readonly kind: 'tombstone'; readonly deletedAtMs: number };
 

@@ -13,17 +13,21 @@ const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true
 /** Bumped whenever the array form below changes; decode refuses what it does not know. */
 const formatVersion = 2;
 
-// Form: [2, vv: [actor, n][], cloud: [actor, n][], siblings: ([actor, n, data, contentType] | [actor, n, deletedAtMs])[]]
-// A sibling with 4 elements is a value, with 3 a tombstone.
-type WireSibling = [string, number, Uint8Array, string] | [string, number, number];
+// Form: [2, vv: [actor, n][], cloud: [actor, n][], siblings: ([actor, n, data, contentType, expiresAtMs?] | [actor, n, deletedAtMs])[]]
+// A sibling with 4 elements is a value, with 5 a value with an expiry (a PUT's ttl), with 3 a
+// tombstone. Values without an expiry keep the 4-element form, so rows written before TTLs existed
+// decode unchanged (and encode to the same bytes); the schema checks the expiry like any field.
+type WireSibling = [string, number, Uint8Array, string] | [string, number, Uint8Array, string, number] | [string, number, number];
 
 /** The bytes to store; throws (a bug upstream) rather than write what decodeObject would refuse. */
 export function encodeObject(o: VersionedObject): Uint8Array {
   const checked = versionedObjectSchema.safeParse(o);
   if (!checked.success) throw new Error(`storage: refusing to store a malformed object: ${describeIssues(checked.error)}`);
-  const siblings = o.siblings.map(({ dot, value }): WireSibling =>
-    value.kind === 'value' ? [dot[0], dot[1], value.data, value.contentType] : [dot[0], dot[1], value.deletedAtMs],
-  );
+  const siblings = o.siblings.map(({ dot, value }): WireSibling => {
+    if (value.kind === 'tombstone') return [dot[0], dot[1], value.deletedAtMs];
+    if (value.expiresAtMs === undefined) return [dot[0], dot[1], value.data, value.contentType];
+    return [dot[0], dot[1], value.data, value.contentType, value.expiresAtMs];
+  });
   return packr.pack([formatVersion, o.context.vv, o.context.cloud, siblings]);
 }
 
@@ -55,6 +59,13 @@ function unpackObject(b: Uint8Array): unknown {
 /** The object form of one wire sibling, unchecked: the schema judges it. */
 function toSibling(s: unknown): unknown {
   if (!Array.isArray(s)) return s;
-  const value = s.length === 3 ? { kind: 'tombstone', deletedAtMs: s[2] } : s.length === 4 ? { kind: 'value', data: s[2], contentType: s[3] } : undefined;
+  const value =
+    s.length === 3
+      ? { kind: 'tombstone', deletedAtMs: s[2] }
+      : s.length === 4
+        ? { kind: 'value', data: s[2], contentType: s[3] }
+        : s.length === 5
+          ? { kind: 'value', data: s[2], contentType: s[3], expiresAtMs: s[4] }
+          : undefined;
   return { dot: [s[0], s[1]], value };
 }

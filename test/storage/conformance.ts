@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { expiresAtMsMax } from '../../src/core/limits.js';
 import { asNodeId, asPartitionId, type ActorId, type Sibling, type VersionedObject } from '../../src/core/types.js';
 import { arbStep, replay } from '../unit/dvv-histories.js';
 import { dropConformance } from './conformance-drop.js';
@@ -90,6 +91,12 @@ export function storageConformance(name: string, open: OpenStore): void {
         // Any version history the DVV code can produce, with arbitrary values in its siblings.
         const value = fc.oneof(
           fc.record({ kind: fc.constant('value' as const), data: fc.uint8Array({ maxLength: 64 }), contentType: fc.string({ unit: 'grapheme', maxLength: 40 }) }),
+          fc.record({
+            kind: fc.constant('value' as const),
+            data: fc.uint8Array({ maxLength: 64 }),
+            contentType: fc.string({ unit: 'grapheme', maxLength: 40 }),
+            expiresAtMs: fc.integer({ min: 0, max: expiresAtMsMax }),
+          }),
           fc.record({ kind: fc.constant('tombstone' as const), deletedAtMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }) }),
         );
         const object = fc

@@ -70,7 +70,8 @@ function comparable(o: VersionedObject | undefined): unknown {
     siblings: o.siblings.map(({ dot, value }) => {
       if (value.kind === 'tombstone') return { dot: [dot[0], dot[1]], value: { kind: 'tombstone', deletedAtMs: value.deletedAtMs } };
       assert.ok(value.data instanceof Uint8Array, 'sibling data must be a Uint8Array');
-      return { dot: [dot[0], dot[1]], value: { kind: 'value', data: Array.from(value.data), contentType: value.contentType } };
+      const expiry = value.expiresAtMs === undefined ? {} : { expiresAtMs: value.expiresAtMs };
+      return { dot: [dot[0], dot[1]], value: { kind: 'value', data: Array.from(value.data), contentType: value.contentType, ...expiry } };
     }),
   };
 }

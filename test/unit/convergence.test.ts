@@ -27,7 +27,7 @@ async function redetect(c: ReturnType<typeof fakeCluster>): Promise<void> {
 }
 
 const text = async (c: ReturnType<typeof fakeCluster>, node: NodeId, key: string) =>
-  liveValues(await c.node(node).storage.get(key)).map((v) => new TextDecoder().decode(v.data)).sort();
+  liveValues(await c.node(node).storage.get(key), c.time.runtime.wallClockMs()).map((v) => new TextDecoder().decode(v.data)).sort();
 
 describe('sloppy quorum and hinted handoff', () => {
   it('fallbacks stand in for dead primaries, keep hints, and hand them off when the owner returns', async () => {
@@ -211,7 +211,7 @@ describe('tombstone reaping', () => {
     assert.equal(await c.node(p1).core.reaper.round(), 0, 'p3 still has the live value');
     const read = await c.node(p1).coordinator.execute(get('k', 'all'));
     assert.ok(read.ok);
-    assert.deepEqual(liveValues(read.object), [], 'the tombstone wins over the stale value');
+    assert.deepEqual(liveValues(read.object, c.time.runtime.wallClockMs()), [], 'the tombstone wins over the stale value');
     await c.time.settle(); // read repair gives p3 the tombstone
     assert.equal(await c.node(p1).core.reaper.round(), 1);
     assert.equal((await c.node(p1).coordinator.execute(get('k', 'all'))).ok && true, true);

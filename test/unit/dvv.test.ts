@@ -12,6 +12,8 @@ import { actors, arbStep, replay, value } from './dvv-histories.js';
 
 /** A token check for key `key` that bounds counters only to safe integers. */
 const anyCounter = (key: string) => ({ key, counterMax: Number.MAX_SAFE_INTEGER });
+/** Values written here have no TTL: live at any instant. */
+const anyMs = 0;
 
 const arbReplicas = fc.array(arbStep, { maxLength: 40 }).map((steps) => replay(steps).replicas);
 
@@ -76,7 +78,7 @@ describe('dvv: writes', () => {
         const replicas: VersionedObject[] = [emptyObject, emptyObject, emptyObject];
         writers.forEach((r, i) => (replicas[r] = update(replicas[r], undefined, actors[r]!, value(`w${i}`)).object));
         const merged = replicas.reduce((a, b) => sync(a, b));
-        assert.equal(liveValues(merged).length, writers.length);
+        assert.equal(liveValues(merged, anyMs).length, writers.length);
       }),
     );
   });
@@ -86,7 +88,7 @@ describe('dvv: writes', () => {
     const other = update(first.object, undefined, actors[0]!, value('theirs')); // blind, same replica
     assert.ok(!covers(first.writerContext, other.dot));
     const again = update(other.object, first.writerContext, actors[0]!, value('mine-2'));
-    assert.deepEqual(liveValues(again.object).map((v) => new TextDecoder().decode(v.data)), ['theirs', 'mine-2']);
+    assert.deepEqual(liveValues(again.object, anyMs).map((v) => new TextDecoder().decode(v.data)), ['theirs', 'mine-2']);
   });
 
   it('a key reaped and written again never reuses a dot, so a context from before the reap covers nothing new (KV679)', () => {
@@ -97,7 +99,7 @@ describe('dvv: writes', () => {
     const reborn = update(undefined, undefined, a, value('new'), 5000);
     assert.ok(!covers(stale, reborn.dot), `${JSON.stringify(stale)} must not cover ${reborn.dot}`);
     const late = update(reborn.object, stale, a, value('late'), 6000);
-    assert.deepEqual(liveValues(late.object).map((v) => new TextDecoder().decode(v.data)), ['new', 'late'], 'the stale writer does not erase the new value');
+    assert.deepEqual(liveValues(late.object, anyMs).map((v) => new TextDecoder().decode(v.data)), ['new', 'late'], 'the stale writer does not erase the new value');
     assert.ok(covers(stale, update(undefined, undefined, a, value('new'), 0).dot), 'without the floor, the dot would be reused');
     // Counters continue from the floor with a compact context: no dot cloud.
     const next = update(reborn.object, reborn.writerContext, a, value('next'), 9000);

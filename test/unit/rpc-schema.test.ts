@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
-import { rpcBatchMax } from '../../src/core/limits.js';
+import { rpcBatchMax, ttlSecondsMax } from '../../src/core/limits.js';
 import type { RpcRequest } from '../../src/core/rpc.js';
 import { checkRpcBatch } from '../../src/core/rpc-schema.js';
 import type { VersionedObject } from '../../src/core/types.js';
@@ -93,6 +93,30 @@ describe('rpc schema', () => {
     assert.equal(checkRpcBatch([]).ok, false, 'an empty batch');
     assert.equal(checkRpcBatch(Array(rpcBatchMax + 1).fill({ type: 'ping' })).ok, false, 'a batch over rpcBatchMax');
     assert.equal(checkRpcBatch(Array(rpcBatchMax).fill({ type: 'ping' })).ok, true, 'a full batch');
+  });
+
+  it('carries a put\'s ttl and a value\'s expiry through the codec, and refuses them out of range', () => {
+    const object: VersionedObject = {
+      context: { vv: [['n1.a' as never, 1]], cloud: [] },
+      siblings: [{ dot: ['n1.a' as never, 1], value: { kind: 'value', data: new Uint8Array([1]), contentType: 't', expiresAtMs: 1_700_000_000_000 } }],
+    };
+    const replicate: RpcRequest = { type: 'replicate', key: 'k', object };
+    const forward: RpcRequest = { type: 'forward', request: { op: 'put', key: 'k', data: new Uint8Array([1]), contentType: 't', ttlSeconds: 60, w: 2, pw: 0, timeoutMs: 1000 } };
+    const decoded = decodeRpcBatch(encodeRpc([replicate, forward]));
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.problem);
+    assert.deepEqual(encodeRpc(decoded.value), encodeRpc([replicate, forward]));
+    assert.equal(checkRpcBatch([mutate(forward, ['request', 'ttlSeconds'], ttlSecondsMax)]).ok, true, 'the largest ttl');
+    const refused: Array<[string, unknown]> = [
+      ['ttl 0', mutate(forward, ['request', 'ttlSeconds'], 0)],
+      ['ttl over the max', mutate(forward, ['request', 'ttlSeconds'], ttlSecondsMax + 1)],
+      ['fractional ttl', mutate(forward, ['request', 'ttlSeconds'], 1.5)],
+      ['string ttl', mutate(forward, ['request', 'ttlSeconds'], '60')],
+      ['negative expiry', mutate(replicate, ['object', 'siblings', 0, 'value', 'expiresAtMs'], -1)],
+      ['fractional expiry', mutate(replicate, ['object', 'siblings', 0, 'value', 'expiresAtMs'], 1.5)],
+      ['BigInt expiry', mutate(replicate, ['object', 'siblings', 0, 'value', 'expiresAtMs'], 5n)],
+      ['null expiry', mutate(replicate, ['object', 'siblings', 0, 'value', 'expiresAtMs'], null)],
+    ];
+    for (const [what, message] of refused) assert.equal(checkRpcBatch([message]).ok, false, what);
   });
 
   it('fc: arbitrary msgpack bytes are refused or accepted, never thrown', () => {
