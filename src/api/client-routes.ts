@@ -137,7 +137,8 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
 
   const run = async (reply: FastifyReply, op: ClientOp): Promise<ClientResult> => {
     const result = await coordinator.execute(op);
-    metrics.quorum.inc({ op: op.op, outcome: result.ok ? 'met' : 'unavailable' });
+    // A write refused before any replica was asked (too_many_siblings) had no quorum outcome.
+    if (result.ok || result.code === 'quorum_unavailable') metrics.quorum.inc({ op: op.op, outcome: result.ok ? 'met' : 'unavailable' });
     reply.header(nodeHeader, result.node);
     return result;
   };
@@ -148,7 +149,9 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     refuseTtl(request.query);
     const result = await run(reply, { op: 'get', key, r, pr, timeoutMs: parseTimeout(request.query.timeout) });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
-    return sendObject(reply, key, result.object, Date.now());
+    const nowMs = Date.now();
+    metrics.observeRead(liveValues(result.object, nowMs));
+    return sendObject(reply, key, result.object, nowMs);
   });
 
   app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {

@@ -9,6 +9,8 @@ export interface NodeMetrics {
   readonly quorum: Counter<'op' | 'outcome'>;
   /** Counts one served request and its latency (requests and latency, by route, method and status). */
   readonly observeRequest: (route: string, method: string, status: number, seconds: number) => void;
+  /** Counts one client GET answer: its live siblings and the bytes of their values. */
+  readonly observeRead: (values: ReadonlyArray<{ readonly data: Uint8Array }>) => void;
   /** The core's counters, as Prometheus counters. */
   readonly core: CoreMetrics;
 }
@@ -120,6 +122,7 @@ export function createMetrics(nodeId: string, sources: GaugeSources): NodeMetric
   return {
     registry,
     core: { inc: (counter, by = 1) => increments.get(counter)!(by) },
+    observeRead: readObserver(registry),
     requests,
     latency,
     observeRequest: requestObserver(requests, latency),
@@ -129,6 +132,31 @@ export function createMetrics(nodeId: string, sources: GaugeSources): NodeMetric
       labelNames: ['op', 'outcome'],
       registers: [registry],
     }),
+  };
+}
+
+/** Buckets of kvorum_read_siblings: 0 is a 404; siblingsMax (100) bounds what client writes leave. */
+const readSiblingsBuckets = [0, 1, 2, 3, 5, 10, 25, 50, 100];
+/** Buckets of kvorum_read_object_bytes: 0 up to the largest valueBytesMax (64 MiB), by powers of 4. */
+const readObjectBytesBuckets = [0, 64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864];
+
+/** observeRead: the two histograms of what client GETs answer. */
+function readObserver(registry: Registry): NodeMetrics['observeRead'] {
+  const siblings = new Histogram({
+    name: 'kvorum_read_siblings',
+    help: 'Live siblings per client GET answer (0: 404, 1: 200, more: 300).',
+    buckets: readSiblingsBuckets,
+    registers: [registry],
+  });
+  const bytes = new Histogram({
+    name: 'kvorum_read_object_bytes',
+    help: 'Bytes of the live values (all siblings) per client GET answer.',
+    buckets: readObjectBytesBuckets,
+    registers: [registry],
+  });
+  return (values) => {
+    siblings.observe(values.length);
+    bytes.observe(values.reduce((n, v) => n + v.data.byteLength, 0));
   };
 }
 

@@ -8,7 +8,7 @@ import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
 import { KvError } from './errors.js';
 import { FailureLog } from './failure-log.js';
-import { dotCountersPerMs, forwardMarginMs, readSpeculateAfterMs, siblingsWarn } from './limits.js';
+import { dotCountersPerMs, forwardMarginMs, readSpeculateAfterMs, siblingsMax, siblingsWarn } from './limits.js';
 import { awaitQuorum, type Reply } from './quorum-wait.js';
 import { resolveQuorum } from './quorum.js';
 import { staggeredCalls } from './staggered-calls.js';
@@ -88,6 +88,7 @@ export class Coordinator {
     const deadline = this.deps.runtime.now() + op.timeoutMs;
 
     const written = await this.writeLocally(op, partition);
+    if (written === 'too_many_siblings') return this.tooManySiblings();
     if (written.object.siblings.length > siblingsWarn) {
       this.deps.log.warn({ key: op.key, siblings: written.object.siblings.length }, 'many siblings: clients are writing without a context');
     }
@@ -108,8 +109,11 @@ export class Coordinator {
     return { ok: true, node: this.deps.self, object: written.object, context: written.writerContext };
   }
 
-  /** Applies a client write to this node's replica; a put with a ttl gets its expiry from this node's wall clock. */
-  private async writeLocally(op: Write, partition: Target['partition']): Promise<UpdateResult> {
+  /**
+   * Applies a client write to this node's replica. One that would leave the key with more than
+   * siblingsMax siblings changes nothing: the client must read, resolve and write with the context read.
+   */
+  private async writeLocally(op: Write, partition: Target['partition']): Promise<UpdateResult | 'too_many_siblings'> {
     const wallMs = this.deps.runtime.wallClockMs();
     const value: SiblingValue =
       op.op === 'delete'
@@ -117,18 +121,29 @@ export class Coordinator {
         : op.ttlSeconds === undefined
           ? { kind: 'value', data: op.data, contentType: op.contentType }
           : { kind: 'value', data: op.data, contentType: op.contentType, expiresAtMs: expiresAtMs(wallMs, op.ttlSeconds) };
-    let result: UpdateResult | undefined;
+    let result: UpdateResult | 'too_many_siblings' | undefined;
     await this.deps.replica.update(
       op.key,
       (current) => {
         // A delete without a context removes what this replica has seen (API.md, DELETE).
         const context = op.context ?? (op.op === 'delete' ? (current?.context ?? emptyContext) : undefined);
-        result = update(current, context, this.deps.actor, value, this.deps.runtime.wallClockMs() * dotCountersPerMs);
-        return result.object;
+        const updated = update(current, context, this.deps.actor, value, this.deps.runtime.wallClockMs() * dotCountersPerMs);
+        result = updated.object.siblings.length > siblingsMax ? 'too_many_siblings' : updated;
+        return result === 'too_many_siblings' ? undefined : updated.object;
       },
       partition,
     );
     return result!;
+  }
+
+  private tooManySiblings(): ClientResult {
+    return {
+      ok: false,
+      node: this.deps.self,
+      code: 'too_many_siblings',
+      message: `The write would leave the key with more than ${siblingsMax} siblings; read it, resolve them and write with the context read.`,
+      details: { siblingsMax },
+    };
   }
 
   /**

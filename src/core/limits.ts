@@ -29,8 +29,13 @@ export const contextClockAheadMsMax = 24 * 60 * 60 * 1000;
 export const contentTypeBytesMax = 1024;
 /** Request line plus headers: the largest context token fits with room to spare. */
 export const requestHeaderBytesMax = 80 * 1024;
-/** Siblings of one stored object at most, in an RPC message or on disk (a sanity bound, not a policy). */
-export const siblingsMax = 100_000;
+/** Siblings of one stored object a decoder accepts, in an RPC message or on disk (a sanity bound, not a policy). */
+export const siblingsDecodeMax = 100_000;
+/**
+ * Siblings (values and tombstones) a client write may leave a key with at its coordinator; a write
+ * that would leave more is refused (409 too_many_siblings). Replication between nodes is never refused.
+ */
+export const siblingsMax = 100;
 /** The longest `ttl` (seconds) a PUT may give a value: 365 days. */
 export const ttlSecondsMax = 365 * 24 * 60 * 60;
 /** The latest expiry a stored value may carry (wall-clock ms): JavaScript's largest Date, so every expiry can be shown as one. */

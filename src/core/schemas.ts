@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { z } from 'zod';
 import { contextEntries, contextFormProblem, siblingsProblem } from './dvv.js';
-import { contentTypeBytesMax, contextEntriesMax, expiresAtMsMax, keyBytesMax, quotedTextCharsMax, siblingsMax } from './limits.js';
+import { contentTypeBytesMax, contextEntriesMax, expiresAtMsMax, keyBytesMax, quotedTextCharsMax, siblingsDecodeMax } from './limits.js';
 import type { ActorId, CausalContext, NodeId, VersionedObject } from './types.js';
 
 /** A node id, as `--id` and `--peers` accept it (the one definition; config uses it too). */
@@ -63,7 +63,7 @@ const siblingValueSchema = z.discriminatedUnion('kind', [
 export const versionedObjectSchema: z.ZodType<VersionedObject> = z
   .object({
     context: contextSchema,
-    siblings: z.array(z.object({ dot: dotSchema, value: siblingValueSchema })).max(siblingsMax),
+    siblings: z.array(z.object({ dot: dotSchema, value: siblingValueSchema })).max(siblingsDecodeMax),
   })
   .check(invariant(siblingsProblem));
 

@@ -2,11 +2,12 @@
 // and writes; section 4.6: a slow or failed replica must not block the answer).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { liveValues } from '../../src/core/dvv.js';
-import { readSpeculateAfterMs } from '../../src/core/limits.js';
+import { liveValues, update } from '../../src/core/dvv.js';
+import { readSpeculateAfterMs, siblingsMax } from '../../src/core/limits.js';
+import { versionHash } from '../../src/core/merkle.js';
 import { preferenceListForKey } from '../../src/core/ring.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../../src/core/rpc.js';
-import type { CausalContext, NodeId } from '../../src/core/types.js';
+import type { ActorId, CausalContext, NodeId, VersionedObject } from '../../src/core/types.js';
 import { fakeCluster } from './fakes.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -251,5 +252,64 @@ describe('coordinator: forwarding', () => {
     for (const id of replicasOf(c, key)) c.network.setNode(id, { kind: 'down' });
     const res = await c.node(c.ids[0]!).coordinator.execute(get(key, 'quorum'));
     assert.deepEqual(res.ok === false && res.details, { required: 2, acked: 0 });
+  });
+});
+
+describe('coordinator: the sibling cap', () => {
+  /** `count` blind writes of `key` through `node`, each acked by every replica. */
+  const blindWrites = async (c: ReturnType<typeof fakeCluster>, node: NodeId, key: string, count: number) => {
+    for (let i = 0; i < count; i++) assert.equal((await c.node(node).coordinator.execute(put(key, `v${i}`, 'all'))).ok, true, `blind write ${i}`);
+  };
+  const hashes = (c: ReturnType<typeof fakeCluster>, key: string) =>
+    Promise.all(c.ids.map(async (id) => {
+      const o = await c.node(id).storage.get(key);
+      return o && versionHash(key, o);
+    }));
+
+  it('a client write that would leave more than siblingsMax siblings is refused and changes nothing; one with the context read resolves them', async () => {
+    const c = fakeCluster(3);
+    const [a] = replicasOf(c, 'k');
+    await blindWrites(c, a!, 'k', siblingsMax);
+    assert.equal((await c.node(a!).storage.get('k'))?.siblings.length, siblingsMax, 'siblingsMax siblings are allowed');
+    const before = await hashes(c, 'k');
+
+    const refused = await c.node(a!).coordinator.execute(put('k', 'one-too-many', 'all'));
+    assert.deepEqual(refused.ok ? refused : [refused.code, refused.details, refused.node], ['too_many_siblings', { siblingsMax }, a]);
+    const withStaleContext = await c.node(a!).coordinator.execute({ op: 'delete', key: 'k', context: { vv: [], cloud: [] }, w: 'all', pw: 0, timeoutMs: 2000 });
+    assert.equal(withStaleContext.ok === false && withStaleContext.code, 'too_many_siblings', 'a delete whose context covers nothing is refused too');
+    assert.deepEqual(await hashes(c, 'k'), before, 'no replica changed');
+
+    const read = await c.node(a!).coordinator.execute(get('k', 'all'));
+    assert.ok(read.ok);
+    assert.equal(values(read).length, siblingsMax);
+    assert.equal((await c.node(a!).coordinator.execute(put('k', 'merged', 'all', read.context))).ok, true, 'the write with the context read is taken');
+    assert.deepEqual(values(await c.node(a!).coordinator.execute(get('k', 'all'))), ['merged']);
+  });
+
+  it('a delete without a context at the cap supersedes what the coordinator has seen, so it is taken', async () => {
+    const c = fakeCluster(3);
+    const [a] = replicasOf(c, 'k');
+    await blindWrites(c, a!, 'k', siblingsMax);
+    const del = await c.node(a!).coordinator.execute({ op: 'delete', key: 'k', context: undefined, w: 'all', pw: 0, timeoutMs: 2000 });
+    assert.equal(del.ok, true);
+    assert.equal((await c.node(a!).storage.get('k'))?.siblings.length, 1);
+  });
+
+  it('a forwarded write over the cap is refused by the primary that coordinates it', async () => {
+    const c = fakeCluster(5);
+    const [a] = replicasOf(c, 'k');
+    const outsider = c.ids.find((id) => !replicasOf(c, 'k').includes(id))!;
+    await blindWrites(c, a!, 'k', siblingsMax);
+    const res = await c.node(outsider).coordinator.execute(put('k', 'one-too-many', 'all'));
+    assert.equal(res.ok === false && res.code, 'too_many_siblings');
+  });
+
+  it('replication is never refused: a replica merges a copy holding more than siblingsMax siblings', async () => {
+    const c = fakeCluster(3);
+    const [a, b] = replicasOf(c, 'k');
+    let object: VersionedObject | undefined;
+    for (let i = 0; i < siblingsMax + 20; i++) object = update(object, undefined, `${a}.x` as ActorId, { kind: 'value', data: text(`v${i}`), contentType: 't' }).object;
+    assert.deepEqual(await c.node(b!).core.rpc.handle({ type: 'replicate', key: 'k', object: object! }), { type: 'ack' });
+    assert.equal((await c.node(b!).storage.get('k'))?.siblings.length, siblingsMax + 20);
   });
 });
