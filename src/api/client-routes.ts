@@ -11,6 +11,7 @@ import type { CausalContext, VersionedObject } from '../core/types.js';
 import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import type { NodeMetrics } from './metrics.js';
+import { etagHeader, etagMatches, etagOf, readCondition, requestHeaderValues, writeCondition, type EtagMatch } from './preconditions.js';
 
 export interface ClientRoutesOptions {
   readonly coordinator: Coordinator;
@@ -57,7 +58,7 @@ interface Query {
   returnbody?: 'true' | 'false';
 }
 
-function parseTimeout(raw: string | undefined): number {
+export function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return requestTimeoutMsDefault;
   const ms = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!(ms >= 1 && ms <= requestTimeoutMsMax)) {
@@ -128,7 +129,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
 
   const run = async (reply: FastifyReply, op: ClientOp): Promise<ClientResult> => {
     const result = await coordinator.execute(op);
-    metrics.quorum.inc({ op: op.op, outcome: result.ok ? 'met' : 'unavailable' });
+    metrics.quorum.inc({ op: op.op, outcome: result.ok ? 'met' : result.code === 'precondition_failed' ? 'precondition_failed' : 'unavailable' });
     reply.header(nodeHeader, result.node);
     return result;
   };
@@ -136,19 +137,21 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   app.get<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [r, pr] = quorums(request.query, 'r', 'pr');
+    const notModified = readCondition(requestHeaderValues(request));
     const result = await run(reply, { op: 'get', key, r, pr, timeoutMs: parseTimeout(request.query.timeout) });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
-    return sendObject(reply, key, result.object);
+    return sendObject(reply, key, result.object, notModified);
   });
 
   app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
+    const condition = writeCondition(requestHeaderValues(request), 'put', key, counterMaxAt(Date.now()));
     const context = parseContext(request, key);
     const contentType = request.sentContentType ?? defaultContentType;
     const data = request.body ?? Buffer.alloc(0);
-    const result = await run(reply, { op: 'put', key, data, contentType, context, w, pw, timeoutMs });
+    const result = await run(reply, { op: 'put', key, data, contentType, context, condition, w, pw, timeoutMs });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
     if (request.query.returnbody === 'true') return sendObject(reply, key, result.object);
     return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
@@ -158,8 +161,9 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
+    const condition = writeCondition(requestHeaderValues(request), 'delete', key, counterMaxAt(Date.now()));
     const context = parseContext(request, key);
-    const result = await run(reply, { op: 'delete', key, context, w, pw, timeoutMs });
+    const result = await run(reply, { op: 'delete', key, context, condition, w, pw, timeoutMs });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
     return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
   });
@@ -170,11 +174,17 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   });
 }
 
-/** A read's answer: 404 (no live value), 200 (one value) or 300 (siblings as JSON). */
-function sendObject(reply: FastifyReply, key: string, object: VersionedObject | undefined): FastifyReply {
+/**
+ * A read's answer: 404 (no live value), 200 (one value) or 300 (siblings as JSON), the last two
+ * with the version's ETag; 304 without a body when `notModified` matches that ETag.
+ */
+function sendObject(reply: FastifyReply, key: string, object: VersionedObject | undefined, notModified?: EtagMatch): FastifyReply {
   const values = liveValues(object);
   if (object && !contextIsEmpty(object.context)) reply.header(contextHeader, encodeContext(object.context, key));
   if (values.length === 0) return sendError(reply, 'not_found');
+  const etag = etagOf(key, object!);
+  reply.header(etagHeader, etag);
+  if (notModified !== undefined && etagMatches(notModified, etag)) return reply.status(304).send();
   if (values.length === 1) {
     const [only] = values;
     reply.storedContentType = only!.contentType;
