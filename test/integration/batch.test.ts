@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { batchBytesMax, batchOpsMax } from '../../src/core/limits.js';
 import { http, type HttpResponse } from '../kit/http.js';
+import { RawConnection } from '../kit/raw-http.js';
 import {
   assertError, assertOk, get, kv, maxValueBytes, node, nodes, put, siblingsOf, snapshot, test, useClientApiCluster,
 } from '../helpers/client-api.js';
@@ -134,6 +135,27 @@ describe('POST /batch (3 nodes, N=3)', () => {
       if (step === 2) assert.equal(r.value, b64('v1'));
       if (step === 6) assert.equal(r.value, b64('v3'));
     });
+  });
+
+  test('the keys . and .. are ops like any other; a client cannot use the header that carries their URL', async () => {
+    const wrote = await results(0, [
+      { op: 'put', key: '.', value: b64('dot'), w: 'all' },
+      { op: 'put', key: '..', value: b64('dot dot'), w: 'all' },
+    ]);
+    assert.deepEqual(wrote.map((r) => r.status), [204, 204]);
+    const read = await results(1, [{ op: 'get', key: '.' }, { op: 'get', key: '..' }, { op: 'get', key: '%2E' }]);
+    assert.deepEqual(read.map((r) => r.value), [b64('dot'), b64('dot dot'), undefined]);
+    const conn = await RawConnection.open(node(2).port);
+    try {
+      conn.write('GET /kv/.. HTTP/1.1\r\nHost: x\r\n\r\n');
+      const res = await conn.readResponse(10_000);
+      assert.ok(res !== 'closed' && res.status === 200 && res.body.toString('utf8') === 'dot dot', 'the same key, alone');
+    } finally {
+      conn.destroy();
+    }
+    assertOk(await put(node(0), 'url-a', 'a'), 204, 'PUT');
+    const own = await http('GET', kv(node(0), 'url-a'), { headers: { 'x-kvorum-batch-url': '/kv/..' } });
+    assert.equal(own.body.toString('utf8'), 'a', 'the header is ignored on a request of its own');
   });
 
   test('a malformed batch is 400 invalid_batch naming the op, and runs none of its ops', async () => {
