@@ -19,6 +19,7 @@ export type HeaderValues = (name: string) => readonly string[];
 /** The header values of a request as they came on the wire (Node joins repeated headers; rawHeaders does not). */
 export function requestHeaderValues(request: FastifyRequest): HeaderValues {
   return (name) => {
+    if (request.headers[name] === undefined) return []; // the common case, without a scan
     const raw = request.raw.rawHeaders;
     const values: string[] = [];
     for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) values.push(raw[i + 1]!);
