@@ -5,6 +5,7 @@ import { requestHeaderBytesMax, routeParamCharsMax } from '../core/limits.js';
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
+import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
@@ -29,6 +30,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     childLoggerFactory: (logger) => logger,
     // Keys are parsed from the raw URL (api/key.ts); the router must not reject them first.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: routeParamCharsMax },
+    // A POST /batch op's URL as built (batch-routes.ts); every other request's URL is left as it came.
+    rewriteUrl,
     // Requests that arrive while stopping get our own 503 (onRequest below), in the catalog's shape.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -69,6 +72,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.register(adminRoutes, opts);
   app.register(membershipRoutes, opts);
   app.register(clientRoutes, opts);
+  app.register(batchRoutes, opts);
   app.register(rpcRoutes, opts);
   return app;
 }

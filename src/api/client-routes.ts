@@ -12,6 +12,7 @@ import type { CausalContext, VersionedObject } from '../core/types.js';
 import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import type { NodeMetrics } from './metrics.js';
+import { etagHeader, etagMatches, etagOf, readCondition, requestHeaderValues, writeCondition, type EtagMatch } from './preconditions.js';
 
 export interface ClientRoutesOptions {
   readonly coordinator: Coordinator;
@@ -61,7 +62,7 @@ interface Query {
   ttl?: string;
 }
 
-function parseTimeout(raw: string | undefined): number {
+export function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return requestTimeoutMsDefault;
   const ms = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!(ms >= 1 && ms <= requestTimeoutMsMax)) {
@@ -138,7 +139,8 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   const run = async (reply: FastifyReply, op: ClientOp): Promise<ClientResult> => {
     const result = await coordinator.execute(op);
     // A write refused before any replica was asked (too_many_siblings) had no quorum outcome.
-    if (result.ok || result.code === 'quorum_unavailable') metrics.quorum.inc({ op: op.op, outcome: result.ok ? 'met' : 'unavailable' });
+    const outcome = result.ok ? 'met' : result.code === 'quorum_unavailable' ? 'unavailable' : result.code === 'precondition_failed' ? 'precondition_failed' : undefined;
+    if (outcome !== undefined) metrics.quorum.inc({ op: op.op, outcome });
     reply.header(nodeHeader, result.node);
     return result;
   };
@@ -147,22 +149,24 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     const key = keyFromUrl(request.url);
     const [r, pr] = quorums(request.query, 'r', 'pr');
     refuseTtl(request.query);
+    const notModified = readCondition(requestHeaderValues(request));
     const result = await run(reply, { op: 'get', key, r, pr, timeoutMs: parseTimeout(request.query.timeout) });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
     const nowMs = Date.now();
     metrics.observeRead(liveValues(result.object, nowMs));
-    return sendObject(reply, key, result.object, nowMs);
+    return sendObject(reply, key, result.object, nowMs, notModified);
   });
 
   app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
+    const condition = writeCondition(requestHeaderValues(request), 'put', key, counterMaxAt(Date.now()));
     const context = parseContext(request, key);
     const contentType = request.sentContentType ?? defaultContentType;
     const data = request.body ?? Buffer.alloc(0);
     const ttlSeconds = parseTtl(request.query.ttl);
-    const result = await run(reply, { op: 'put', key, data, contentType, context, ttlSeconds, w, pw, timeoutMs });
+    const result = await run(reply, { op: 'put', key, data, contentType, context, ttlSeconds, condition, w, pw, timeoutMs });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
     if (request.query.returnbody === 'true') return sendObject(reply, key, result.object, Date.now());
     return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
@@ -173,8 +177,9 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     const [w, pw] = quorums(request.query, 'w', 'pw');
     refuseTtl(request.query);
     const timeoutMs = parseTimeout(request.query.timeout);
+    const condition = writeCondition(requestHeaderValues(request), 'delete', key, counterMaxAt(Date.now()));
     const context = parseContext(request, key);
-    const result = await run(reply, { op: 'delete', key, context, w, pw, timeoutMs });
+    const result = await run(reply, { op: 'delete', key, context, condition, w, pw, timeoutMs });
     if (!result.ok) return sendError(reply, result.code, result.message, result.details);
     return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
   });
@@ -185,11 +190,17 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   });
 }
 
-/** A read's answer at wall-clock `nowMs`: 404 (no live value), 200 (one value) or 300 (siblings as JSON). */
-function sendObject(reply: FastifyReply, key: string, object: VersionedObject | undefined, nowMs: number): FastifyReply {
+/**
+ * A read's answer at wall-clock `nowMs`: 404 (no live value), 200 (one value) or 300 (siblings as
+ * JSON), the last two with the version's ETag; 304 without a body when `notModified` matches that ETag.
+ */
+function sendObject(reply: FastifyReply, key: string, object: VersionedObject | undefined, nowMs: number, notModified?: EtagMatch): FastifyReply {
   const values = liveValues(object, nowMs);
   if (object && !contextIsEmpty(object.context)) reply.header(contextHeader, encodeContext(object.context, key));
   if (values.length === 0) return sendError(reply, 'not_found');
+  const etag = etagOf(key, object!);
+  reply.header(etagHeader, etag);
+  if (notModified !== undefined && etagMatches(notModified, etag)) return reply.status(304).send();
   if (values.length === 1) {
     const [only] = values;
     reply.storedContentType = only!.contentType;

@@ -128,7 +128,7 @@ export function createMetrics(nodeId: string, sources: GaugeSources): NodeMetric
     observeRequest: requestObserver(requests, latency),
     quorum: new Counter({
       name: 'kvorum_quorum_outcomes_total',
-      help: 'Coordinated client operations by outcome: met, or unavailable (503).',
+      help: 'Coordinated client operations by outcome: met, unavailable (503), or precondition_failed (412).',
       labelNames: ['op', 'outcome'],
       registers: [registry],
     }),

@@ -4,7 +4,7 @@
 // down or fails is replaced by the next live fallback, which keeps the write as a hint (section
 // 4.6). Reads ask the primaries only (for a digest of their version first, see readCalls) and
 // read-repair stale ones after answering.
-import { emptyContext, sync, update, type UpdateResult } from './dvv.js';
+import { emptyContext, joinContexts, liveValues, sameContext, sync, update, type UpdateResult } from './dvv.js';
 import type { FailureDetector } from './failure-detector.js';
 import { KvError } from './errors.js';
 import { FailureLog } from './failure-log.js';
@@ -18,9 +18,9 @@ import { unpackHashes, versionHash } from './merkle.js';
 import type { LocalReplica } from './replica.js';
 import { preferenceListForKey, type Ring } from './ring.js';
 import { TransportError, type Logger, type Runtime } from './ports.js';
-import type { ClientOp, ClientResult, RpcRequest } from './rpc.js';
+import type { ClientOp, ClientResult, RpcRequest, WriteCondition } from './rpc.js';
 import type { RpcClient } from './rpc-client.js';
-import type { ActorId, NodeId, SiblingValue, VersionedObject } from './types.js';
+import type { ActorId, CausalContext, NodeId, SiblingValue, VersionedObject } from './types.js';
 
 export interface CoordinatorDeps {
   readonly self: NodeId;
@@ -80,7 +80,31 @@ export class Coordinator {
     return this.unavailable(resolveQuorum(op.op === 'get' ? op.r : op.w, ring.n, ring.members.length), 0);
   }
 
-  private async write(op: Write, { primaries, pending, fallbacks, partition }: Target): Promise<ClientResult> {
+  private write(op: Write, target: Target): Promise<ClientResult> {
+    return op.condition === undefined ? this.store(op, target) : this.conditional(op, op.condition, target);
+  }
+
+  /**
+   * A conditional write (docs/api.md, Conditional requests): a read at r=quorum first, in the op's
+   * timeout, then the write only if the condition holds on the merged version, made with the context
+   * read. Check and write are not atomic: a write this read did not see (concurrent, or on replicas
+   * outside its quorum) is not superseded, and survives as a sibling.
+   */
+  private async conditional(op: Write, condition: WriteCondition, target: Target): Promise<ClientResult> {
+    const started = this.deps.runtime.now();
+    const read = await this.read({ op: 'get', key: op.key, r: 'quorum', pr: 0, timeoutMs: op.timeoutMs }, target);
+    if (!read.ok) return read;
+    const context = conditionalContext(condition, read.object, op.context, this.deps.runtime.wallClockMs());
+    if (context === undefined) {
+      const why = condition.kind === 'absent' ? 'the key has a live value' : 'the current version is not the one the context names';
+      return { ok: false, node: this.deps.self, code: 'precondition_failed', message: `Precondition failed: ${why}; nothing was changed.`, details: {} };
+    }
+    // The write gets what is left of the timeout (at least 1 ms: the read met its quorum in time).
+    const timeoutMs = Math.max(1, op.timeoutMs - (this.deps.runtime.now() - started));
+    return this.store({ ...op, context, timeoutMs }, target);
+  }
+
+  private async store(op: Write, { primaries, pending, fallbacks, partition }: Target): Promise<ClientResult> {
     const ring = this.deps.ring();
     const required = resolveQuorum(op.w, ring.n, ring.members.length);
     const requiredPrimary = resolveQuorum(op.pw, ring.n, ring.members.length);
@@ -251,6 +275,19 @@ export class Coordinator {
       details: { required, acked },
     };
   }
+}
+
+/**
+ * The context a conditional write is made with, or undefined when its condition does not hold on
+ * `current` (the merged quorum read). `absent`: no live value (a tombstone does not count), written
+ * with the read's context so it supersedes what the read saw (joined with the one sent, if any).
+ * `match`: the read's context names exactly the events of the condition's, and is written with.
+ */
+function conditionalContext(condition: WriteCondition, current: VersionedObject | undefined, sent: CausalContext | undefined, nowMs: number): CausalContext | undefined {
+  const seen = current?.context ?? emptyContext;
+  if (condition.kind === 'match') return sameContext(seen, condition.context) ? condition.context : undefined;
+  if (liveValues(current, nowMs).length > 0) return undefined;
+  return sent === undefined ? seen : joinContexts(seen, sent);
 }
 
 function merge(replies: readonly Reply<VersionedObject | undefined>[]): VersionedObject | undefined {

@@ -110,11 +110,14 @@ export function update(
   const dot: Dot = [actor, fresh ? Math.max(maxCounter(seen, actor) + 1, counterFloor) : Math.max(own, maxCounter(seen, actor)) + 1];
   const kept = base.siblings.filter((s) => !covers(seen, s.dot));
   // A first dot above 1 would sit in the dot cloud for good; no earlier dot of this actor exists, so the vv may claim them.
-  const context = fresh ? raiseTo(joinContexts(base.context, seen), dot) : addDot(joinContexts(base.context, seen), dot);
+  // The writer's context claims them the same way: it then names exactly the object's events when
+  // the client had seen all of them (what If-Match compares), and claims nothing the object does not.
+  const add = fresh ? raiseTo : addDot;
+  const context = add(joinContexts(base.context, seen), dot);
   return {
     object: normalised({ context, siblings: sortSiblings([...kept, { dot, value }]) }, 'update'),
     dot,
-    writerContext: addDot(seen, dot),
+    writerContext: add(seen, dot),
   };
 }
 
@@ -150,6 +153,17 @@ export function actorsOf(ctx: CausalContext): Set<ActorId> {
 /** Clock entries of a context: what contextEntriesMax bounds. */
 export function contextEntries(ctx: CausalContext): number {
   return ctx.vv.length + ctx.cloud.length;
+}
+
+/**
+ * True when two contexts name the same set of events, whatever their form: both are normalised
+ * first (a dot the version vector covers, or one that extends it, counts the same as the vv entry).
+ */
+export function sameContext(a: CausalContext, b: CausalContext): boolean {
+  const x = joinContexts(emptyContext, a);
+  const y = joinContexts(emptyContext, b);
+  const sameDot = (d: Dot, e: Dot | undefined) => e !== undefined && d[0] === e[0] && d[1] === e[1];
+  return x.vv.length === y.vv.length && x.cloud.length === y.cloud.length && x.vv.every((d, i) => sameDot(d, y.vv[i])) && x.cloud.every((d, i) => sameDot(d, y.cloud[i]));
 }
 
 export function contextIsEmpty(ctx: CausalContext): boolean {

@@ -190,3 +190,11 @@ export const transferBytesPerSecondDefault = 32 * 1024 * 1024;
 export const transferVerifyRoundsMax = 8;
 /** Objects deleted per storage call when a node drops a partition it no longer serves. */
 export const dropBatchKeys = 512;
+
+// Batches (issue 14, POST /batch).
+/** Operations in one batch, at least 1 and at most this many. */
+export const batchOpsMax = 100;
+/** A batch's request body at most (413 value_too_large beyond). */
+export const batchBytesMax = 16 * 1024 * 1024;
+/** Keys a batch works on at once: ops on one key run in order, different keys this many at a time. */
+export const batchKeysConcurrency = 8;

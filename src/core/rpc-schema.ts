@@ -19,13 +19,18 @@ import {
 } from './limits.js';
 import { hashBytes, merkleBranches, merkleLeaves } from './merkle.js';
 import { ringDigestSchema, ringStateSchema } from './ring-schema.js';
-import type { AdminOp, AdminOutcome, ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse } from './rpc.js';
+import type { AdminOp, AdminOutcome, ClientOp, ClientResult, QuorumSpec, RpcRequest, RpcResponse, WriteCondition } from './rpc.js';
 import { contentTypeSchema, contextSchema, describeIssues, keySchema, nodeIdSchema, versionedObjectSchema, type Checked } from './schemas.js';
 
 /** r/w/pr/pw as a peer forwards them: a count (0 only for pr/pw, refused later if above N) or a named form. */
 const quorumSchema: z.ZodType<QuorumSpec> = z.union([z.int().min(0).max(replicationFactorMax), z.enum(['one', 'quorum', 'all'])]);
 const timeoutSchema = z.int().min(1).max(requestTimeoutMsMax);
 const bytesSchema = z.instanceof(Uint8Array).refine((b) => b.byteLength <= valueBytesMaxLimit, 'a value over the largest valueBytesMax');
+
+const conditionSchema: z.ZodType<WriteCondition> = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('absent') }),
+  z.object({ kind: z.literal('match'), context: contextSchema }),
+]);
 
 const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
   z.object({ op: z.literal('get'), key: keySchema, r: quorumSchema, pr: quorumSchema, timeoutMs: timeoutSchema }),
@@ -36,11 +41,20 @@ const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
     contentType: contentTypeSchema,
     context: contextSchema.optional(),
     ttlSeconds: z.int().min(1).max(ttlSecondsMax).optional(),
+    condition: conditionSchema.optional(),
     w: quorumSchema,
     pw: quorumSchema,
     timeoutMs: timeoutSchema,
   }),
-  z.object({ op: z.literal('delete'), key: keySchema, context: contextSchema.optional(), w: quorumSchema, pw: quorumSchema, timeoutMs: timeoutSchema }),
+  z.object({
+    op: z.literal('delete'),
+    key: keySchema,
+    context: contextSchema.optional(),
+    condition: conditionSchema.optional(),
+    w: quorumSchema,
+    pw: quorumSchema,
+    timeoutMs: timeoutSchema,
+  }),
 ]);
 
 const partitionSchema = z.int().min(0).max(partitionsMax - 1);

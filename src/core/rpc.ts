@@ -19,6 +19,13 @@ export type AdminOutcome =
   | { readonly ok: true; readonly before: RingState; readonly after: RingState }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
+/**
+ * A conditional write (docs/api.md, Conditional requests), checked by the coordinator on a quorum
+ * read: `absent` (If-None-Match: *) holds when the key has no live value; `match` (If-Match) when
+ * the key's causal context names exactly the events of `context`.
+ */
+export type WriteCondition = { readonly kind: 'absent' } | { readonly kind: 'match'; readonly context: CausalContext };
+
 /** A client request as the coordinator sees it, after the edge has parsed and validated it. */
 export type ClientOp =
   | { readonly op: 'get'; readonly key: string; readonly r: QuorumSpec; readonly pr: QuorumSpec; readonly timeoutMs: number }
@@ -30,6 +37,7 @@ export type ClientOp =
       readonly context?: CausalContext | undefined;
       /** The value expires this many seconds (1..ttlSecondsMax) after the coordinator's wall clock at the write. */
       readonly ttlSeconds?: number | undefined;
+      readonly condition?: WriteCondition | undefined;
       readonly w: QuorumSpec;
       readonly pw: QuorumSpec;
       readonly timeoutMs: number;
@@ -38,6 +46,7 @@ export type ClientOp =
       readonly op: 'delete';
       readonly key: string;
       readonly context?: CausalContext | undefined;
+      readonly condition?: WriteCondition | undefined;
       readonly w: QuorumSpec;
       readonly pw: QuorumSpec;
       readonly timeoutMs: number;

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { actorsOf, covers, emptyObject, liveValues, sync, update } from '../../src/core/dvv.js';
+import { actorsOf, covers, emptyContext, emptyObject, joinContexts, liveValues, sameContext, sync, update } from '../../src/core/dvv.js';
 import { decodeContext, encodeContext } from '../../src/core/context-token.js';
 import { KvError } from '../../src/core/errors.js';
 import type { ActorId, CausalContext, VersionedObject } from '../../src/core/types.js';
@@ -116,6 +116,57 @@ describe('dvv: writes', () => {
       ctx = o.context;
     }
     assert.ok(o.context.vv.length <= 3 && o.context.cloud.length === 0, JSON.stringify(o.context));
+  });
+});
+
+describe('dvv: sameContext (the If-Match check)', () => {
+  const [a, b] = actors as [ActorId, ActorId];
+  const ctx = (vv: [ActorId, number][], cloud: [ActorId, number][] = []): CausalContext => ({ vv, cloud });
+
+  it('compares the sets of events, not the form they are written in', () => {
+    assert.ok(sameContext(ctx([[a, 2]]), ctx([[a, 1]], [[a, 2]])), 'a cloud dot extending the vv');
+    assert.ok(sameContext(ctx([], [[a, 1]]), ctx([[a, 1]])), 'a first dot in the cloud');
+    assert.ok(sameContext(ctx([[a, 0]]), emptyContext), 'a zero entry names no event');
+    assert.ok(sameContext(ctx([[b, 1], [a, 3]]), ctx([[a, 3], [b, 1]])), 'vv order');
+    assert.ok(sameContext(ctx([[a, 3]], [[a, 2], [b, 5], [b, 5]]), ctx([[a, 3]], [[b, 5]])), 'covered and repeated cloud dots');
+  });
+
+  it('a missing, extra or different event makes them differ', () => {
+    assert.ok(!sameContext(ctx([[a, 1]], [[a, 3]]), ctx([[a, 1]])), 'an extra dot beyond the vv');
+    assert.ok(!sameContext(ctx([[a, 3]]), ctx([[a, 1]], [[a, 3]])), 'dot 2 missing');
+    assert.ok(!sameContext(ctx([[a, 1]]), ctx([[b, 1]])), 'another actor');
+    assert.ok(!sameContext(ctx([[a, 1], [b, 1]]), ctx([[a, 1]])));
+    assert.ok(!sameContext(emptyContext, ctx([[a, 1]])));
+  });
+
+  it('fc: a write made with the context of everything stored returns a context naming exactly the new object (first write of an actor included)', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 40 }), fc.nat(2), fc.nat(2), (steps, at, writer) => {
+        const stored = replay(steps).replicas[at]!;
+        const w = update(stored, stored.context, actors[writer]!, value('next'), 10_000_000);
+        assert.ok(sameContext(w.writerContext, w.object.context), `${JSON.stringify(w.writerContext)} vs ${JSON.stringify(w.object.context)}`);
+      }),
+      { numRuns: 300 },
+    );
+    const blind = update(undefined, undefined, a, value('first'), 5000);
+    assert.deepEqual(blind.writerContext, blind.object.context, 'a fresh actor starting at its counter floor');
+  });
+
+  it('fc: on store histories, equal exactly when each context covers the other (their join is both)', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 40 }), fc.nat(), fc.nat(), (steps, i, j) => {
+        const { contexts, replicas } = replay(steps);
+        const pool = [...contexts, ...replicas.map((r) => r.context), emptyContext];
+        const x = pool[i % pool.length]!;
+        const y = pool[j % pool.length]!;
+        const join = joinContexts(x, y);
+        const expected = JSON.stringify(join) === JSON.stringify(x) && JSON.stringify(join) === JSON.stringify(y);
+        assert.equal(sameContext(x, y), expected);
+        assert.equal(sameContext(y, x), expected, 'symmetric');
+        assert.ok(sameContext(x, x) && sameContext(x, joinContexts(x, x)), 'reflexive');
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
