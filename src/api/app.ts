@@ -7,9 +7,11 @@ import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
+import { listRoutes, type ListRoutesOptions } from './list-routes.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 
 export type AppOptions = ClientRoutesOptions &
+  ListRoutesOptions &
   AdminRoutesOptions &
   MembershipRoutesOptions &
   RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean };
@@ -69,6 +71,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.register(adminRoutes, opts);
   app.register(membershipRoutes, opts);
   app.register(clientRoutes, opts);
+  app.register(listRoutes, opts);
   app.register(rpcRoutes, opts);
   return app;
 }

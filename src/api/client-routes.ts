@@ -57,7 +57,7 @@ interface Query {
   returnbody?: 'true' | 'false';
 }
 
-function parseTimeout(raw: string | undefined): number {
+export function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return requestTimeoutMsDefault;
   const ms = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!(ms >= 1 && ms <= requestTimeoutMsMax)) {

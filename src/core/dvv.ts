@@ -126,6 +126,16 @@ export function liveValues(object: VersionedObject | undefined): LiveValue[] {
   return object.siblings.flatMap((s) => (s.value.kind === 'value' ? [s.value] : []));
 }
 
+/**
+ * Whether a key listing (GET /kv) shows the key: a read at wall-clock `nowMs` would return a value
+ * (not only delete markers). The one liveness rule of listings: replicas apply it to every row they
+ * scan. `nowMs` is the reading node's clock, for values that expire (a TTL).
+ */
+export function hasLiveValue(object: VersionedObject, nowMs: number): boolean {
+  // No sibling expires yet, so `nowMs` does not matter; with expiring values it goes to liveValues.
+  return liveValues(object).length > 0;
+}
+
 /** Distinct actors in a context: bounded by the replicas that ever coordinated a write. */
 export function actorsOf(ctx: CausalContext): Set<ActorId> {
   return new Set([...ctx.vv.map(([a]) => a), ...ctx.cloud.map(([a]) => a)]);

@@ -181,3 +181,21 @@ export const transferBytesPerSecondDefault = 32 * 1024 * 1024;
 export const transferVerifyRoundsMax = 8;
 /** Objects deleted per storage call when a node drops a partition it no longer serves. */
 export const dropBatchKeys = 512;
+
+// Key listing (GET /kv, issue 14).
+/** Keys per listing page, by default and at most (`limit`). */
+export const listLimitDefault = 100;
+export const listLimitMax = 1000;
+/**
+ * Stored rows one replica reads (and decodes) per listKeys call at most, live or not: tombstones
+ * and expired values cost a page work even though they are not listed.
+ */
+export const listScanRowsMax = 1000;
+/**
+ * Rounds (one partition step: one replica call, or r of them in parallel) one listing page makes at
+ * most: a page therefore reads at most listPageRoundsMax x listScanRowsMax rows per replica asked,
+ * and may come back short (even empty) with a cursor when tombstones or a sparse prefix use it up.
+ */
+export const listPageRoundsMax = 64;
+/** A listing cursor token longer than this is refused before decoding (the longest real one is ~4.2 KiB). */
+export const listCursorCharsMax = 8192;
