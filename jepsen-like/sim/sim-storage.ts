@@ -8,7 +8,7 @@
 // Meta records and partition drops are staged the same way (a drop is ordered with the updates
 // around it because it runs in staging order too).
 import type { TreeView } from '../../src/core/merkle.js';
-import type { HintEntry, Storage, StoredEntry } from '../../src/core/ports.js';
+import type { HintEntry, KeyScan, KeyScanPage, Storage, StoredEntry } from '../../src/core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../../src/core/types.js';
 import { checkMetaBytes, checkMetaName, dropLimit } from '../../src/storage/checks.js';
 import type { MemoryStorage } from '../../src/storage/memory.js';
@@ -82,6 +82,12 @@ export class SimStorage implements Storage {
     const batch = this.batch;
     if (batch && (batch.keys.size > 0 || batch.drops > 0)) await batch.committed;
     return this.alive(() => this.disk.scanPartition(partition, afterKey, limit));
+  }
+
+  async listKeys(partition: PartitionId, scan: KeyScan): Promise<KeyScanPage> {
+    const batch = this.batch;
+    if (batch && (batch.keys.size > 0 || batch.drops > 0)) await batch.committed;
+    return this.alive(() => this.disk.listKeys(partition, scan));
   }
 
   updateHint(

@@ -8,9 +8,11 @@ import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
 import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
+import { listRoutes, type ListRoutesOptions } from './list-routes.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 
 export type AppOptions = ClientRoutesOptions &
+  ListRoutesOptions &
   AdminRoutesOptions &
   MembershipRoutesOptions &
   RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean };
@@ -73,6 +75,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.register(membershipRoutes, opts);
   app.register(clientRoutes, opts);
   app.register(batchRoutes, opts);
+  app.register(listRoutes, opts);
   app.register(rpcRoutes, opts);
   return app;
 }

@@ -145,6 +145,15 @@ export function goneSinceMs(value: SiblingValue): number | undefined {
   return value.kind === 'tombstone' ? value.deletedAtMs : value.expiresAtMs;
 }
 
+/**
+ * Whether a key listing (GET /kv) shows the key: a read at wall-clock `nowMs` would return a value
+ * (not only delete markers). The one liveness rule of listings: replicas apply it to every row they
+ * scan. `nowMs` is the reading node's clock, for values that expire (a TTL).
+ */
+export function hasLiveValue(object: VersionedObject, nowMs: number): boolean {
+  return liveValues(object, nowMs).length > 0;
+}
+
 /** Distinct actors in a context: bounded by the replicas that ever coordinated a write. */
 export function actorsOf(ctx: CausalContext): Set<ActorId> {
   return new Set([...ctx.vv.map(([a]) => a), ...ctx.cloud.map(([a]) => a)]);

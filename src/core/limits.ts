@@ -198,3 +198,21 @@ export const batchOpsMax = 100;
 export const batchBytesMax = 16 * 1024 * 1024;
 /** Keys a batch works on at once: ops on one key run in order, different keys this many at a time. */
 export const batchKeysConcurrency = 8;
+
+// Key listing (GET /kv, issue 14).
+/** Keys per listing page, by default and at most (`limit`). */
+export const listLimitDefault = 100;
+export const listLimitMax = 1000;
+/**
+ * Stored rows one replica reads (and decodes) per listKeys call at most, live or not: tombstones
+ * and expired values cost a page work even though they are not listed.
+ */
+export const listScanRowsMax = 1000;
+/**
+ * Rounds (one partition step: one replica call, or r of them in parallel) one listing page makes at
+ * most: a page therefore reads at most listPageRoundsMax x listScanRowsMax rows per replica asked,
+ * and may come back short (even empty) with a cursor when tombstones or a sparse prefix use it up.
+ */
+export const listPageRoundsMax = 64;
+/** A listing cursor token longer than this is refused before decoding (the longest real one is ~4.2 KiB). */
+export const listCursorCharsMax = 8192;

@@ -5,6 +5,7 @@ import { AntiEntropy } from './anti-entropy.js';
 import { Coordinator } from './coordinator.js';
 import { FailureDetector } from './failure-detector.js';
 import { HintedHandoff } from './handoff.js';
+import { KeyListing } from './key-listing.js';
 import * as limits from './limits.js';
 import type { CoreMetrics } from './metrics.js';
 import { ReadRepair } from './read-repair.js';
@@ -46,6 +47,8 @@ export interface NodeCoreDeps {
 
 export interface NodeCore {
   readonly coordinator: Coordinator;
+  /** Key listings (GET /kv), coordinated by this node. */
+  readonly listing: KeyListing;
   readonly rpc: RpcHandler;
   readonly replica: LocalReplica;
   readonly detector: FailureDetector;
@@ -82,6 +85,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   const coordinator = new Coordinator({
     self, actor: actorIdOf(self, deps.storage.incarnation), runtime, rpc: client, replica, detector, readRepair, ring, log,
   });
+  const listing = new KeyListing({ self, runtime, rpc: client, replica, detector, ring });
   const membership: Membership = new Membership(
     { self, runtime, rpc: client, store, log, isUp: (id) => detector.isUp(id), gossipIntervalMs: settings.gossipIntervalMs, rpcTimeoutMs },
     deps.initialRing,
@@ -105,7 +109,7 @@ export function createNodeCore(deps: NodeCoreDeps): NodeCore {
   });
   const rpc = new RpcHandler({ self, ring, replica, coordinator, antiEntropy, reaper, membership, transfers });
   return {
-    coordinator, rpc, replica, detector, handoff, antiEntropy, reaper, membership, transfers,
+    coordinator, listing, rpc, replica, detector, handoff, antiEntropy, reaper, membership, transfers,
     async start() {
       const trees = antiEntropy.takeUpTrees();
       log.info(trees, 'anti-entropy trees taken up (kept by storage)');

@@ -46,6 +46,31 @@ export interface StoredEntry {
   readonly object: VersionedObject;
 }
 
+/** What Storage.listKeys reads: the keys of one partition starting with `prefix`, after `afterKey`. */
+export interface KeyScan {
+  /** 0..keyBytesMax bytes of UTF-8; '' for every key. */
+  readonly prefix: string;
+  /** Start strictly after this key (from the start of the prefix's range when undefined). */
+  readonly afterKey: string | undefined;
+  /** Stop once this many rows were read, live or not (>= 1). */
+  readonly rowsMax: number;
+  /** Stop once this many live keys were found (>= 1). */
+  readonly keysMax: number;
+  /** Whether a stored object is listed (dvv.ts hasLiveValue at the reader's clock). */
+  readonly isLive: (object: VersionedObject) => boolean;
+}
+
+/** What Storage.listKeys found. */
+export interface KeyScanPage {
+  /** The live keys read, in key order (by UTF-8 bytes). */
+  readonly keys: string[];
+  /**
+   * The last key read when the scan stopped at `rowsMax` or `keysMax` (more of the range may
+   * follow: scan again after it); undefined when it reached the end of the range.
+   */
+  readonly next: string | undefined;
+}
+
 /** A hint: a write held for `target`, a primary that did not take it, until it can be handed off. */
 export interface HintEntry {
   readonly target: NodeId;
@@ -92,6 +117,12 @@ export interface Storage {
   ): Promise<VersionedObject | undefined>;
   /** Keys of one partition in ascending key order (by UTF-8 bytes), after `afterKey`, at most `limit`. */
   scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]>;
+  /**
+   * Committed objects only, like scanPartition (it first waits for the writes issued before it):
+   * the keys of `partition` in the scan's range, in key order, those `isLive` refuses left out,
+   * reading at most `rowsMax` rows. Rows quarantined on the way count as read and are left out.
+   */
+  listKeys(partition: PartitionId, scan: KeyScan): Promise<KeyScanPage>;
   /** Merges into the hint for (target, key), creating it if needed; resolves once durable. */
   updateHint(
     target: NodeId,

@@ -4,15 +4,15 @@
 // Merkle trees of anti-entropy are kept by storage with the rows (Storage.tree), so every
 // committed change, drop and quarantine moves them exactly once. Rows the storage quarantines
 // (unreadable) are reported here.
-import { contextEntries, sync } from './dvv.js';
+import { contextEntries, hasLiveValue, sync } from './dvv.js';
 import { invariant } from './assert.js';
 import { KvError, type CodedFailure } from './errors.js';
 import { FailureLog } from './failure-log.js';
 import type { CoreMetrics } from './metrics.js';
 import { partitionOf, type Ring } from './ring.js';
 import type { KeyHashes, TreeView } from './merkle.js';
-import type { HintEntry, Logger, QuarantinedRow, Runtime, Storage, StoredEntry } from './ports.js';
-import { contextEntriesMax, reapedContextsMax } from './limits.js';
+import type { HintEntry, KeyScanPage, Logger, QuarantinedRow, Runtime, Storage, StoredEntry } from './ports.js';
+import { contextEntriesMax, listScanRowsMax, reapedContextsMax } from './limits.js';
 import type { CausalContext, NodeId, PartitionId, VersionedObject } from './types.js';
 
 export class HintsFullError extends Error implements CodedFailure {
@@ -75,6 +75,19 @@ export class LocalReplica {
   async scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {
     const page = await this.deps.storage.scanPartition(partition, afterKey, limit);
     invariant(page.length <= limit, () => `storage: scanPartition(${partition}, limit ${limit}) gave ${page.length} entries`);
+    return page;
+  }
+
+  /**
+   * Up to `limit` live keys of `partition` starting with `prefix`, after `afterKey`, in key order,
+   * reading at most listScanRowsMax stored rows (see Storage.listKeys): one listing step.
+   */
+  async listKeys(partition: PartitionId, prefix: string, afterKey: string | undefined, limit: number): Promise<KeyScanPage> {
+    const nowMs = this.deps.runtime.wallClockMs();
+    const page = await this.deps.storage.listKeys(partition, {
+      prefix, afterKey, rowsMax: listScanRowsMax, keysMax: limit, isLive: (object) => hasLiveValue(object, nowMs),
+    });
+    invariant(page.keys.length <= limit, () => `storage: listKeys(${partition}, limit ${limit}) gave ${page.keys.length} keys`);
     return page;
   }
 

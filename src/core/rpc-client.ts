@@ -24,6 +24,7 @@ export const replyTypeOf = {
   ringGossip: 'ring',
   admin: 'admin',
   transferPage: 'entries',
+  listKeys: 'keyPage',
 } as const satisfies Record<RpcRequest['type'], RpcResponse['type']>;
 
 export type ReplyTypeOf<T extends RpcRequest['type']> = (typeof replyTypeOf)[T];

@@ -66,6 +66,12 @@ export class RpcHandler {
       case 'transferPage':
         if (!this.deps.ring().replicas[request.partition]?.includes(this.deps.self)) throw new KvError('not_replica', `${this.deps.self} does not serve partition ${request.partition}`);
         return { type: 'entries', entries: await this.deps.transfers.page(asPartitionId(request.partition), request.afterKey, request.limit) };
+      case 'listKeys': {
+        // Only a primary answers: its copy is the one a listing counts on (a node receiving the partition may still lack keys).
+        if (!this.deps.ring().replicas[request.partition]?.includes(this.deps.self)) throw new KvError('not_replica', `${this.deps.self} is not a primary of partition ${request.partition}`);
+        const page = await this.deps.replica.listKeys(asPartitionId(request.partition), request.prefix, request.afterKey, request.limit);
+        return { type: 'keyPage', keys: page.keys, next: page.next ?? null };
+      }
     }
   }
 

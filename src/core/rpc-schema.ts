@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { errorCatalog, type ErrorCode } from './errors.js';
 import {
   digestCharsMax,
+  listLimitMax,
   partitionsMax,
   replicationFactorMax,
   requestTimeoutMsMax,
@@ -58,6 +59,8 @@ const clientOpSchema: z.ZodType<ClientOp> = z.discriminatedUnion('op', [
 ]);
 
 const partitionSchema = z.int().min(0).max(partitionsMax - 1);
+/** A listing's key prefix: a key's rules, except that it may be empty. */
+const prefixSchema = z.union([z.literal(''), keySchema]);
 const digestSchema = z.string().max(digestCharsMax);
 /** Up to `max` tree hashes packed as bytes (core/merkle.ts): a whole number of 8-byte hashes. */
 const packedHashesSchema = (max: number) =>
@@ -96,6 +99,7 @@ const requestSchema: z.ZodType<RpcRequest> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ringGossip'), digest: ringDigestSchema, ring: ringStateSchema.optional() }),
   z.object({ type: z.literal('admin'), op: adminOpSchema, forwarded: z.boolean() }),
   z.object({ type: z.literal('transferPage'), partition: partitionSchema, afterKey: keySchema.optional(), limit: z.int().min(1).max(transferPageKeysMax) }),
+  z.object({ type: z.literal('listKeys'), partition: partitionSchema, prefix: prefixSchema, afterKey: keySchema.optional(), limit: z.int().min(1).max(listLimitMax) }),
 ]);
 
 const rpcBatchSchema = z.array(requestSchema).min(1).max(rpcBatchMax);
@@ -136,6 +140,7 @@ const responseSchema: z.ZodType<RpcResponse> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ring'), ring: ringStateSchema.optional() }),
   z.object({ type: z.literal('admin'), outcome: adminOutcomeSchema }),
   z.object({ type: z.literal('entries'), entries: z.array(z.tuple([keySchema, versionedObjectSchema])).max(transferPageKeysMax) }),
+  z.object({ type: z.literal('keyPage'), keys: z.array(keySchema).max(listLimitMax), next: keySchema.nullable() }),
 ]);
 
 /** One request's outcome inside a batch reply. */

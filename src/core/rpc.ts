@@ -91,7 +91,12 @@ export type RpcRequest =
   /** A membership operation for the claimant; `forwarded` once it has been sent on, so it never loops. */
   | { readonly type: 'admin'; readonly op: AdminOp; readonly forwarded: boolean }
   /** A page of partition `partition`'s objects after `afterKey`, for a node receiving it. */
-  | { readonly type: 'transferPage'; readonly partition: number; readonly afterKey?: string | undefined; readonly limit: number };
+  | { readonly type: 'transferPage'; readonly partition: number; readonly afterKey?: string | undefined; readonly limit: number }
+  /**
+   * Key listing (GET /kv): up to `limit` live keys of partition `partition` starting with `prefix`,
+   * after `afterKey`, from the receiver's own copy (it must be a primary of the partition).
+   */
+  | { readonly type: 'listKeys'; readonly partition: number; readonly prefix: string; readonly afterKey?: string | undefined; readonly limit: number };
 
 export type RpcResponse =
   | { readonly type: 'pong'; readonly node: string }
@@ -113,4 +118,9 @@ export type RpcResponse =
   /** No ring: the answerer's ring has the digest it was sent. */
   | { readonly type: 'ring'; readonly ring?: RingState | undefined }
   | { readonly type: 'admin'; readonly outcome: AdminOutcome }
-  | { readonly type: 'entries'; readonly entries: ReadonlyArray<readonly [key: string, object: VersionedObject]> };
+  | { readonly type: 'entries'; readonly entries: ReadonlyArray<readonly [key: string, object: VersionedObject]> }
+  /**
+   * The live keys found, in key order (UTF-8 bytes); `next`: the last key the replica read when it
+   * stopped at a bound (ask again after it), null when it reached the end of the range.
+   */
+  | { readonly type: 'keyPage'; readonly keys: readonly string[]; readonly next: string | null };

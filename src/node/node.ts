@@ -139,6 +139,7 @@ function buildNodeApp(
     logger: log,
     self: config.id,
     coordinator: core.coordinator,
+    listing: core.listing,
     rpc: core.rpc,
     replica: core.replica,
     n: core.membership.state().n,

@@ -4,9 +4,10 @@
 // and hint counts move when the write resolves, as the Storage port requires.
 import { randomBytes } from 'node:crypto';
 import { emptyTree, LeafTree, leafOf, versionHash, type TreeView } from '../core/merkle.js';
-import type { HintEntry, Storage, StoredEntry } from '../core/ports.js';
+import type { HintEntry, KeyScan, KeyScanPage, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { checkLeaf, checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
+import { listKeyRange } from './key-range.js';
 import { decodeOwnObject, encodeObject } from './object-codec.js';
 import { SortedKeys } from './sorted-keys.js';
 
@@ -101,6 +102,21 @@ export class MemoryStorage implements Storage {
       this.checkOpen();
       const keys = this.partitions.get(partition)?.after(afterKey, Math.floor(limit)) ?? [];
       return keys.map((key) => ({ key, object: decodeOwnObject(this.objects.get(key)!.bytes) }));
+    });
+  }
+
+  listKeys(partition: PartitionId, scan: KeyScan): Promise<KeyScanPage> {
+    return settle(() => {
+      this.checkOpen();
+      const index = this.partitions.get(partition);
+      // The range ends at the first key without the prefix (keys with it are contiguous in byte order).
+      const read = (from: string, inclusive: boolean, limit: number): string[] => {
+        const keys = index?.from(from, inclusive, limit) ?? [];
+        const end = keys.findIndex((key) => !key.startsWith(scan.prefix));
+        return end === -1 ? keys : keys.slice(0, end);
+      };
+      const entryOf = (key: string): StoredEntry => ({ key, object: decodeOwnObject(this.objects.get(key)!.bytes) });
+      return listKeyRange(scan, read, (key) => key, entryOf);
     });
   }
 

@@ -32,12 +32,14 @@ export class SortedKeys {
 
   /** Up to `limit` keys strictly after `afterKey` (from the start if undefined), ascending. */
   after(afterKey: string | undefined, limit: number): string[] {
-    let i = 0;
-    if (afterKey !== undefined) {
-      const utf8 = Buffer.from(afterKey, 'utf8');
-      i = this.firstNotBefore(utf8);
-      if (i < this.entries.length && this.entries[i]!.utf8.equals(utf8)) i++;
-    }
+    return afterKey === undefined ? this.from('', true, limit) : this.from(afterKey, false, limit);
+  }
+
+  /** Up to `limit` keys from `key` on (`key` itself only if `inclusive`), ascending. */
+  from(key: string, inclusive: boolean, limit: number): string[] {
+    const utf8 = Buffer.from(key, 'utf8');
+    let i = this.firstNotBefore(utf8);
+    if (!inclusive && i < this.entries.length && this.entries[i]!.utf8.equals(utf8)) i++;
     return this.entries.slice(i, i + Math.max(0, limit)).map((e) => e.key);
   }
 

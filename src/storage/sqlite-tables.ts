@@ -240,6 +240,8 @@ export class Tables {
   readonly quarantineHint: (rowid: number, reason: string, atMs: number) => void;
   private readonly scanFrom: Database.Statement<[number, number], ObjectColumns>;
   private readonly scanAfter: Database.Statement<[number, string, number], ObjectColumns>;
+  private readonly rangeFrom: Database.Statement<[number, string, Buffer, number], ObjectColumns>;
+  private readonly rangeAfter: Database.Statement<[number, string, Buffer, number], ObjectColumns>;
   private readonly hintsOf: Database.Statement<[string, number], HintColumns>;
   private readonly keysOf: Database.Statement<[number, number], [number, unknown]>;
   private readonly metaRecord: Database.Statement<[string], unknown>;
@@ -267,6 +269,13 @@ export class Tables {
     this.scanAfter = db.prepare<[number, string, number], ObjectColumns>(
       'SELECT rowid, key, partition, object FROM objects WHERE partition = ? AND key > ? ORDER BY key LIMIT ?',
     ).raw();
+    // The upper bound is bytes that may not be UTF-8 (key-range.ts): bound as a BLOB, compared as TEXT.
+    const range = (lower: '>=' | '>') =>
+      db.prepare<[number, string, Buffer, number], ObjectColumns>(
+        `SELECT rowid, key, partition, object FROM objects WHERE partition = ? AND key ${lower} ? AND key < CAST(? AS TEXT) ORDER BY key LIMIT ?`,
+      ).raw();
+    this.rangeFrom = range('>=');
+    this.rangeAfter = range('>');
     this.hintsOf = db.prepare<[string, number], HintColumns>(
       `SELECT rowid, key, partition, object, version, created_at_ms FROM hints WHERE target = ?
        ORDER BY created_at_ms, version LIMIT ?`,
@@ -286,6 +295,14 @@ export class Tables {
   /** Up to `limit` (> 0) committed objects of `partition` with key > afterKey, in key order. */
   scan(partition: number, afterKey: string | undefined, limit: number): RawObjectRow[] {
     return (afterKey === undefined ? this.scanFrom.all(partition, limit) : this.scanAfter.all(partition, afterKey, limit)).map(objectRow);
+  }
+
+  /**
+   * Up to `limit` (> 0) committed objects of `partition` with `from` <= key (< when not `inclusive`)
+   * and key < `upper` (raw bytes), in key order: a range read of the (partition, key) index.
+   */
+  range(partition: number, from: string, inclusive: boolean, upper: Buffer, limit: number): RawObjectRow[] {
+    return (inclusive ? this.rangeFrom : this.rangeAfter).all(partition, from, upper, limit).map(objectRow);
   }
 
   /** Up to `limit` (> 0) committed keys of `partition`, in key order; reads the (partition, key) index only. */

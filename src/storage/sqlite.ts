@@ -5,10 +5,11 @@
 // have stored) is quarantined when first read: moved aside, reported, and treated as absent.
 import type Database from 'better-sqlite3';
 import { leafOf, versionHash, type TreeView } from '../core/merkle.js';
-import type { HintEntry, QuarantinedRow, Storage, StoredEntry } from '../core/ports.js';
+import type { HintEntry, KeyScan, KeyScanPage, QuarantinedRow, Storage, StoredEntry } from '../core/ports.js';
 import type { NodeId, PartitionId, VersionedObject } from '../core/types.js';
 import { checkLeaf, checkMetaBytes, checkMetaName, dropLimit } from './checks.js';
 import { Checkpointer, type CheckpointerEvents } from './checkpointer.js';
+import { listKeyRange, prefixUpperBound } from './key-range.js';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { checkHintRow, checkKey, checkObjectRow, sqlType } from './sqlite-rows.js';
 import { countCommittedHints, firstKeysWithStaged, moveHintCount, stageHintIn, type Batch, type StagedHint } from './sqlite-batch.js';
@@ -119,6 +120,20 @@ export class SqliteStorage implements Storage {
       if (skipped === 0 || rows.length < asked) break;
     }
     return page;
+  }
+
+  /**
+   * Committed objects only; waits for the batch open at the call first, as scanPartition does. A
+   * row that cannot be served is quarantined and counts as read.
+   */
+  async listKeys(partition: PartitionId, scan: KeyScan): Promise<KeyScanPage> {
+    const batch = this.commits.staged;
+    if (batch && batch.objects.size > 0) await batch.committed.catch(() => {});
+    this.checkOpen();
+    const upper = prefixUpperBound(scan.prefix);
+    const read = (from: string, inclusive: boolean, limit: number) => this.tables.range(partition, from, inclusive, upper, limit);
+    // Rows of the range have TEXT keys: any other type sorts outside every TEXT bound.
+    return listKeyRange(scan, read, (row) => String(row.key), (row) => this.objectOf(row));
   }
 
   /** Merges into the hint for (target, key) atomically, like `update`; resolves once durable. */

@@ -1,4 +1,4 @@
-// The admin family: /health, /cluster, /metrics, /replica/kv/{key} and unknown routes, with
+// The admin family: /health, /cluster, /metrics, /replica/kv/{key}, GET /kv and unknown routes, with
 // random methods, query junk, bodies and headers (docs/api.md section 3). Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
 import { any4xx, expectFor, maybe, type Outcome, type Problem } from './expect.js';
@@ -20,7 +20,6 @@ interface Route {
 const refused: Outcome = { ok: [], errors: any4xx, body: 'any' };
 const unknownRoutes = [
   '/',
-  '/kv',
   '/health/',
   '/healthz',
   '//health',
@@ -58,6 +57,8 @@ function pickRoute(prng: Prng): Route {
       // Absolute-form request-target (RFC 9112 says a server must accept it).
       () => ({ path: 'http://127.0.0.1/health', name: 'absolute-form', get: { ok: [200, 503], errors: any4xx, body: 'any' } }),
     ],
+    // The key listing's first page (its parameters are not fuzzed here: junk ones are ignored).
+    [6, () => ({ path: '/kv', name: 'list', get: { ok: [200], errors: [], body: 'any' } })],
     [25, () => ({ path: prng.pick(unknownRoutes), name: 'unknown-route', get: refused })],
   ])();
 }

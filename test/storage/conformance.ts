@@ -9,6 +9,7 @@ import { arbStep, replay } from '../unit/dvv-histories.js';
 import { dropConformance } from './conformance-drop.js';
 import { hintConformance } from './conformance-hints.js';
 import { metaConformance } from './conformance-meta.js';
+import { listConformance } from './conformance-list.js';
 import { scanConformance } from './conformance-scan.js';
 import { treeConformance } from './conformance-tree.js';
 import {
@@ -300,6 +301,7 @@ export function storageConformance(name: string, open: OpenStore): void {
       }));
 
     scanConformance(withStore);
+    listConformance(withStore);
     hintConformance(withStore);
     metaConformance(withStore);
     dropConformance(withStore);

@@ -187,6 +187,32 @@ describe('SqliteStorage quarantine', () => {
     }
   });
 
+  it('a listing quarantines bad rows of its range, counts them as read, lists every good key', async () => {
+    const t = await tempStore();
+    try {
+      const first = t.open();
+      const goodKeys = ['k0', 'k1', 'k2', 'k3'];
+      for (const key of goodKeys) await first.update(key, partition, () => textObject(key));
+      await first.close();
+      plantObject(t.dir, 'k0x', partition, garbage);
+      plantObject(t.dir, 'k2x', partition, stringData);
+      plantObject(t.dir, null, partition, good('null key'));
+      plantObject(t.dir, Buffer.from('k blob'), partition, good('blob key'));
+      const storage = t.open();
+      const scan = (afterKey: string | undefined, rowsMax: number) => ({ prefix: 'k', afterKey, rowsMax, keysMax: 10, isLive: () => true });
+      // k0, k0x (bad), k1: three rows read, two keys.
+      assert.deepStrictEqual(await storage.listKeys(partition, scan(undefined, 3)), { keys: ['k0', 'k1'], next: 'k1' });
+      assert.deepStrictEqual(t.reported.map((r) => r.key), ['k0x']);
+      assert.deepStrictEqual(await storage.listKeys(partition, scan('k1', 10)), { keys: ['k2', 'k3'], next: undefined });
+      assert.deepStrictEqual(t.reported.map((r) => r.key), ['k0x', 'k2x'], 'rows outside every TEXT range (NULL, BLOB keys) are never met');
+      assert.deepStrictEqual(await storage.listKeys(partition, scan(undefined, 10)), { keys: goodKeys, next: undefined }, 'a second listing');
+      assert.equal(t.reported.length, 2, 'reports nothing new');
+      assert.deepStrictEqual(quarantined(t.dir).map((r) => r.key), ['k0x', 'k2x']);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('a scan page made only of bad rows reads on instead of ending the partition', async () => {
     const t = await tempStore();
     try {

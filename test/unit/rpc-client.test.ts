@@ -94,7 +94,7 @@ describe('RpcClient', () => {
 
   it('has a reply type for every request type', () => {
     const requestTypes: Record<RpcRequest['type'], true> = {
-      ping: true, replicate: true, read: true, readDigest: true, forward: true, aeRoots: true, aeBranches: true, aeLeaves: true, aeKeys: true, keyPending: true, reap: true, ringGossip: true, admin: true, transferPage: true,
+      ping: true, replicate: true, read: true, readDigest: true, forward: true, aeRoots: true, aeBranches: true, aeLeaves: true, aeKeys: true, keyPending: true, reap: true, ringGossip: true, admin: true, transferPage: true, listKeys: true,
     };
     assert.deepEqual(Object.keys(replyTypeOf).sort(), Object.keys(requestTypes).sort());
   });

@@ -36,6 +36,8 @@ function sampleRequests(object: VersionedObject): RpcRequest[] {
     { type: 'aeKeys', partition: 3, leaves: [0, 255] },
     { type: 'keyPending', key: 'k' },
     { type: 'reap', key: 'k', digest: 'a'.repeat(40) },
+    { type: 'listKeys', partition: 3, prefix: '', limit: 1 },
+    { type: 'listKeys', partition: 4095, prefix: 'caf\u00e9/', afterKey: 'caf\u00e9/\u{1F600}', limit: 1000 },
   ];
 }
 
@@ -91,6 +93,12 @@ describe('rpc schema', () => {
       ['match with a broken context', mutate(forward, ['request', 'condition'], { kind: 'match', context: { vv: [['n2.b', 1], ['n1.a', 2]], cloud: [] } })],
       ['partition out of range', { type: 'aeBranches', partition: 4096 }],
       ['leaf out of range', { type: 'aeKeys', partition: 0, leaves: [256] }],
+      ['listKeys limit 0', { type: 'listKeys', partition: 0, prefix: '', limit: 0 }],
+      ['listKeys limit over listLimitMax', { type: 'listKeys', partition: 0, prefix: '', limit: 1001 }],
+      ['listKeys prefix over 512 bytes', { type: 'listKeys', partition: 0, prefix: 'x'.repeat(513), limit: 1 }],
+      ['listKeys prefix with a lone surrogate', { type: 'listKeys', partition: 0, prefix: '\udc00', limit: 1 }],
+      ['listKeys empty afterKey', { type: 'listKeys', partition: 0, prefix: '', afterKey: '', limit: 1 }],
+      ['listKeys partition out of range', { type: 'listKeys', partition: 4096, prefix: '', limit: 1 }],
       ['unknown type', { type: 'format-disk' }],
       ['not an object', 'ping'],
     ];
@@ -136,7 +144,16 @@ describe('rpc schema', () => {
 
   it('refuses a reply that does not match its schema', () => {
     assert.equal(decodeRpcOutcomes(encodeRpc([{ ok: { type: 'ack' } }])).ok, true);
-    const bad = [[{ ok: { type: 'object', object: { context: { vv: [], cloud: [] }, siblings: 'x' } } }], [{ ok: { type: 'shrug' } }], [{ error: 5 }]];
+    assert.equal(decodeRpcOutcomes(encodeRpc([{ ok: { type: 'keyPage', keys: ['a', 'b'], next: 'b' } }, { ok: { type: 'keyPage', keys: [], next: null } }])).ok, true);
+    const bad = [
+      [{ ok: { type: 'object', object: { context: { vv: [], cloud: [] }, siblings: 'x' } } }],
+      [{ ok: { type: 'shrug' } }],
+      [{ error: 5 }],
+      [{ ok: { type: 'keyPage', keys: Array(1001).fill('k'), next: null } }],
+      [{ ok: { type: 'keyPage', keys: [''], next: null } }],
+      [{ ok: { type: 'keyPage', keys: ['a'] } }],
+      [{ ok: { type: 'keyPage', keys: ['a'], next: 7 } }],
+    ];
     for (const outcomes of bad) assert.equal(decodeRpcOutcomes(packr.pack(outcomes)).ok, false, JSON.stringify(outcomes));
   });
 });
