@@ -1,4 +1,5 @@
 // The client's public types: options and results of KvorumClient's methods.
+import type { KvorumError } from './errors.js';
 
 /** `r`, `w`, `pr`, `pw`: a replica count, or a named form resolved by the server. */
 export type Quorum = number | 'one' | 'quorum' | 'all';
@@ -177,7 +178,7 @@ export type BatchOp = BatchGet | BatchPut | BatchDelete;
 /** One operation's outcome: what it would have given alone, or its error (other operations still ran). */
 export type BatchOutcome<R> =
   | { readonly ok: true; readonly status: number; readonly node?: string; readonly result: R }
-  | { readonly ok: false; readonly status: number; readonly node?: string; readonly error: import('./errors.js').KvorumError };
+  | { readonly ok: false; readonly status: number; readonly node?: string; readonly error: KvorumError };
 
 /** The outcome type of one batch operation: a get's is a GetResult, a put's or delete's a WriteResult. */
 export type BatchOutcomeOf<T extends BatchOp> = T extends BatchGet ? BatchOutcome<GetResult> : BatchOutcome<WriteResult>;

@@ -35,7 +35,8 @@ async function probeFeatures(url: string) {
   const batch = (await status('POST', '/batch', { body: '{"ops":[]}', headers: { 'content-type': 'application/json' } })) !== 404;
   const ttl = (await status('PUT', '/kv/probe-ttl?ttl=0', { body: 'x' })) === 400;
   const conditional = (await status('PUT', '/kv/probe-conditional', { body: 'x', headers: { 'if-none-match': 'not-a-star' } })) === 400;
-  const etag = (await http('GET', `${url}/kv/probe-conditional`)).headers.get('etag') !== null;
+  await http('PUT', `${url}/kv/probe-etag`, { body: 'x' });
+  const etag = (await http('GET', `${url}/kv/probe-etag`)).headers.get('etag') !== null;
   let siblingCap = false;
   for (let i = 0; i <= siblingsMax && !siblingCap; i++) siblingCap = (await status('PUT', '/kv/probe-cap?w=all', { body: String(i) })) === 409;
   return { list, batch, ttl, conditional, etag, siblingCap };
@@ -443,15 +444,22 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       assert.equal(text(await kv.get('batch-a')), 'A');
     });
 
-    test('a batch with a malformed op is refused whole (invalid_batch) and runs nothing; a failing op is its own error', { skip: needsBatch }, async () => {
+    test('a batch with a malformed op is refused whole (invalid_batch) and runs nothing; a failing op is its own error', { skip: needsBatch || needsConditional }, async () => {
       const kv = client();
       await assert.rejects(
         kv.batch([{ op: 'put', key: 'batch-never', value: 'v' }, { op: 'put', key: 'k'.repeat(513), value: 'v' }]),
         (e: unknown) => e instanceof KvorumError && e.status === 400 && e.code === 'invalid_batch',
       );
       assert.equal(await kv.get('batch-never'), null);
-      const [failed] = await kv.batch([{ op: 'put', key: 'batch-quorum', value: 'v', w: 5 }]);
-      assert.ok(!failed.ok && failed.error.code === 'invalid_quorum' && failed.status === 400);
+      await kv.put('batch-exists', 'v');
+      const [failed, next] = await kv.batch([
+        { op: 'put', key: 'batch-exists', value: 'not written', ifNoneMatch: '*' },
+        { op: 'put', key: 'batch-next', value: 'written' },
+      ]);
+      assert.ok(!failed.ok && failed.error instanceof PreconditionFailedError && failed.status === 412, JSON.stringify(failed));
+      assert.ok(next.ok && next.status === 204, 'the other ops still run');
+      assert.equal(text(await kv.get('batch-exists')), 'v');
+      assert.equal(text(await kv.get('batch-next')), 'written');
     });
   });
 
