@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `kvorum` command: start | cluster | status (docs/api.md section 1).
+// The `kvorum` command: start | cluster | status | admin | get | put | del | ls (docs/api.md section 1).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig } from '../node/config.js';
 import { clusterNodesMax, portMax, portMin, startFlagOptions } from '../node/knobs.js';
@@ -7,6 +7,7 @@ import { createLogger } from '../node/logger.js';
 import { startNode } from '../node/node.js';
 import { admin } from './admin.js';
 import { runCluster } from './cluster.js';
+import { dataCommand, type DataCommand } from './data.js';
 import { printStatus } from './status.js';
 import { usage as usageText } from './usage.js';
 
@@ -81,6 +82,11 @@ async function main(argv: string[]): Promise<number> {
         return await status(rest);
       case 'admin':
         return await admin(rest);
+      case 'get':
+      case 'put':
+      case 'del':
+      case 'ls':
+        return await dataCommand(command satisfies DataCommand, rest);
       case undefined:
       case 'help':
       case '--help':

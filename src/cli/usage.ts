@@ -1,5 +1,6 @@
 // The `kvorum` usage text; the `kvorum start` part is generated from the knob table.
 import { defaultText, knobs, type Knob } from '../node/knobs.js';
+import { dataUsage, urlDefault } from './data.js';
 
 const flagColumn = 34;
 
@@ -28,10 +29,18 @@ export function usage(): string {
   kvorum start --id ID [flags below]
   kvorum cluster [--nodes K] [--base-port P] [--data-dir D] [--host H] [-- extra start flags]
   kvorum status --url URL
+${dataUsage()}
 
   start    run one node in the foreground (SIGINT/SIGTERM stop it cleanly)
   cluster  run K local nodes as child processes on ports P..P+K-1 (default 3 nodes, 7001, ./data)
   status   print the cluster as the node at URL sees it
+  get      print KEY's value (raw bytes on stdout; content type and context on stderr), or its siblings
+  put      write VALUE (or stdin when no VALUE is given) to KEY; prints the new context on stderr
+  del      delete KEY; prints the context of the delete on stderr
+  ls       list the keys (of a prefix), one per line; --limit caps how many
+  data commands: --url may be repeated or comma-separated (default ${urlDefault}; the client fails
+  over to the next URL), --json prints one JSON object on stdout instead; exit 0 done,
+  1 not found, 2 usage error, 3 an error answer or no node reachable
 
 ${startUsage()}`;
 }
