@@ -7,6 +7,7 @@ import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
+import { registerOpenApi } from './openapi.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 
 export type AppOptions = ClientRoutesOptions &
@@ -40,6 +41,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   });
   connectionErrors.install(app.server);
+  // Response schemas document answers (openapi.ts); they never shape them: every JSON answer is
+  // JSON.stringify of what the route built, as when no route had a response schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
 
@@ -66,6 +70,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     done();
   });
 
+  registerOpenApi(app);
   app.register(adminRoutes, opts);
   app.register(membershipRoutes, opts);
   app.register(clientRoutes, opts);

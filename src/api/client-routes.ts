@@ -8,6 +8,7 @@ import { contentTypeBytesMax, requestTimeoutMsDefault, requestTimeoutMsMax } fro
 import { checkPrimaryQuorum, parseQuorum } from '../core/quorum.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../core/rpc.js';
 import type { CausalContext, VersionedObject } from '../core/types.js';
+import { kvDeleteSchema, kvGetSchema, kvPutSchema } from './client-schemas.js';
 import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import type { NodeMetrics } from './metrics.js';
@@ -34,19 +35,6 @@ declare module 'fastify' {
 export const contextHeader = 'x-kvorum-context';
 export const nodeHeader = 'x-kvorum-node';
 const defaultContentType = 'application/octet-stream';
-
-const quorumParam = { type: 'string', maxLength: 16 } as const;
-const querySchema = {
-  type: 'object',
-  properties: {
-    r: quorumParam,
-    w: quorumParam,
-    pr: quorumParam,
-    pw: quorumParam,
-    timeout: { type: 'string', maxLength: 16 },
-    returnbody: { type: 'string', enum: ['true', 'false'] },
-  },
-} as const;
 
 interface Query {
   r?: string;
@@ -133,7 +121,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     return result;
   };
 
-  app.get<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/kv/*', { schema: kvGetSchema }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [r, pr] = quorums(request.query, 'r', 'pr');
     const result = await run(reply, { op: 'get', key, r, pr, timeoutMs: parseTimeout(request.query.timeout) });
@@ -141,7 +129,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     return sendObject(reply, key, result.object);
   });
 
-  app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+  app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: kvPutSchema }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
@@ -154,7 +142,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
   });
 
-  app.delete<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+  app.delete<{ Querystring: Query }>('/kv/*', { schema: kvDeleteSchema }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
@@ -165,7 +153,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   });
 
   // `/kv/` with an empty key, any method.
-  app.all('/kv/', async () => {
+  app.all('/kv/', { schema: { hide: true } }, async () => {
     throw new KvError('invalid_key', 'Invalid key: empty.');
   });
 }
