@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { encodeContext } from '../core/context-token.js';
 import type { LocalReplica } from '../core/replica.js';
 import { partitionOf, preferenceList, type Ring } from '../core/ring.js';
+import { clusterSchema, healthSchema, metricsSchema, replicaSchema } from './admin-schemas.js';
 import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import { asPartitionId, type NodeId } from '../core/types.js';
@@ -28,12 +29,12 @@ export interface AdminRoutesOptions {
 }
 
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', { schema: healthSchema }, async (_request, reply) => {
     if (!opts.ready()) return reply.status(503).send({ status: 'starting', node: opts.self });
     return { status: 'ok', node: opts.self };
   });
 
-  app.get('/cluster', async (): Promise<ClusterView> => {
+  app.get('/cluster', { schema: clusterSchema }, async (): Promise<ClusterView> => {
     const ring = opts.ring();
     const state = opts.membership.state();
     return {
@@ -59,7 +60,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   });
 
   // This node's own copy of a key, without any quorum: for operators checking convergence.
-  app.get('/replica/kv/*', async (request, reply) => {
+  app.get('/replica/kv/*', { schema: replicaSchema }, async (request, reply) => {
     const key = keyFromUrl(request.url.replace(/^\/replica/, ''));
     const object = await opts.replica.get(key);
     if (!object) return sendError(reply, 'not_found', 'This node holds no copy of the key.');
@@ -72,7 +73,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return view;
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     reply.type(opts.metrics.registry.contentType);
     return opts.metrics.registry.metrics();
   });

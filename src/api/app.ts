@@ -9,6 +9,7 @@ import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
 import { listRoutes, type ListRoutesOptions } from './list-routes.js';
+import { registerOpenApi } from './openapi.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 
 export type AppOptions = ClientRoutesOptions &
@@ -45,6 +46,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   });
   connectionErrors.install(app.server);
+  // Response schemas document answers (openapi.ts); they never shape them: every JSON answer is
+  // JSON.stringify of what the route built, as when no route had a response schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
 
@@ -71,6 +75,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     done();
   });
 
+  registerOpenApi(app);
   app.register(adminRoutes, opts);
   app.register(membershipRoutes, opts);
   app.register(clientRoutes, opts);

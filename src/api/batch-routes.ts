@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LightMyRequestResponse } from 'fastify';
 import { errorCatalog, type ErrorCode } from '../core/errors.js';
 import { batchBytesMax, batchKeysConcurrency } from '../core/limits.js';
+import { batchSchema } from './client-schemas.js';
 import { planBatch, type BatchRules, type PlannedOp } from './batch-ops.js';
 import { errorHandler, sendError } from './errors.js';
 
@@ -49,7 +50,7 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRoutesOptions
     return errorHandler(error, request, reply);
   });
 
-  app.post<{ Body: Buffer | undefined }>('/batch', async (request, reply) => {
+  app.post<{ Body: Buffer | undefined }>('/batch', { schema: batchSchema }, async (request, reply) => {
     const ops = planBatch(request.body, opts, Date.now());
     const results = await runInKeyOrder(ops, (op) => runOp(app, op));
     return reply.type('application/json; charset=utf-8').send(Readable.from(serialise(results)));

@@ -9,6 +9,7 @@ import { checkPrimaryQuorum, parseQuorum } from '../core/quorum.js';
 import { parseTtl } from '../core/ttl.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../core/rpc.js';
 import type { CausalContext, VersionedObject } from '../core/types.js';
+import { kvDeleteSchema, kvGetSchema, kvPutSchema } from './client-schemas.js';
 import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import type { NodeMetrics } from './metrics.js';
@@ -37,20 +38,6 @@ export const contextHeader = 'x-kvorum-context';
 export const nodeHeader = 'x-kvorum-node';
 export const expiresAtHeader = 'x-kvorum-expires-at';
 const defaultContentType = 'application/octet-stream';
-
-const quorumParam = { type: 'string', maxLength: 16 } as const;
-const querySchema = {
-  type: 'object',
-  properties: {
-    r: quorumParam,
-    w: quorumParam,
-    pr: quorumParam,
-    pw: quorumParam,
-    timeout: { type: 'string', maxLength: 16 },
-    returnbody: { type: 'string', enum: ['true', 'false'] },
-    ttl: { type: 'string', maxLength: 16 },
-  },
-} as const;
 
 interface Query {
   r?: string;
@@ -145,7 +132,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     return result;
   };
 
-  app.get<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/kv/*', { schema: kvGetSchema }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [r, pr] = quorums(request.query, 'r', 'pr');
     refuseTtl(request.query);
@@ -157,7 +144,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     return sendObject(reply, key, result.object, nowMs, notModified);
   });
 
-  app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+  app.put<{ Querystring: Query; Body: Buffer | undefined }>('/kv/*', { schema: kvPutSchema }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     const timeoutMs = parseTimeout(request.query.timeout);
@@ -172,7 +159,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
     return reply.header(contextHeader, encodeContext(result.context, key)).status(204).send();
   });
 
-  app.delete<{ Querystring: Query }>('/kv/*', { schema: { querystring: querySchema } }, async (request, reply) => {
+  app.delete<{ Querystring: Query }>('/kv/*', { schema: kvDeleteSchema }, async (request, reply) => {
     const key = keyFromUrl(request.url);
     const [w, pw] = quorums(request.query, 'w', 'pw');
     refuseTtl(request.query);
@@ -185,7 +172,7 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
   });
 
   // `/kv/` with an empty key, any method.
-  app.all('/kv/', async () => {
+  app.all('/kv/', { schema: { hide: true } }, async () => {
     throw new KvError('invalid_key', 'Invalid key: empty.');
   });
 }

@@ -3,7 +3,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KvError, type ErrorCode } from '../core/errors.js';
 import type { KeyListing } from '../core/key-listing.js';
-import { keyBytesMax, listCursorCharsMax, listLimitDefault, listLimitMax } from '../core/limits.js';
+import { keyBytesMax, listLimitDefault, listLimitMax } from '../core/limits.js';
+import { listSchema } from './client-schemas.js';
 import { parseQuorum } from '../core/quorum.js';
 import { parseTimeout } from './client-routes.js';
 import { sendError } from './errors.js';
@@ -15,18 +16,6 @@ export interface ListRoutesOptions {
   readonly metrics: NodeMetrics;
 }
 
-// Strings only: each parameter is parsed below into its own catalogued error. `prefix` is here to
-// refuse it sent twice; its value is decoded from the raw URL (prefixFromUrl).
-const listQuerySchema = {
-  type: 'object',
-  properties: {
-    prefix: { type: 'string' },
-    limit: { type: 'string', maxLength: 16 },
-    cursor: { type: 'string', maxLength: listCursorCharsMax },
-    r: { type: 'string', maxLength: 16 },
-    timeout: { type: 'string', maxLength: 16 },
-  },
-} as const;
 
 interface ListQuery {
   prefix?: string;
@@ -105,7 +94,7 @@ function queryError(request: FastifyRequest): KvError {
 
 export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions): Promise<void> {
   const { listing, n, metrics } = opts;
-  app.get<{ Querystring: ListQuery }>('/kv', { schema: { querystring: listQuerySchema }, attachValidation: true }, async (request, reply) => {
+  app.get<{ Querystring: ListQuery }>('/kv', { schema: listSchema, attachValidation: true }, async (request, reply) => {
     if (request.validationError) throw queryError(request);
     const query = request.query;
     const prefix = prefixFromUrl(request.url);

@@ -13,6 +13,10 @@ import type { TransferProgress } from '../core/transfer-cursors.js';
 import type { Transfers } from '../core/transfers.js';
 import { KvError } from '../core/errors.js';
 import type { NodeId } from '../core/types.js';
+import {
+  cancelSchema, clearSchema, commitSchema, joinSchema, leaveSchema, localTransfersSchema, partitionKeysSchema, planSchema, removeSchema, replaceSchema,
+  transferLimitsSchema, transfersSchema,
+} from './admin-schemas.js';
 import { sendError } from './errors.js';
 
 export interface MembershipRoutesOptions {
@@ -42,26 +46,26 @@ export async function membershipRoutes(app: FastifyInstance, opts: MembershipRou
   const run = async (reply: FastifyReply, op: AdminOp) => answer(reply, await opts.membership.admin(op));
   const stageRoute = (kind: 'join' | 'leave', body: unknown): StagedChange => ({ kind, node: parse(nodeBody, body).node });
 
-  app.post('/admin/join', (request, reply) => run(reply, { op: 'stage', change: stageRoute('join', request.body), force: false }));
-  app.post('/admin/leave', (request, reply) => run(reply, { op: 'stage', change: stageRoute('leave', request.body), force: false }));
-  app.post('/admin/replace', (request, reply) => {
+  app.post('/admin/join', { schema: joinSchema }, (request, reply) => run(reply, { op: 'stage', change: stageRoute('join', request.body), force: false }));
+  app.post('/admin/leave', { schema: leaveSchema }, (request, reply) => run(reply, { op: 'stage', change: stageRoute('leave', request.body), force: false }));
+  app.post('/admin/replace', { schema: replaceSchema }, (request, reply) => {
     const { node, by } = parse(replaceBody, request.body);
     return run(reply, { op: 'stage', change: { kind: 'replace', node, by }, force: false });
   });
-  app.post('/admin/remove', (request, reply) => {
+  app.post('/admin/remove', { schema: removeSchema }, (request, reply) => {
     const { node, force } = parse(removeBody, request.body);
     return run(reply, { op: 'stage', change: { kind: 'remove', node }, force: force ?? false });
   });
-  app.post('/admin/clear', (_request, reply) => run(reply, { op: 'clear' }));
-  app.post('/admin/commit', (_request, reply) => run(reply, { op: 'commit' }));
-  app.post('/admin/transfers/cancel', async (request, reply) => {
+  app.post('/admin/clear', { schema: clearSchema }, (_request, reply) => run(reply, { op: 'clear' }));
+  app.post('/admin/commit', { schema: commitSchema }, (_request, reply) => run(reply, { op: 'commit' }));
+  app.post('/admin/transfers/cancel', { schema: cancelSchema }, async (request, reply) => {
     const outcome = await opts.membership.admin({ op: 'cancel', partition: parse(cancelBody, request.body).partition });
     if (!outcome.ok) return answer(reply, outcome);
     const still = new Set(movingPartitions(outcome.after));
     return { ...answer(reply, outcome), partitionsCancelled: movingPartitions(outcome.before).filter((p) => !still.has(p)) };
   });
 
-  app.get('/admin/plan', async () => {
+  app.get('/admin/plan', { schema: planSchema }, async () => {
     const ring = opts.membership.state();
     const plan = planOf(ring, { allowEmpty: true });
     const keys = await keysPerPartition(ring, opts);
@@ -70,19 +74,19 @@ export async function membershipRoutes(app: FastifyInstance, opts: MembershipRou
     return { ringVersion: ringVersionOf(ring), claimant: ring.claimant, ...plan.report, transfers, keysMoving };
   });
 
-  app.get('/admin/transfers', async () => transfersView(opts));
-  app.get('/admin/transfers/local', async () => ({
+  app.get('/admin/transfers', { schema: transfersSchema }, async () => transfersView(opts));
+  app.get('/admin/transfers/local', { schema: localTransfersSchema }, async () => ({
     node: opts.self,
     limits: opts.transfers.currentLimits(),
     transfers: opts.transfers.progress().map(progressView),
     dropping: opts.transfers.droppingNow(),
   }));
-  app.put('/admin/transfer-limits', async (request) => {
+  app.put('/admin/transfer-limits', { schema: transferLimitsSchema }, async (request) => {
     const change = parse(limitsBody, request.body);
     opts.transfers.setLimits({ ...opts.transfers.currentLimits(), ...change });
     return { node: opts.self, limits: opts.transfers.currentLimits() };
   });
-  app.get('/admin/partition-keys', async () => {
+  app.get('/admin/partition-keys', { schema: partitionKeysSchema }, async () => {
     const ring = opts.membership.state();
     const keys: Record<number, number> = {};
     for (let p = 0; p < ring.partitions; p++) {

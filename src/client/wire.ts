@@ -91,7 +91,7 @@ export interface WireBatchHeaders {
   readonly 'x-kvorum-context'?: string;
   readonly 'content-type'?: string;
   readonly etag?: string;
-  readonly 'x-kvorum-expires-at'?: string | number;
+  readonly 'x-kvorum-expires-at'?: string;
   readonly 'x-kvorum-node'?: string;
 }
 

@@ -1,0 +1,44 @@
+// The OpenAPI document without a running node, for `npm run openapi` (scripts/openapi.mjs): the
+// app of buildApp with inert parts. Building it registers every route and never calls a handler,
+// so none of these parts is used; one that is throws, naming itself.
+import { pino } from 'pino';
+import { buildApp, type AppOptions } from './app.js';
+import { documentText } from './openapi.js';
+import { asNodeId } from '../core/types.js';
+
+function inert<T>(name: string): T {
+  return new Proxy({}, { get: (_target, property) => { throw new Error(`openapi-document: ${name}.${String(property)} used while only building the document`); } }) as T;
+}
+
+/** The text of the document GET /openapi.json serves, built from the code alone. */
+export async function openApiDocumentText(): Promise<string> {
+  const options: AppOptions = {
+    logger: pino({ level: 'silent' }),
+    stopping: () => false,
+    self: asNodeId('openapi'),
+    coordinator: inert('coordinator'),
+    listing: inert('listing'),
+    n: 3,
+    defaults: { r: 'quorum', w: 'quorum' },
+    valueBytesMax: 1,
+    metrics: inert('metrics'),
+    ring: inert('ring'),
+    membership: inert('membership'),
+    transfers: inert('transfers'),
+    keysIn: inert('keysIn'),
+    memberStatus: inert('memberStatus'),
+    memberPhi: inert('memberPhi'),
+    hintCounts: inert('hintCounts'),
+    ready: () => false,
+    replica: inert('replica'),
+    rpc: inert('rpc'),
+    secret: undefined,
+  };
+  const app = buildApp(options);
+  try {
+    await app.ready();
+    return documentText(app);
+  } finally {
+    await app.close();
+  }
+}
