@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { http, type HttpResponse } from '../kit/http.js';
+import { waitAllUp } from '../helpers/convergence.js';
 import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 
 let cluster: TestCluster | undefined;
@@ -71,12 +72,15 @@ async function assertError(res: HttpResponse, status: number, code: string, what
 describe('GET /kv: key listing (3 nodes, N=2)', () => {
   before(async () => {
     cluster = await startCluster({ nodes: 3, n: 2 });
+    // Every write on both primaries (pw=all), never on a fallback as a hint: a listing reads
+    // primaries only. So first let every node see every other up.
+    await waitAllUp(cluster);
     await pool(written, 16, async (key, i) => {
-      const res = await http('PUT', `${node(i % 3).url}/kv/${encodeURIComponent(key)}?w=all`, { body: key });
+      const res = await http('PUT', `${node(i % 3).url}/kv/${encodeURIComponent(key)}?w=all&pw=all`, { body: key });
       assert.equal(res.status, 204, `PUT ${key}: ${res.status} ${res.text()}`);
     });
     await pool(deleted, 16, async (key, i) => {
-      const res = await http('DELETE', `${node(i % 3).url}/kv/${encodeURIComponent(key)}?w=all`);
+      const res = await http('DELETE', `${node(i % 3).url}/kv/${encodeURIComponent(key)}?w=all&pw=all`);
       assert.equal(res.status, 204, `DELETE ${key}: ${res.status}`);
     });
   });
