@@ -129,7 +129,7 @@ export class Coordinator {
     // Slots outlive the answer: a late one may still end in a hint.
     void this.deps.replica.sendingWhile(op.key, Promise.allSettled([...slots, ...toPending]));
     const outcome = await awaitQuorum(this.deps.runtime, slots, { total: required, primary: requiredPrimary }, op.timeoutMs).decided;
-    if (!outcome.met) return this.unavailable(required, outcome.replies.length);
+    if (!outcome.met) return this.unavailable(required, outcome.replies.length, requiredPrimary, outcome.replies.filter((r) => r.primary).length);
     return { ok: true, node: this.deps.self, object: written.object, context: written.writerContext };
   }
 
@@ -266,12 +266,14 @@ export class Coordinator {
     return reply.object ?? undefined;
   }
 
-  private unavailable(required: number, acked: number): ClientResult {
+  /** The 503 of a quorum not met; a write's pw, when it is what failed, is named in the message. */
+  private unavailable(required: number, acked: number, requiredPrimary = 0, ackedPrimary = 0): ClientResult {
+    const primaries = acked >= required && ackedPrimary < requiredPrimary ? ` (${requiredPrimary} of them primaries; ${ackedPrimary} primaries answered)` : '';
     return {
       ok: false,
       node: this.deps.self,
       code: 'quorum_unavailable',
-      message: `Needed ${required} replicas, ${acked} answered in time.`,
+      message: `Needed ${required} replicas, ${acked} answered in time${primaries}.`,
       details: { required, acked },
     };
   }

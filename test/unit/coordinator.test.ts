@@ -66,6 +66,16 @@ describe('coordinator: writes', () => {
     });
   });
 
+  it('a write whose w is met only with a fallback\'s ack fails pw=all, and its 503 says primaries were missing', async () => {
+    const c = fakeCluster(4);
+    const [a, , z] = replicasOf(c, 'k');
+    c.network.setNode(z!, { kind: 'down' });
+    const res = await c.node(a!).coordinator.execute({ ...put('k', 'v', 'all'), pw: 'all' });
+    assert.deepEqual(res.ok ? res : [res.code, res.message, res.details], [
+      'quorum_unavailable', 'Needed 3 replicas, 3 answered in time (3 of them primaries; 2 primaries answered).', { required: 3, acked: 3 },
+    ]);
+  });
+
   it('fails at once, not at the timeout, when the quorum can no longer be met', async () => {
     const c = fakeCluster(3);
     const [a, b, z] = replicasOf(c, 'k');
