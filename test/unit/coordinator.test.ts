@@ -70,7 +70,7 @@ describe('coordinator: writes', () => {
     const c = fakeCluster(4);
     const [a, , z] = replicasOf(c, 'k');
     c.network.setNode(z!, { kind: 'down' });
-    const res = await c.node(a!).coordinator.execute({ ...put('k', 'v', 'all'), pw: 'all' });
+    const res = await c.node(a!).coordinator.execute({ op: 'put', key: 'k', data: text('v'), contentType: 'text/plain', w: 'all', pw: 'all', timeoutMs: 2000 });
     assert.deepEqual(res.ok ? res : [res.code, res.message, res.details], [
       'quorum_unavailable', 'Needed 3 replicas, 3 answered in time (3 of them primaries; 2 primaries answered).', { required: 3, acked: 3 },
     ]);
