@@ -1,4 +1,4 @@
-// Query strings for /kv/{key}: r, w, pr, pw, timeout and returnbody with valid, boundary and
+// Query strings for /kv/{key}: r, w, pr, pw, timeout, returnbody and ttl with valid, boundary and
 // garbage values (docs/api.md, "Query parameters"), plus repeated and unknown parameters. Pure.
 import type { Prng } from '../../jepsen-like/prng.js';
 import type { ErrorCode } from '../../src/core/errors.js';
@@ -18,7 +18,7 @@ export interface QueryChoice {
 /** The cluster the fuzzer runs: 3 nodes, N = 3. */
 const n = 3;
 
-type Param = 'r' | 'w' | 'pr' | 'pw' | 'timeout' | 'returnbody';
+type Param = 'r' | 'w' | 'pr' | 'pw' | 'timeout' | 'returnbody' | 'ttl';
 /** A value as sent (already percent-encoded where needed) and whether the contract accepts it. */
 type Value = { readonly raw: string; readonly verdict: 'valid' | 'invalid' | 'unclear'; readonly resolved?: number };
 
@@ -41,14 +41,20 @@ const values: Record<Param, { valid: Value[]; invalid: Value[]; unclear: Value[]
     unclear: unclear('000001', '0002000'),
   },
   returnbody: { valid: ['true', 'false'].map((raw) => ({ raw, verdict: 'valid' as const })), invalid: bad('maybe', 'TRUE', '1', '', 'yes', '%zz'), unclear: [] },
+  // Valid ttls are long, so no value the fuzzer wrote expires while it checks what is stored.
+  ttl: {
+    valid: ['3600', '86400', '31536000', '%33%36%30%30'].map((raw) => ({ raw, verdict: 'valid' as const })),
+    invalid: bad('0', '-1', '31536001', 'abc', '1.5', '', '1e3', '%zz', '99999999999999999999', 'Infinity'),
+    unclear: unclear('03600'),
+  },
 };
 
-const codeOf: Record<Param, ErrorCode> = { r: 'invalid_quorum', w: 'invalid_quorum', pr: 'invalid_quorum', pw: 'invalid_quorum', timeout: 'invalid_timeout', returnbody: 'bad_request' };
+const codeOf: Record<Param, ErrorCode> = { r: 'invalid_quorum', w: 'invalid_quorum', pr: 'invalid_quorum', pw: 'invalid_quorum', timeout: 'invalid_timeout', returnbody: 'bad_request', ttl: 'invalid_ttl' };
 
 const relevant: Record<KvMethod, readonly Param[]> = {
   GET: ['r', 'pr', 'timeout'],
   HEAD: ['r', 'pr', 'timeout'],
-  PUT: ['w', 'pw', 'timeout', 'returnbody'],
+  PUT: ['w', 'pw', 'timeout', 'returnbody', 'ttl'],
   DELETE: ['w', 'pw', 'timeout'],
 };
 
@@ -69,7 +75,7 @@ export function generateQuery(prng: Prng, method: KvMethod | 'OTHER'): QueryChoi
   const problems: Problem[] = [];
   const sent = new Map<Param, Value>();
   const own = method === 'OTHER' ? [] : relevant[method];
-  for (const param of ['r', 'w', 'pr', 'pw', 'timeout', 'returnbody'] as const) {
+  for (const param of ['r', 'w', 'pr', 'pw', 'timeout', 'returnbody', 'ttl'] as const) {
     const mine = own.includes(param);
     if (!prng.chance(mine ? 0.35 : 0.06)) continue;
     const value = pickValue(prng, param);
@@ -77,8 +83,10 @@ export function generateQuery(prng: Prng, method: KvMethod | 'OTHER'): QueryChoi
     // A bad percent-escape may fail the whole query string rather than the one parameter.
     const codes: ErrorCode[] = value.raw.includes('%zz') ? [codeOf[param], 'bad_request'] : [codeOf[param]];
     if (value.verdict === 'valid') sent.set(param, value);
+    // ttl is refused on GET, HEAD and DELETE whatever its value (it would look applied).
+    if (param === 'ttl' && !mine && method !== 'OTHER') problems.push(certain('q:ttl-not-put', ...codes));
     else if (mine && value.verdict === 'invalid') problems.push(certain(`q:${param}-invalid`, ...codes));
-    else problems.push(maybe(`q:${param}-${value.verdict}${mine ? '' : '-unused'}`, ...codes));
+    else if (value.verdict !== 'valid') problems.push(maybe(`q:${param}-${value.verdict}${mine ? '' : '-unused'}`, ...codes));
     if (prng.chance(0.04)) {
       parts.push(`${param}=${pickValue(prng, param).raw}`);
       problems.push(maybe(`q:${param}-repeated`, codeOf[param], 'bad_request'));
