@@ -9,6 +9,7 @@ import {
   generateContentType, generateExpect, generateExtraHeaders, generatePadding, headSizeProblem, padTo, type Headers,
 } from './gen-headers.js';
 import { generateKey } from './gen-keys.js';
+import { generatePrecondition, type PreconditionChoice } from './gen-preconditions.js';
 import { generateQuery, type KvMethod } from './gen-query.js';
 import { body, bodyLength, hex, weighted } from './gen-util.js';
 import { renderHead } from './wire-request.js';
@@ -33,6 +34,16 @@ const outcomes = (method: KvMethod, returnBody: boolean): Outcome => {
       return { ok: [204], errors: ['quorum_unavailable'], body: 'kv-write' };
   }
 };
+
+/** A well-formed condition may not hold (412); a read's If-None-Match may match (304). */
+function withPrecondition(outcome: Outcome, pre: PreconditionChoice | undefined): Outcome {
+  if (pre === undefined) return outcome;
+  return {
+    ...outcome,
+    ok: pre.mayBeNotModified ? [...outcome.ok, 304] : outcome.ok,
+    errors: pre.mayFail ? [...outcome.errors, 'precondition_failed'] : outcome.errors,
+  };
+}
 
 /** Writes used to obtain a context: plain, w=all, and expected to succeed. */
 function writeStep(node: number, encodedKey: string, value: string): CaseStep {
@@ -59,6 +70,7 @@ export function generateClientCase(prng: Prng, config: GenConfig): FuzzCase {
   const ct = kind === 'PUT' || prng.chance(0.1) ? generateContentType(prng) : undefined;
   const ctx = writes || prng.chance(0.15) ? generateContext(prng) : undefined;
   const expectHeader = generateExpect(prng);
+  const pre = generatePrecondition(prng, kind, ctx !== undefined);
   const padding = generatePadding(prng);
 
   const length = kind === 'PUT' || prng.chance(0.1) ? bodyLength(prng, config.valueBytesMax) : 0;
@@ -77,6 +89,7 @@ export function generateClientCase(prng: Prng, config: GenConfig): FuzzCase {
   relevantHere(ct?.problem, kind === 'PUT');
   relevantHere(ctx?.problem, writes);
   if (expectHeader.problem) problems.push(expectHeader.problem);
+  problems.push(...(pre?.problems ?? []));
   if (kind === 'PUT' && length > config.valueBytesMax) problems.push(certain('body:over-max-value', 'value_too_large'));
   if (kind !== 'PUT' && length > 0) problems.push(maybe(`body:on-${kind}`, 'bad_request', 'value_too_large', 'invalid_content_type'));
 
@@ -89,18 +102,18 @@ export function generateClientCase(prng: Prng, config: GenConfig): FuzzCase {
     contextStep = 0;
   }
 
-  const headers: Headers = [...(ct?.headers ?? []), ...(ctx?.headers ?? []), ...expectHeader.headers, ...generateExtraHeaders(prng)];
+  const headers: Headers = [...(ct?.headers ?? []), ...(ctx?.headers ?? []), ...(pre?.headers ?? []), ...expectHeader.headers, ...generateExtraHeaders(prng)];
   const target = typeof key.segment === 'string' ? `/kv/${key.segment}${query.text}` : Buffer.concat([Buffer.from('/kv/'), key.segment, Buffer.from(query.text)]);
   let shape: HttpShape = { method, target, headers, body: data, framing };
   if (padding.targetBytes !== undefined) shape = { ...shape, headers: [...headers, ...padTo(prng, renderHead(shape).length, padding.targetBytes)] };
   const headProblem = headSizeProblem(renderHead(shape).length + (contextStep !== undefined ? 512 : 0));
   if (headProblem) problems.push(headProblem);
 
-  const outcome: Outcome = kind === 'OTHER' ? { ok: [], errors: any4xx, body: 'any' } : outcomes(kind, query.returnBody);
+  const outcome: Outcome = kind === 'OTHER' ? { ok: [], errors: any4xx, body: 'any' } : withPrecondition(outcomes(kind, query.returnBody), pre);
   // No route serves other methods (404), and which check comes first is not specified: any refusal.
   const judged = kind === 'OTHER' ? problems.map((p) => (p.exclusive ? p : { ...p, certain: false })) : problems;
   const mainNode = pickNode();
-  const stored = kind === 'PUT' && key.unique && ct?.stored !== undefined && segment !== undefined && length <= config.valueBytesMax;
+  const stored = kind === 'PUT' && pre === undefined && key.unique && ct?.stored !== undefined && segment !== undefined && length <= config.valueBytesMax;
   steps.push({
     node: mainNode,
     request: shape,
@@ -120,7 +133,7 @@ export function generateClientCase(prng: Prng, config: GenConfig): FuzzCase {
     steps.push({ ...writeStep(pickNode(), segment, 'again'), context: { step: read, transform: 'none' } });
   }
 
-  const tags = [`key:${key.tag}`, ...problems.map((p) => p.tag), ...(ct ? [`ct:${ct.tag}`] : []), ...(ctx ? [`ctx:${ctx.tag}`] : [])];
+  const tags = [`key:${key.tag}`, ...problems.map((p) => p.tag), ...(ct ? [`ct:${ct.tag}`] : []), ...(ctx ? [`ctx:${ctx.tag}`] : []), ...(pre ? [pre.tag] : [])];
   if (framing.kind === 'chunked') tags.push('body:chunked');
   return { family: 'client', name: `client.${kind === 'OTHER' ? 'other-method' : kind}`, tags: [...new Set(tags)], steps };
 }
