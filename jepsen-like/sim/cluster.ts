@@ -9,7 +9,8 @@ import type { CoreCounter, CoreMetrics } from '../../src/core/metrics.js';
 import { createNodeCore, type ConvergenceSettings } from '../../src/core/node-core.js';
 import type { RingState } from '../../src/core/ring-state.js';
 import { genesisOfIds } from '../../src/core/ring-view.js';
-import { asNodeId, type NodeId, type PartitionId } from '../../src/core/types.js';
+import { covers, isLive } from '../../src/core/dvv.js';
+import { asNodeId, type CausalContext, type Dot, type NodeId, type PartitionId, type VersionedObject } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { wrapTransport, type Mutation } from './mutations.js';
 import { SimNetwork } from './network.js';
@@ -43,6 +44,8 @@ export class SimCluster {
   readonly counters = new Map<CoreCounter, number>();
   /** Simulated times of wipes and removals: data lost on purpose, which the durability checks allow for. */
   private readonly wipes: number[] = [];
+  /** Per key, the contexts of dead versions the reaper removed anywhere. */
+  private readonly reapedContexts = new Map<string, CausalContext[]>();
   private readonly ringListeners: ((state: RingState) => void)[] = [];
   private readonly metrics: CoreMetrics = { inc: (c, by = 1) => void this.counters.set(c, (this.counters.get(c) ?? 0) + by) };
 
@@ -79,6 +82,7 @@ export class SimCluster {
     const storage = new SimStorage(this.world, node, node.disk, {
       commitDelayMs: () => this.world.prng.int(lo, hi),
       ackBeforeCommit: this.mutation === 'ack-before-commit',
+      onRemoved: (key, removed) => this.removed(key, removed),
     });
     node.storage = storage;
     const initialRing = node.storedRing ?? node.startRing!;
@@ -147,6 +151,21 @@ export class SimCluster {
     this.crash(node);
     this.wipes.push(this.world.now);
     this.retire(node);
+  }
+
+  /**
+   * A node removed `key`'s object (the reaper): remembered when it was dead, every sibling a
+   * tombstone or an expired value, so the durability check may excuse what its context superseded.
+   * A live sibling removed is not remembered: the check then reports its loss.
+   */
+  private removed(key: string, object: VersionedObject): void {
+    if (object.siblings.some((s) => isLive(s.value, this.world.wallClockMs))) return;
+    this.reapedContexts.set(key, [...(this.reapedContexts.get(key) ?? []), object.context]);
+  }
+
+  /** Whether a dead version of `key` whose context covered `dot` was reaped somewhere. */
+  reapedOver(key: string, dot: Dot): boolean {
+    return (this.reapedContexts.get(key) ?? []).some((c) => covers(c, dot));
   }
 
   wipesSince(ms: number): number {

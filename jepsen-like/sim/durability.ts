@@ -21,16 +21,20 @@ interface Acked {
   readonly ackMs: number;
 }
 
-/** Per node: what survives a crash now of its copy of `key` and of its hints for `key`. */
-async function copiesOf(cluster: SimCluster, key: string): Promise<Map<NodeId, { object: VersionedObject | undefined; hints: VersionedObject[] }>> {
-  const out = new Map<NodeId, { object: VersionedObject | undefined; hints: VersionedObject[] }>();
+type Copy = { object: VersionedObject | undefined; hints: VersionedObject[] };
+
+/** Per key, per node: what survives a crash now of its copy of the key and of its hints for it (hints listed once per node). */
+async function copiesOf(cluster: SimCluster, keys: readonly string[]): Promise<Map<string, Map<NodeId, Copy>>> {
+  const out = new Map<string, Map<NodeId, Copy>>(keys.map((k) => [k, new Map()]));
   for (const node of cluster.activeNodes()) {
-    const object = node.storage ? await node.storage.committed(key) : await node.disk.get(key);
-    const hints: VersionedObject[] = [];
+    const hints = new Map<string, VersionedObject[]>(keys.map((k) => [k, []]));
     for (const [target] of node.disk.hintCounts()) {
-      for (const h of await node.disk.listHints(target, Number.MAX_SAFE_INTEGER)) if (h.key === key) hints.push(h.object);
+      for (const h of await node.disk.listHints(target, Number.MAX_SAFE_INTEGER)) hints.get(h.key)?.push(h.object);
     }
-    out.set(node.id, { object, hints });
+    for (const key of keys) {
+      const object = node.storage ? await node.storage.committed(key) : await node.disk.get(key);
+      out.get(key)!.set(node.id, { object, hints: hints.get(key)! });
+    }
   }
   return out;
 }
@@ -50,11 +54,18 @@ export class Durability {
     private readonly fail: (check: string, message: string, focus: { key: string; atMs: number }) => void,
   ) {}
 
-  /** A client was told `dot` was written to `key`; its put was invoked at `sinceMs`. */
-  async acknowledged(key: string, dot: Dot, w: number, sinceMs: number): Promise<void> {
+  /**
+   * A client was told `dot` was written to `key`; its put was invoked at `sinceMs`. `handedOver`:
+   * whether a partition's new replicas must hold it (not a churn key's: once superseded, or
+   * expired, and reaped, a version rightly vanishes). A write may be reaped while tracked (the
+   * last primary gets the tombstone and the reaper removes it before the next check): a write
+   * that a dead version (tombstones and expired values only) covered, reaped anywhere since, is
+   * excused; a reaper that removed a live value is not.
+   */
+  async acknowledged(key: string, dot: Dot, w: number, sinceMs: number, handedOver = true): Promise<void> {
     this.checks++;
-    this.everAcked.set(key, [...(this.everAcked.get(key) ?? []), dot]);
-    const copies = await copiesOf(this.cluster, key);
+    if (handedOver) this.everAcked.set(key, [...(this.everAcked.get(key) ?? []), dot]);
+    const copies = (await copiesOf(this.cluster, [key])).get(key)!;
     const holders = [...copies].filter(([, c]) => holds(c, dot)).map(([id]) => id);
     // A wipe since the put may have taken a copy on purpose.
     if (holders.length < w && this.cluster.wipesSince(sinceMs) === 0) {
@@ -69,12 +80,15 @@ export class Durability {
     const byKey = new Map<string, Acked[]>();
     for (const a of this.tracked) byKey.set(a.key, [...(byKey.get(a.key) ?? []), a]);
     const still: Acked[] = [];
+    const all = await copiesOf(this.cluster, [...byKey.keys()]);
     for (const [key, acked] of byKey) {
-      const copies = await copiesOf(this.cluster, key);
+      const copies = all.get(key)!;
       const primaries = replicasNow(this.cluster, partitionOfKey(this.cluster, key));
       for (const a of acked) {
         const holders = [...copies].filter(([, c]) => holds(c, a.dot)).map(([id]) => id);
         const wipes = this.cluster.wipesSince(a.sinceMs);
+        // Superseded by a delete (or expired) and reaped since: gone on purpose (a churn key's).
+        if (holders.length + wipes < a.w && this.cluster.reapedOver(key, a.dot)) continue;
         if (holders.length + wipes < a.w) {
           this.fail(
             'acked-write-stays-durable',
@@ -90,6 +104,6 @@ export class Durability {
   }
 }
 
-function holds(copy: { object: VersionedObject | undefined; hints: VersionedObject[] }, dot: Dot): boolean {
+function holds(copy: Copy, dot: Dot): boolean {
   return (copy.object !== undefined && covers(copy.object.context, dot)) || copy.hints.some((h) => covers(h.context, dot));
 }

@@ -8,6 +8,9 @@
 //   no longer has (it was superseded there);
 // - clock actors of a key are primaries of that key (in some ring a node held: membership changes
 //   add primaries) in one of their incarnations, so an object's context has at most that many entries;
+// - every copy of an acknowledged value (object or hint) carries the expiry its ack reported, or
+//   none if it had none: a replica that dropped or changed a ttl would serve an expired value as
+//   live (or expire one early); a dot's fingerprint includes its expiry, so no two copies differ;
 // - hint queues stay within hintsPerPeerMax;
 // - acknowledged writes are durable on W nodes, and stay so until every primary has them
 //   (durability.ts);
@@ -30,13 +33,15 @@ export class Invariants {
   /** Violations of checks the caller chose to ignore (--ignore-check), by check. */
   readonly ignored = new Map<string, number>();
   readonly durability: Durability;
+  /** The expiry (null: none) each acknowledged value's ack reported, by "key/dot". */
+  private readonly expiries = new Map<string, number | null>();
   readonly handover: HandoverCheck;
 
   constructor(
     private readonly cluster: SimCluster,
     private readonly keys: readonly string[],
     private readonly hintsPerPeerMax: number,
-    now: () => number,
+    private readonly now: () => number,
     private readonly ignore: ReadonlySet<string>,
     /** Records a failure found outside a check (the world's fail). */
     fail: (err: Error) => void,
@@ -52,6 +57,11 @@ export class Invariants {
     };
     this.handover = new HandoverCheck(cluster, this.durability.everAcked, handoverFailed, now);
     cluster.onRing((state) => this.handover.observe(state));
+  }
+
+  /** A client was told `dot` of `key` was written with this expiry (null: none): every copy of it must carry that expiry. */
+  expiryAcked(key: string, dot: readonly [string, number], expiresAtMs: number | null): void {
+    this.expiries.set(`${key}/${dotKey(dot)}`, expiresAtMs);
   }
 
   private fail(check: string, message: string, focus?: SimFailure['focus']): void {
@@ -98,7 +108,16 @@ export class Invariants {
       seen.add(k);
       if (!covers(object.context, dot)) this.fail('siblings-covered', `${where}: sibling ${k} is not covered by its context ${JSON.stringify(object.context)}`);
       const fingerprint =
-        value.kind === 'value' ? `v:${value.contentType}:${Buffer.from(value.data).toString('base64')}` : `t:${value.deletedAtMs}`;
+        value.kind === 'value'
+          ? `v:${value.contentType}:${value.expiresAtMs ?? ''}:${Buffer.from(value.data).toString('base64')}`
+          : `t:${value.deletedAtMs}`;
+      const expiry = this.expiries.get(`${key}/${k}`);
+      if (value.kind === 'value' && expiry !== undefined && (value.expiresAtMs ?? null) !== expiry) {
+        this.fail('expiry-kept', `${where}: dot ${k} carries expiry ${value.expiresAtMs ?? 'none'}, its write was acknowledged with ${expiry ?? 'none'}`, {
+          key,
+          atMs: this.now(),
+        });
+      }
       const first = this.dots.get(`${key}/${k}`);
       if (first === undefined) this.dots.set(`${key}/${k}`, fingerprint);
       else if (first !== fingerprint) {

@@ -12,12 +12,15 @@
 //   as it asks for the first page, so ownership switches before the data has moved (a receiver
 //   that cut its streaming and Merkle check short would do the same). Only membership seeds move
 //   partitions, so only they can catch it.
+// - ttl-dropped: replicate calls carry the object with every value's expiry stripped (a codec or a
+//   replica that forgot `expiresAtMs`), so the other replicas would serve an expired value as live
+//   forever: the invariants must see a copy whose expiry differs from the one its write stamped.
 import type { Transport } from '../../src/core/ports.js';
 import type { ActorId, PartitionId } from '../../src/core/types.js';
 import type { SimNode } from './node.js';
 import type { World } from './world.js';
 
-export const mutationNames = ['ack-before-commit', 'lying-replica', 'uncovered-sibling', 'early-switch'] as const;
+export const mutationNames = ['ack-before-commit', 'lying-replica', 'uncovered-sibling', 'early-switch', 'ttl-dropped'] as const;
 export type Mutation = (typeof mutationNames)[number];
 
 export function parseMutation(raw: string | undefined): Mutation | undefined {
@@ -34,6 +37,7 @@ export function mutationFromEnv(): Mutation | undefined {
 export function wrapTransport(transport: Transport, world: World, owner: SimNode, mutation: Mutation | undefined): Transport {
   if (mutation === 'uncovered-sibling') return withUncoveredSibling(transport);
   if (mutation === 'early-switch') return withEarlySwitch(transport, owner);
+  if (mutation === 'ttl-dropped') return withoutExpiry(transport);
   if (mutation !== 'lying-replica') return transport;
   const gen = owner.gen;
   return {
@@ -52,6 +56,16 @@ function withUncoveredSibling(transport: Transport): Transport {
       if (reply.type !== 'object' || !reply.object) return reply;
       const stray = { dot: [`${peer}.mutant` as ActorId, 1] as const, value: { kind: 'tombstone', deletedAtMs: 0 } as const };
       return { ...reply, object: { ...reply.object, siblings: [...reply.object.siblings, stray] } };
+    },
+  };
+}
+
+function withoutExpiry(transport: Transport): Transport {
+  return {
+    call(peer, request, timeoutMs) {
+      if (request.type !== 'replicate') return transport.call(peer, request, timeoutMs);
+      const siblings = request.object.siblings.map((s) => (s.value.kind === 'value' ? { ...s, value: { ...s.value, expiresAtMs: undefined } } : s));
+      return transport.call(peer, { ...request, object: { ...request.object, siblings } }, timeoutMs);
     },
   };
 }

@@ -123,7 +123,10 @@ function setUp(opts: SimOptions): SimRun {
   const keys = [...scenario.workload.keys, ...scenario.workload.churnKeys];
   const invariants = new Invariants(cluster, keys, scenario.cluster.settings.hintsPerPeerMax, () => world.now, new Set(opts.ignoreChecks ?? []), (err) => world.fail(err));
   const w = resolveQuorum('quorum', scenario.cluster.n, scenario.cluster.nodes);
-  const workload = new SetWorkload(world, cluster, scenario.workload, (key, dot, sinceMs) => invariants.durability.acknowledged(key, dot, w, sinceMs));
+  const workload = new SetWorkload(world, cluster, scenario.workload, async (a) => {
+    invariants.expiryAcked(a.key, a.dot, a.expiresAtMs);
+    await invariants.durability.acknowledged(a.key, a.dot, w, a.invokedAtMs, !a.churn);
+  });
   const nemesis = new SimNemesis(world, cluster, scenario.faults);
   const membership = new SimMembership(world, cluster, scenario.membership, membershipPrng);
   return { opts, world, scenario, cluster, keys, invariants, workload, nemesis, membership };
@@ -220,7 +223,7 @@ function reportOf({ opts, world, scenario, cluster, invariants, workload, nemesi
     hash: createHash('sha256').update(lines.join('\n')).digest('hex'),
     historyTail: shortHistory(history, focusKey, focusMs).map((o) => JSON.stringify(o)),
     faults: nemesis.windows,
-    counters: Object.fromEntries(cluster.counters),
+    counters: Object.fromEntries([...cluster.counters, ...workload.counts]),
     reasons: found.results?.reasons ?? [],
     focusMs,
     ignored: Object.fromEntries(invariants.ignored),

@@ -35,6 +35,8 @@ export interface SimStorageOptions {
   readonly commitDelayMs: () => number;
   /** Mutation: object writes are applied and acknowledged at once, made durable only at commit. */
   readonly ackBeforeCommit: boolean;
+  /** Told of every object the core removes (the reaper): the durability check excuses what it superseded. */
+  readonly onRemoved?: (key: string, removed: VersionedObject) => void;
 }
 
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
@@ -72,10 +74,16 @@ export class SimStorage implements Storage {
   ): Promise<VersionedObject | undefined> {
     if (this.closed) return Promise.reject(new Error('storage: closed'));
     if (this.dead) return never();
-    if (this.opts.ackBeforeCommit) return this.updateUnsafely(key, partition, change);
+    const onRemoved = this.opts.onRemoved;
+    const changed = onRemoved === undefined ? change : (current: VersionedObject | undefined) => {
+      const next = change(current);
+      if (next === null && current !== undefined) onRemoved(key, current);
+      return next;
+    };
+    if (this.opts.ackBeforeCommit) return this.updateUnsafely(key, partition, changed);
     const batch = this.open();
     batch.keys.add(key);
-    return this.stage(batch, () => this.disk.update(key, partition, change));
+    return this.stage(batch, () => this.disk.update(key, partition, changed));
   }
 
   async scanPartition(partition: PartitionId, afterKey: string | undefined, limit: number): Promise<StoredEntry[]> {

@@ -51,6 +51,11 @@ export class World {
     return this.timeMs;
   }
 
+  /** The nodes' wall clock: whole milliseconds, as Date.now() gives (the core's dots are integers); timers may make time fractional. */
+  get wallClockMs(): number {
+    return simEpochMs + Math.floor(this.timeMs);
+  }
+
   /** Schedules `fire` after `delayMs`; with an owner it dies with (and waits for) that node. */
   schedule(delayMs: number, fire: () => void, owner?: EventOwner, gen = owner?.gen ?? anyGeneration): SimEvent {
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0;
@@ -73,8 +78,7 @@ export class World {
     const gen = owner.gen;
     return {
       now: () => this.timeMs,
-      // Whole milliseconds, as Date.now() gives (the core's dots are integers); timers may make time fractional.
-      wallClockMs: () => simEpochMs + Math.floor(this.timeMs),
+      wallClockMs: () => this.wallClockMs,
       setTimer: (delayMs: number, fire: () => void): Timer => {
         const ev = this.schedule(delayMs, fire, owner, gen);
         return { cancel: () => void (ev.cancelled = true) };

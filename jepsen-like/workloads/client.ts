@@ -32,8 +32,8 @@ export class RequestFailed extends Error {
 export class KvClient {
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: clientDeadlineMs } });
 
-  async send(method: 'GET' | 'PUT' | 'DELETE', url: string, opts: { body?: Buffer; context?: string | undefined; contentType?: string } = {}): Promise<KvResponse> {
-    const headers: Record<string, string> = {};
+  async send(method: 'GET' | 'PUT' | 'DELETE', url: string, opts: { body?: Buffer; context?: string | undefined; contentType?: string; headers?: Record<string, string> } = {}): Promise<KvResponse> {
+    const headers: Record<string, string> = { ...opts.headers };
     if (opts.context !== undefined) headers[contextHeader] = opts.context;
     if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
     try {

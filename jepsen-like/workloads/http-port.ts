@@ -1,8 +1,9 @@
 // The client port over HTTP (the harness's undici client): a write that got no answer is `info` (it
-// may have been applied) unless its connection was refused (`fail`), a 4xx is `fail` (a harness bug: nothing stored),
+// may have been applied) unless its connection was refused (`fail`), a 4xx is `fail` (nothing stored: a 412 whose condition
+// did not hold, or a harness bug),
 // a 503 or any other answer but 204 is `info` (stored on fewer than w replicas, may surface later).
 import { isReadAnswer, kvUrl, quorumTimeoutMs, RequestFailed, siblingsOf, type KvClient, type KvResponse, type NodeRef } from './client.js';
-import type { ClientPort, PortOutcome, WriteAck } from './port.js';
+import type { ClientPort, PortOutcome, WriteAck, WriteOptions } from './port.js';
 
 /** The elements of one stored value (a JSON array of integers). */
 export function decodeElements(value: Buffer): number[] {
@@ -34,11 +35,24 @@ export function httpPort(kv: KvClient, nodes: () => readonly NodeRef[]): ClientP
         return { kind: 'fail', status: err instanceof RequestFailed ? err.status : `bad body: ${(err as Error).message}` };
       }
     },
-    put: (node, key, value, context) =>
-      written(kv.send('PUT', url(node, key, 'w=quorum'), { body: Buffer.from(JSON.stringify(value)), context, contentType: 'application/json' })),
-    delete: (node, key, context) => written(kv.send('DELETE', url(node, key, 'w=quorum'), { context })),
+    put: (node, key, value, context, opts) =>
+      written(
+        kv.send('PUT', url(node, key, opts?.ttlSeconds === undefined ? 'w=quorum' : `w=quorum&ttl=${opts.ttlSeconds}`), {
+          body: Buffer.from(JSON.stringify(value)),
+          contentType: 'application/json',
+          ...conditional(context, opts),
+        }),
+      ),
+    delete: (node, key, context, opts) => written(kv.send('DELETE', url(node, key, 'w=quorum'), conditional(context, opts))),
     sentContext: (context) => context,
   };
+}
+
+/** If-Match carries the context (sending X-Kvorum-Context too is refused); If-None-Match: * goes with it. */
+function conditional(context: string | undefined, opts: WriteOptions | undefined): { context?: string | undefined; headers?: Record<string, string> } {
+  if (opts?.condition === 'match') return { headers: { 'if-match': context ?? '' } };
+  if (opts?.condition === 'absent') return { context, headers: { 'if-none-match': '*' } };
+  return { context };
 }
 
 async function written(request: Promise<KvResponse>): Promise<PortOutcome<WriteAck>> {

@@ -22,6 +22,19 @@ export interface WriteAck {
   readonly status: number;
   /** The sibling the write created, when the adapter can tell (the simulator sees the object). */
   readonly dot?: Dot | undefined;
+  /** That sibling's expiry (wall-clock ms) as the write stamped it, when the adapter can tell. */
+  readonly expiresAtMs?: number | undefined;
+}
+
+/**
+ * A write's options. `condition`: `match` makes it conditional on the key still being at `context`
+ * (If-Match: the context read), `absent` on the key having no live value (If-None-Match: *, puts
+ * only); a condition that does not hold is a `fail` (412: nothing was written). `ttlSeconds`: the
+ * value expires that long after the coordinator's wall clock at the write (puts only).
+ */
+export interface WriteOptions {
+  readonly condition?: 'match' | 'absent' | undefined;
+  readonly ttlSeconds?: number | undefined;
 }
 
 /** `Ctx` is the adapter's causal context: the HTTP header's token, or the simulator's context object. */
@@ -30,8 +43,8 @@ export interface ClientPort<Ctx> {
   readonly nodes: readonly string[];
   get(node: string, key: string, r: 'quorum' | 'all'): Promise<PortOutcome<ReadAnswer<Ctx>>>;
   /** Writes `value` as a JSON array with w=quorum, superseding what `context` covers. */
-  put(node: string, key: string, value: readonly number[], context: Ctx): Promise<PortOutcome<WriteAck>>;
-  delete(node: string, key: string, context: Ctx): Promise<PortOutcome<WriteAck>>;
+  put(node: string, key: string, value: readonly number[], context: Ctx, opts?: WriteOptions): Promise<PortOutcome<WriteAck>>;
+  delete(node: string, key: string, context: Ctx, opts?: Pick<WriteOptions, 'condition'>): Promise<PortOutcome<WriteAck>>;
   /** The context as the HTTP client sends it (X-Kvorum-Context): the supersession checker decodes it. */
   sentContext(context: Ctx, key: string): string | undefined;
 }

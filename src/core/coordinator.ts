@@ -101,7 +101,12 @@ export class Coordinator {
     }
     // The write gets what is left of the timeout (at least 1 ms: the read met its quorum in time).
     const timeoutMs = Math.max(1, op.timeoutMs - (this.deps.runtime.now() - started));
-    return this.store({ ...op, context, timeoutMs }, target);
+    // The read took time: a ring adopted meanwhile may have moved the partition away from this node,
+    // whose replica would then refuse the write (found by the simulator). Nothing was written: answer
+    // unavailable, and store with the replicas the current ring names.
+    const now = preferenceListForKey(this.deps.ring(), op.key);
+    if (!now.primaries.includes(this.deps.self)) return this.unavailable(resolveQuorum(op.w, this.deps.ring().n, this.deps.ring().members.length), 0);
+    return this.store({ ...op, context, timeoutMs }, now);
   }
 
   private async store(op: Write, { primaries, pending, fallbacks, partition }: Target): Promise<ClientResult> {

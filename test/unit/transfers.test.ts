@@ -36,6 +36,40 @@ describe('transfers', () => {
     assert.equal(await n4.storage.get(key), undefined, 'no row outside the ring');
   });
 
+  it('a conditional write whose partition moved away during its read answers unavailable, writing nothing (found by the simulator, seed 66)', async () => {
+    const c = fakeCluster(4, { n: 3 });
+    const claimant = c.node(asNodeId('n1')).core.membership;
+    const n4 = c.node(asNodeId('n4'));
+    const before = n4.core.membership.state();
+    const key = Array.from({ length: 5000 }, (_, i) => `k${i}`).find((k) => before.replicas[partitionOf(n4.core.membership.ring(), k)]!.includes(n4.id))!;
+    // The other replicas answer n4's read of the key only once the gate opens.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    for (const id of c.ids.filter((i) => i !== n4.id)) {
+      const handle = c.network.handlers.get(id)!;
+      c.network.handlers.set(id, async (r) => {
+        if ((r.type === 'read' || r.type === 'readDigest') && r.key === key) await gate;
+        return handle(r);
+      });
+    }
+    const answer = n4.coordinator.execute({ ...put(key), condition: { kind: 'absent' }, timeoutMs: 10_000 }).then(
+      (result) => result,
+      (err: Error) => err,
+    );
+    // Meanwhile n4 leaves and hands the key's partition away.
+    assert.equal((await claimant.admin({ op: 'stage', change: { kind: 'leave', node: n4.id }, force: false })).ok, true);
+    assert.equal((await claimant.admin({ op: 'commit' })).ok, true);
+    await c.time.advance(3000);
+    const p = partitionOf(n4.core.membership.ring(), key);
+    assert.ok(!n4.core.membership.state().replicas[p]!.includes(n4.id), 'n4 handed the partition away');
+    open();
+    await c.time.advance(100);
+    const result = await answer;
+    assert.ok(!(result instanceof Error), `answered with a result, not a throw: ${String(result)}`);
+    assert.deepEqual(result.ok ? 'written' : result.code, 'quorum_unavailable');
+    assert.equal(await n4.storage.get(key), undefined, 'no row outside the ring');
+  });
+
   it('starts each partition once when two rounds overlap (found by the membership bench: a node received 4 partitions twice)', async () => {
     const c = fakeCluster(4, { n: 3, partitions: 16 });
     const [n1, , , n4] = c.ids;
