@@ -6,7 +6,11 @@ import { keyBytesMax } from '../core/limits.js';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const kvPrefix = '/kv/';
 
-function percentDecode(segment: string): Uint8Array | undefined {
+/**
+ * The bytes of a percent-encoded URL part; undefined for a bad escape or a raw non-ASCII character.
+ * `plusIsSpace`: a query value as forms encode it (`+` is a space); in a path `+` is a plus.
+ */
+export function percentDecode(segment: string, plusIsSpace = false): Uint8Array | undefined {
   const bytes: number[] = [];
   for (let i = 0; i < segment.length; i++) {
     const c = segment.charCodeAt(i);
@@ -16,7 +20,7 @@ function percentDecode(segment: string): Uint8Array | undefined {
       bytes.push(parseInt(hex, 16));
       i += 2;
     } else if (c < 0x80) {
-      bytes.push(c);
+      bytes.push(plusIsSpace && c === 0x2b /* + */ ? 0x20 : c);
     } else {
       return undefined; // raw non-ASCII in a URL is not a percent-encoded key
     }

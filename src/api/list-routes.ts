@@ -8,6 +8,7 @@ import { listSchema } from './client-schemas.js';
 import { parseQuorum } from '../core/quorum.js';
 import { parseTimeout } from './client-routes.js';
 import { sendError } from './errors.js';
+import { percentDecode } from './key.js';
 import type { NodeMetrics } from './metrics.js';
 
 export interface ListRoutesOptions {
@@ -38,19 +39,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A query value as a form sends it: `+` is a space, `%XX` a byte; the bytes must be UTF-8. Undefined if not. */
 function decodeQueryValue(raw: string): string | undefined {
-  const bytes: number[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 0x25 /* % */) {
-      const hex = raw.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else if (c < 0x80) bytes.push(c === 0x2b /* + */ ? 0x20 : c);
-    else return undefined;
-  }
+  const bytes = percentDecode(raw, true);
+  if (bytes === undefined) return undefined;
   try {
-    return utf8.decode(Uint8Array.from(bytes));
+    return utf8.decode(bytes);
   } catch {
     return undefined;
   }
