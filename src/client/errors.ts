@@ -4,7 +4,6 @@
 // reachable, a write whose outcome is unknown, siblings update() cannot resolve, an answer that is
 // not kvorum's) have codes of their own, never sent by a server, and `status: null`.
 import type { ErrorCode } from '../core/errors.js';
-import type { Sibling } from './types.js';
 
 /** The catalog's codes: what `error` of a server's JSON error answer holds. */
 export type ServerErrorCode = ErrorCode;
@@ -78,17 +77,6 @@ export class UnreachableError extends KvorumError {
 /** A write timed out or lost its connection after it was sent: it may or may not have been applied. */
 export class OutcomeUnknownError extends KvorumError {
   override name = 'OutcomeUnknownError';
-}
-
-/** update() read siblings and has no `resolve` function to merge them; nothing was written. */
-export class UnresolvedSiblingsError extends KvorumError {
-  override name = 'UnresolvedSiblingsError';
-  constructor(
-    readonly siblings: readonly Sibling[],
-    readonly context: string,
-  ) {
-    super(null, 'unresolved_siblings', `The key has ${siblings.length} siblings and update() was given no resolve function; nothing was written.`, {});
-  }
 }
 
 const subclasses: Partial<Record<KvorumErrorCode, typeof KvorumError>> = {

@@ -3,10 +3,10 @@
 // fetch, failing over between nodes. See the README, "Using the TypeScript client".
 export { KvorumClient } from './client.js';
 export {
-  KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnreachableError,
-  UnresolvedSiblingsError, errorFromAnswer,
+  KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnreachableError, errorFromAnswer,
 } from './errors.js';
 export type { ClientErrorCode, KvorumErrorCode, NodeFailure, ServerErrorCode } from './errors.js';
+export { UnresolvedSiblingsError } from './update.js';
 export type { Change } from './update.js';
 export type * from './types.js';
 export type * as wire from './wire.js';

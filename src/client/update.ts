@@ -2,11 +2,22 @@
 // backoff) when the attempt failed in a way a fresh read can cure. It never writes without the
 // context of a read, so it never makes a sibling of the value it read.
 import {
-  KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, UnreachableError, UnresolvedSiblingsError,
+  KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, UnreachableError,
 } from './errors.js';
 import type { ReadOutcome } from './decode.js';
 import { pause } from './transport.js';
-import type { Current, GetOptions, PutOptions, UpdateOptions, UpdateResult, UpdateValue, ValueInput, WriteResult } from './types.js';
+import type { Current, GetOptions, Sibling, PutOptions, UpdateOptions, UpdateResult, UpdateValue, ValueInput, WriteResult } from './types.js';
+
+/** update() read siblings and has no `resolve` function to merge them; nothing was written. */
+export class UnresolvedSiblingsError extends KvorumError {
+  override name = 'UnresolvedSiblingsError';
+  constructor(
+    readonly siblings: readonly Sibling[],
+    readonly context: string,
+  ) {
+    super(null, 'unresolved_siblings', `The key has ${siblings.length} siblings and update() was given no resolve function; nothing was written.`, {});
+  }
+}
 
 export const updateRetriesDefault = 3;
 const backoffMsBase = 25;
