@@ -5,8 +5,9 @@ import { Buffer } from 'node:buffer';
 import { z } from 'zod';
 import { counterMaxAt, decodeContext } from '../core/context-token.js';
 import { KvError } from '../core/errors.js';
-import { batchOpsMax, contentTypeBytesMax, contextTokenBytesMax, ttlSecondsMax } from '../core/limits.js';
-import { checkPrimaryQuorum, parseQuorum } from '../core/quorum.js';
+import { batchOpsMax, contentTypeBytesMax, contextTokenBytesMax } from '../core/limits.js';
+import { parseTtl } from '../core/ttl.js';
+import { parseQuorumPair } from '../core/quorum.js';
 import type { QuorumSpec } from '../core/rpc.js';
 import { describeIssues, keySchema } from '../core/schemas.js';
 import { contextHeader, parseTimeout } from './client-routes.js';
@@ -98,17 +99,17 @@ function planOp(op: Op, rules: BatchRules, counterMax: number): PlannedOp {
   if (op.timeout !== undefined) parseTimeout(String(op.timeout));
   set(ifNoneMatchHeader, op.op === 'delete' ? undefined : op.ifNoneMatch);
   if (op.op === 'get') {
-    checkQuorums(rules, op.r, op.pr, ['pr', 'r']);
+    checkQuorums(rules, op.r, op.pr, ['r', 'pr']);
     readCondition(values);
     return { key, method: 'GET', url: url({ r: op.r, pr: op.pr, timeout: op.timeout }), headers };
   }
-  checkQuorums(rules, op.w, op.pw, ['pw', 'w']);
+  checkQuorums(rules, op.w, op.pw, ['w', 'pw']);
   set(contextHeader, op.context);
   set(ifMatchHeader, op.ifMatch);
   writeCondition(values, op.op, key, counterMax);
   if (op.context !== undefined) decodeContext(op.context, { key, counterMax });
   if (op.op === 'delete') return { key, method: 'DELETE', url: url({ w: op.w, pw: op.pw, timeout: op.timeout }), headers };
-  if (op.ttl !== undefined) checkTtl(String(op.ttl));
+  if (op.ttl !== undefined) parseTtl(String(op.ttl));
   if (op.contentType !== undefined) {
     // As an HTTP parser hands it over: without surrounding whitespace.
     const type = op.contentType.replace(/^[ \t]+|[ \t]+$/g, '');
@@ -119,16 +120,8 @@ function planOp(op: Op, rules: BatchRules, counterMax: number): PlannedOp {
   return { key, method: 'PUT', url: url(query), headers, body: Buffer.from(op.value, 'base64') };
 }
 
-/** r/pr or w/pw as the routes check them: each a valid form, the primary count not above the total. */
-function checkQuorums(rules: BatchRules, total: string | number | undefined, primary: string | number | undefined, names: ['pr', 'r'] | ['pw', 'w']): void {
-  const [primaryName, totalName] = names;
-  const t = total === undefined ? rules.defaults[totalName] : parseQuorum(String(total), rules.n, totalName);
-  const p = primary === undefined ? 0 : parseQuorum(String(primary), rules.n, primaryName, true);
-  checkPrimaryQuorum(p, t, rules.n, names);
-}
-
-/** `ttl`: an integer number of seconds in 1..ttlSecondsMax. */
-function checkTtl(raw: string): void {
-  const seconds = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!(seconds >= 1 && seconds <= ttlSecondsMax)) throw new KvError('invalid_ttl', `ttl must be an integer in 1..${ttlSecondsMax}; got "${raw.slice(0, 32)}".`);
+/** r/pr or w/pw as the routes check them (parseQuorumPair), from a string or an integer. */
+function checkQuorums(rules: BatchRules, total: string | number | undefined, primary: string | number | undefined, names: ['r', 'pr'] | ['w', 'pw']): void {
+  const text = (v: string | number | undefined) => (v === undefined ? undefined : String(v));
+  parseQuorumPair(text(total), text(primary), rules.n, rules.defaults[names[0]], names);
 }

@@ -5,7 +5,7 @@ import { liveValues, contextIsEmpty } from '../core/dvv.js';
 import { counterMaxAt, decodeContext, encodeContext } from '../core/context-token.js';
 import { KvError } from '../core/errors.js';
 import { contentTypeBytesMax, requestTimeoutMsDefault, requestTimeoutMsMax } from '../core/limits.js';
-import { checkPrimaryQuorum, parseQuorum } from '../core/quorum.js';
+import { parseQuorumPair } from '../core/quorum.js';
 import { parseTtl } from '../core/ttl.js';
 import type { ClientOp, ClientResult, QuorumSpec } from '../core/rpc.js';
 import type { CausalContext, VersionedObject } from '../core/types.js';
@@ -116,12 +116,8 @@ export async function clientRoutes(app: FastifyInstance, opts: ClientRoutesOptio
 
   contentTypesAsSent(app, opts.valueBytesMax);
 
-  const quorums = (q: Query, total: 'r' | 'w', primary: 'pr' | 'pw') => {
-    const t = q[total] === undefined ? defaults[total] : parseQuorum(q[total]!, n, total);
-    const p = q[primary] === undefined ? 0 : parseQuorum(q[primary]!, n, primary, true);
-    checkPrimaryQuorum(p, t, n, [primary, total]);
-    return [t, p] as const;
-  };
+  const quorums = (q: Query, total: 'r' | 'w', primary: 'pr' | 'pw') =>
+    parseQuorumPair(q[total], q[primary], n, defaults[total], total === 'r' ? ['r', 'pr'] : ['w', 'pw']);
 
   const run = async (reply: FastifyReply, op: ClientOp): Promise<ClientResult> => {
     const result = await coordinator.execute(op);

@@ -39,6 +39,24 @@ export function resolveQuorum(spec: QuorumSpec, n: number, members: number): num
   }
 }
 
+/**
+ * r/pr (or w/pw) as a request gives them: each a valid form (absent: `totalDefault`, and 0
+ * primaries), and pr/pw not asking for more primaries than r/w asks for replicas.
+ */
+export function parseQuorumPair(
+  total: string | undefined,
+  primary: string | undefined,
+  n: number,
+  totalDefault: QuorumSpec,
+  names: readonly ['r', 'pr'] | readonly ['w', 'pw'],
+): readonly [total: QuorumSpec, primary: QuorumSpec] {
+  const [totalName, primaryName] = names;
+  const t = total === undefined ? totalDefault : parseQuorum(total, n, totalName);
+  const p = primary === undefined ? 0 : parseQuorum(primary, n, primaryName, true);
+  checkPrimaryQuorum(p, t, n, [primaryName, totalName]);
+  return [t, p];
+}
+
 /** pr/pw may not ask for more primaries than r/w asks for replicas. */
 export function checkPrimaryQuorum(primary: QuorumSpec, total: QuorumSpec, n: number, names: [string, string]): void {
   if (resolveQuorum(primary, n, n) > resolveQuorum(total, n, n)) {
