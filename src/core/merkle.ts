@@ -49,8 +49,18 @@ export function objectDigest(object: VersionedObject): string {
  * key contributes nothing (XOR identity), so "missing" and "never written" are the same tree.
  */
 export function versionHash(key: string, object: VersionedObject): bigint {
-  return BigInt(`0x${hash('sha1', `${key}\0${canonicalVersion(object)}`, 'hex').slice(0, 16)}`);
+  const known = versionHashes.get(object);
+  if (known?.key === key) return known.hash;
+  const computed = BigInt(`0x${hash('sha1', `${key}\0${canonicalVersion(object)}`, 'hex').slice(0, 16)}`);
+  versionHashes.set(object, { key, hash: computed });
+  return computed;
 }
+
+/**
+ * Hashes already taken, by object (objects are never mutated): a read hashes its local copy for the
+ * digest comparison and the client route hashes the merged answer, often the same object, for its ETag.
+ */
+const versionHashes = new WeakMap<VersionedObject, { readonly key: string; readonly hash: bigint }>();
 
 /**
  * The bucket of `key` among `leaves` (a power of two). Not the ring's hash: the ring places keys by
