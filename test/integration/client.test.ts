@@ -1,10 +1,8 @@
-// The TypeScript client (kvorum/client) and the data CLI (kvorum get|put|del|ls) against a real
+// The TypeScript client (kvorum/client) against a real
 // 3-node cluster (N=3): reads and writes, siblings and update(), deletes, typed errors, failover
-// when the first node dies, aborts, and the README's client script. Tests of server features of
-// issue 14 (TTL, conditional requests and ETags, listing, batches, the sibling cap) are skipped,
-// with the reason, on a server that does not have them yet: each is probed once at start-up.
+// when the first node dies, aborts, TTL, conditional requests and ETags, listing, batches, the
+// sibling cap, and the README's client script.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,9 +10,11 @@ import {
   KvorumClient, KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnresolvedSiblingsError,
   type GetResult, type Sibling,
 } from '../../src/client/index.js';
+import { siblingsMax } from '../../src/core/limits.js';
 import { http } from '../kit/http.js';
-import { cliPath, repoRoot } from '../kit/paths.js';
+import { repoRoot } from '../kit/paths.js';
 import { freePorts } from '../kit/ports.js';
+import { runNode } from '../kit/run-node.js';
 import { startCluster, withLogs, type TestNode } from '../kit/test-cluster.js';
 import { waitFor } from '../kit/wait.js';
 
@@ -23,33 +23,11 @@ const [n1, n2, n3] = cluster.nodes as [TestNode, TestNode, TestNode];
 const urls = () => cluster.nodes.map((n) => n.url);
 const client = (nodes = urls(), timeoutMs?: number) => new KvorumClient({ nodes, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 
-/** Sibling cap of the contract (siblingsMax), and how long a test waits for a TTL to pass. */
-const siblingsMax = 100;
+/** How long a test waits for a TTL to pass, and for the README's script to run. */
 const expiryDeadlineMs = 15_000;
-const cliDeadlineMs = 30_000;
+const exampleDeadlineMs = 30_000;
 
-/** Which server features of issue 14 this build has, probed through n1. */
-async function probeFeatures(url: string) {
-  const status = async (method: string, path: string, opts: Parameters<typeof http>[2] = {}) => (await http(method, url + path, opts)).status;
-  const list = (await status('GET', '/kv?limit=1')) !== 404;
-  const batch = (await status('POST', '/batch', { body: '{"ops":[]}', headers: { 'content-type': 'application/json' } })) !== 404;
-  const ttl = (await status('PUT', '/kv/probe-ttl?ttl=0', { body: 'x' })) === 400;
-  const conditional = (await status('PUT', '/kv/probe-conditional', { body: 'x', headers: { 'if-none-match': 'not-a-star' } })) === 400;
-  await http('PUT', `${url}/kv/probe-etag`, { body: 'x' });
-  const etag = (await http('GET', `${url}/kv/probe-etag`)).headers.get('etag') !== null;
-  let siblingCap = false;
-  for (let i = 0; i <= siblingsMax && !siblingCap; i++) siblingCap = (await status('PUT', '/kv/probe-cap?w=all', { body: String(i) })) === 409;
-  return { list, batch, ttl, conditional, etag, siblingCap };
-}
-const features = await probeFeatures(n1.url);
-const needs = (feature: keyof typeof features, what: string) => (features[feature] ? false : `needs ${what} (issue 14's server side), absent from this server`);
-const needsList = needs('list', 'GET /kv listing');
-const needsBatch = needs('batch', 'POST /batch');
-const needsTtl = needs('ttl', 'PUT ?ttl=');
-const needsConditional = needs('conditional', 'If-Match / If-None-Match on writes');
-const needsEtag = needs('etag', 'ETag on reads');
-
-const test = (name: string, opts: { skip?: string | false }, fn: () => Promise<void>) => it(name, opts, () => withLogs(cluster.logs, fn));
+const test = (name: string, fn: () => Promise<void>) => it(name, () => withLogs(cluster.logs, fn));
 
 const text = (r: GetResult) => {
   assert.equal(r?.kind, 'value', `expected one value, got ${JSON.stringify(r)}`);
@@ -62,39 +40,12 @@ const killAndWait = async (node: TestNode) => {
   await node.waitExit(10_000);
 };
 
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
 
-/** Runs `kvorum ARGS` (the built CLI), feeding `stdin`; bounded by cliDeadlineMs, killed by pid past it. */
-function cli(args: readonly string[], stdin?: Buffer | string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      reject(new Error(`kvorum ${args.join(' ')}: still running after ${cliDeadlineMs} ms`));
-    }, cliDeadlineMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
-    });
-    child.stdin.end(stdin);
-  });
-}
-const contextOf = (stderr: string) => /^context: (\S+)$/m.exec(stderr)?.[1];
-
-describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
+describe('TypeScript client (3 nodes, N=3)', () => {
   after(() => cluster.stop());
 
   describe('reads and writes', () => {
-    test('put then get: a string as UTF-8 text, bytes with their content type, the context to write again with', {}, async () => {
+    test('put then get: a string as UTF-8 text, bytes with their content type, the context to write again with', async () => {
       const kv = client();
       const { context } = await kv.put('basic-text', 'h\u00e9llo');
       assert.match(context, /^[A-Za-z0-9._~-]+$/);
@@ -114,7 +65,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       assert.deepEqual(third?.kind === 'value' && [third.value.toString(), third.contentType], ['third', 'text/x-third']);
     });
 
-    test('a key never written is null; keys are percent-encoded as one path segment', {}, async () => {
+    test('a key never written is null; keys are percent-encoded as one path segment', async () => {
       const kv = client();
       assert.equal(await kv.get('never-written'), null);
       for (const key of ['users/42', 'a+b', 'a b', 'caf\u00e9', '100%', '?#&=', '...']) {
@@ -125,7 +76,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       assert.equal((await http('GET', `${n2.url}/kv/a+b`)).text(), 'value of a+b');
     });
 
-    test('delete with the context of a read: the key is null; update after it supersedes the tombstone', {}, async () => {
+    test('delete with the context of a read: the key is null; update after it supersedes the tombstone', async () => {
       const kv = client();
       await kv.put('del-key', 'doomed');
       const read = await kv.get('del-key');
@@ -142,7 +93,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
   });
 
   describe('siblings and update()', () => {
-    test('two writes without context become siblings; update with resolve converges them to one value', {}, async () => {
+    test('two writes without context become siblings; update with resolve converges them to one value', async () => {
       await client([n1.url]).put('sib-colour', 'red');
       await client([n2.url]).put('sib-colour', 'blue', { contentType: 'text/x-blue' });
       const got = await client().get('sib-colour', { r: 'all' });
@@ -165,7 +116,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       for (const n of cluster.nodes) assert.equal(text(await client([n.url]).get('sib-colour', { r: 'all' })), 'blue+red!');
     });
 
-    test('update creates a missing key and changes it; a concurrent write becomes a sibling, never a lost update', {}, async () => {
+    test('update creates a missing key and changes it; a concurrent write becomes a sibling, never a lost update', async () => {
       const kv = client();
       const count = (c: { value: Buffer } | null) => Number(c?.value.toString() ?? '0') + 1;
       assert.equal((await kv.update('upd-counter', (c) => String(count(c)))).value.toString(), '1');
@@ -186,7 +137,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
   });
 
   describe('errors', () => {
-    test('an over-long key and a bad quorum are typed KvorumErrors with the catalog code', {}, async () => {
+    test('an over-long key and a bad quorum are typed KvorumErrors with the catalog code', async () => {
       const kv = client();
       const invalidKey = (e: unknown) => e instanceof KvorumError && e.status === 400 && e.code === 'invalid_key' && e.message.length > 0;
       await assert.rejects(kv.get('k'.repeat(513)), invalidKey);
@@ -196,7 +147,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       assert.equal(kv.nodeUrl, n1.url, 'an error answer is no failover');
     });
 
-    test('w=all with a node stopped: QuorumUnavailableError; update retries it a bounded number of times and honours its signal', {}, async () => {
+    test('w=all with a node stopped: QuorumUnavailableError; update retries it a bounded number of times and honours its signal', async () => {
       await killAndWait(n3);
       try {
         const kv = client();
@@ -218,7 +169,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
   });
 
   describe('failover and aborts', () => {
-    test('an abort ends a request to a paused node at once, with no failover; a read past timeoutMs fails over, a write does not', {}, async () => {
+    test('an abort ends a request to a paused node at once, with no failover; a read past timeoutMs fails over, a write does not', async () => {
       await client().put('abort-key', 'v', { w: 'all' });
       n2.kill('SIGSTOP');
       try {
@@ -234,7 +185,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       }
     });
 
-    test('the first node killed mid-sequence: the next operations go to the next node', {}, async () => {
+    test('the first node killed mid-sequence: the next operations go to the next node', async () => {
       const kv = client();
       await kv.put('fo-key', 'one');
       assert.equal(text(await kv.get('fo-key')), 'one');
@@ -253,73 +204,8 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
     });
   });
 
-  describe('data CLI', () => {
-    test('put, get, del and their exit codes (0 ok, 1 not found, 2 usage, 3 error answer)', {}, async () => {
-      const url = ['--url', n1.url];
-      const put = await cli(['put', 'cli key/1', 'h\u00e9llo', ...url]);
-      assert.equal(put.code, 0, put.stderr);
-      assert.ok(contextOf(put.stderr));
-      const got = await cli(['get', 'cli key/1', ...url]);
-      assert.equal(got.code, 0, got.stderr);
-      assert.equal(got.stdout.toString('utf8'), 'h\u00e9llo');
-      assert.match(got.stderr, /^content-type: text\/plain; charset=utf-8$/m);
-      const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
-      assert.equal((await cli(['put', 'cli-bin', '--content-type', 'application/x-bin', '--url', `http://127.0.0.1:${(await freePorts(1))[0]},${n2.url}`], bytes)).code, 0);
-      const bin = await cli(['get', 'cli-bin', '--url', n3.url, '--json']);
-      const json = JSON.parse(bin.stdout.toString()) as Record<string, unknown>;
-      assert.deepEqual([json['kind'], json['value'], json['contentType'], typeof json['context']], ['value', bytes.toString('base64'), 'application/x-bin', 'string']);
-      const del = await cli(['del', 'cli key/1', '--context', contextOf(got.stderr)!, ...url]);
-      assert.equal(del.code, 0, del.stderr);
-      const gone = await cli(['get', 'cli key/1', ...url]);
-      assert.deepEqual([gone.code, gone.stdout.length], [1, 0]);
-      assert.match(gone.stderr, /not found/);
-      for (const args of [['get'], ['get', 'a', 'b'], ['put'], ['get', 'k', '--bogus'], ['put', 'k', 'v', '--ttl', 'soon'], ['ls', 'extra']]) {
-        const run = await cli([...args, ...url]);
-        assert.equal(run.code, 2, `kvorum ${args.join(' ')}: ${run.stderr}`);
-      }
-      const tooLong = await cli(['get', 'k'.repeat(513), ...url]);
-      assert.equal(tooLong.code, 3);
-      assert.match(tooLong.stderr, /invalid_key/);
-      const unreachable = await cli(['get', 'k', '--url', `http://127.0.0.1:${(await freePorts(1))[0]}`]);
-      assert.equal(unreachable.code, 3);
-      assert.match(unreachable.stderr, /unreachable/);
-    });
-
-    test('get prints siblings numbered, with their content type, as text or base64', {}, async () => {
-      await client([n1.url]).put('cli-sib', 'plain text');
-      await client([n2.url]).put('cli-sib', Buffer.from([0, 159, 146, 150]));
-      const run = await cli(['get', 'cli-sib', '--url', `${n1.url},${n2.url}`]);
-      assert.equal(run.code, 0, run.stderr);
-      const lines = run.stdout.toString().trim().split('\n');
-      assert.match(lines[0]!, /^2 siblings/);
-      assert.deepEqual(lines.slice(1).map((l) => l.slice(0, 4)), ['[1] ', '[2] ']);
-      assert.deepEqual(lines.slice(1).map((l) => l.slice(4)).sort(), [
-        `application/octet-stream (base64): ${Buffer.from([0, 159, 146, 150]).toString('base64')}`,
-        'text/plain; charset=utf-8: plain text',
-      ]);
-      assert.ok(contextOf(run.stderr));
-    });
-
-    test('ls lists the keys of a prefix; --limit caps them', { skip: needsList }, async () => {
-      const kv = client();
-      const keys = Array.from({ length: 12 }, (_, i) => `cli-ls/${String(i).padStart(2, '0')}`);
-      for (const key of keys) await kv.put(key, 'v', { w: 'all' });
-      await kv.put('cli-lt-other', 'v', { w: 'all' });
-      const all = await cli(['ls', '--prefix', 'cli-ls/', '--url', n2.url]);
-      assert.equal(all.code, 0, all.stderr);
-      assert.deepEqual(all.stdout.toString().trim().split('\n').sort(), keys);
-      const some = await cli(['ls', '--prefix', 'cli-ls/', '--limit', '5', '--url', n2.url]);
-      assert.equal(some.stdout.toString().trim().split('\n').length, 5);
-    });
-
-    test('put --ttl: get shows the expiry, then the key is gone (exit 1)', { skip: needsTtl }, async () => {
-      assert.equal((await cli(['put', 'cli-ttl', 'brief', '--ttl', '1', '--url', n1.url])).code, 0);
-      await waitFor(async () => (await cli(['get', 'cli-ttl', '--url', n1.url])).code === 1, { timeoutMs: expiryDeadlineMs, what: 'cli-ttl to expire' });
-    });
-  });
-
   describe('TTL', () => {
-    test('a value written with ttl carries expiresAt and reads as null once it passes', { skip: needsTtl }, async () => {
+    test('a value written with ttl carries expiresAt and reads as null once it passes', async () => {
       const kv = client();
       const before = Date.now();
       await kv.put('ttl-key', 'brief', { ttl: 1, w: 'all' });
@@ -330,7 +216,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       await assert.rejects(kv.put('ttl-bad', 'v', { ttl: 0 }), (e: unknown) => e instanceof KvorumError && e.code === 'invalid_ttl');
     });
 
-    test('siblings carry their own expiresAt; update with ttl writes a value with a TTL', { skip: needsTtl }, async () => {
+    test('siblings carry their own expiresAt; update with ttl writes a value with a TTL', async () => {
       const kv = client();
       await kv.put('ttl-sib', 'lasting');
       await kv.put('ttl-sib', 'fading', { ttl: 3600 });
@@ -345,7 +231,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
   });
 
   describe('conditional requests and ETags', () => {
-    test('ifNoneMatch "*" creates only a missing key; ifMatch writes and deletes only the version read', { skip: needsConditional }, async () => {
+    test('ifNoneMatch "*" creates only a missing key; ifMatch writes and deletes only the version read', async () => {
       const kv = client();
       await kv.put('cond-key', 'first', { ifNoneMatch: '*' });
       await assert.rejects(kv.put('cond-key', 'again', { ifNoneMatch: '*' }), (e: unknown) => e instanceof PreconditionFailedError && e.status === 412 && e.code === 'precondition_failed');
@@ -362,7 +248,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       await assert.rejects(kv.put('cond-key', 'x', { ifMatch: context, context }), (e: unknown) => e instanceof KvorumError && e.code === 'invalid_precondition');
     });
 
-    test('update({conditional: true}) retries a write that lost the race instead of making a sibling', { skip: needsConditional || needsEtag }, async () => {
+    test('update({conditional: true}) retries a write that lost the race instead of making a sibling', async () => {
       const kv = client();
       await kv.put('cond-upd', '1');
       let calls = 0;
@@ -382,7 +268,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       assert.equal(text(await kv.get('cond-upd', { r: 'all' })), 'interloper+mine', 'no sibling');
     });
 
-    test('get returns an ETag; ifNoneMatch with it is notModified until the key changes', { skip: needsEtag }, async () => {
+    test('get returns an ETag; ifNoneMatch with it is notModified until the key changes', async () => {
       const kv = client();
       await kv.put('etag-key', 'v1');
       const first = await kv.get('etag-key');
@@ -402,7 +288,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
   });
 
   describe('listing', () => {
-    test('list pages through a prefix, following the cursor to null; keys() yields every live key once', { skip: needsList }, async () => {
+    test('list pages through a prefix, following the cursor to null; keys() yields every live key once', async () => {
       const kv = client();
       const keys = Array.from({ length: 25 }, (_, i) => `ls-${String(i).padStart(2, '0')} \u00e9`);
       for (const key of keys) await kv.put(key, 'v', { w: 'all' });
@@ -424,7 +310,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
   });
 
   describe('batches', () => {
-    test('batch runs gets, puts and deletes and types each result', { skip: needsBatch }, async () => {
+    test('batch runs gets, puts and deletes and types each result', async () => {
       const kv = client();
       await kv.put('batch-old', 'old');
       const results = await kv.batch([
@@ -444,7 +330,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
       assert.equal(text(await kv.get('batch-a')), 'A');
     });
 
-    test('a batch with a malformed op is refused whole (invalid_batch) and runs nothing; a failing op is its own error', { skip: needsBatch || needsConditional }, async () => {
+    test('a batch with a malformed op is refused whole (invalid_batch) and runs nothing; a failing op is its own error', async () => {
       const kv = client();
       await assert.rejects(
         kv.batch([{ op: 'put', key: 'batch-never', value: 'v' }, { op: 'put', key: 'k'.repeat(513), value: 'v' }]),
@@ -464,7 +350,7 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
   });
 
   describe('sibling cap', () => {
-    test('a write past the cap is TooManySiblingsError; update with resolve brings the key back', { skip: needs('siblingCap', 'the sibling cap (409 too_many_siblings)') }, async () => {
+    test('a write past the cap is TooManySiblingsError; update with resolve brings the key back', async () => {
       const kv = client();
       let refused: unknown;
       for (let i = 0; i <= siblingsMax && refused === undefined; i++) await kv.put('cap-key', String(i)).catch((e: unknown) => (refused = e));
@@ -478,24 +364,12 @@ describe('TypeScript client and data CLI (3 nodes, N=3)', () => {
     const examplePath = join(repoRoot, 'examples', 'client-walkthrough.mjs');
     const code = readFileSync(examplePath, 'utf8').replace(/^(\/\/.*\n)+/, '');
 
-    test("the README shows examples/client-walkthrough.mjs's code", {}, async () => {
+    test("the README shows examples/client-walkthrough.mjs's code", async () => {
       assert.ok(readFileSync(join(repoRoot, 'README.md'), 'utf8').includes(code), 'README.md must contain the code of examples/client-walkthrough.mjs (below its comment) verbatim');
     });
 
-    test('examples/client-walkthrough.mjs runs against the cluster', { skip: needsList || needsTtl }, async () => {
-      const run = await new Promise<CliRun>((resolve, reject) => {
-        const child = spawn(process.execPath, [examplePath], { cwd: repoRoot, env: { ...process.env, KVORUM_NODES: urls().join(',') } });
-        const out: Buffer[] = [];
-        let err = '';
-        child.stdout.on('data', (c: Buffer) => out.push(c));
-        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-        const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), cliDeadlineMs);
-        child.on('error', reject);
-        child.on('close', (c) => {
-          clearTimeout(timer);
-          resolve({ code: c, stdout: Buffer.concat(out), stderr: err });
-        });
-      });
+    test('examples/client-walkthrough.mjs runs against the cluster', async () => {
+      const run = await runNode([examplePath], { deadlineMs: exampleDeadlineMs, env: { ...process.env, KVORUM_NODES: urls().join(',') } });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout.toString(), 'hello\nblue+red\ncolour\nsession expired\n');
     });
