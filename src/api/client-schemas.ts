@@ -26,7 +26,7 @@ export const kvGetSchema = {
     'The merge of the replies of `r` replicas (`pr` of them primaries). `200` one value, `300` siblings, `404` no live value (never written, or deleted).',
   tags,
   querystring: clientQuery(['r', 'pr', 'timeout']),
-  headers: { type: 'object', properties: { ...ifNoneMatchGetHeader } },
+  docHeaders: { type: 'object', properties: { ...ifNoneMatchGetHeader } },
   response: {
     ...readAnswers,
     304: noContent('If-None-Match listed the ETag of this answer: no body.', { ...contextHeaderDoc, ...etagHeaderDoc }),
@@ -42,7 +42,7 @@ export const kvPutSchema = {
     'Stores the body (any bytes, up to the node\'s valueBytesMax, 1 MiB by default) as the value once `w` replicas (`pw` of them primaries) committed it. Without X-Kvorum-Context the write is concurrent with everything stored and may become a sibling. A `503` write may still be stored on the replicas that acked it: read, then write with the context read, rather than retry blindly.',
   tags,
   querystring: clientQuery(['w', 'pw', 'timeout', 'returnbody', 'ttl']),
-  headers: { type: 'object', properties: { ...contentTypeRequestHeader, ...contextRequestHeader, ...ifMatchRequestHeader, ...ifNoneMatchPutHeader } },
+  docHeaders: { type: 'object', properties: { ...contentTypeRequestHeader, ...contextRequestHeader, ...ifMatchRequestHeader, ...ifNoneMatchPutHeader } },
   docBody: anyBytes,
   response: {
     204: noContent('Stored on `w` replicas. The context covers what the request\'s context covered plus the new version.', contextHeaderDoc),
@@ -61,7 +61,7 @@ export const kvDeleteSchema = {
     'Writes a tombstone once `w` replicas committed it. Send the X-Kvorum-Context of a read: without it only the versions the coordinating node has seen are removed.',
   tags,
   querystring: clientQuery(['w', 'pw', 'timeout']),
-  headers: { type: 'object', properties: { ...contextRequestHeader, ...ifMatchRequestHeader } },
+  docHeaders: { type: 'object', properties: { ...contextRequestHeader, ...ifMatchRequestHeader } },
   response: {
     204: noContent('Deleted (a tombstone is stored); a later GET is `404`.', contextHeaderDoc),
     ...errorResponses([

@@ -9,11 +9,13 @@
 // Two keys fastify ignores carry what only the document needs (openapi.ts's transform uses them):
 // - `docBody`: a request body described but never validated by fastify (values are raw bytes,
 //   membership bodies are checked by zod with catalogued messages);
+// - `docHeaders`: request headers described but not given to fastify, which would otherwise run a
+//   schema check on every request's headers for nothing (each route parses its own headers);
 // - querystring `patternProperties` `^name$`: a parameter still checked as before on this route
 //   (every /kv route has always checked them all) but meaningless there, so left out of the document.
 //
 // Documenting a route: give it `{ schema: { summary, description, tags: [tagNames.x], querystring?,
-// headers?, docBody?, response: { 200: jsonResponse(...), ...errorResponses([codes]) } } }`
+// docHeaders?, docBody?, response: { 200: jsonResponse(...), ...errorResponses([codes]) } } }`
 // (see client-schemas.ts), then run `npm run openapi` and commit docs/openapi.json and
 // src/client/openapi-types.ts. A new /kv query parameter goes in clientQueryParams and in the
 // clientQuery([...]) list of the routes that use it; a new request header in a `...RequestHeader`
@@ -150,7 +152,7 @@ export function clientQuery(documented: readonly ClientQueryParam[]) {
   return { type: 'object', properties, patternProperties } as const;
 }
 
-/** Request headers of the client routes, documented (fastify only checks they are strings, as they always are). */
+/** Request headers of the client routes, documented (as `docHeaders`: the routes parse them themselves). */
 export const contextRequestHeader = {
   'x-kvorum-context': {
     type: 'string',

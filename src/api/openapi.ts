@@ -41,11 +41,11 @@ export function sortKeys(value: unknown): unknown {
   return sorted;
 }
 
-type DocSchema = FastifySchema & { hide?: boolean; docBody?: unknown; body?: unknown };
+type DocSchema = FastifySchema & { hide?: boolean; docBody?: unknown; body?: unknown; docHeaders?: unknown; headers?: unknown };
 
 /**
  * A route as the document shows it: internal routes hidden, wildcard key routes named `{key}`,
- * a `docBody` (documented, never validated) as its body.
+ * a `docBody` and `docHeaders` (documented, never validated) as its body and request headers.
  */
 export function documentedRoute({ schema, url }: { schema?: FastifySchema; url: string }): { schema: DocSchema; url: string } {
   if (url.startsWith(internalPrefix)) return { schema: { ...schema, hide: true }, url };
@@ -53,6 +53,10 @@ export function documentedRoute({ schema, url }: { schema?: FastifySchema; url: 
   if (doc.docBody !== undefined) {
     doc.body = doc.docBody;
     delete doc.docBody;
+  }
+  if (doc.docHeaders !== undefined) {
+    doc.headers = doc.docHeaders;
+    delete doc.docHeaders;
   }
   if (doc.response !== undefined) doc.response = withNodeHeader(doc.response as Record<string, DocResponse>);
   if (url.endsWith('/kv/*')) return { schema: { ...doc, params: keyParams }, url: url.replace(/\*$/, '{key}') };
