@@ -11,19 +11,28 @@ import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-rou
 import { listRoutes, type ListRoutesOptions } from './list-routes.js';
 import { registerOpenApi } from './openapi.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
+import type { TlsIdentity } from '../transport/tls-identity.js';
 
 export type AppOptions = ClientRoutesOptions &
   ListRoutesOptions &
   AdminRoutesOptions &
   MembershipRoutesOptions &
-  RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean };
+  RpcRoutesOptions & {
+    readonly logger: FastifyBaseLogger;
+    readonly stopping: () => boolean;
+    /** With it the server speaks HTTPS only (docs/api.md, "TLS"). */
+    readonly tls?: TlsIdentity;
+  };
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const connectionErrors = new ConnectionErrors(opts.self);
+  // Headers up to requestHeaderBytesMax, so the 64 KiB context limit is the one in force. A
+  // missing Host is refused below, in the catalog's shape, not by Node with an empty 400.
+  const httpOptions = { maxHeaderSize: requestHeaderBytesMax, requireHostHeader: false };
+  // Fastify gives an https server its `https` options only: the HTTP ones go in with the TLS ones.
+  const serverOptions = opts.tls ? { https: { ...httpOptions, ...opts.tls.serverOptions() } } : { http: httpOptions };
   const app = Fastify({
-    // Headers up to requestHeaderBytesMax, so the 64 KiB context limit is the one in force. A
-    // missing Host is refused below, in the catalog's shape, not by Node with an empty 400.
-    http: { maxHeaderSize: requestHeaderBytesMax, requireHostHeader: false },
+    ...(serverOptions as { http: typeof httpOptions }),
     clientErrorHandler: connectionErrors.onClientError,
     loggerInstance: opts.logger,
     // Per-request log lines would dominate a busy node's output; /metrics counts requests instead.

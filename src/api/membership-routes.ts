@@ -17,6 +17,7 @@ import {
   cancelSchema, clearSchema, commitSchema, joinSchema, leaveSchema, localTransfersSchema, partitionKeysSchema, planSchema, removeSchema, replaceSchema,
   transferLimitsSchema, transfersSchema,
 } from './admin-schemas.js';
+import type { TlsIdentity } from '../transport/tls-identity.js';
 import { sendError } from './errors.js';
 
 export interface MembershipRoutesOptions {
@@ -25,6 +26,8 @@ export interface MembershipRoutesOptions {
   readonly transfers: Transfers;
   /** Keys this node counts in a partition it holds (its Merkle tree's size). */
   readonly keysIn: (partition: number) => number | undefined;
+  /** Our TLS material, for requests to members' https URLs (their certificates checked against our CA). */
+  readonly tls?: TlsIdentity;
 }
 
 const nodeBody = z.object({ node: nodeIdSchema }).strict();
@@ -118,12 +121,13 @@ function etaSecondsOf(t: { state: string; keys: number; keysPerSecond: number },
 }
 
 /** GETs a JSON route of every member that is still in the cluster (best effort, bounded by a timeout). */
-async function fromMembers<T>(ring: RingState, path: string): Promise<Map<NodeId, T>> {
+async function fromMembers<T>(ring: RingState, path: string, tls: TlsIdentity | undefined): Promise<Map<NodeId, T>> {
   const members = ring.members.filter((m) => m.status !== 'removed' && !m.url.startsWith('inprocess:'));
   const answers = await Promise.all(
     members.map(async (m): Promise<[NodeId, T] | undefined> => {
       try {
-        const res = await httpRequest(`${m.url}${path}`, { headersTimeout: backgroundRpcTimeoutMs, bodyTimeout: backgroundRpcTimeoutMs });
+        const dispatcher = tls && m.url.startsWith('https:') ? tls.agent() : undefined;
+        const res = await httpRequest(`${m.url}${path}`, { dispatcher, headersTimeout: backgroundRpcTimeoutMs, bodyTimeout: backgroundRpcTimeoutMs });
         return res.statusCode === 200 ? [m.id, (await res.body.json()) as T] : (await res.body.dump(), undefined);
       } catch {
         return undefined;
@@ -135,7 +139,7 @@ async function fromMembers<T>(ring: RingState, path: string): Promise<Map<NodeId
 
 /** Keys per partition, the largest count any replica reports. */
 async function keysPerPartition(ring: RingState, opts: MembershipRoutesOptions): Promise<Map<number, number>> {
-  const answers = await fromMembers<{ keys: Record<string, number> }>(ring, '/admin/partition-keys');
+  const answers = await fromMembers<{ keys: Record<string, number> }>(ring, '/admin/partition-keys', opts.tls);
   const keys = new Map<number, number>();
   for (const { keys: counts } of answers.values()) for (const [p, count] of Object.entries(counts)) keys.set(Number(p), Math.max(keys.get(Number(p)) ?? 0, count));
   for (let p = 0; p < ring.partitions; p++) if (!keys.has(p) && opts.keysIn(p) !== undefined) keys.set(p, opts.keysIn(p)!);
@@ -150,7 +154,7 @@ type LocalTransfers = { transfers: TransferView[] };
  */
 async function transfersView(opts: MembershipRoutesOptions) {
   const ring = opts.membership.state();
-  const [reports, keyCounts] = await Promise.all([fromMembers<LocalTransfers>(ring, '/admin/transfers/local'), keysPerPartition(ring, opts)]);
+  const [reports, keyCounts] = await Promise.all([fromMembers<LocalTransfers>(ring, '/admin/transfers/local', opts.tls), keysPerPartition(ring, opts)]);
   const transfers = movingPartitions(ring).flatMap((p) =>
     ring.target[p]!.filter((id) => !ring.replicas[p]!.includes(id)).map((to) => {
       const progress = reports.get(to)?.transfers.find((t) => t.partition === p);

@@ -4,6 +4,7 @@
 // any order. Other upgrade requests (h2c, websocket) are refused: this server speaks HTTP/1.1.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { errorCatalog } from '../core/errors.js';
 import type { FailureLog } from '../core/failure-log.js';
 import { channelBatchesInFlightMax, quotedTextCharsMax } from '../core/limits.js';
 import type { RpcHandler } from '../core/rpc-handler.js';
@@ -19,6 +20,8 @@ export interface ChannelOptions {
   readonly failures: FailureLog;
   /** Whether the credential the upgrade request presents is the cluster's (true when no secret is set). */
   readonly authorized: (presented: string | undefined) => boolean;
+  /** Whether the connection's TLS client certificate is one the CA signed, when --tls-peer-auth requires it. */
+  readonly trustedPeer: (socket: unknown) => boolean;
   readonly stopping: () => boolean;
 }
 
@@ -52,6 +55,10 @@ function refusalOf(req: IncomingMessage, opts: ChannelOptions) {
   if (path !== channelPath || protocol !== channelProtocol) {
     const what = JSON.stringify(protocol.slice(0, quotedTextCharsMax));
     return { code: 'bad_request', message: `This node does not upgrade HTTP connections (Upgrade: ${what}); send the request without an Upgrade header.` } as const;
+  }
+  if (!opts.trustedPeer(req.socket)) {
+    opts.failures.report('rpc_untrusted_peer', 'internal RPC channel without a client certificate the CA signed refused', { remote: req.socket.remoteAddress });
+    return { code: 'peer_certificate_required', message: errorCatalog.peer_certificate_required.message } as const;
   }
   const presented = req.headers.authorization;
   if (!opts.authorized(typeof presented === 'string' ? presented : undefined)) {

@@ -8,6 +8,8 @@ import { rpcBodyBytesMax } from '../core/limits.js';
 import { credentialChecker, rpcAuthHeader } from '../transport/auth.js';
 import { decodeRpcBatch, encodeRpc, rpcContentType } from '../transport/codec.js';
 import { rpcPath } from '../transport/peer-transport.js';
+import type { TLSSocket } from 'node:tls';
+import type { TlsIdentity } from '../transport/tls-identity.js';
 import { sendError } from './errors.js';
 import { runBatch } from './rpc-batch.js';
 import { serveChannels } from './rpc-channel.js';
@@ -18,17 +20,24 @@ export interface RpcRoutesOptions {
   /** This node's id, for the raw answers to refused channel upgrades. */
   readonly self?: string;
   readonly stopping?: () => boolean;
+  /** With --tls-peer-auth, internal RPC is refused over a connection without a certificate the CA signed. */
+  readonly tls?: TlsIdentity;
 }
+
+/** A TLS socket whose client certificate the CA signed (node's check, made during the handshake). */
+const certifiedPeer = (socket: unknown): boolean => (socket as TLSSocket).authorized === true;
 
 export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): Promise<void> {
   // Per request, these repeat as fast as a peer sends: logged by class, conditions rate-limited.
   const failures = new FailureLog({ log: app.log, now: () => performance.now() });
   const credentialMatches = opts.secret === undefined ? () => true : credentialChecker(opts.secret);
+  const trustedPeer = opts.tls?.settings.peerAuth === true ? certifiedPeer : () => true;
   const closeChannels = serveChannels(app.server, {
     rpc: opts.rpc,
     self: opts.self ?? '',
     failures,
     authorized: credentialMatches,
+    trustedPeer,
     stopping: opts.stopping ?? (() => false),
   });
   // Before the server closes: it waits for every socket it accepted, channels included.
@@ -36,6 +45,12 @@ export async function rpcRoutes(app: FastifyInstance, opts: RpcRoutesOptions): P
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: rpcBodyBytesMax }, (_req, body, done) => done(null, body));
 
+  // Before the credential check and before the body is read: the peer's identity comes first.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (trustedPeer(request.raw.socket)) return done();
+    failures.report('rpc_untrusted_peer', 'internal RPC without a client certificate the CA signed refused', { remote: request.ip });
+    void sendError(reply, 'peer_certificate_required');
+  });
   if (opts.secret !== undefined) {
     app.addHook('onRequest', async (request, reply) => {
       const presented = request.headers[rpcAuthHeader];

@@ -44,6 +44,11 @@ async function start(args: string[]): Promise<number> {
     void node.removed.then(() => stop('removed from the cluster'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // Reload, not stop: certificates (and later more) are read again; a failed reload keeps the old ones.
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP' }, 'reloading');
+      node.reload();
+    });
   });
 }
 

@@ -399,7 +399,7 @@ export interface components {
              * @description The catalog code.
              * @enum {string}
              */
-            error: "invalid_key" | "invalid_quorum" | "invalid_context" | "invalid_timeout" | "value_too_large" | "quorum_unavailable" | "not_found" | "invalid_ttl" | "invalid_limit" | "invalid_cursor" | "invalid_precondition" | "invalid_batch" | "precondition_failed" | "too_many_siblings" | "invalid_content_type" | "bad_request" | "request_timeout" | "expectation_failed" | "headers_too_large" | "unauthorized" | "shutting_down" | "membership_refused" | "claimant_unreachable" | "not_replica" | "internal_error";
+            error: "invalid_key" | "invalid_quorum" | "invalid_context" | "invalid_timeout" | "value_too_large" | "quorum_unavailable" | "not_found" | "invalid_ttl" | "invalid_limit" | "invalid_cursor" | "invalid_precondition" | "invalid_batch" | "precondition_failed" | "too_many_siblings" | "invalid_content_type" | "bad_request" | "request_timeout" | "expectation_failed" | "headers_too_large" | "unauthorized" | "shutting_down" | "peer_certificate_required" | "membership_refused" | "claimant_unreachable" | "not_replica" | "internal_error";
             /** @description For people; may change between versions. */
             message: string;
         } & {

@@ -25,6 +25,8 @@ export const errorCatalog = {
   headers_too_large: { status: 431, message: 'The request headers are larger than 80 KiB.' },
   unauthorized: { status: 401, message: 'Internal RPC needs the cluster credential.' },
   shutting_down: { status: 503, message: 'This node is shutting down; retry on another node.' },
+  // TLS (issue 15): with --tls-peer-auth, internal RPC only over a connection with a certificate the CA signed.
+  peer_certificate_required: { status: 403, message: 'Internal RPC needs a client certificate signed by the cluster CA.' },
   // Membership (docs/api.md section 3, Membership).
   membership_refused: { status: 409, message: 'The membership change cannot be made as asked; nothing was changed.' },
   claimant_unreachable: { status: 503, message: 'The claimant, the one member that changes the ring, cannot be reached; nothing was changed.' },
@@ -64,6 +66,7 @@ export const failureCatalog = {
   request_refused: { class: 'condition', message: 'A request was refused with a catalogued error (bad input from a client or peer).' },
   rpc_unauthorized: { class: 'condition', message: 'An internal RPC call came without a valid cluster credential.' },
   rpc_refused: { class: 'condition', message: 'An internal RPC body failed validation and was refused.' },
+  rpc_untrusted_peer: { class: 'condition', message: 'An internal RPC call came without a client certificate the CA signed (--tls-peer-auth).' },
   hints_full: { class: 'condition', message: 'A peer has hintsPerPeerMax hints waiting: more are refused.' },
   row_quarantined: { class: 'damage', message: 'A stored row could not be read and was moved to the quarantine table.' },
   invariant_violated: { class: 'bug', message: 'An internal invariant does not hold.' },

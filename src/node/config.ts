@@ -7,6 +7,7 @@ import { isValidPartitionCount } from '../core/ring.js';
 import type { QuorumSpec } from '../core/rpc.js';
 import { asNodeId, type NodeId } from '../core/types.js';
 import { nodeIdPattern, nodeIdPatternText } from '../core/schemas.js';
+import { readTlsMaterial, type TlsSettings } from '../transport/tls-identity.js';
 import { knobDefaults, knobs, portMax, portMin, type Knob, type KnobKey } from './knobs.js';
 
 export interface NodeConfig {
@@ -27,6 +28,8 @@ export interface NodeConfig {
   readonly sync: 'normal' | 'full';
   readonly logLevel: string;
   readonly convergence: ConvergenceSettings;
+  /** --tls-cert/--tls-key/--tls-ca/--tls-peer-auth; undefined when the node serves plain HTTP. */
+  readonly tls: TlsSettings | undefined;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +106,9 @@ function simple(key: KnobKey, value: unknown): unknown {
       if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${knob.key} must be a non-empty string`);
       if (knob.pattern && !knob.pattern.test(value)) throw new ConfigError(`${knob.key} must match ${knob.patternText!}, got ${JSON.stringify(value)}`);
       return value;
+    case 'boolean':
+      if (value === undefined || typeof value === 'boolean') return value ?? false;
+      throw new ConfigError(`${knob.key} must be true or false, got ${JSON.stringify(value)}`);
     default:
       throw new Error(`knob ${knob.key} (${knob.kind}) has its own parser`);
   }
@@ -152,6 +158,35 @@ function parseJoin(join: unknown, peers: unknown): string | undefined {
   return String(join).replace(/\/+$/, '');
 }
 
+/** The TLS knobs, their files read and checked once now: a node never starts with material it cannot serve. */
+function parseTls(merged: Readonly<Record<string, unknown>>): TlsSettings | undefined {
+  const certFile = simple('tlsCert', merged['tlsCert']) as string | undefined;
+  const keyFile = simple('tlsKey', merged['tlsKey']) as string | undefined;
+  const caFile = simple('tlsCa', merged['tlsCa']) as string | undefined;
+  const peerAuth = simple('tlsPeerAuth', merged['tlsPeerAuth']) as boolean;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both or neither');
+  if (certFile === undefined || keyFile === undefined) {
+    if (caFile !== undefined || peerAuth) throw new ConfigError('--tls-ca and --tls-peer-auth need --tls-cert and --tls-key');
+    return undefined;
+  }
+  // Without a CA of our own, any certificate a public CA signed would pass as a peer.
+  if (peerAuth && caFile === undefined) throw new ConfigError('--tls-peer-auth needs --tls-ca: the CA that signs the cluster\'s node certificates');
+  const settings = { certFile, keyFile, caFile, peerAuth };
+  try {
+    readTlsMaterial(settings);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return settings;
+}
+
+/** With TLS every member is reached over https: a plain http URL would carry the secret in clear. */
+function checkSchemes(tls: TlsSettings | undefined, peers: ReadonlyMap<NodeId, string>, join: string | undefined): void {
+  if (tls === undefined) return;
+  for (const [id, url] of peers) if (!url.startsWith('https://')) throw new ConfigError(`with --tls-cert every peer URL must be https; ${id} is ${JSON.stringify(url)}`);
+  if (join !== undefined && !join.startsWith('https://')) throw new ConfigError(`with --tls-cert --join must be an https URL, got ${JSON.stringify(join)}`);
+}
+
 /** Every source merged by knob key, lowest first; an env variable fills a knob nothing else set. */
 function mergeSources(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, warn: (m: string) => void): Record<string, unknown> {
   const file = typeof flags['config'] === 'string' ? layer(readJson(flags['config']), 'key', warn) : {};
@@ -183,8 +218,11 @@ export function loadNodeConfig(
       throw new ConfigError((err as Error).message);
     }
   };
-  const peers = merged['peers'] === undefined ? new Map([[asNodeId(id), `http://${host}:${port}`]]) : parsePeers(merged['peers']);
+  const tls = parseTls(merged);
+  const peers = merged['peers'] === undefined ? new Map([[asNodeId(id), `${tls ? 'https' : 'http'}://${host}:${port}`]]) : parsePeers(merged['peers']);
   if (!peers.has(asNodeId(id))) throw new ConfigError(`peers must include this node (${id})`);
+  const join = parseJoin(flags['join'], merged['peers']);
+  checkSchemes(tls, peers, join);
   const int = (key: KnobKey) => simple(key, merged[key]) as number;
   return {
     id: asNodeId(id),
@@ -192,7 +230,7 @@ export function loadNodeConfig(
     port,
     dataDir: (simple('dataDir', merged['dataDir']) as string | undefined) ?? `./data/${id}`,
     peers,
-    join: parseJoin(flags['join'], merged['peers']),
+    join,
     n,
     r: quorum('r'),
     w: quorum('w'),
@@ -211,5 +249,6 @@ export function loadNodeConfig(
       transferLimits: { concurrency: int('transferConcurrency'), bytesPerSecond: int('transferBytesPerSecond') },
       phiThreshold: simple('phiThreshold', merged['phiThreshold']) as number,
     },
+    tls,
   };
 }

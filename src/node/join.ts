@@ -7,6 +7,7 @@ import type { RingState } from '../core/ring-state.js';
 import type { AdminOutcome } from '../core/rpc.js';
 import { asNodeId } from '../core/types.js';
 import { PeerTransport } from '../transport/peer-transport.js';
+import type { TlsIdentity } from '../transport/tls-identity.js';
 import type { NodeConfig } from './config.js';
 
 /**
@@ -24,10 +25,11 @@ export class JoinError extends Error {
   override readonly name = 'JoinError';
 }
 
-export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: string): Promise<RingState> {
+export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: string, tls?: TlsIdentity): Promise<RingState> {
   // The member's id is not known yet: it is addressed by URL under a placeholder name.
   const seed = asNodeId('join-seed');
-  const transport = new PeerTransport(new Map([[seed, joinUrl]]), config.secret);
+  // An https member's certificate is checked against our CA, as every peer's is.
+  const transport = new PeerTransport(new Map([[seed, joinUrl]]), config.secret, tls);
   const op = { op: 'register', id: config.id, url: selfUrl, partitions: config.partitions, n: config.n } as const;
   const ask = async (): Promise<AdminOutcome> => {
     const reply = await transport.call(seed, { type: 'admin', op, forwarded: false }, joinAttemptTimeoutMs);
@@ -41,7 +43,7 @@ export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: 
         outcome = await ask();
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
-        if (err.reason === 'unauthorized') throw new JoinError(`${joinUrl} refused our cluster secret: start with the cluster's --secret`);
+        if (err.reason === 'unauthorized') throw new JoinError(`${joinUrl} refused us (${err.message}): start with the cluster's --secret and a certificate its CA signed`);
         outcome = err;
       }
       if (!(outcome instanceof TransportError) && outcome.ok) return outcome.after;

@@ -10,7 +10,7 @@ export const portMax = 65_535;
 export const clusterNodesMax = 64;
 const dayMs = 86_400_000;
 
-export type KnobValue = string | number;
+export type KnobValue = string | number | boolean;
 
 interface KnobBase {
   /** Key in a config file (camelCase, unit last). */
@@ -37,6 +37,8 @@ export type Knob = KnobBase &
     | { readonly kind: 'number'; readonly min: number; readonly max: number }
     | { readonly kind: 'enum'; readonly values: readonly string[] }
     | { readonly kind: 'text'; readonly pattern?: RegExp; readonly patternText?: string }
+    // A switch: a flag without a value on the command line, true or false in a config file.
+    | { readonly kind: 'boolean' }
     // Parsed by config.ts: they combine several parts or depend on other knobs.
     | { readonly kind: 'listen' | 'peers' | 'quorum' }
   );
@@ -100,6 +102,11 @@ export const knobs = [
     key: 'tombstoneGraceMs', flag: 'tombstone-grace-ms', arg: 'MS', kind: 'integer', min: 0, max: 365 * dayMs, unit: 'ms',
     default: limits.tombstoneGraceMsDefault, help: 'minimum time a tombstone is kept',
   },
+  // TLS (issue 15): all four are read again on SIGHUP, except whether TLS is on at all.
+  { key: 'tlsCert', flag: 'tls-cert', arg: 'FILE', kind: 'text', defaultText: 'none', help: 'PEM certificate (chain) this node serves HTTPS with; needs --tls-key' },
+  { key: 'tlsKey', flag: 'tls-key', arg: 'FILE', kind: 'text', defaultText: 'none', help: 'PEM private key of --tls-cert' },
+  { key: 'tlsCa', flag: 'tls-ca', arg: 'FILE', kind: 'text', defaultText: 'system CAs', help: 'PEM CA certificate(s) peers\' certificates are checked against' },
+  { key: 'tlsPeerAuth', flag: 'tls-peer-auth', arg: '', kind: 'boolean', default: false, help: 'mutual TLS between nodes: present our certificate, refuse internal RPC without one the CA signed' },
 ] as const satisfies readonly Knob[];
 
 export type KnobKey = (typeof knobs)[number]['key'];
@@ -111,14 +118,15 @@ export const extraStartFlags = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type StringOption = { readonly type: 'string' };
+type FlagOption = { readonly type: 'string' } | { readonly type: 'boolean'; readonly short?: string };
 
 /** node:util parseArgs options of `kvorum start`: every knob's flag, its old name, and the extras. */
-export function startFlagOptions(): Record<string, StringOption | (typeof extraStartFlags)['help']> {
-  const options: Record<string, StringOption | (typeof extraStartFlags)['help']> = { ...extraStartFlags };
+export function startFlagOptions(): Record<string, FlagOption> {
+  const options: Record<string, FlagOption> = { ...extraStartFlags };
   for (const knob of knobs as readonly Knob[]) {
-    options[knob.flag] = { type: 'string' };
-    if (knob.old) options[knob.old.flag] = { type: 'string' };
+    const type = knob.kind === 'boolean' ? 'boolean' : 'string';
+    options[knob.flag] = { type };
+    if (knob.old) options[knob.old.flag] = { type };
   }
   return options;
 }

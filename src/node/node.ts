@@ -12,7 +12,10 @@ import { asPartitionId, type NodeId } from '../core/types.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { NodeConfig } from './config.js';
+import type { Server as HttpsServer } from 'node:https';
+import { TlsIdentity } from '../transport/tls-identity.js';
 import { joinCluster } from './join.js';
+import { reloadAll, type Reloadable } from './reload.js';
 import { realRuntime } from './real-runtime.js';
 
 export interface RunningNode {
@@ -21,16 +24,18 @@ export interface RunningNode {
   stop(): Promise<void>;
   /** Resolves when the node stopped itself: it was removed from the cluster (after leaving). */
   readonly removed: Promise<void>;
+  /** SIGHUP: reads again what can change without a restart (the TLS files); logs each part's outcome, never throws. */
+  reload(): void;
 }
 
 /** The ring this node starts from: the one its data directory keeps, else a join's, else a new cluster's. */
-async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: string, log: FastifyBaseLogger): Promise<RingState> {
+async function initialRing(config: NodeConfig, storage: SqliteStorage, selfUrl: string, log: FastifyBaseLogger, tls: TlsIdentity | undefined): Promise<RingState> {
   const stored = await Membership.loadStored(storage);
   if (stored !== undefined) {
     if (config.join !== undefined) log.info({ join: config.join }, 'the data directory already holds a ring: --join is ignored');
     return stored;
   }
-  if (config.join !== undefined) return joinCluster(config, config.join, selfUrl);
+  if (config.join !== undefined) return joinCluster(config, config.join, selfUrl, tls);
   return genesisFromPeers(config.peers, config.partitions, config.n);
 }
 
@@ -67,12 +72,13 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     log: (message) => log.info(message),
     checkpoints: { onProblem: (message) => log.warn(message) },
   });
-  const url = `http://${config.host}:${config.port}`;
-  const startRing = await initialRing(config, storage, url, log).catch(async (err: unknown) => {
+  const tls = config.tls === undefined ? undefined : new TlsIdentity(config.tls);
+  const url = `${tls ? 'https' : 'http'}://${config.host}:${config.port}`;
+  const startRing = await initialRing(config, storage, url, log, tls).catch(async (err: unknown) => {
     await storage.close();
     throw err;
   });
-  const transport = new PeerTransport(urlsOf(startRing), config.secret);
+  const transport = new PeerTransport(urlsOf(startRing), config.secret, tls);
   const metrics = createMetrics(config.id, {
     hintCounts: () => storage.hintCounts(),
     transferStates: () => core.transfers.progress().map((t) => t.state),
@@ -89,7 +95,8 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     settings: config.convergence,
   });
   const state = { ready: false, stopping: false };
-  const app = buildNodeApp(config, core, storage, metrics, log, state);
+  const app = buildNodeApp(config, core, storage, metrics, log, state, tls);
+  const reloadable: Reloadable[] = tls ? [tlsReloadable(tls, app.server as unknown as HttpsServer)] : [];
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
   const removedLater = followRing(core.membership, transport, config.id);
@@ -105,12 +112,13 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     await app.listen({ host: config.host, port: config.port });
     state.ready = true;
     const ring = core.membership.state();
-    log.info({ url, dataDir: config.dataDir, members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
+    log.info({ url, dataDir: config.dataDir, ...tls?.describe(), members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
   }
 
   return {
     url,
     removed,
+    reload: () => reloadAll(reloadable, log),
     async stop() {
       state.ready = false;
       state.stopping = true;
@@ -126,6 +134,18 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   };
 }
 
+/** The TLS files read again: the server's context replaced (new connections get it), outbound connections opened later use them. */
+function tlsReloadable(tls: TlsIdentity, server: HttpsServer): Reloadable {
+  return {
+    what: 'TLS certificates',
+    reload() {
+      tls.reload();
+      server.setSecureContext(tls.serverOptions());
+      return tls.describe();
+    },
+  };
+}
+
 /** The HTTP app over the node's core; `state` says whether it is ready and whether it is stopping. */
 function buildNodeApp(
   config: NodeConfig,
@@ -134,6 +154,7 @@ function buildNodeApp(
   metrics: NodeMetrics,
   log: FastifyBaseLogger,
   state: { ready: boolean; stopping: boolean },
+  tls: TlsIdentity | undefined,
 ) {
   return buildApp({
     logger: log,
@@ -156,5 +177,6 @@ function buildNodeApp(
     ready: () => state.ready,
     stopping: () => state.stopping,
     secret: config.secret,
+    ...(tls ? { tls } : {}),
   });
 }

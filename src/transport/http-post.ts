@@ -7,14 +7,18 @@ import { quotedTextCharsMax, rpcConnectionsPerPeer, rpcConnectTimeoutMs, rpcKeep
 import type { NodeId } from '../core/types.js';
 import { rpcContentType } from './codec.js';
 import { rpcAuthHeader } from './auth.js';
+import type { TlsIdentity } from './tls-identity.js';
 
 export const rpcPath = '/internal/rpc';
 
 export class HttpPoster {
-  private readonly pools = new Map<NodeId, { readonly url: string; readonly pool: Pool }>();
+  private readonly pools = new Map<NodeId, { readonly url: string; readonly pool: Pool; readonly tlsGeneration: number }>();
   private readonly headers: Record<string, string>;
 
-  constructor(authorization: string | undefined) {
+  constructor(
+    authorization: string | undefined,
+    private readonly tls?: TlsIdentity,
+  ) {
     this.headers = { 'content-type': rpcContentType };
     if (authorization !== undefined) this.headers[rpcAuthHeader] = authorization;
   }
@@ -53,18 +57,24 @@ export class HttpPoster {
     const res = await this.poolFor(peer, url).request({ path: rpcPath, method: 'POST', headers: this.headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
     const reply = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode === 401) throw new TransportError(peer, 'unauthorized', `${peer} refused our cluster credential`);
+    if (res.statusCode === 403) throw new TransportError(peer, 'unauthorized', `${peer} refused our TLS client certificate (--tls-peer-auth)`);
     if (res.statusCode !== 200) {
       throw new TransportError(peer, 'protocol', `${peer} answered HTTP ${res.statusCode}: ${reply.toString('utf8', 0, quotedTextCharsMax)}`);
     }
     return reply;
   }
 
+  /** The peer's pool; a new one when its URL changed or the TLS material was reloaded (the old one finishes its requests). */
   private poolFor(peer: NodeId, url: string): Pool {
     const known = this.pools.get(peer);
-    if (known?.url === url) return known.pool;
+    const tlsGeneration = this.tls?.generation ?? 0;
+    if (known?.url === url && known.tlsGeneration === tlsGeneration) return known.pool;
     if (known) this.forget(peer);
-    const pool = new Pool(url, { connections: rpcConnectionsPerPeer, pipelining: 1, keepAliveTimeout: rpcKeepAliveMs, connect: { timeout: rpcConnectTimeoutMs } });
-    this.pools.set(peer, { url, pool });
+    // An https peer's certificate is checked against our CA (undici checks the name); ours goes with --tls-peer-auth.
+    const tlsOptions = url.startsWith('https:') ? (this.tls?.clientOptions() ?? {}) : {};
+    const connect = { ...tlsOptions, timeout: rpcConnectTimeoutMs };
+    const pool = new Pool(url, { connections: rpcConnectionsPerPeer, pipelining: 1, keepAliveTimeout: rpcKeepAliveMs, connect });
+    this.pools.set(peer, { url, pool, tlsGeneration });
     return pool;
   }
 }

@@ -3,7 +3,9 @@
 // parsing, routing or headers per batch on either side. Opened by an HTTP upgrade on the peer's
 // own port (so it goes wherever the peer's URL goes, with the same credential check), over
 // net.connect looked up at call time (the jepsen-like harness redirects it through its proxies).
+// To an https peer the channel is TLS over that same net.connect socket.
 import net, { type Socket } from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
 import { TransportError } from '../core/ports.js';
 import { quotedTextCharsMax } from '../core/limits.js';
 import type { NodeId } from '../core/types.js';
@@ -39,12 +41,15 @@ export class PeerChannel {
     private readonly reader: FrameReader,
   ) {}
 
-  /** Connects and upgrades; rejects with ChannelUnsupported when the peer answers 404, else a TransportError. */
-  static open(peer: NodeId, url: string, authorization: string | undefined, connectTimeoutMs: number): Promise<PeerChannel> {
-    const { hostname, port } = new URL(url);
+  /**
+   * Connects and upgrades; rejects with ChannelUnsupported when the peer answers 404, else a TransportError.
+   * `tlsOptions` (CA, our certificate) are for an https URL; without them the system's CAs check the peer.
+   */
+  static open(peer: NodeId, url: string, authorization: string | undefined, connectTimeoutMs: number, tlsOptions?: ConnectionOptions): Promise<PeerChannel> {
+    const { hostname, port, protocol } = new URL(url);
     const host = hostname.replace(/^\[|\]$/g, '');
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port: Number(port || 80), noDelay: true });
+      const socket = connectTo(host, port, protocol === 'https:' ? (tlsOptions ?? {}) : undefined);
       const fail = (err: Error) => {
         clearTimeout(timer);
         socket.destroy();
@@ -53,7 +58,7 @@ export class PeerChannel {
       const timer = setTimeout(() => fail(new TransportError(peer, 'timeout', `${peer}: no channel within ${connectTimeoutMs} ms`)), connectTimeoutMs);
       socket.once('error', (err: Error & { code?: string }) => fail(new TransportError(peer, 'unreachable', `${peer}: ${err.code ?? err.name}: ${err.message}`)));
       socket.once('close', () => fail(new TransportError(peer, 'unreachable', `${peer}: closed the connection during the channel handshake`)));
-      socket.once('connect', () => socket.write(upgradeRequest(host, port, authorization)));
+      socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => socket.write(upgradeRequest(host, port, authorization)));
       readHandshake(socket, peer, (result) => {
         if (result instanceof Error) return fail(result);
         clearTimeout(timer);
@@ -142,6 +147,16 @@ export class PeerChannel {
   }
 }
 
+/** A plain connection, or with `tlsOptions` a TLS one over it whose certificate must name `host` (its DNS name or IP). */
+function connectTo(host: string, port: string, tlsOptions: ConnectionOptions | undefined): Socket {
+  const raw = net.connect({ host, port: Number(port || (tlsOptions ? 443 : 80)), noDelay: true });
+  if (tlsOptions === undefined) return raw;
+  const secure = tls.connect({ ...tlsOptions, socket: raw, host, servername: net.isIP(host) === 0 ? host : undefined });
+  // The TCP socket's failures end the TLS one (and reach its listeners), never go unhandled.
+  raw.on('error', (err) => secure.destroy(err));
+  return secure;
+}
+
 function upgradeRequest(host: string, port: string, authorization: string | undefined): string {
   const lines = [`GET ${channelPath} HTTP/1.1`, `host: ${host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}`, 'connection: upgrade', `upgrade: ${channelProtocol}`];
   if (authorization !== undefined) lines.push(`authorization: ${authorization}`);
@@ -162,6 +177,7 @@ function readHandshake(socket: Socket, peer: NodeId, done: (result: Buffer | Err
     if (status === '101') return finish(head.subarray(end + 4));
     if (status === '404') return finish(new ChannelUnsupported(`${peer} has no ${channelPath}`));
     if (status === '401') return finish(new TransportError(peer, 'unauthorized', `${peer} refused our cluster credential`));
+    if (status === '403') return finish(new TransportError(peer, 'unauthorized', `${peer} refused our TLS client certificate (--tls-peer-auth)`));
     finish(new TransportError(peer, 'protocol', `${peer} answered the channel upgrade with ${JSON.stringify(head.toString('latin1', 0, Math.min(end, quotedTextCharsMax)))}`));
   };
   const finish = (result: Buffer | Error) => {

@@ -13,6 +13,7 @@ import { decodeRpcOutcomes, encodeRpc, type RpcOutcome } from './codec.js';
 import { credentialFor } from './auth.js';
 import { HttpPoster } from './http-post.js';
 import { ChannelUnsupported, PeerChannel } from './peer-channel.js';
+import type { TlsIdentity } from './tls-identity.js';
 
 export { rpcPath } from './http-post.js';
 
@@ -34,9 +35,11 @@ export class PeerTransport implements Transport {
   constructor(
     private peerUrls: ReadonlyMap<NodeId, string>,
     secret: string | undefined,
+    /** Our TLS material: checks https peers against our CA and, with --tls-peer-auth, presents our certificate. */
+    private readonly tls?: TlsIdentity,
   ) {
     this.authorization = secret === undefined ? undefined : credentialFor(secret);
-    this.http = new HttpPoster(this.authorization);
+    this.http = new HttpPoster(this.authorization, tls);
   }
 
   call(peer: NodeId, request: RpcRequest, timeoutMs: number): Promise<RpcResponse> {
@@ -155,7 +158,8 @@ export class PeerTransport implements Transport {
   private reopen(peer: NodeId, url: string, stale: Promise<PeerChannel> | undefined): Promise<PeerChannel> {
     const current = this.channels.get(peer);
     if (current !== stale && current !== undefined) return this.channelFor(peer, url); // another caller reopened it
-    const opening = PeerChannel.open(peer, url, this.authorization, rpcConnectTimeoutMs);
+    // Asked at each open: a channel opened after a reload (SIGHUP) uses the new material.
+    const opening = PeerChannel.open(peer, url, this.authorization, rpcConnectTimeoutMs, this.tls?.clientOptions());
     this.channels.set(peer, opening);
     // A failed open is not kept: the next call tries again.
     opening.catch(() => this.channels.get(peer) === opening && this.channels.delete(peer));
