@@ -1,5 +1,6 @@
 // HTTP for tests, benches and the jepsen runner: one request with global fetch and a deadline,
 // a JSON GET, and waiting for a node's /health to answer 200. Every request has a deadline.
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { GiveUp, waitFor } from './wait.js';
 
 export interface HttpResponse {
@@ -15,6 +16,8 @@ export interface HttpOptions {
   readonly body?: Buffer | Uint8Array | string;
   readonly headers?: Record<string, string>;
   readonly timeoutMs?: number;
+  /** An undici dispatcher (e.g. an Agent trusting a test CA, test/kit/certs.ts): the request then goes through undici's fetch. */
+  readonly dispatcher?: Dispatcher;
 }
 
 /** One HTTP request with global fetch and a per-request deadline. Never follows redirects. */
@@ -24,13 +27,9 @@ export async function http(method: string, url: string, opts: HttpOptions = {}):
   const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? Buffer.from(opts.body, 'utf8') : opts.body;
   let res: Response;
   try {
-    res = await fetch(url, {
-      method,
-      headers: opts.headers,
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const init = { method, headers: opts.headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) } as const;
+    // The global fetch is another undici than the package's: a dispatcher goes with the package's fetch.
+    res = opts.dispatcher ? ((await undiciFetch(url, { ...init, dispatcher: opts.dispatcher })) as unknown as Response) : await fetch(url, init);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? (err as Error).message;
@@ -67,11 +66,11 @@ export async function getJson(url: string, timeoutMs: number): Promise<{ status:
 }
 
 /** Polls GET `url`/health until it answers 200; stops at once if `alive` says the serving process exited. */
-export async function waitHealthy(url: string, deadlineMs = 20_000, alive?: () => boolean): Promise<void> {
+export async function waitHealthy(url: string, deadlineMs = 20_000, alive?: () => boolean, dispatcher?: Dispatcher): Promise<void> {
   await waitFor(
     async () => {
       if (alive && !alive()) throw new GiveUp(`the process serving ${url} exited`);
-      const res = await http('GET', `${url}/health`, { timeoutMs: 1000 });
+      const res = await http('GET', `${url}/health`, { timeoutMs: 1000, dispatcher });
       return res.status === 200;
     },
     { timeoutMs: deadlineMs, intervalMs: 100, what: `GET ${url}/health to answer 200` },

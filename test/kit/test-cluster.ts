@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
 import { waitHealthy } from './http.js';
 import { kvorumStartArgs } from './node-args.js';
 import { freePorts } from './ports.js';
@@ -44,6 +45,8 @@ export interface TestCluster {
   join(id: string, through: string, args?: readonly string[]): Promise<TestNode>;
   /** SIGKILLs the processes it started that still run, then removes the temp dirs. */
   stop(): Promise<void>;
+  /** With `https`: a dispatcher trusting its CA, for test/kit/http.ts `http(..., { dispatcher })`. */
+  readonly dispatcher: Dispatcher | undefined;
 }
 
 export interface RestartOptions {
@@ -62,6 +65,11 @@ export interface TestClusterOptions {
   readonly healthDeadlineMs?: number;
   /** Node's own flags for every node process, before the script (e.g. `--import` of a test hook). */
   readonly nodeExecArgs?: readonly string[];
+  /**
+   * HTTPS nodes: their URLs (in --peers and `nodes`) are https, and the kit trusts `ca` (PEM) when it
+   * waits for /health. The nodes' --tls-* flags come from `extraArgs`/`nodeArgs` (test/kit/certs.ts).
+   */
+  readonly https?: { readonly ca: string | Buffer };
 }
 
 /**
@@ -82,7 +90,9 @@ export async function startCluster(opts: TestClusterOptions): Promise<TestCluste
 async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> {
   const ports = await freePorts(opts.nodes);
   const ids = ports.map((_, i) => `n${i + 1}`);
-  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const scheme = opts.https ? 'https' : 'http';
+  const dispatcher = opts.https ? new Agent({ connect: { ca: opts.https.ca } }) : undefined;
+  const urls = ports.map((p) => `${scheme}://127.0.0.1:${p}`);
   /** Per node: its --join URL if it joined, else it starts with --peers. */
   const joins: (string | undefined)[] = [];
   /** Per node: flags of its own (a joined node's), kept for restarts. */
@@ -114,6 +124,7 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
     await Promise.all(allProcs.map((p) => p.waitExit(5000).catch(() => undefined)));
     await rm(root, { recursive: true, force: true, maxRetries: 3 });
     forgetTempDir(root);
+    await dispatcher?.close();
   };
 
   const testNode = (id: string, i: number): TestNode => ({
@@ -130,7 +141,7 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
       if (procs[i]!.running) throw new Error(`restart ${id}: it is still running (pid ${procs[i]!.pid}); kill it first`);
       if (restartOpts?.wipeData) await rm(join(root, id), { recursive: true, force: true, maxRetries: 3 });
       const proc = spawnNode(i);
-      await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running);
+      await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running, dispatcher);
     },
   });
   const nodes: TestNode[] = ids.map(testNode);
@@ -139,7 +150,7 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
     const i = ids.length;
     ids.push(id);
     ports.push(port!);
-    urls.push(`http://127.0.0.1:${port}`);
+    urls.push(`${scheme}://127.0.0.1:${port}`);
     joins[i] = through;
     ownArgs[i] = args;
     const node = testNode(id, i);
@@ -147,7 +158,7 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
     const proc = new Proc(id, argsFor(i), { sink });
     procs[i] = proc;
     allProcs.push(proc);
-    await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running);
+    await waitHealthy(urls[i]!, opts.healthDeadlineMs ?? healthDeadlineMs, () => proc.running, dispatcher);
     return node;
   };
 
@@ -161,11 +172,12 @@ async function startClusterOnce(opts: TestClusterOptions): Promise<TestCluster> 
     logs: () => sink.join('\n'),
     join: joinNode,
     stop,
+    dispatcher,
   };
 
   try {
     ids.forEach((_, i) => spawnNode(i));
-    await Promise.all(urls.map((u, i) => waitHealthy(u, opts.healthDeadlineMs ?? healthDeadlineMs, () => procs[i]!.running)));
+    await Promise.all(urls.map((u, i) => waitHealthy(u, opts.healthDeadlineMs ?? healthDeadlineMs, () => procs[i]!.running, dispatcher)));
   } catch (err) {
     const logs = cluster.logs();
     await stop();
