@@ -61,7 +61,7 @@ export class KvError extends Error {
 export const failureCatalog = {
   peer_unreachable: { class: 'condition', message: 'A peer could not be reached.' },
   peer_timeout: { class: 'condition', message: 'A peer did not answer in time.' },
-  peer_unauthorized: { class: 'condition', message: 'A peer refused our cluster credential: the secrets differ.' },
+  peer_unauthorized: { class: 'condition', message: 'A peer refused our cluster credential or our TLS client certificate.' },
   peer_protocol: { class: 'condition', message: 'A peer answered with something this version does not accept.' },
   request_refused: { class: 'condition', message: 'A request was refused with a catalogued error (bad input from a client or peer).' },
   rpc_unauthorized: { class: 'condition', message: 'An internal RPC call came without a valid cluster credential.' },

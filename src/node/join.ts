@@ -25,6 +25,12 @@ export class JoinError extends Error {
   override readonly name = 'JoinError';
 }
 
+/** What to do about a member's refusal: 403 (--tls-peer-auth) is about our certificate, 401 about the secret. */
+function refusalAdvice(joinUrl: string, err: TransportError): string {
+  if (/certificate/.test(err.message)) return `${joinUrl} refused our TLS client certificate: start with one signed by the cluster's --tls-ca`;
+  return `${joinUrl} refused our cluster secret: start with the cluster's --secret`;
+}
+
 export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: string, tls?: TlsIdentity): Promise<RingState> {
   // The member's id is not known yet: it is addressed by URL under a placeholder name.
   const seed = asNodeId('join-seed');
@@ -43,7 +49,7 @@ export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: 
         outcome = await ask();
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
-        if (err.reason === 'unauthorized') throw new JoinError(`${joinUrl} refused us (${err.message}): start with the cluster's --secret and a certificate its CA signed`);
+        if (err.reason === 'unauthorized') throw new JoinError(refusalAdvice(joinUrl, err));
         outcome = err;
       }
       if (!(outcome instanceof TransportError) && outcome.ok) return outcome.after;

@@ -79,6 +79,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     throw err;
   });
   const transport = new PeerTransport(urlsOf(startRing), config.secret, tls);
+  warnOnSchemeChange(startRing, config.id, url, log);
   const metrics = createMetrics(config.id, {
     hintCounts: () => storage.hintCounts(),
     transferStates: () => core.transfers.progress().map((t) => t.state),
@@ -132,6 +133,13 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
       log.info('node stopped');
     },
   };
+}
+
+/** A node of an http cluster restarted with TLS (or the reverse) keeps its old URL in the ring: say so. */
+function warnOnSchemeChange(ring: RingState, self: NodeId, url: string, log: FastifyBaseLogger): void {
+  const ringUrl = ring.members.find((m) => m.id === self)?.url;
+  if (ringUrl === undefined || ringUrl.startsWith('inprocess:') || new URL(ringUrl).protocol === new URL(url).protocol) return;
+  log.warn({ ringUrl, url }, 'the ring gives this node a URL of another scheme than it serves: peers cannot reach it (TLS is set when a cluster is created)');
 }
 
 /** The TLS files read again: the server's context replaced (new connections get it), outbound connections opened later use them. */
