@@ -33,7 +33,7 @@ const test = (name: string, fn: () => Promise<void>) => it(name, () => withLogs(
 before(() => {
   ca = makeCa(root, 'dev-ca');
   foreignCa = makeCa(root, 'foreign-ca');
-  for (const id of ['n1', 'n2', 'n3']) certs.set(id, issueCert(ca, id));
+  for (const id of ['n1', 'n2', 'n3', 'n4']) certs.set(id, issueCert(ca, id));
   rogue = issueCert(foreignCa, 'rogue');
 });
 after(() => {
@@ -41,8 +41,16 @@ after(() => {
   forgetTempDir(root);
 });
 
-const startTlsCluster = (peerAuth: boolean) =>
-  startCluster({ nodes: 3, n: 3, secret, https: { ca: readFileSync(ca.certFile) }, nodeArgs: (id) => tlsArgs(certs.get(id)!, ca, peerAuth) });
+/** Three nodes n1..n3 with --tls-ca the dev CA; each serves its own certificate, unless `served` names another. */
+const startTlsCluster = (peerAuth: boolean, served: (id: string) => NodeCert = (id) => certs.get(id)!) =>
+  startCluster({
+    nodes: 3,
+    n: 3,
+    secret,
+    // The kit trusts the foreign CA too: it must reach a node serving a foreign certificate to see its peers refuse it.
+    https: { ca: Buffer.concat([readFileSync(ca.certFile), readFileSync(foreignCa.certFile)]) },
+    nodeArgs: (id) => tlsArgs(served(id), ca, peerAuth),
+  });
 
 const portOf = (url: string) => Number(new URL(url).port);
 const text = { 'content-type': 'text/plain' };
@@ -213,5 +221,39 @@ describe('mutual TLS between nodes (--tls-peer-auth)', () => {
     assert.equal(res.status, 200, `the replicated value is stored: ${res.status} ${res.text()}`);
     const upgrade = await rawTls(portOf(n1.url), channelUpgrade('mtls-good-channel'), certs.get('n2'));
     assert.match(upgrade, /^HTTP\/1\.1 101 /, upgrade.slice(0, 200));
+  });
+
+  test('a new node joins over mutual TLS (--join https://...) and is in the ring at its https URL', async () => {
+    const n1 = cluster!.nodes[0]!;
+    const n4 = await cluster!.join('n4', n1.url);
+    const ring = (await http('GET', `${n1.url}/cluster`, { dispatcher: cluster!.dispatcher })).json();
+    assert.match(JSON.stringify(ring), new RegExp(`"${n4.url.replace(/[.]/g, '\\.')}"`), `n4 at ${n4.url} in ${JSON.stringify(ring).slice(0, 400)}`);
+  });
+});
+
+describe('a node whose certificate the cluster CA did not sign (--tls-peer-auth)', () => {
+  before(async () => {
+    cluster = await startTlsCluster(true, (id) => (id === 'n3' ? rogue : certs.get(id)!));
+  });
+  after(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  test('is refused both ways: its peers do not trust its certificate, nor take its calls', async () => {
+    const [n1, , n3] = cluster!.nodes;
+    const { dispatcher } = cluster!;
+    const all = await http('PUT', `${n1!.url}/kv/foreign-a?w=all`, { body: 'x', headers: text, dispatcher });
+    assert.equal(all.status, 503, `w=all needs n3, which n1 must not trust: ${all.status} ${all.text()}`);
+    assert.equal(all.json().error, 'quorum_unavailable');
+    const two = await http('PUT', `${n1!.url}/kv/foreign-b?w=2`, { body: 'y', headers: text, dispatcher });
+    assert.equal(two.status, 204, `n1 and n2 trust each other: ${two.status} ${two.text()}`);
+    const viaRogue = await http('PUT', `${n3!.url}/kv/foreign-c?w=2`, { body: 'z', headers: text, dispatcher });
+    assert.equal(viaRogue.status, 503, `n3's calls to its peers are refused: ${viaRogue.status} ${viaRogue.text()}`);
+    await waitFor(() => /"failure":"rpc_untrusted_peer"/.test(cluster!.node('n1').logs() + cluster!.node('n2').logs()), { timeoutMs: 10_000, what: 'n1 or n2 to log n3 refused' });
+    // n3 runs and answers its clients, but to n1 it is unreachable: its certificate does not verify.
+    const view = (await http('GET', `${n1!.url}/cluster`, { dispatcher })).json<{ members: { id: string; status: string }[] }>();
+    assert.notEqual(view.members.find((m) => m.id === 'n3')?.status, 'up', JSON.stringify(view.members));
+    assert.equal((await http('GET', `${n3!.url}/health`, { dispatcher })).status, 200);
   });
 });
