@@ -1,7 +1,9 @@
 // `kvorum cluster`: K local nodes as child processes on consecutive ports, stopped together.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { clusterHealthPollMs, clusterHealthWaitMs } from '../core/limits.js';
 
 export interface ClusterOptions {
@@ -17,7 +19,9 @@ const cliPath = fileURLToPath(new URL('./kvorum.js', import.meta.url));
 
 export async function runCluster(opts: ClusterOptions): Promise<number> {
   const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
-  const url = (i: number) => `http://${opts.host}:${opts.basePort + i}`;
+  // With `-- --tls-cert ...` every node serves HTTPS: its URL, in --peers and printed, is https.
+  const scheme = flagValue(opts.extraArgs, '--tls-cert') === undefined ? 'http' : 'https';
+  const url = (i: number) => `${scheme}://${opts.host}:${opts.basePort + i}`;
   const peers = ids.map((id, i) => `${id}=${url(i)}`).join(',');
   const children: ChildProcess[] = ids.map((id, i) =>
     spawn(
@@ -45,7 +49,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
     }),
   );
 
-  if (await allHealthy(ids.map((_, i) => url(i)), () => stopping)) {
+  if (await allHealthy(ids.map((_, i) => url(i)), () => stopping, flagValue(opts.extraArgs, '--tls-ca'))) {
     console.log(`kvorum cluster: ${opts.nodes} nodes ready`);
     ids.forEach((id, i) => console.log(`  ${id}  ${url(i)}`));
     console.log('Ctrl-C stops every node cleanly.');
@@ -54,10 +58,31 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
   return codes.every((c) => c === 0) ? 0 : 1;
 }
 
-async function allHealthy(urls: readonly string[], cancelled: () => boolean): Promise<boolean> {
+/** The value of `--name VALUE` or `--name=VALUE` among the flags passed to every node. */
+function flagValue(args: readonly string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at >= 0) return args[at + 1];
+  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** GET /health answers 200; an https node's certificate checked against `caFile` (the nodes' --tls-ca) when given. */
+function healthCheck(caFile: string | undefined): (url: string) => Promise<boolean> {
+  let ca: Buffer | undefined;
+  try {
+    ca = caFile === undefined ? undefined : readFileSync(caFile);
+  } catch {
+    ca = undefined; // the nodes exit on it themselves, saying why
+  }
+  if (ca === undefined) return (u) => fetch(`${u}/health`).then((r) => r.ok, () => false);
+  const dispatcher = new Agent({ connect: { ca } });
+  return (u) => request(`${u}/health`, { dispatcher }).then(async (r) => (await r.body.dump(), r.statusCode === 200), () => false);
+}
+
+async function allHealthy(urls: readonly string[], cancelled: () => boolean, caFile: string | undefined): Promise<boolean> {
   const deadline = Date.now() + clusterHealthWaitMs;
+  const healthy = healthCheck(caFile);
   while (Date.now() < deadline && !cancelled()) {
-    const ok = await Promise.all(urls.map((u) => fetch(`${u}/health`).then((r) => r.ok, () => false)));
+    const ok = await Promise.all(urls.map(healthy));
     if (ok.every(Boolean)) return true;
     await new Promise((resolve) => setTimeout(resolve, clusterHealthPollMs));
   }

@@ -13,9 +13,11 @@ import type { ActorId, VersionedObject } from '../../src/core/types.js';
 import { encodeRpc, rpcContentType } from '../../src/transport/codec.js';
 import { encodeFrame, frameKind } from '../../src/transport/frames.js';
 import { issueCert, makeCa, tlsArgs, type DevCa, type NodeCert } from '../kit/certs.js';
-import { http } from '../kit/http.js';
+import { Agent } from 'undici';
+import { http, waitHealthy } from '../kit/http.js';
 import { cliPath } from '../kit/paths.js';
-import { forgetTempDir, registerTempDir } from '../kit/proc.js';
+import { freeConsecutivePorts } from '../kit/ports.js';
+import { forgetTempDir, Proc, registerTempDir } from '../kit/proc.js';
 import { runNode } from '../kit/run-node.js';
 import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
 import { waitFor } from '../kit/wait.js';
@@ -255,5 +257,28 @@ describe('a node whose certificate the cluster CA did not sign (--tls-peer-auth)
     const view = (await http('GET', `${n1!.url}/cluster`, { dispatcher })).json<{ members: { id: string; status: string }[] }>();
     assert.notEqual(view.members.find((m) => m.id === 'n3')?.status, 'up', JSON.stringify(view.members));
     assert.equal((await http('GET', `${n3!.url}/health`, { dispatcher })).status, 200);
+  });
+});
+
+describe('kvorum cluster with TLS flags after --', () => {
+  it('starts HTTPS nodes, prints and checks https URLs, and stops them', async () => {
+    const base = await freeConsecutivePorts(2);
+    const urls = [0, 1].map((i) => `https://127.0.0.1:${base + i}`);
+    const n1 = certs.get('n1')!; // one certificate for every node: it names 127.0.0.1
+    const args = ['cluster', '--nodes', '2', '--base-port', String(base), '--data-dir', join(root, 'cluster-data')];
+    const supervisor = new Proc('cluster', [cliPath, ...args, '--', '--n', '2', '--secret', secret, ...tlsArgs(n1, ca, true)]);
+    const dispatcher = new Agent({ connect: { ca: readFileSync(ca.certFile) } });
+    try {
+      await withLogs(() => supervisor.logs(), async () => {
+        await Promise.all(urls.map((u) => waitHealthy(u, 20_000, () => supervisor.running, dispatcher)));
+        await waitFor(() => /2 nodes ready/.test(supervisor.logs()) && urls.every((u) => supervisor.logs().includes(u)), { timeoutMs: 10_000, what: 'the https URLs printed' });
+        const put = await http('PUT', `${urls[0]}/kv/cluster-tls?w=all`, { body: 'both', headers: text, dispatcher });
+        assert.equal(put.status, 204, `${put.status} ${put.text()}`);
+      });
+    } finally {
+      supervisor.kill('SIGTERM');
+      await supervisor.waitExit(15_000).catch(() => supervisor.kill('SIGKILL'));
+      await dispatcher.close();
+    }
   });
 });
