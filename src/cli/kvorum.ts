@@ -23,6 +23,13 @@ async function start(args: string[]): Promise<number> {
   const config = loadNodeConfig(values, process.env, (message) => warnings.push(message));
   const log = createLogger(config.logLevel, { node: config.id });
   for (const message of warnings) log.warn(message);
+  // SIGHUP reloads (certificates, and later more); a failed reload keeps what is in use. Caught from
+  // here on: its default action would kill a node still starting.
+  let reload: (() => void) | undefined;
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, reload ? 'reloading' : 'SIGHUP while starting: nothing reloaded');
+    reload?.();
+  });
   const node = await startNode(config, log).catch((err: unknown) => {
     if ((err as Error).name === 'JoinError' || String((err as Error).message).startsWith('the ring kept')) throw new ConfigError((err as Error).message);
     throw err;
@@ -44,11 +51,7 @@ async function start(args: string[]): Promise<number> {
     void node.removed.then(() => stop('removed from the cluster'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    // Reload, not stop: certificates (and later more) are read again; a failed reload keeps the old ones.
-    process.on('SIGHUP', () => {
-      log.info({ signal: 'SIGHUP' }, 'reloading');
-      node.reload();
-    });
+    reload = () => node.reload();
   });
 }
 

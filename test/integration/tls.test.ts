@@ -155,10 +155,19 @@ describe('HTTPS nodes (--tls-cert, --tls-key, --tls-ca)', () => {
     await assert.rejects(http('GET', `https://127.0.0.1:${port}/health`, { timeoutMs: 5000 }), /CERT|certificate|SELF_SIGNED|UNABLE/i);
   });
 
-  test('kvorum status reaches an https node with NODE_EXTRA_CA_CERTS', async () => {
-    const run = await runNode([cliPath, 'status', '--url', cluster!.nodes[1]!.url], { deadlineMs: 20_000, env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.certFile } });
-    assert.equal(run.code, 0, `kvorum status: ${run.stderr}`);
-    assert.match(run.stdout.toString('utf8'), /n1/);
+  test('kvorum status and the data commands (the typed client) reach https nodes with NODE_EXTRA_CA_CERTS', async () => {
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: ca.certFile };
+    const url = cluster!.nodes[1]!.url;
+    const status = await runNode([cliPath, 'status', '--url', url], { deadlineMs: 20_000, env });
+    assert.equal(status.code, 0, `kvorum status: ${status.stderr}`);
+    assert.match(status.stdout.toString('utf8'), new RegExp(`n1 .*${cluster!.nodes[0]!.url.replace(/[.]/g, '\\.')}`));
+    const put = await runNode([cliPath, 'put', 'tls-cli', 'by the cli', '--url', url], { deadlineMs: 20_000, env });
+    assert.equal(put.code, 0, `kvorum put: ${put.stderr}`);
+    const get = await runNode([cliPath, 'get', 'tls-cli', '--url', cluster!.nodes[2]!.url], { deadlineMs: 20_000, env });
+    assert.equal(get.code, 0, `kvorum get: ${get.stderr}`);
+    assert.equal(get.stdout.toString('utf8'), 'by the cli');
+    const untrusted = await runNode([cliPath, 'get', 'tls-cli', '--url', url], { deadlineMs: 20_000, env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+    assert.equal(untrusted.code, 3, `without the CA the node is not trusted: ${untrusted.stderr}`);
   });
 
   test('SIGHUP reloads the certificate; a reload of garbage keeps the old one and the node serving', async () => {
