@@ -152,8 +152,10 @@ function connectTo(host: string, port: string, tlsOptions: ConnectionOptions | u
   const raw = net.connect({ host, port: Number(port || (tlsOptions ? 443 : 80)), noDelay: true });
   if (tlsOptions === undefined) return raw;
   const secure = tls.connect({ ...tlsOptions, socket: raw, host, servername: net.isIP(host) === 0 ? host : undefined });
-  // The TCP socket's failures end the TLS one (and reach its listeners), never go unhandled.
+  // The TCP socket's failures end the TLS one (and reach its listeners), never go unhandled; and
+  // the TCP socket never outlives the TLS one (a handshake that timed out).
   raw.on('error', (err) => secure.destroy(err));
+  secure.once('close', () => raw.destroy());
   return secure;
 }
 

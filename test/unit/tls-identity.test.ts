@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -68,6 +68,28 @@ describe('TlsIdentity', () => {
     } finally {
       served.server.closeAllConnections();
       await close(served.server);
+    }
+  });
+
+  it('the channel gives up on a peer that accepts TCP but never completes the TLS handshake, and closes the connection', async () => {
+    const accepted: Socket[] = [];
+    let closed!: Promise<void>;
+    const silent = createTcpServer((socket) => {
+      accepted.push(socket);
+      socket.on('error', () => undefined);
+      socket.resume(); // reads (and drops) the ClientHello, so the peer's FIN is seen
+      closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const open = PeerChannel.open(peer, url, undefined, 300, new TlsIdentity(settings(client, false)).clientOptions());
+      await assert.rejects(open, (err: unknown) => err instanceof TransportError && err.reason === 'timeout');
+      const within = await Promise.race([closed.then(() => true), new Promise((resolve) => setTimeout(resolve, 2000, false))]);
+      assert.equal(within, true, 'the TCP connection is closed after the timeout');
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 
