@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { createMetrics, type NodeMetrics } from '../api/metrics.js';
 import { shutdownGraceMs } from '../core/limits.js';
+import { FailureLog } from '../core/failure-log.js';
 import { createNodeCore, type NodeCore } from '../core/node-core.js';
 import { Membership } from '../core/membership.js';
 import { movingPartitions } from '../core/membership-plan.js';
@@ -78,7 +79,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     await storage.close();
     throw err;
   });
-  const transport = new PeerTransport(urlsOf(startRing), config.secret, tls);
+  const transport = new PeerTransport(urlsOf(startRing), config.secret, tls, tlsFailureLog(log));
   warnOnSchemeChange(startRing, config.id, url, log);
   const metrics = createMetrics(config.id, {
     hintCounts: () => storage.hintCounts(),
@@ -133,6 +134,12 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
       log.info('node stopped');
     },
   };
+}
+
+/** Why a peer is unreachable when TLS is the reason (its certificate not trusted, or ours refused): logged, rate-limited per peer. */
+function tlsFailureLog(log: FastifyBaseLogger): (peer: NodeId, problem: string) => void {
+  const failures = new FailureLog({ log, now: () => performance.now() });
+  return (peer, problem) => failures.report('peer_unreachable', `TLS with peer ${peer} failed`, { peer, problem });
 }
 
 /** A node of an http cluster restarted with TLS (or the reverse) keeps its old URL in the ring: say so. */

@@ -17,6 +17,9 @@ import type { TlsIdentity } from './tls-identity.js';
 
 export { rpcPath } from './http-post.js';
 
+/** Node's codes for a TLS handshake or certificate check that failed (ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...). */
+const tlsProblem = /\b(ERR_TLS_\w+|ERR_SSL_\w+|\w*CERT\w*|UNABLE_TO_\w+)\b/;
+
 interface Pending {
   readonly request: RpcRequest;
   readonly timeoutMs: number;
@@ -37,6 +40,8 @@ export class PeerTransport implements Transport {
     secret: string | undefined,
     /** Our TLS material: checks https peers against our CA and, with --tls-peer-auth, presents our certificate. */
     private readonly tls?: TlsIdentity,
+    /** Told why a channel could not be opened when TLS is the reason (a certificate not trusted): else a peer is just "down". */
+    private readonly onTlsFailure?: (peer: NodeId, problem: string) => void,
   ) {
     this.authorization = secret === undefined ? undefined : credentialFor(secret);
     this.http = new HttpPoster(this.authorization, tls);
@@ -162,7 +167,10 @@ export class PeerTransport implements Transport {
     const opening = PeerChannel.open(peer, url, this.authorization, rpcConnectTimeoutMs, this.tls?.clientOptions());
     this.channels.set(peer, opening);
     // A failed open is not kept: the next call tries again.
-    opening.catch(() => this.channels.get(peer) === opening && this.channels.delete(peer));
+    opening.catch((err: unknown) => {
+      if (this.channels.get(peer) === opening) this.channels.delete(peer);
+      if (err instanceof TransportError && tlsProblem.test(err.message)) this.onTlsFailure?.(peer, err.message);
+    });
     return opening;
   }
 

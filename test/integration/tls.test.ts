@@ -266,6 +266,8 @@ describe('a node whose certificate the cluster CA did not sign (--tls-peer-auth)
     const view = (await http('GET', `${n1!.url}/cluster`, { dispatcher })).json<{ members: { id: string; status: string }[] }>();
     assert.notEqual(view.members.find((m) => m.id === 'n3')?.status, 'up', JSON.stringify(view.members));
     assert.equal((await http('GET', `${n3!.url}/health`, { dispatcher })).status, 200);
+    const why = n1!.logs().split('\n').filter((l) => l.includes('"failure":"peer_unreachable"') && l.includes('"peer":"n3"'));
+    assert.match(why.join('\n'), /UNABLE_TO_VERIFY_LEAF_SIGNATURE/, `n1 says why it cannot reach n3: ${why.slice(0, 2).join('\n')}`);
   });
 });
 
