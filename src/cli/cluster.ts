@@ -39,6 +39,8 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
   };
   process.once('SIGINT', stopAll);
   process.once('SIGTERM', stopAll);
+  // SIGHUP reloads each node's certificates (docs/api.md, TLS); it does not stop the cluster.
+  process.on('SIGHUP', () => children.forEach((child) => child.exitCode === null && child.kill('SIGHUP')));
   // If one node dies on its own, take the others down too rather than leave a half cluster.
   exited.forEach((p, i) =>
     p.then((code) => {

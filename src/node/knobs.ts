@@ -102,7 +102,7 @@ export const knobs = [
     key: 'tombstoneGraceMs', flag: 'tombstone-grace-ms', arg: 'MS', kind: 'integer', min: 0, max: 365 * dayMs, unit: 'ms',
     default: limits.tombstoneGraceMsDefault, help: 'minimum time a tombstone is kept',
   },
-  // TLS (issue 15): all four are read again on SIGHUP, except whether TLS is on at all.
+  // TLS (issue 15): the three files are read again on SIGHUP; whether TLS is on, and --tls-peer-auth, at start only.
   { key: 'tlsCert', flag: 'tls-cert', arg: 'FILE', kind: 'text', defaultText: 'none', help: 'PEM certificate (chain) this node serves HTTPS with; needs --tls-key' },
   { key: 'tlsKey', flag: 'tls-key', arg: 'FILE', kind: 'text', defaultText: 'none', help: 'PEM private key of --tls-cert' },
   { key: 'tlsCa', flag: 'tls-ca', arg: 'FILE', kind: 'text', defaultText: 'system CAs', help: 'PEM CA certificate(s) peers\' certificates are checked against' },
