@@ -216,3 +216,7 @@ export const listScanRowsMax = 1000;
 export const listPageRoundsMax = 64;
 /** A listing cursor token longer than this is refused before decoding (the longest real one is ~4.2 KiB). */
 export const listCursorCharsMax = 8192;
+
+// TLS (issue 15).
+/** A TLS handshake on the node's port must finish within this (Node's default, 120 s, lets idle handshakes hold sockets). */
+export const tlsHandshakeTimeoutMs = 10_000;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type ConnectionOptions, type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { Agent } from 'undici';
+import { tlsHandshakeTimeoutMs } from '../core/limits.js';
 
 export interface TlsSettings {
   readonly certFile: string;
@@ -92,9 +93,9 @@ export class TlsIdentity {
    * required at the TLS layer: clients without one (curl, the typed client) still reach the client
    * API; internal RPC checks `socket.authorized` itself (api/rpc-routes.ts, rpc-channel.ts).
    */
-  serverOptions(): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
+  serverOptions(): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean; handshakeTimeout: number } {
     const { cert, key, ca } = this.material;
-    return { cert, key, ...(ca ? { ca } : {}), requestCert: this.settings.peerAuth, rejectUnauthorized: false };
+    return { cert, key, ...(ca ? { ca } : {}), requestCert: this.settings.peerAuth, rejectUnauthorized: false, handshakeTimeout: tlsHandshakeTimeoutMs };
   }
 
   /**
