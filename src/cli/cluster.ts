@@ -1,6 +1,8 @@
 // `kvorum cluster`: K local nodes as child processes on consecutive ports, stopped together.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterHealthPollMs, clusterHealthWaitMs } from '../core/limits.js';
 
@@ -9,20 +11,23 @@ export interface ClusterOptions {
   readonly basePort: number;
   readonly dataDir: string;
   readonly host: string;
-  /** Extra `kvorum start` flags passed to every node (e.g. --n, --secret). */
+  /** Extra `kvorum start` flags passed to every node (e.g. --n, --secret-file). */
   readonly extraArgs: readonly string[];
 }
 
+/** The secret `kvorum cluster` makes for its nodes when it is given none, under --data-dir. */
+export const clusterSecretFile = 'cluster.secret';
 const cliPath = fileURLToPath(new URL('./kvorum.js', import.meta.url));
 
 export async function runCluster(opts: ClusterOptions): Promise<number> {
   const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
   const url = (i: number) => `http://${opts.host}:${opts.basePort + i}`;
   const peers = ids.map((id, i) => `${id}=${url(i)}`).join(',');
+  const secretArgs = secretFileArgs(opts);
   const children: ChildProcess[] = ids.map((id, i) =>
     spawn(
       process.execPath,
-      [cliPath, 'start', '--id', id, '--listen', `${opts.host}:${opts.basePort + i}`, '--data-dir', join(opts.dataDir, id), '--peers', peers, ...opts.extraArgs],
+      [cliPath, 'start', '--id', id, '--listen', `${opts.host}:${opts.basePort + i}`, '--data-dir', join(opts.dataDir, id), '--peers', peers, ...secretArgs, ...opts.extraArgs],
       { stdio: 'inherit' },
     ),
   );
@@ -52,6 +57,19 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
   }
   const codes = await Promise.all(exited);
   return codes.every((c) => c === 0) ? 0 : 1;
+}
+
+/**
+ * Unless the user gave the nodes a secret (flags after `--`, or the environment), the cluster gets
+ * its own: a random one in D/cluster.secret (made once, mode 0600), so internal RPC is never open.
+ */
+function secretFileArgs(opts: ClusterOptions): string[] {
+  const given = opts.extraArgs.some((a) => /^--secret(-file)?(=|$)/.test(a)) || process.env['KVORUM_SECRET'] || process.env['KVORUM_SECRET_FILE'];
+  if (given) return [];
+  const path = join(opts.dataDir, clusterSecretFile);
+  mkdirSync(opts.dataDir, { recursive: true });
+  if (!existsSync(path)) writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  return ['--secret-file', path];
 }
 
 async function allHealthy(urls: readonly string[], cancelled: () => boolean): Promise<boolean> {

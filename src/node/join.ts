@@ -41,7 +41,7 @@ export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: 
         outcome = await ask();
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
-        if (err.reason === 'unauthorized') throw new JoinError(`${joinUrl} refused our cluster secret: start with the cluster's --secret`);
+        if (err.reason === 'unauthorized') throw new JoinError(`${joinUrl} refused our cluster secret: start with the cluster's secret (--secret-file)`);
         outcome = err;
       }
       if (!(outcome instanceof TransportError) && outcome.ok) return outcome.after;
