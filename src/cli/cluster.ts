@@ -1,7 +1,8 @@
 // `kvorum cluster`: K local nodes as child processes on consecutive ports, stopped together.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { clusterHealthPollMs, clusterHealthWaitMs } from '../core/limits.js';
@@ -11,10 +12,12 @@ export interface ClusterOptions {
   readonly basePort: number;
   readonly dataDir: string;
   readonly host: string;
-  /** Extra `kvorum start` flags passed to every node (e.g. --n, --secret). */
+  /** Extra `kvorum start` flags passed to every node (e.g. --n, --secret-file). */
   readonly extraArgs: readonly string[];
 }
 
+/** The secret `kvorum cluster` makes for its nodes when it is given none, under --data-dir. */
+export const clusterSecretFile = 'cluster.secret';
 const cliPath = fileURLToPath(new URL('./kvorum.js', import.meta.url));
 
 export async function runCluster(opts: ClusterOptions): Promise<number> {
@@ -23,10 +26,11 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
   const scheme = flagValue(opts.extraArgs, '--tls-cert') === undefined ? 'http' : 'https';
   const url = (i: number) => `${scheme}://${opts.host}:${opts.basePort + i}`;
   const peers = ids.map((id, i) => `${id}=${url(i)}`).join(',');
+  const secretArgs = secretFileArgs(opts);
   const children: ChildProcess[] = ids.map((id, i) =>
     spawn(
       process.execPath,
-      [cliPath, 'start', '--id', id, '--listen', `${opts.host}:${opts.basePort + i}`, '--data-dir', join(opts.dataDir, id), '--peers', peers, ...opts.extraArgs],
+      [cliPath, 'start', '--id', id, '--listen', `${opts.host}:${opts.basePort + i}`, '--data-dir', join(opts.dataDir, id), '--peers', peers, ...secretArgs, ...opts.extraArgs],
       { stdio: 'inherit' },
     ),
   );
@@ -78,6 +82,19 @@ function healthCheck(caFile: string | undefined): (url: string) => Promise<boole
   if (ca === undefined) return (u) => fetch(`${u}/health`).then((r) => r.ok, () => false);
   const dispatcher = new Agent({ connect: { ca } });
   return (u) => request(`${u}/health`, { dispatcher }).then(async (r) => (await r.body.dump(), r.statusCode === 200), () => false);
+}
+
+/**
+ * Unless the user gave the nodes a secret (flags after `--`, or the environment), the cluster gets
+ * its own: a random one in D/cluster.secret (made once, mode 0600), so internal RPC is never open.
+ */
+function secretFileArgs(opts: ClusterOptions): string[] {
+  const given = opts.extraArgs.some((a) => /^--secret(-file)?(=|$)/.test(a)) || process.env['KVORUM_SECRET'] || process.env['KVORUM_SECRET_FILE'];
+  if (given) return [];
+  const path = join(opts.dataDir, clusterSecretFile);
+  mkdirSync(opts.dataDir, { recursive: true });
+  if (!existsSync(path)) writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  return ['--secret-file', path];
 }
 
 async function allHealthy(urls: readonly string[], cancelled: () => boolean, caFile: string | undefined): Promise<boolean> {

@@ -8,6 +8,7 @@ import type { QuorumSpec } from '../core/rpc.js';
 import { asNodeId, type NodeId } from '../core/types.js';
 import { nodeIdPattern, nodeIdPatternText } from '../core/schemas.js';
 import { readTlsMaterial, type TlsSettings } from '../transport/tls-identity.js';
+import { resolveSecret, SecretError } from './secret.js';
 import { knobDefaults, knobs, portMax, portMin, type Knob, type KnobKey } from './knobs.js';
 
 export interface NodeConfig {
@@ -191,10 +192,24 @@ function checkSchemes(tls: TlsSettings | undefined, peers: ReadonlyMap<NodeId, s
 function mergeSources(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, warn: (m: string) => void): Record<string, unknown> {
   const file = typeof flags['config'] === 'string' ? layer(readJson(flags['config']), 'key', warn) : {};
   const merged = { ...knobDefaults(), ...layer(readJson(defaultsUrl), 'key', warn), ...file, ...layer(flags, 'flag', warn) };
+  // A secret or secret file set by a flag or a file wins over both environment variables.
+  const secretSet = merged['secret'] !== undefined || merged['secretFile'] !== undefined;
   for (const knob of table) {
+    if (secretSet && (knob.key === 'secret' || knob.key === 'secretFile')) continue;
     if (knob.env && merged[knob.key] === undefined && env[knob.env]) merged[knob.key] = env[knob.env];
   }
   return merged;
+}
+
+function secretOf(merged: Record<string, unknown>, flags: Readonly<Record<string, unknown>>, warn: (m: string) => void) {
+  const secretFile = simple('secretFile', merged['secretFile']) as string | undefined;
+  const secret = simple('secret', merged['secret']) as string | undefined;
+  try {
+    return resolveSecret({ secret, secretFile, onCommandLine: flags['secret'] !== undefined }, warn);
+  } catch (err) {
+    if (err instanceof SecretError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /**
@@ -235,7 +250,7 @@ export function loadNodeConfig(
     r: quorum('r'),
     w: quorum('w'),
     partitions: int('partitions'),
-    secret: simple('secret', merged['secret']) as string | undefined,
+    secret: secretOf(merged, flags, warn),
     valueBytesMax: int('valueBytesMax'),
     sync: simple('sync', merged['sync']) as 'normal' | 'full',
     logLevel: simple('logLevel', merged['logLevel']) as string,

@@ -28,7 +28,7 @@ export class JoinError extends Error {
 /** What to do about a member's refusal: 403 (--tls-peer-auth) is about our certificate, 401 about the secret. */
 function refusalAdvice(joinUrl: string, err: TransportError): string {
   if (/certificate/.test(err.message)) return `${joinUrl} refused our TLS client certificate: start with one signed by the cluster's --tls-ca`;
-  return `${joinUrl} refused our cluster secret: start with the cluster's --secret`;
+  return `${joinUrl} refused our cluster secret: start with the cluster's secret (--secret-file)`;
 }
 
 export async function joinCluster(config: NodeConfig, joinUrl: string, selfUrl: string, tls?: TlsIdentity): Promise<RingState> {

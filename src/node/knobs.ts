@@ -56,7 +56,14 @@ export const knobs = [
     key: 'partitions', flag: 'partitions', arg: 'Q', kind: 'integer', min: limits.partitionsMin, max: limits.partitionsMax, unit: 'partitions',
     powerOfTwo: true, default: limits.partitionsDefault, help: 'ring partitions: a power of two, fixed for the life of the cluster',
   },
-  { key: 'secret', flag: 'secret', arg: 'S', kind: 'text', env: 'KVORUM_SECRET', defaultText: 'none', help: 'shared secret for internal RPC' },
+  {
+    key: 'secret', flag: 'secret', arg: 'S', kind: 'text', env: 'KVORUM_SECRET', defaultText: 'none',
+    help: 'shared secret for internal RPC (on the command line it is visible in ps: prefer --secret-file)',
+  },
+  {
+    key: 'secretFile', flag: 'secret-file', arg: 'FILE', kind: 'text', env: 'KVORUM_SECRET_FILE', defaultText: 'none',
+    help: 'file holding the shared secret for internal RPC',
+  },
   {
     key: 'valueBytesMax', flag: 'value-bytes-max', arg: 'B', kind: 'integer', min: 1, max: limits.valueBytesMaxLimit, unit: 'bytes',
     default: limits.valueBytesMaxDefault, old: { flag: 'max-value-bytes', key: 'maxValueBytes' }, help: 'largest value accepted',

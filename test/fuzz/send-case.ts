@@ -1,6 +1,7 @@
 // Sends one generated case, step by step, checks every answer (oracle.ts) and the step's
 // post-check, and records what it saw. Transport failures on a node that has just died are the
 // crash monitor's to report, not this request's.
+import type { ConnectionOptions } from 'node:tls';
 import { describeRequest } from './describe.js';
 import type { Findings, RequestRecord, Stats } from './findings.js';
 import type { Journal } from './journal.js';
@@ -27,13 +28,23 @@ export interface SendContext {
   readonly findings: Findings;
   readonly stats: Stats;
   readonly journal: Journal;
+  /** A cluster with --tls-cert: every connection is TLS with these options. */
+  readonly tls?: ConnectionOptions;
+  /** A cluster with --auth-file: the Authorization header of the post-checks' reads (an admin token). */
+  readonly authorization?: string;
 }
 
 /** How long a node that dropped a connection gets to show that it died. */
 const deathSettleMs = 1500;
 const transportChecks = new Set(['no-answer', 'hang', 'connect-failed']);
 
-const get = (target: string): HttpShape => ({ method: 'GET', target, headers: [], body: Buffer.alloc(0), framing: { kind: 'length' } });
+const get = (target: string, authorization: string | undefined): HttpShape => ({
+  method: 'GET',
+  target,
+  headers: authorization === undefined ? [] : [['Authorization', authorization]],
+  body: Buffer.alloc(0),
+  framing: { kind: 'length' },
+});
 
 export function summariseResponses(result: ExchangeResult): string {
   const lines = result.responses.map((r: WireResponse) => {
@@ -60,7 +71,8 @@ function outcomesOf(result: ExchangeResult, step: CaseStep): string[] {
 
 async function postCheck(ctx: SendContext, node: NodeHandle, check: PostCheck, answer: WireResponse | undefined): Promise<Violation | undefined> {
   const status = answer?.status ?? 0;
-  const send = (target: string) => exchange(renderRequest(get(target)), { port: node.port, expect: 1, head: [false], deadlineMs: ctx.deadlineMs });
+  const send = (target: string) =>
+    exchange(renderRequest(get(target, ctx.authorization)), { port: node.port, expect: 1, head: [false], deadlineMs: ctx.deadlineMs, ...(ctx.tls ? { tls: ctx.tls } : {}) });
   if (check.kind === 'stored') {
     if (status < 200 || status > 299) return undefined;
     const res = (await send(`/kv/${check.encodedKey}?r=all`)).responses[0];
@@ -113,7 +125,8 @@ async function sendStep(ctx: SendContext, fuzzCase: FuzzCase, id: CaseId, step: 
   const deathsBefore = node.deaths();
   const clusterDeaths = () => ctx.nodes.reduce((sum, n) => sum + n.deaths(), 0);
   const clusterDeathsBefore = clusterDeaths();
-  const result = await exchange(bytes, { port: node.port, expect: step.expect.length, head: step.expect.map((e) => e.head ?? false), deadlineMs: ctx.deadlineMs });
+  const head = step.expect.map((e) => e.head ?? false);
+  const result = await exchange(bytes, { port: node.port, expect: step.expect.length, head, deadlineMs: ctx.deadlineMs, ...(ctx.tls ? { tls: ctx.tls } : {}) });
   const outcomes = outcomesOf(result, step);
   entry.outcome = outcomes.join(',') + (result.socketError ? ` ${result.socketError}` : '');
   const record = (o: readonly string[]) => ctx.stats.record({ ...requestLine(step, bytes), case: `${id.worker}.${id.index}`, name: fuzzCase.name, family: fuzzCase.family, step: index, node: node.id, outcomes: o });

@@ -1,7 +1,8 @@
-// One exchange on a fresh TCP connection to 127.0.0.1: write the request bytes, then read answers
+// One exchange on a fresh TCP (or TLS) connection to 127.0.0.1: write the request bytes, then read answers
 // until the expected number arrived, the server closed the connection, or the deadline passed.
 // Interim 1xx answers are kept apart. Nothing here waits without a deadline.
 import { connect } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { parseResponse, type WireResponse } from './response-parser.js';
 
 export interface ExchangeResult {
@@ -28,12 +29,14 @@ export interface ExchangeOptions {
   /** For each expected answer, whether it answers a HEAD request (no body). */
   readonly head: readonly boolean[];
   readonly deadlineMs: number;
+  /** Over TLS with these options (CA, client certificate), for a cluster started with --tls-cert. */
+  readonly tls?: ConnectionOptions;
 }
 
 export function exchange(bytes: Buffer, opts: ExchangeOptions): Promise<ExchangeResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: opts.port });
+    const socket = opts.tls ? connectTls({ host: '127.0.0.1', port: opts.port, ...opts.tls }) : connect({ host: '127.0.0.1', port: opts.port });
     const responses: WireResponse[] = [];
     let interim = 0;
     let data: Buffer = Buffer.alloc(0);
@@ -75,7 +78,7 @@ export function exchange(bytes: Buffer, opts: ExchangeOptions): Promise<Exchange
     };
 
     const timer = setTimeout(() => finish({ timedOut: true }), opts.deadlineMs);
-    socket.on('connect', () => {
+    socket.on(opts.tls ? 'secureConnect' : 'connect', () => {
       connected = true;
       socket.write(bytes);
     });

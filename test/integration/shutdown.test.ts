@@ -1,7 +1,7 @@
 // Graceful shutdown (docs/api.md section 1): SIGTERM under load exits 0 and loses no acknowledged write;
 // `kvorum cluster` runs K nodes and stops them all on SIGINT.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -267,6 +267,11 @@ describe('kvorum cluster', () => {
         const got = await http('GET', `${urls[2]}/kv/cluster-key?r=all`);
         assert.equal(got.status, 200);
         assert.equal(got.body.toString('utf8'), 'hello');
+        // Given no secret, the cluster made its own, in a file only its owner reads: internal RPC is closed.
+        const secret = (await readFile(join(dataDir, 'cluster.secret'), 'utf8')).trim();
+        assert.equal((await stat(join(dataDir, 'cluster.secret'))).mode & 0o777, 0o600);
+        assert.equal((await http('POST', `${urls[0]}/internal/rpc`, { body: Buffer.alloc(1), headers: { 'content-type': 'application/msgpack' } })).status, 401);
+        for (const pid of children) assert.ok(!(await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(secret), 'no secret on a node command line');
         const view = (await http('GET', `${urls[1]}/cluster`)).json();
         assert.deepEqual(view.members.map((m: { id: string; url: string }) => [m.id, m.url]), [['n1', urls[0]], ['n2', urls[1]], ['n3', urls[2]]]);
 

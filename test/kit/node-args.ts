@@ -1,5 +1,7 @@
 // The one way every harness (the tests' cluster, the benches through it, jepsen's proxied cluster)
 // spells a node's `kvorum start` command line, so a new flag or a renamed one changes one place.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { cliPath } from './paths.js';
 
 export interface KvorumStartSpec {
@@ -24,6 +26,14 @@ export function kvorumStartArgs(spec: KvorumStartSpec): string[] {
   if (spec.peers !== undefined) args.push('--peers', spec.peers);
   if (spec.join !== undefined) args.push('--join', spec.join);
   if (spec.n !== undefined) args.push('--n', String(spec.n));
-  if (spec.secret !== undefined) args.push('--secret', spec.secret);
+  // The secret goes in a file beside the data directory, never on the command line (ps shows it).
+  if (spec.secret !== undefined) args.push('--secret-file', writeSecretFile(spec));
   return [...args, ...(spec.extraArgs ?? [])];
+}
+
+function writeSecretFile(spec: KvorumStartSpec): string {
+  const path = join(dirname(spec.dataDir), `${spec.id}.secret`);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, spec.secret!, { mode: 0o600 });
+  return path;
 }

@@ -65,7 +65,7 @@ describe('joinCluster', () => {
     answers = [{ ok: true, before: ring, after: ring }];
     await assert.rejects(
       joinCluster({ ...config, secret: 'another-secret' }, url, 'http://127.0.0.1:1'),
-      (err: Error) => err instanceof JoinError && /refused our cluster secret: start with the cluster's --secret/.test(err.message),
+      (err: Error) => err instanceof JoinError && /refused our cluster secret: start with the cluster's secret \(--secret-file\)/.test(err.message),
     );
     assert.equal(asked, 0, 'the member ran nothing');
   });
