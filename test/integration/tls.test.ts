@@ -277,7 +277,7 @@ describe('kvorum cluster with TLS flags after --', () => {
     const urls = [0, 1].map((i) => `https://127.0.0.1:${base + i}`);
     const n1 = certs.get('n1')!; // one certificate for every node: it names 127.0.0.1
     const args = ['cluster', '--nodes', '2', '--base-port', String(base), '--data-dir', join(root, 'cluster-data')];
-    const supervisor = new Proc('cluster', [cliPath, ...args, '--', '--n', '2', '--secret', secret, ...tlsArgs(n1, ca, true)]);
+    const supervisor = new Proc('cluster', [cliPath, ...args, '--', '--n', '2', ...tlsArgs(n1, ca, true)]);
     const dispatcher = new Agent({ connect: { ca: readFileSync(ca.certFile) } });
     try {
       await withLogs(() => supervisor.logs(), async () => {
@@ -285,10 +285,15 @@ describe('kvorum cluster with TLS flags after --', () => {
         await waitFor(() => /2 nodes ready/.test(supervisor.logs()) && urls.every((u) => supervisor.logs().includes(u)), { timeoutMs: 10_000, what: 'the https URLs printed' });
         const put = await http('PUT', `${urls[0]}/kv/cluster-tls?w=all`, { body: 'both', headers: text, dispatcher });
         assert.equal(put.status, 204, `${put.status} ${put.text()}`);
+        supervisor.kill('SIGHUP'); // passed on to the nodes: they reload, nobody stops
+        await waitFor(() => (supervisor.logs().match(/TLS certificates reloaded/g) ?? []).length === 2, { timeoutMs: 10_000, what: 'both nodes to reload' });
+        assert.ok(supervisor.running);
+        supervisor.kill('SIGTERM');
+        assert.deepEqual(await supervisor.waitExit(15_000), { code: 0, signal: null }, 'HTTPS nodes stop cleanly');
       });
     } finally {
-      supervisor.kill('SIGTERM');
-      await supervisor.waitExit(15_000).catch(() => supervisor.kill('SIGKILL'));
+      if (supervisor.running) supervisor.kill('SIGKILL');
+      await supervisor.waitExit(5000).catch(() => undefined);
       await dispatcher.close();
     }
   });
