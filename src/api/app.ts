@@ -1,7 +1,14 @@
 // Builds one node's HTTP server: client, admin and internal RPC routes as separate plugins
 // (each with its own body parsers), one error catalog, metrics on every response.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { requestHeaderBytesMax, routeParamCharsMax } from '../core/limits.js';
+import {
+  httpHeadersTimeoutMsDefault,
+  httpKeepAliveTimeoutMsDefault,
+  httpRequestTimeoutMsDefault,
+  httpTimeoutCheckIntervalMs,
+  requestHeaderBytesMax,
+  routeParamCharsMax,
+} from '../core/limits.js';
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
@@ -9,6 +16,7 @@ import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
 import { listRoutes, type ListRoutesOptions } from './list-routes.js';
+import { OverloadGuard, type OverloadSettings } from './overload.js';
 import { registerOpenApi } from './openapi.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 
@@ -16,14 +24,35 @@ export type AppOptions = ClientRoutesOptions &
   ListRoutesOptions &
   AdminRoutesOptions &
   MembershipRoutesOptions &
-  RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean };
+  RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean; readonly server?: ServerLimits };
+
+/** Overload protection and the HTTP server's timeouts (docs/api.md, Overload); absent: no shedding, default timeouts. */
+export interface ServerLimits extends OverloadSettings {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** The timeouts that free a connection a slow or idle client holds (slowloris); shared port, so they apply to peers too. */
+function timeoutOptions(limits: ServerLimits | undefined) {
+  const requestTimeout = limits?.requestTimeoutMs ?? httpRequestTimeoutMsDefault;
+  return {
+    // Node wants the headers timeout no longer than the request timeout.
+    http: { headersTimeout: Math.min(limits?.headersTimeoutMs ?? httpHeadersTimeoutMsDefault, requestTimeout), connectionsCheckingInterval: httpTimeoutCheckIntervalMs },
+    requestTimeout,
+    keepAliveTimeout: limits?.keepAliveTimeoutMs ?? httpKeepAliveTimeoutMsDefault,
+  };
+}
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const connectionErrors = new ConnectionErrors(opts.self);
+  const timeouts = timeoutOptions(opts.server);
   const app = Fastify({
     // Headers up to requestHeaderBytesMax, so the 64 KiB context limit is the one in force. A
     // missing Host is refused below, in the catalog's shape, not by Node with an empty 400.
-    http: { maxHeaderSize: requestHeaderBytesMax, requireHostHeader: false },
+    http: { maxHeaderSize: requestHeaderBytesMax, requireHostHeader: false, ...timeouts.http },
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
     clientErrorHandler: connectionErrors.onClientError,
     loggerInstance: opts.logger,
     // Per-request log lines would dominate a busy node's output; /metrics counts requests instead.
@@ -46,12 +75,41 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   });
   connectionErrors.install(app.server);
+  // No server.maxConnections: peers' channels and /health come through the same port, and a full
+  // server drops new sockets before reading a byte, so it cannot tell them from a flood. The
+  // timeouts above free what slow clients hold; the in-flight limit bounds the work.
+  const guard = overloadGuard(app, opts);
   // Response schemas document answers (openapi.ts); they never shape them: every JSON answer is
   // JSON.stringify of what the route built, as when no route had a response schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
 
+  addHooks(app, opts, guard);
+
+  registerOpenApi(app);
+  app.register(adminRoutes, opts);
+  app.register(membershipRoutes, opts);
+  app.register(clientRoutes, opts);
+  app.register(batchRoutes, opts);
+  app.register(listRoutes, opts);
+  app.register(rpcRoutes, opts);
+  return app;
+}
+
+/** The overload guard of a node's app (none without opts.server: the OpenAPI document's app), stopped with it. */
+function overloadGuard(app: FastifyInstance, opts: AppOptions): OverloadGuard | undefined {
+  if (!opts.server) return undefined;
+  const guard = new OverloadGuard(opts.server, (reason) => opts.metrics.overload.shed(reason));
+  opts.metrics.overload.watch(guard);
+  app.addHook('onClose', (_app, done) => {
+    guard.stop();
+    done();
+  });
+  return guard;
+}
+
+function addHooks(app: FastifyInstance, opts: AppOptions, guard: OverloadGuard | undefined): void {
   // Hooks in callback form: every request runs them, and an async hook costs a promise and a
   // microtask each. A hook that answers does not call done.
   app.addHook('onRequest', (request, reply, done) => {
@@ -62,6 +120,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       reply.header('connection', 'close');
       return void sendError(reply, 'shutting_down');
     }
+    if (guard && !guard.admit(request, reply)) return;
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -74,13 +133,4 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     opts.metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-
-  registerOpenApi(app);
-  app.register(adminRoutes, opts);
-  app.register(membershipRoutes, opts);
-  app.register(clientRoutes, opts);
-  app.register(batchRoutes, opts);
-  app.register(listRoutes, opts);
-  app.register(rpcRoutes, opts);
-  return app;
 }

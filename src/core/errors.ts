@@ -25,6 +25,8 @@ export const errorCatalog = {
   headers_too_large: { status: 431, message: 'The request headers are larger than 80 KiB.' },
   unauthorized: { status: 401, message: 'Internal RPC needs the cluster credential.' },
   shutting_down: { status: 503, message: 'This node is shutting down; retry on another node.' },
+  // Overload protection (issue 15): shed before any work, with Retry-After.
+  overloaded: { status: 503, message: 'This node has too much work in progress; retry after the Retry-After seconds, or on another node.' },
   // Membership (docs/api.md section 3, Membership).
   membership_refused: { status: 409, message: 'The membership change cannot be made as asked; nothing was changed.' },
   claimant_unreachable: { status: 503, message: 'The claimant, the one member that changes the ring, cannot be reached; nothing was changed.' },

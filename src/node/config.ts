@@ -2,6 +2,7 @@
 // (docs/api.md section 1). What each knob is, its bounds and default, is in knobs.ts.
 import { readFileSync } from 'node:fs';
 import { parseQuorum } from '../core/quorum.js';
+import type { ServerLimits } from '../api/app.js';
 import type { ConvergenceSettings } from '../core/node-core.js';
 import { isValidPartitionCount } from '../core/ring.js';
 import type { QuorumSpec } from '../core/rpc.js';
@@ -27,6 +28,8 @@ export interface NodeConfig {
   readonly sync: 'normal' | 'full';
   readonly logLevel: string;
   readonly convergence: ConvergenceSettings;
+  /** Overload protection and HTTP timeouts (issue 15). */
+  readonly server: ServerLimits;
 }
 
 export class ConfigError extends Error {
@@ -210,6 +213,13 @@ export function loadNodeConfig(
       gossipIntervalMs: int('gossipIntervalMs'),
       transferLimits: { concurrency: int('transferConcurrency'), bytesPerSecond: int('transferBytesPerSecond') },
       phiThreshold: simple('phiThreshold', merged['phiThreshold']) as number,
+    },
+    server: {
+      clientRequestsInFlightMax: int('clientRequestsInFlightMax'),
+      eventLoopDelayMaxMs: int('eventLoopDelayMaxMs'),
+      headersTimeoutMs: int('httpHeadersTimeoutMs'),
+      requestTimeoutMs: int('httpRequestTimeoutMs'),
+      keepAliveTimeoutMs: int('httpKeepAliveTimeoutMs'),
     },
   };
 }

@@ -156,5 +156,6 @@ function buildNodeApp(
     ready: () => state.ready,
     stopping: () => state.stopping,
     secret: config.secret,
+    server: config.server,
   });
 }

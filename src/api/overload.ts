@@ -1,0 +1,89 @@
+// Overload protection (docs/api.md, Overload): a node answers client requests it cannot take soon
+// with `503 overloaded` and Retry-After at once, instead of queueing them until every answer is late.
+// Two limits: client requests in flight, and event-loop delay. Only client routes (/kv/*, GET /kv,
+// POST /batch) are shed; /health, admin, /metrics and internal RPC (the /internal/channel upgrade
+// never reaches a route; POST /internal/rpc is not a client route) never are: a peer's replica write
+// is what lets other nodes' quorums finish, and shedding it would spread the overload.
+//
+// Why not @fastify/under-pressure: it measures the same thing (perf_hooks.monitorEventLoopDelay),
+// but it sheds every route its hook sees unless a custom pressureHandler lets some through, it adds
+// an async onRequest hook (a promise and a microtask per request; app.ts keeps hooks in callback
+// form for that cost), and it has no in-flight limit, which we need anyway. This is ~60 lines.
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { overloadRetryAfterSeconds, eventLoopSampleIntervalMs, eventLoopResolutionMs } from '../core/limits.js';
+import { sendError } from './errors.js';
+
+export interface OverloadSettings {
+  /** Client requests one node works on at once; past it a new one is shed. */
+  readonly clientRequestsInFlightMax: number;
+  /** Mean event-loop delay over the last sample interval past which client requests are shed; 0: off. */
+  readonly eventLoopDelayMaxMs: number;
+}
+
+export type ShedReason = 'in_flight' | 'event_loop';
+
+/** The routes whose requests count and can be shed (fastify route patterns). */
+const clientRoutes = new Set(['/kv/*', '/kv', '/batch']);
+
+export class OverloadGuard {
+  /** Client requests accepted and not yet answered (or their connection closed). */
+  private inFlight = 0;
+  private lagging = false;
+  private lastDelayMs = 0;
+  private readonly histogram: IntervalHistogram | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly settings: OverloadSettings,
+    private readonly onShed: (reason: ShedReason) => void,
+  ) {
+    if (settings.eventLoopDelayMaxMs > 0) {
+      const histogram = monitorEventLoopDelay({ resolution: eventLoopResolutionMs });
+      histogram.enable();
+      // The mean, not the max, over each interval: one long GC pause or SQLite checkpoint is not
+      // overload; a loop that stays late is. Sampling on a timer keeps the per-request cost a boolean.
+      this.timer = setInterval(() => {
+        this.lastDelayMs = Math.max(0, histogram.mean / 1e6 - eventLoopResolutionMs);
+        this.lagging = this.lastDelayMs > settings.eventLoopDelayMaxMs;
+        histogram.reset();
+      }, eventLoopSampleIntervalMs);
+      this.timer.unref();
+      this.histogram = histogram;
+    }
+  }
+
+  /** Client requests in flight now (for the gauge). */
+  inFlightNow(): number {
+    return this.inFlight;
+  }
+
+  /** The mean event-loop delay of the last sample interval, ms (0 when not measured). */
+  eventLoopDelayMs(): number {
+    return this.lastDelayMs;
+  }
+
+  /**
+   * onRequest: true when the request may go on. A shed one is answered here. Requests a batch
+   * injects (each of its ops) are not counted again: the batch counted once.
+   */
+  admit(request: FastifyRequest, reply: FastifyReply): boolean {
+    if (!clientRoutes.has(request.routeOptions.url ?? '') || (request.raw as { isLightMyRequest?: boolean }).isLightMyRequest === true) return true;
+    const reason: ShedReason | undefined = this.lagging ? 'event_loop' : this.inFlight >= this.settings.clientRequestsInFlightMax ? 'in_flight' : undefined;
+    if (reason !== undefined) {
+      this.onShed(reason);
+      reply.header('retry-after', String(overloadRetryAfterSeconds));
+      sendError(reply, 'overloaded');
+      return false;
+    }
+    this.inFlight++;
+    // 'close' comes once per response, whether it was sent or its connection went away first.
+    reply.raw.once('close', () => this.inFlight--);
+    return true;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.histogram?.disable();
+  }
+}
