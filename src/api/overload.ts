@@ -43,8 +43,14 @@ export class OverloadGuard {
       histogram.enable();
       // The mean, not the max, over each interval: one long GC pause or SQLite checkpoint is not
       // overload; a loop that stays late is. Sampling on a timer keeps the per-request cost a boolean.
+      let lastTick = performance.now();
       this.timer = setInterval(() => {
-        this.lastDelayMs = Math.max(0, histogram.mean / 1e6 - eventLoopResolutionMs);
+        const now = performance.now();
+        // No sample at all (the histogram's own timer did not fire in the interval): this timer's
+        // own lateness is then the delay.
+        const meanMs = histogram.count > 0 ? histogram.mean / 1e6 - eventLoopResolutionMs : now - lastTick - eventLoopSampleIntervalMs;
+        lastTick = now;
+        this.lastDelayMs = Math.max(0, meanMs);
         this.lagging = this.lastDelayMs > settings.eventLoopDelayMaxMs;
         histogram.reset();
       }, eventLoopSampleIntervalMs);

@@ -219,7 +219,7 @@ export const listCursorCharsMax = 8192;
 
 // Overload protection (issue 15; docs/api.md, Overload). Defaults measured on a 2-core machine.
 /** Client requests one node works on at once by default; past it they are answered 503 overloaded. */
-export const clientRequestsInFlightMaxDefault = 512;
+export const clientRequestsInFlightMaxDefault = 256;
 export const clientRequestsInFlightMaxLimit = 100_000;
 /** Mean event-loop delay (ms, over one sample interval) past which client requests are shed by default. */
 export const eventLoopDelayMaxMsDefault = 500;
