@@ -60,7 +60,7 @@ describe('ten times more concurrent clients than the in-flight limit', () => {
         assert.deepEqual(healthSeen.failures, [], '/health answered 200 throughout');
         // Generous bounds: the machine is shared with other jobs and the load generator runs on it.
         assert.ok(healthSeen.maxMs < 1000, `/health answered within 1 s (max ${healthSeen.maxMs.toFixed(0)} ms)`);
-        assert.ok(p99 < 1000, `accepted p99 under 1 s (got ${p99.toFixed(1)} ms)`);
+        assert.ok(p99 < 2000, `accepted p99 under 2 s (got ${p99.toFixed(1)} ms)`);
         assert.ok(rssPeak < 512 * mib, `RSS peak under 512 MiB (got ${(rssPeak / mib).toFixed(0)} MiB)`);
         assert.ok(node.running(), 'the node is alive');
         assert.equal((await http('GET', `${node.url}/health`)).status, 200);
