@@ -102,6 +102,7 @@ function overloadGuard(app: FastifyInstance, opts: AppOptions): OverloadGuard | 
   if (!opts.server) return undefined;
   const guard = new OverloadGuard(opts.server, (reason) => opts.metrics.overload.shed(reason));
   opts.metrics.overload.watch(guard);
+  app.server.once('listening', () => guard.start());
   app.addHook('onClose', (_app, done) => {
     guard.stop();
     done();

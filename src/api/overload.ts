@@ -31,14 +31,21 @@ export class OverloadGuard {
   private inFlight = 0;
   private lagging = false;
   private lastDelayMs = 0;
-  private readonly histogram: IntervalHistogram | undefined;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private histogram: IntervalHistogram | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: OverloadSettings,
     private readonly onShed: (reason: ShedReason) => void,
-  ) {
-    if (settings.eventLoopDelayMaxMs > 0) {
+  ) {}
+
+  /**
+   * Starts measuring the event loop. Called once the port is open: the start-up's own long tasks
+   * (opening storage, rebuilding trees) are not a reason to shed the first requests.
+   */
+  start(): void {
+    const settings = this.settings;
+    if (settings.eventLoopDelayMaxMs > 0 && this.histogram === undefined) {
       const histogram = monitorEventLoopDelay({ resolution: eventLoopResolutionMs });
       histogram.enable();
       // The mean, not the max, over each interval: one long GC pause or SQLite checkpoint is not

@@ -17,6 +17,27 @@ import { encodeRpc, rpcContentType } from '../../src/transport/codec.js';
 
 const mib = 1024 * 1024;
 
+/** Reads kvorum_client_requests_in_flight from /metrics (never shed) until stopped. */
+function pollInFlight(url: string): { stop(): Promise<number[]> } {
+  const seen: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const text = (await http('GET', `${url}/metrics`, { timeoutMs: 10_000 })).text();
+      const value = /^kvorum_client_requests_in_flight\{node="n1"\} (\d+)$/m.exec(text)?.[1];
+      if (value !== undefined) seen.push(Number(value));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
 describe('ten times more concurrent clients than the in-flight limit', () => {
   let cluster: TestCluster | undefined;
   after(async () => {
@@ -39,9 +60,11 @@ describe('ten times more concurrent clients than the in-flight limit', () => {
 
         const health = pollHealth(node.url, 50);
         const rss = sampleRss(pid, 50);
+        const inFlight = pollInFlight(node.url);
         const load = await runLoad(node.url, 10 * limit, 6000);
         const healthSeen = await health.stop();
         const rssPeak = rss.stop();
+        const inFlightSeen = await inFlight.stop();
 
         const p50 = percentile(load.acceptedMs, 50);
         const p99 = percentile(load.acceptedMs, 99);
@@ -62,6 +85,8 @@ describe('ten times more concurrent clients than the in-flight limit', () => {
         assert.ok(healthSeen.maxMs < 1000, `/health answered within 1 s (max ${healthSeen.maxMs.toFixed(0)} ms)`);
         assert.ok(p99 < 2000, `accepted p99 under 2 s (got ${p99.toFixed(1)} ms)`);
         assert.ok(rssPeak < 512 * mib, `RSS peak under 512 MiB (got ${(rssPeak / mib).toFixed(0)} MiB)`);
+        assert.ok(inFlightSeen.length > 0 && Math.max(...inFlightSeen) <= limit, `in flight never over the limit: ${JSON.stringify(inFlightSeen)}`);
+        assert.ok(Math.max(...inFlightSeen) > 0, 'requests were seen in flight');
         assert.ok(node.running(), 'the node is alive');
         assert.equal((await http('GET', `${node.url}/health`)).status, 200);
         const metrics = (await http('GET', `${node.url}/metrics`)).text();
@@ -72,15 +97,15 @@ describe('ten times more concurrent clients than the in-flight limit', () => {
     ));
 });
 
-/** A hook for node processes: in node n1, while `trigger` exists, the event loop is blocked 200 ms out of every 220. */
+/** A hook for node processes: in node n1, while `trigger` exists, the event loop is blocked 300 ms out of every 310. */
 const lagHook = (trigger: string) => `
 import { existsSync } from 'node:fs';
 const id = process.argv[process.argv.indexOf('--id') + 1];
 if (id === 'n1') setInterval(() => {
   if (!existsSync(${JSON.stringify(trigger)})) return;
-  const until = performance.now() + 200;
+  const until = performance.now() + 300;
   while (performance.now() < until);
-}, 20).unref();
+}, 10).unref();
 `;
 
 describe('event-loop delay shedding', () => {
@@ -102,11 +127,13 @@ describe('event-loop delay shedding', () => {
         cluster = await startCluster({
           nodes: 3,
           n: 3,
-          extraArgs: ['--event-loop-delay-max-ms', '50'],
+          // Well above what three nodes starting on two cores see, well below the hook's lag.
+          extraArgs: ['--event-loop-delay-max-ms', '100'],
           nodeExecArgs: ['--import', hook],
         });
         const [n1, n2] = [cluster.node('n1'), cluster.node('n2')];
-        assert.equal((await http('PUT', `${n1.url}/kv/before`, { body: 'x' })).status, 204);
+        const before = await http('PUT', `${n1.url}/kv/before?w=1`, { body: 'x' });
+        assert.equal(before.status, 204, before.text());
 
         await writeFile(trigger, '');
         const shed = await waitFor(
