@@ -5,10 +5,12 @@
 // never reaches a route; POST /internal/rpc is not a client route) never are: a peer's replica write
 // is what lets other nodes' quorums finish, and shedding it would spread the overload.
 //
-// Why not @fastify/under-pressure: it measures the same thing (perf_hooks.monitorEventLoopDelay),
-// but it sheds every route its hook sees unless a custom pressureHandler lets some through, it adds
-// an async onRequest hook (a promise and a microtask per request; app.ts keeps hooks in callback
-// form for that cost), and it has no in-flight limit, which we need anyway. This is ~60 lines.
+// Why not @fastify/under-pressure (v9): it measures the same way (the mean of a
+// perf_hooks.monitorEventLoopDelay histogram per interval) with a cheap callback hook, but it sheds
+// every route unless each one opts out (a per-route config.pressureHandler that lets it through:
+// one forgotten admin or RPC route is shed), its answer is a FastifyError our catalog would have to
+// translate, and it has no in-flight limit, which needs a hook of its own anyway. One hook with one
+// allow-list of client routes does both, in about 70 lines, with no dependency.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { overloadRetryAfterSeconds, eventLoopSampleIntervalMs, eventLoopResolutionMs } from '../core/limits.js';
