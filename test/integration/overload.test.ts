@@ -61,7 +61,14 @@ describe('ten times more concurrent clients than the in-flight limit', () => {
         const health = pollHealth(node.url, 50);
         const rss = sampleRss(pid, 50);
         const inFlight = pollInFlight(node.url);
-        const load = await runLoad(node.url, 10 * limit, 6000);
+        const loading = runLoad(node.url, 10 * limit, 6000);
+        // While requests are being shed, internal RPC is still served.
+        await waitFor(async () => /^kvorum_requests_shed_total\{reason="in_flight",node="n1"\} [1-9]/m.test((await http('GET', `${node.url}/metrics`)).text()), {
+          what: 'shedding under way',
+          timeoutMs: 30_000,
+        });
+        const ping = await http('POST', `${node.url}/internal/rpc`, { body: encodeRpc([{ type: 'ping' }]), headers: { 'content-type': rpcContentType } });
+        const load = await loading;
         const healthSeen = await health.stop();
         const rssPeak = rss.stop();
         const inFlightSeen = await inFlight.stop();
@@ -74,6 +81,7 @@ describe('ten times more concurrent clients than the in-flight limit', () => {
             `accepted p50 ${p50.toFixed(1)} ms p99 ${p99.toFixed(1)} ms (at the limit: p99 ${percentile(base.acceptedMs, 99).toFixed(1)} ms); ` +
             `/health max ${healthSeen.maxMs.toFixed(0)} ms over ${healthSeen.polls} polls; RSS ${(rssBefore / mib).toFixed(0)} -> peak ${(rssPeak / mib).toFixed(0)} MiB`,
         );
+        assert.equal(ping.status, 200, 'internal RPC answered while client requests were shed');
         assert.deepEqual(load.errors, {}, 'every request got an answer: no resets');
         assert.deepEqual(load.otherStatuses, {}, 'only 2xx/404 or 503 overloaded');
         assert.equal(load.accepted + load.shed, 6000);
