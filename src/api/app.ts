@@ -1,5 +1,6 @@
 // Builds one node's HTTP server: client, admin and internal RPC routes as separate plugins
 // (each with its own body parsers), one error catalog, metrics on every response.
+import type { Server } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   httpHeadersTimeoutMsDefault,
@@ -33,26 +34,29 @@ export interface ServerLimits extends OverloadSettings {
   readonly keepAliveTimeoutMs: number;
 }
 
-/** The timeouts that free a connection a slow or idle client holds (slowloris); shared port, so they apply to peers too. */
-function timeoutOptions(limits: ServerLimits | undefined) {
-  const requestTimeout = limits?.requestTimeoutMs ?? httpRequestTimeoutMsDefault;
-  return {
-    // Node wants the headers timeout no longer than the request timeout.
-    http: { headersTimeout: Math.min(limits?.headersTimeoutMs ?? httpHeadersTimeoutMsDefault, requestTimeout), connectionsCheckingInterval: httpTimeoutCheckIntervalMs },
-    requestTimeout,
-    keepAliveTimeout: limits?.keepAliveTimeoutMs ?? httpKeepAliveTimeoutMsDefault,
-  };
+/**
+ * The timeouts that free a connection a slow or idle client holds (slowloris). Set on the server
+ * itself, not through fastify's `http` options, so an HTTPS server (made from `https` options) gets
+ * them too. The port is shared, so they apply to peers' connections as well (an upgraded channel
+ * is no longer an HTTP request: none of them applies to it).
+ */
+function setTimeouts(server: Server, limits: ServerLimits | undefined): void {
+  server.requestTimeout = limits?.requestTimeoutMs ?? httpRequestTimeoutMsDefault;
+  // Node wants the headers timeout no longer than the request timeout.
+  server.headersTimeout = Math.min(limits?.headersTimeoutMs ?? httpHeadersTimeoutMsDefault, server.requestTimeout);
+  server.keepAliveTimeout = limits?.keepAliveTimeoutMs ?? httpKeepAliveTimeoutMsDefault;
+  // How often those are checked. Node's default, 30 s, would let a 10 s timeout run to 40 s. Only a
+  // constructor option in the types, but Node keeps it on the server and reads it when it starts
+  // listening (the slowloris test fails if that changes).
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = httpTimeoutCheckIntervalMs;
 }
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const connectionErrors = new ConnectionErrors(opts.self);
-  const timeouts = timeoutOptions(opts.server);
   const app = Fastify({
     // Headers up to requestHeaderBytesMax, so the 64 KiB context limit is the one in force. A
     // missing Host is refused below, in the catalog's shape, not by Node with an empty 400.
-    http: { maxHeaderSize: requestHeaderBytesMax, requireHostHeader: false, ...timeouts.http },
-    requestTimeout: timeouts.requestTimeout,
-    keepAliveTimeout: timeouts.keepAliveTimeout,
+    http: { maxHeaderSize: requestHeaderBytesMax, requireHostHeader: false },
     clientErrorHandler: connectionErrors.onClientError,
     loggerInstance: opts.logger,
     // Per-request log lines would dominate a busy node's output; /metrics counts requests instead.
@@ -75,6 +79,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   });
   connectionErrors.install(app.server);
+  setTimeouts(app.server, opts.server);
   // No server.maxConnections: peers' channels and /health come through the same port, and a full
   // server drops new sockets before reading a byte, so it cannot tell them from a flood. The
   // timeouts above free what slow clients hold; the in-flight limit bounds the work.
