@@ -1,7 +1,15 @@
 // Builds one node's HTTP server: client, admin and internal RPC routes as separate plugins
 // (each with its own body parsers), one error catalog, metrics on every response.
+import type { Server } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { requestHeaderBytesMax, routeParamCharsMax } from '../core/limits.js';
+import {
+  httpHeadersTimeoutMsDefault,
+  httpKeepAliveTimeoutMsDefault,
+  httpRequestTimeoutMsDefault,
+  httpTimeoutCheckIntervalMs,
+  requestHeaderBytesMax,
+  routeParamCharsMax,
+} from '../core/limits.js';
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
@@ -9,6 +17,7 @@ import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
 import { listRoutes, type ListRoutesOptions } from './list-routes.js';
+import { OverloadGuard, type OverloadSettings } from './overload.js';
 import { registerOpenApi } from './openapi.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 import type { TlsIdentity } from '../transport/tls-identity.js';
@@ -22,7 +31,33 @@ export type AppOptions = ClientRoutesOptions &
     readonly stopping: () => boolean;
     /** With it the server speaks HTTPS only (docs/api.md, "TLS"). */
     readonly tls?: TlsIdentity;
+    /** Overload protection and HTTP timeouts; absent: no shedding, default timeouts. */
+    readonly server?: ServerLimits;
   };
+
+/** Overload protection and the HTTP server's timeouts (docs/api.md, Overload); absent: no shedding, default timeouts. */
+export interface ServerLimits extends OverloadSettings {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+/**
+ * The timeouts that free a connection a slow or idle client holds (slowloris). Set on the server
+ * itself, not through fastify's `http` options, so an HTTPS server (made from `https` options) gets
+ * them too. The port is shared, so they apply to peers' connections as well (an upgraded channel
+ * is no longer an HTTP request: none of them applies to it).
+ */
+function setTimeouts(server: Server, limits: ServerLimits | undefined): void {
+  server.requestTimeout = limits?.requestTimeoutMs ?? httpRequestTimeoutMsDefault;
+  // Node wants the headers timeout no longer than the request timeout.
+  server.headersTimeout = Math.min(limits?.headersTimeoutMs ?? httpHeadersTimeoutMsDefault, server.requestTimeout);
+  server.keepAliveTimeout = limits?.keepAliveTimeoutMs ?? httpKeepAliveTimeoutMsDefault;
+  // How often those are checked. Node's default, 30 s, would let a 10 s timeout run to 40 s. Only a
+  // constructor option in the types, but Node keeps it on the server and reads it when it starts
+  // listening (the slowloris test fails if that changes).
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = httpTimeoutCheckIntervalMs;
+}
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const connectionErrors = new ConnectionErrors(opts.self);
@@ -55,12 +90,43 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   });
   connectionErrors.install(app.server);
+  setTimeouts(app.server, opts.server);
+  // No server.maxConnections: peers' channels and /health come through the same port, and a full
+  // server drops new sockets before reading a byte, so it cannot tell them from a flood. The
+  // timeouts above free what slow clients hold; the in-flight limit bounds the work.
+  const guard = overloadGuard(app, opts);
   // Response schemas document answers (openapi.ts); they never shape them: every JSON answer is
   // JSON.stringify of what the route built, as when no route had a response schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
 
+  addHooks(app, opts, guard);
+
+  registerOpenApi(app);
+  app.register(adminRoutes, opts);
+  app.register(membershipRoutes, opts);
+  app.register(clientRoutes, opts);
+  app.register(batchRoutes, opts);
+  app.register(listRoutes, opts);
+  app.register(rpcRoutes, opts);
+  return app;
+}
+
+/** The overload guard of a node's app (none without opts.server: the OpenAPI document's app), stopped with it. */
+function overloadGuard(app: FastifyInstance, opts: AppOptions): OverloadGuard | undefined {
+  if (!opts.server) return undefined;
+  const guard = new OverloadGuard(opts.server, (reason) => opts.metrics.overload.shed(reason));
+  opts.metrics.overload.watch(guard);
+  app.server.once('listening', () => guard.start());
+  app.addHook('onClose', (_app, done) => {
+    guard.stop();
+    done();
+  });
+  return guard;
+}
+
+function addHooks(app: FastifyInstance, opts: AppOptions, guard: OverloadGuard | undefined): void {
   // Hooks in callback form: every request runs them, and an async hook costs a promise and a
   // microtask each. A hook that answers does not call done.
   app.addHook('onRequest', (request, reply, done) => {
@@ -71,6 +137,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       reply.header('connection', 'close');
       return void sendError(reply, 'shutting_down');
     }
+    if (guard && !guard.admit(request, reply)) return;
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -83,13 +150,4 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     opts.metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-
-  registerOpenApi(app);
-  app.register(adminRoutes, opts);
-  app.register(membershipRoutes, opts);
-  app.register(clientRoutes, opts);
-  app.register(batchRoutes, opts);
-  app.register(listRoutes, opts);
-  app.register(rpcRoutes, opts);
-  return app;
 }

@@ -30,7 +30,7 @@ export const kvGetSchema = {
   response: {
     ...readAnswers,
     304: noContent('If-None-Match listed the ETag of this answer: no body.', { ...contextHeaderDoc, ...etagHeaderDoc }),
-    ...errorResponses(['invalid_key', 'invalid_quorum', 'invalid_timeout', 'invalid_ttl', 'invalid_precondition', 'quorum_unavailable']),
+    ...errorResponses(['invalid_key', 'invalid_quorum', 'invalid_timeout', 'invalid_ttl', 'invalid_precondition', 'quorum_unavailable', 'overloaded']),
     404: { ...errorResponses(['not_found'])[404], headers: { ...contextOnTombstone } },
   },
 } as const;
@@ -49,7 +49,7 @@ export const kvPutSchema = {
     ...readAnswers,
     ...errorResponses([
       'invalid_key', 'invalid_quorum', 'invalid_timeout', 'invalid_context', 'invalid_content_type', 'invalid_ttl', 'invalid_precondition', 'value_too_large',
-      'precondition_failed', 'too_many_siblings', 'quorum_unavailable',
+      'precondition_failed', 'too_many_siblings', 'quorum_unavailable', 'overloaded',
     ]),
   },
 } as const;
@@ -66,7 +66,7 @@ export const kvDeleteSchema = {
     204: noContent('Deleted (a tombstone is stored); a later GET is `404`.', contextHeaderDoc),
     ...errorResponses([
       'invalid_key', 'invalid_quorum', 'invalid_timeout', 'invalid_context', 'invalid_ttl', 'invalid_precondition', 'precondition_failed', 'too_many_siblings',
-      'quorum_unavailable',
+      'quorum_unavailable', 'overloaded',
     ]),
   },
 } as const;
@@ -80,7 +80,7 @@ export const listSchema = {
   querystring: listQuerySchema,
   response: {
     200: jsonResponse('One page of keys and the cursor of the next.', listPageSchema),
-    ...errorResponses(['invalid_key', 'invalid_limit', 'invalid_cursor', 'invalid_quorum', 'invalid_timeout', 'quorum_unavailable']),
+    ...errorResponses(['invalid_key', 'invalid_limit', 'invalid_cursor', 'invalid_quorum', 'invalid_timeout', 'quorum_unavailable', 'overloaded']),
   },
 } as const;
 
@@ -93,6 +93,6 @@ export const batchSchema = {
   docBody: batchBodySchema,
   response: {
     200: jsonResponse('One result per operation, in order.', batchResultsSchema),
-    ...errorResponses(['invalid_batch', 'value_too_large']),
+    ...errorResponses(['invalid_batch', 'value_too_large', 'overloaded']),
   },
 } as const;

@@ -13,6 +13,51 @@ export interface NodeMetrics {
   readonly observeRead: (values: ReadonlyArray<{ readonly data: Uint8Array }>) => void;
   /** The core's counters, as Prometheus counters. */
   readonly core: CoreMetrics;
+  /** Overload protection (api/overload.ts): shed requests by reason; in-flight and loop delay read at each scrape. */
+  readonly overload: OverloadMetrics;
+}
+
+export interface OverloadMetrics {
+  readonly shed: (reason: 'in_flight' | 'event_loop') => void;
+  readonly watch: (source: { inFlightNow(): number; eventLoopDelayMs(): number }) => void;
+}
+
+/** kvorum_requests_shed_total, kvorum_client_requests_in_flight and kvorum_event_loop_delay_seconds. */
+function overloadMetrics(registry: Registry): OverloadMetrics {
+  const shed = new Counter({
+    name: 'kvorum_requests_shed_total',
+    help: 'Client requests answered 503 overloaded without being run, by reason: in_flight (the in-flight limit) or event_loop (event-loop delay).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Both series exported from the start at 0; looked up once, not per shed request.
+  const series = { in_flight: shed.labels({ reason: 'in_flight' }), event_loop: shed.labels({ reason: 'event_loop' }) };
+  series.in_flight.inc(0);
+  series.event_loop.inc(0);
+  const bySource = { inFlight: () => 0, delayMs: () => 0 };
+  new Gauge({
+    name: 'kvorum_client_requests_in_flight',
+    help: 'Client requests (/kv, /batch) this node accepted and has not answered yet.',
+    registers: [registry],
+    collect() {
+      this.set(bySource.inFlight());
+    },
+  });
+  new Gauge({
+    name: 'kvorum_event_loop_delay_seconds',
+    help: 'Mean event-loop delay over the last sample interval, as overload protection measures it (0 when it is off).',
+    registers: [registry],
+    collect() {
+      this.set(bySource.delayMs() / 1000);
+    },
+  });
+  return {
+    shed: (reason) => series[reason].inc(),
+    watch: (source) => {
+      bySource.inFlight = () => source.inFlightNow();
+      bySource.delayMs = () => source.eventLoopDelayMs();
+    },
+  };
 }
 
 const quarantinedHelp = 'Stored rows (objects, hints) that could not be decoded or were not valid rows, moved to the quarantine table; each reads as absent.';
@@ -123,6 +168,7 @@ export function createMetrics(nodeId: string, sources: GaugeSources): NodeMetric
     registry,
     core: { inc: (counter, by = 1) => increments.get(counter)!(by) },
     observeRead: readObserver(registry),
+    overload: overloadMetrics(registry),
     requests,
     latency,
     observeRequest: requestObserver(requests, latency),

@@ -399,7 +399,7 @@ export interface components {
              * @description The catalog code.
              * @enum {string}
              */
-            error: "invalid_key" | "invalid_quorum" | "invalid_context" | "invalid_timeout" | "value_too_large" | "quorum_unavailable" | "not_found" | "invalid_ttl" | "invalid_limit" | "invalid_cursor" | "invalid_precondition" | "invalid_batch" | "precondition_failed" | "too_many_siblings" | "invalid_content_type" | "bad_request" | "request_timeout" | "expectation_failed" | "headers_too_large" | "unauthorized" | "shutting_down" | "peer_certificate_required" | "membership_refused" | "claimant_unreachable" | "not_replica" | "internal_error";
+            error: "invalid_key" | "invalid_quorum" | "invalid_context" | "invalid_timeout" | "value_too_large" | "quorum_unavailable" | "not_found" | "invalid_ttl" | "invalid_limit" | "invalid_cursor" | "invalid_precondition" | "invalid_batch" | "precondition_failed" | "too_many_siblings" | "invalid_content_type" | "bad_request" | "request_timeout" | "expectation_failed" | "headers_too_large" | "unauthorized" | "shutting_down" | "overloaded" | "membership_refused" | "claimant_unreachable" | "not_replica" | "internal_error";
             /** @description For people; may change between versions. */
             message: string;
         } & {
@@ -1490,7 +1490,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `shutting_down`: This node is shutting down; retry on another node. */
+            /**
+             * @description `overloaded`: This node has too much work in progress; retry after the Retry-After seconds, or on another node.
+             *
+             *     `shutting_down`: This node is shutting down; retry on another node.
+             */
             503: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
@@ -1722,6 +1726,8 @@ export interface operations {
             /**
              * @description `quorum_unavailable`: Not enough replicas answered in time.
              *
+             *     `overloaded`: This node has too much work in progress; retry after the Retry-After seconds, or on another node.
+             *
              *     `shutting_down`: This node is shutting down; retry on another node.
              */
             503: {
@@ -1865,6 +1871,8 @@ export interface operations {
             };
             /**
              * @description `quorum_unavailable`: Not enough replicas answered in time.
+             *
+             *     `overloaded`: This node has too much work in progress; retry after the Retry-After seconds, or on another node.
              *
              *     `shutting_down`: This node is shutting down; retry on another node.
              */
@@ -2046,6 +2054,8 @@ export interface operations {
             /**
              * @description `quorum_unavailable`: Not enough replicas answered in time.
              *
+             *     `overloaded`: This node has too much work in progress; retry after the Retry-After seconds, or on another node.
+             *
              *     `shutting_down`: This node is shutting down; retry on another node.
              */
             503: {
@@ -2155,6 +2165,8 @@ export interface operations {
             };
             /**
              * @description `quorum_unavailable`: Not enough replicas answered in time.
+             *
+             *     `overloaded`: This node has too much work in progress; retry after the Retry-After seconds, or on another node.
              *
              *     `shutting_down`: This node is shutting down; retry on another node.
              */

@@ -27,6 +27,8 @@ export const errorCatalog = {
   shutting_down: { status: 503, message: 'This node is shutting down; retry on another node.' },
   // TLS (issue 15): with --tls-peer-auth, internal RPC only over a connection with a certificate the CA signed.
   peer_certificate_required: { status: 403, message: 'Internal RPC needs a client certificate signed by the cluster CA.' },
+  // Overload protection (issue 15): shed before any work, with Retry-After.
+  overloaded: { status: 503, message: 'This node has too much work in progress; retry after the Retry-After seconds, or on another node.' },
   // Membership (docs/api.md section 3, Membership).
   membership_refused: { status: 409, message: 'The membership change cannot be made as asked; nothing was changed.' },
   claimant_unreachable: { status: 503, message: 'The claimant, the one member that changes the ring, cannot be reached; nothing was changed.' },

@@ -220,3 +220,20 @@ export const listCursorCharsMax = 8192;
 // TLS (issue 15).
 /** A TLS handshake on the node's port must finish within this (Node's default, 120 s, lets idle handshakes hold sockets). */
 export const tlsHandshakeTimeoutMs = 10_000;
+// Overload protection (issue 15; docs/api.md, Overload). Defaults measured on a 2-core machine.
+/** Client requests one node works on at once by default; past it they are answered 503 overloaded. */
+export const clientRequestsInFlightMaxDefault = 256;
+export const clientRequestsInFlightMaxLimit = 100_000;
+/** Mean event-loop delay (ms, over one sample interval) past which client requests are shed by default. */
+export const eventLoopDelayMaxMsDefault = 500;
+/** How often the event-loop delay is sampled, and the timer resolution it is measured with. */
+export const eventLoopSampleIntervalMs = 500;
+export const eventLoopResolutionMs = 10;
+/** Retry-After of a 503 overloaded: a shed request is cheap to retry a second later. */
+export const overloadRetryAfterSeconds = 1;
+/** Time to receive a request's headers; whole request (headers and body); idle keep-alive sockets. */
+export const httpHeadersTimeoutMsDefault = 10_000;
+export const httpRequestTimeoutMsDefault = 120_000;
+export const httpKeepAliveTimeoutMsDefault = 10_000;
+/** How often the server checks its connections against the header and request timeouts (Node's default is 30 s). */
+export const httpTimeoutCheckIntervalMs = 1000;

@@ -2,6 +2,7 @@
 // (docs/api.md section 1). What each knob is, its bounds and default, is in knobs.ts.
 import { readFileSync } from 'node:fs';
 import { parseQuorum } from '../core/quorum.js';
+import type { ServerLimits } from '../api/app.js';
 import type { ConvergenceSettings } from '../core/node-core.js';
 import { isValidPartitionCount } from '../core/ring.js';
 import type { QuorumSpec } from '../core/rpc.js';
@@ -31,6 +32,8 @@ export interface NodeConfig {
   readonly convergence: ConvergenceSettings;
   /** --tls-cert/--tls-key/--tls-ca/--tls-peer-auth; undefined when the node serves plain HTTP. */
   readonly tls: TlsSettings | undefined;
+  /** Overload protection and HTTP timeouts (issue 15). */
+  readonly server: ServerLimits;
 }
 
 export class ConfigError extends Error {
@@ -265,5 +268,12 @@ export function loadNodeConfig(
       phiThreshold: simple('phiThreshold', merged['phiThreshold']) as number,
     },
     tls,
+    server: {
+      clientRequestsInFlightMax: int('clientRequestsInFlightMax'),
+      eventLoopDelayMaxMs: int('eventLoopDelayMaxMs'),
+      headersTimeoutMs: int('httpHeadersTimeoutMs'),
+      requestTimeoutMs: int('httpRequestTimeoutMs'),
+      keepAliveTimeoutMs: int('httpKeepAliveTimeoutMs'),
+    },
   };
 }

@@ -114,6 +114,27 @@ export const knobs = [
   { key: 'tlsKey', flag: 'tls-key', arg: 'FILE', kind: 'text', defaultText: 'none', help: 'PEM private key of --tls-cert' },
   { key: 'tlsCa', flag: 'tls-ca', arg: 'FILE', kind: 'text', defaultText: 'system CAs', help: 'PEM CA certificate(s) peers\' certificates are checked against' },
   { key: 'tlsPeerAuth', flag: 'tls-peer-auth', arg: '', kind: 'boolean', default: false, help: 'mutual TLS between nodes: present our certificate, refuse internal RPC without one the CA signed' },
+  // Overload protection (issue 15)
+  {
+    key: 'clientRequestsInFlightMax', flag: 'client-requests-in-flight-max', arg: 'N', kind: 'integer', min: 1, max: limits.clientRequestsInFlightMaxLimit,
+    unit: 'requests', default: limits.clientRequestsInFlightMaxDefault, help: 'client requests (/kv, /batch) worked on at once; more are answered 503 overloaded',
+  },
+  {
+    key: 'eventLoopDelayMaxMs', flag: 'event-loop-delay-max-ms', arg: 'MS', kind: 'integer', min: 0, max: 60_000, unit: 'ms',
+    default: limits.eventLoopDelayMaxMsDefault, help: 'mean event-loop delay past which client requests are answered 503 overloaded; 0: off',
+  },
+  {
+    key: 'httpHeadersTimeoutMs', flag: 'http-headers-timeout-ms', arg: 'MS', kind: 'integer', min: 100, max: 600_000, unit: 'ms',
+    default: limits.httpHeadersTimeoutMsDefault, help: 'time to receive a request\'s headers (then 408 and the connection is closed)',
+  },
+  {
+    key: 'httpRequestTimeoutMs', flag: 'http-request-timeout-ms', arg: 'MS', kind: 'integer', min: 100, max: 3_600_000, unit: 'ms',
+    default: limits.httpRequestTimeoutMsDefault, help: 'time to receive a whole request, body included (then 408); at least the headers timeout',
+  },
+  {
+    key: 'httpKeepAliveTimeoutMs', flag: 'http-keep-alive-timeout-ms', arg: 'MS', kind: 'integer', min: 100, max: 600_000, unit: 'ms',
+    default: limits.httpKeepAliveTimeoutMsDefault, help: 'an idle keep-alive connection is closed after this long',
+  },
 ] as const satisfies readonly Knob[];
 
 export type KnobKey = (typeof knobs)[number]['key'];

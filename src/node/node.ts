@@ -193,5 +193,6 @@ function buildNodeApp(
     stopping: () => state.stopping,
     secret: config.secret,
     ...(tls ? { tls } : {}),
+    server: config.server,
   });
 }
