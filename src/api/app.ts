@@ -5,6 +5,7 @@ import { requestHeaderBytesMax, routeParamCharsMax } from '../core/limits.js';
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
+import { installAuth, type AuthOptions } from './auth-hook.js';
 import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
@@ -16,7 +17,12 @@ export type AppOptions = ClientRoutesOptions &
   ListRoutesOptions &
   AdminRoutesOptions &
   MembershipRoutesOptions &
-  RpcRoutesOptions & { readonly logger: FastifyBaseLogger; readonly stopping: () => boolean };
+  RpcRoutesOptions & {
+    readonly logger: FastifyBaseLogger;
+    readonly stopping: () => boolean;
+    /** Client tokens (--auth-file) and who may read /metrics; absent: every client and admin route open. */
+    readonly auth?: AuthOptions;
+  };
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const connectionErrors = new ConnectionErrors(opts.self);
@@ -64,6 +70,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     }
     done();
   });
+  // After the checks above (a stopping node answers shutting_down to anyone), before every route.
+  installAuth(app, opts.auth ?? { tokens: undefined, metricsAccess: 'open' });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader(nodeHeader)) reply.header(nodeHeader, opts.self);
     // While stopping, let no keep-alive connection outlive its last response: close would wait for it.

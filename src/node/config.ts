@@ -27,6 +27,9 @@ export interface NodeConfig {
   readonly sync: 'normal' | 'full';
   readonly logLevel: string;
   readonly convergence: ConvergenceSettings;
+  /** --auth-file: the client tokens; undefined: the client and admin API are open. */
+  readonly authFile: string | undefined;
+  readonly metricsAccess: 'open' | 'admin';
 }
 
 export class ConfigError extends Error {
@@ -211,5 +214,7 @@ export function loadNodeConfig(
       transferLimits: { concurrency: int('transferConcurrency'), bytesPerSecond: int('transferBytesPerSecond') },
       phiThreshold: simple('phiThreshold', merged['phiThreshold']) as number,
     },
+    authFile: simple('authFile', merged['authFile']) as string | undefined,
+    metricsAccess: simple('metricsAccess', merged['metricsAccess']) as 'open' | 'admin',
   };
 }

@@ -100,6 +100,15 @@ export const knobs = [
     key: 'tombstoneGraceMs', flag: 'tombstone-grace-ms', arg: 'MS', kind: 'integer', min: 0, max: 365 * dayMs, unit: 'ms',
     default: limits.tombstoneGraceMsDefault, help: 'minimum time a tombstone is kept',
   },
+  // Client authentication (issue 15)
+  {
+    key: 'authFile', flag: 'auth-file', arg: 'FILE', kind: 'text', defaultText: 'none',
+    help: 'client tokens (kvorum token create): every client and admin request then needs one; reread when it changes',
+  },
+  {
+    key: 'metricsAccess', flag: 'metrics-access', arg: 'open|admin', kind: 'enum', values: ['open', 'admin'], default: 'open',
+    help: 'with --auth-file, whether /metrics is open to anyone or needs an admin token',
+  },
 ] as const satisfies readonly Knob[];
 
 export type KnobKey = (typeof knobs)[number]['key'];

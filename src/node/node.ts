@@ -1,6 +1,7 @@
 // One kvorum node: storage + transport + the core's services + HTTP server, started and stopped together.
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../api/app.js';
+import { AuthStore } from '../auth/auth-store.js';
 import { createMetrics, type NodeMetrics } from '../api/metrics.js';
 import { shutdownGraceMs } from '../core/limits.js';
 import { createNodeCore, type NodeCore } from '../core/node-core.js';
@@ -21,6 +22,8 @@ export interface RunningNode {
   stop(): Promise<void>;
   /** Resolves when the node stopped itself: it was removed from the cluster (after leaving). */
   readonly removed: Promise<void>;
+  /** Rereads --auth-file now (SIGHUP); false when there is none or it was refused (the old tokens stay). */
+  reloadAuth(): boolean;
 }
 
 /** The ring this node starts from: the one its data directory keeps, else a join's, else a new cluster's. */
@@ -60,7 +63,19 @@ async function handOff(core: NodeCore, log: FastifyBaseLogger): Promise<void> {
 
 const urlsOf = (ring: RingState): Map<NodeId, string> => new Map(ring.members.filter((m) => m.status !== 'removed').map((m) => [m.id, m.url]));
 
+/** The --auth-file's tokens (a bad file stops the start: ConfigError), or a warning that there are none. */
+function openAuth(config: NodeConfig, log: FastifyBaseLogger): AuthStore | undefined {
+  if (config.authFile === undefined) {
+    log.warn('no --auth-file: the client and admin API are open to anyone who can reach this port');
+    return undefined;
+  }
+  const auth = AuthStore.open(config.authFile, log);
+  log.info({ authFile: config.authFile, tokens: auth.tokens.size, metricsAccess: config.metricsAccess }, 'client tokens loaded');
+  return auth;
+}
+
 export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
+  const auth = openAuth(config, log);
   const storage = SqliteStorage.open({
     dir: config.dataDir,
     sync: config.sync,
@@ -89,7 +104,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     settings: config.convergence,
   });
   const state = { ready: false, stopping: false };
-  const app = buildNodeApp(config, core, storage, metrics, log, state);
+  const app = buildNodeApp(config, core, storage, metrics, log, state, auth);
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
   const removedLater = followRing(core.membership, transport, config.id);
@@ -103,6 +118,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   } else {
     removed = removedLater.then(() => handOff(core, log));
     await app.listen({ host: config.host, port: config.port });
+    auth?.watch();
     state.ready = true;
     const ring = core.membership.state();
     log.info({ url, dataDir: config.dataDir, members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
@@ -111,7 +127,9 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   return {
     url,
     removed,
+    reloadAuth: () => auth?.reload() ?? false,
     async stop() {
+      auth?.stop();
       state.ready = false;
       state.stopping = true;
       core.stop();
@@ -134,6 +152,7 @@ function buildNodeApp(
   metrics: NodeMetrics,
   log: FastifyBaseLogger,
   state: { ready: boolean; stopping: boolean },
+  auth: AuthStore | undefined,
 ) {
   return buildApp({
     logger: log,
@@ -156,5 +175,6 @@ function buildNodeApp(
     ready: () => state.ready,
     stopping: () => state.stopping,
     secret: config.secret,
+    auth: { tokens: auth === undefined ? undefined : () => auth.tokens, metricsAccess: config.metricsAccess },
   });
 }
