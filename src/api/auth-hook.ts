@@ -83,10 +83,11 @@ export function batchRefusal(grant: Grant | undefined, ops: readonly PlannedOp[]
   return undefined;
 }
 
-function refuse(reply: FastifyReply, status: 401 | 403, message: string, invalid: boolean): void {
+/** A 401 or 403 with its WWW-Authenticate challenge (RFC 6750). */
+export function refuse(reply: FastifyReply, status: 401 | 403, message: string, invalid = false): FastifyReply {
   const challenge = status === 403 ? ', error="insufficient_scope"' : invalid ? ', error="invalid_token"' : '';
   reply.header('www-authenticate', `Bearer realm="kvorum"${challenge}`);
-  sendError(reply, status === 401 ? 'unauthorized' : 'forbidden', message);
+  return sendError(reply, status === 401 ? 'unauthorized' : 'forbidden', message);
 }
 
 /** Checks that every route has a rule; with tokens, installs the check of every request (in callback form, as app.ts's hooks). */
@@ -108,7 +109,7 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
     const grant = authenticate(request.headers.authorization, tokens(), Date.now());
     if ('problem' in grant) return void refuse(reply, 401, grant.problem, grant.invalid);
     const why = refusal(rule, grant, request);
-    if (why !== undefined) return void refuse(reply, 403, why, false);
+    if (why !== undefined) return void refuse(reply, 403, why);
     request.grant = grant;
     done();
   });
