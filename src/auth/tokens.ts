@@ -73,6 +73,20 @@ interface Known {
   readonly salt: Buffer;
   readonly hash: Buffer;
   readonly expiresAtMs: number | undefined;
+  /**
+   * The secret, once a request presented it and its HMAC matched: later requests compare with it
+   * directly (timingSafeEqual of 32 bytes, ~0.1 us) instead of computing an HMAC (~5 us). It is in
+   * this process's memory only (every request's headers are too), never written anywhere.
+   */
+  verified?: Buffer;
+}
+
+/** Whether `secret` is the known token's: both comparisons are constant-time over equal lengths (32 bytes). */
+function secretMatches(known: Known, secret: Buffer): boolean {
+  if (known.verified !== undefined) return timingSafeEqual(secret, known.verified);
+  if (!timingSafeEqual(hashSecret(known.salt, secret), known.hash)) return false;
+  known.verified = Buffer.from(secret);
+  return true;
 }
 
 /** An auth file's tokens, ready for checking: salts and hashes decoded once, entries by id. */
@@ -104,7 +118,7 @@ export class TokenTable {
     if (parsed === undefined) return { ok: false, why: 'malformed' };
     const known = this.byId.get(parsed.id);
     if (known === undefined) return { ok: false, why: 'unknown' };
-    if (!timingSafeEqual(hashSecret(known.salt, parsed.secret), known.hash)) return { ok: false, why: 'unknown' };
+    if (!secretMatches(known, parsed.secret)) return { ok: false, why: 'unknown' };
     if (known.expiresAtMs !== undefined && nowMs >= known.expiresAtMs) {
       return { ok: false, why: 'expired', expiredAt: new Date(known.expiresAtMs).toISOString() };
     }

@@ -274,6 +274,15 @@ describe('client tokens (--auth-file; n2 with --metrics-access admin)', () => {
     await waitFor(async () => (await send('GET', `${n1.url}/cluster`, { authorization: `Bearer ${fresh}` })).status === 200, { timeoutMs: reloadDeadlineMs, what: 'the file read again' });
   });
 
+  test('SIGHUP rereads the auth file at once', async () => {
+    const loaded = () => n1.logs().split('\n').filter((line) => line.includes('"auth file loaded"')).length;
+    const before = loaded();
+    n1.kill('SIGHUP');
+    await waitFor(() => loaded() > before, { timeoutMs: reloadDeadlineMs, what: 'the file reread after SIGHUP' });
+    assert.ok(n1.running(), 'SIGHUP does not stop the node');
+    assert.equal((await send('GET', `${n1.url}/cluster`, authHeader('admin'))).status, 200);
+  });
+
   test('token list shows ids, roles, prefixes and dates, never hashes or salts; usage errors exit 2', async () => {
     const list = await cli(['token', 'list', '--auth-file', authFile, '--json']);
     assert.equal(list.code, 0, list.stderr);

@@ -47,6 +47,17 @@ describe('tokens', () => {
     assert.deepEqual(table.verify(wrong, nowMs + 5000), { ok: false, why: 'unknown' }, 'a wrong secret learns nothing about expiry');
   });
 
+  it('both paths refuse a wrong secret: the HMAC before the token was first verified, the remembered secret after', () => {
+    const { token, entry } = createToken({ role: 'read' }, nowMs);
+    const table = new TokenTable(fileOf(entry));
+    const wrong = token.slice(0, -1) + (token.at(-1) === 'A' ? 'B' : 'A');
+    assert.equal(table.verify(wrong, nowMs).ok, false, 'HMAC path');
+    assert.equal(table.verify(token, nowMs).ok, true);
+    assert.equal(table.verify(wrong, nowMs).ok, false, 'remembered-secret path');
+    assert.equal(table.verify(token, nowMs).ok, true);
+    assert.equal(new TokenTable(fileOf(entry)).verify(wrong, nowMs).ok, false, 'a reloaded table starts from the HMAC again');
+  });
+
   it('the digests compared are always 32 bytes (timingSafeEqual never sees unequal lengths)', () => {
     for (const secret of [Buffer.alloc(0), Buffer.alloc(32, 1), Buffer.alloc(1000, 2)]) assert.equal(hashSecret(Buffer.alloc(16), secret).length, 32);
   });
