@@ -68,8 +68,11 @@ function refusal(rule: AuthRule, grant: Grant, request: FastifyRequest): string 
       const prefix = attempt(() => prefixFromUrl(request.url));
       return prefix === undefined || coversKey(grant, prefix) ? undefined : `${outsidePrefix(grant)} List with prefix=${encodeURIComponent(grant.prefix!)} (or longer).`;
     }
+    case 'batch':
+      // Batches are a write token's (the issue's roles); each op's key is checked by the route (batchRefusal).
+      return hasRole(grant, 'write') ? undefined : `A ${grant.role} token cannot send batches: they need a write token.`;
     default:
-      return undefined; // any, batch (its ops are checked by the route: authorizeOps)
+      return undefined; // any
   }
 }
 

@@ -11,7 +11,7 @@ import type { Role } from '../auth/token-file.js';
  * - any: any valid token (an unmatched route then gets its 404; `/kv/` its invalid_key);
  * - key-read / key-write: a token of that role or above whose prefix the key starts with;
  * - listing: read or above, the listing's `prefix` starting with the token's prefix;
- * - batch: read or above here; each op is checked by the batch route (authorizeOps);
+ * - batch: write or above; then each op (role and key) is checked by the batch route (batchRefusal);
  * - admin: an admin token.
  */
 export type AuthRule = 'open' | 'internal' | 'metrics' | 'any' | 'key-read' | 'key-write' | 'listing' | 'batch' | 'admin';
