@@ -5,7 +5,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import { ruleOf } from '../../src/api/auth-rules.js';
+import { AuthStore } from '../../src/auth/auth-store.js';
+import { ConfigError } from '../../src/node/config.js';
 import { AuthFileError, parseAuthFile, readAuthFile, writeAuthFile, type AuthFile } from '../../src/auth/token-file.js';
 import { createToken, hashSecret, parseDurationSeconds, parseToken, TokenTable } from '../../src/auth/tokens.js';
 import { appRoutes } from '../kit/app-routes.js';
@@ -115,6 +118,32 @@ describe('the auth file', () => {
       writeFileSync(path, ' '.repeat(8 * 1024 * 1024 + 1));
       assert.throws(() => readAuthFile(path), /over/);
       assert.equal(readFileSync(path).length, 8 * 1024 * 1024 + 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('AuthStore (the node\'s view of its file)', () => {
+  it('a bad file at start is a ConfigError; a bad file on reload is refused and the last good tokens stay', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvorum-authstore-'));
+    const log = pino({ level: 'silent' });
+    try {
+      const path = join(dir, 'auth.json');
+      writeFileSync(path, '{"version": 1, "tokens": "none"}');
+      assert.throws(() => AuthStore.open(path, log), (err) => err instanceof ConfigError && /at tokens/.test(err.message));
+      assert.throws(() => AuthStore.open(join(dir, 'missing.json'), log), ConfigError);
+      const first = createToken({ role: 'read' }, nowMs);
+      writeAuthFile(path, fileOf(first.entry));
+      const store = AuthStore.open(path, log);
+      assert.equal(store.tokens.verify(first.token, nowMs).ok, true);
+      writeFileSync(path, 'garbage');
+      assert.equal(store.reload(), false);
+      assert.equal(store.tokens.verify(first.token, nowMs).ok, true, 'the last good tokens stay in force');
+      const second = createToken({ role: 'write' }, nowMs);
+      writeAuthFile(path, fileOf(second.entry));
+      assert.equal(store.reload(), true);
+      assert.deepEqual([store.tokens.verify(first.token, nowMs).ok, store.tokens.verify(second.token, nowMs).ok], [false, true]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
