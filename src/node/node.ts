@@ -70,6 +70,8 @@ function openAuth(config: NodeConfig, log: FastifyBaseLogger): AuthStore | undef
     return undefined;
   }
   const auth = AuthStore.open(config.authFile, log);
+  // Watched from the read on: a change made while the node starts is not missed.
+  auth.watch();
   log.info({ authFile: config.authFile, tokens: auth.tokens.size, metricsAccess: config.metricsAccess }, 'client tokens loaded');
   return auth;
 }
@@ -118,7 +120,6 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   } else {
     removed = removedLater.then(() => handOff(core, log));
     await app.listen({ host: config.host, port: config.port });
-    auth?.watch();
     state.ready = true;
     const ring = core.membership.state();
     log.info({ url, dataDir: config.dataDir, members: ring.members.map((m) => `${m.id}:${m.status}`), n: ring.n, partitions: ring.partitions }, 'node ready');
