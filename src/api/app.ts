@@ -13,6 +13,7 @@ import {
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
+import { installAuth, type AuthOptions } from './auth-hook.js';
 import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
 import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-routes.js';
@@ -33,6 +34,8 @@ export type AppOptions = ClientRoutesOptions &
     readonly tls?: TlsIdentity;
     /** Overload protection and HTTP timeouts; absent: no shedding, default timeouts. */
     readonly server?: ServerLimits;
+    /** Client tokens (--auth-file) and who may read /metrics; absent: every client and admin route open. */
+    readonly auth?: AuthOptions;
   };
 
 /** Overload protection and the HTTP server's timeouts (docs/api.md, Overload); absent: no shedding, default timeouts. */
@@ -140,6 +143,8 @@ function addHooks(app: FastifyInstance, opts: AppOptions, guard: OverloadGuard |
     if (guard && !guard.admit(request, reply)) return;
     done();
   });
+  // After the checks above (a stopping node answers shutting_down to anyone), before every route.
+  installAuth(app, opts.auth ?? { tokens: undefined, metricsAccess: 'open' });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader(nodeHeader)) reply.header(nodeHeader, opts.self);
     // While stopping, let no keep-alive connection outlive its last response: close would wait for it.

@@ -11,6 +11,7 @@ import { errorCatalog, type ErrorCode } from '../core/errors.js';
 import { batchBytesMax, batchKeysConcurrency } from '../core/limits.js';
 import { batchSchema } from './client-schemas.js';
 import { planBatch, type BatchRules, type PlannedOp } from './batch-ops.js';
+import { batchRefusal, refuse } from './auth-hook.js';
 import { errorHandler, sendError } from './errors.js';
 
 export type BatchRoutesOptions = BatchRules;
@@ -52,6 +53,9 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRoutesOptions
 
   app.post<{ Body: Buffer | undefined }>('/batch', { schema: batchSchema }, async (request, reply) => {
     const ops = planBatch(request.body, opts, Date.now());
+    // With --auth-file: every op is allowed to the token, or none runs (its ops skip the per-request check).
+    const refused = batchRefusal(request.grant, ops);
+    if (refused !== undefined) return refuse(reply, 403, refused);
     const results = await runInKeyOrder(ops, (op) => runOp(app, op));
     return reply.type('application/json; charset=utf-8').send(Readable.from(serialise(results)));
   });

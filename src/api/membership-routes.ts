@@ -68,16 +68,16 @@ export async function membershipRoutes(app: FastifyInstance, opts: MembershipRou
     return { ...answer(reply, outcome), partitionsCancelled: movingPartitions(outcome.before).filter((p) => !still.has(p)) };
   });
 
-  app.get('/admin/plan', { schema: planSchema }, async () => {
+  app.get('/admin/plan', { schema: planSchema }, async (request) => {
     const ring = opts.membership.state();
     const plan = planOf(ring, { allowEmpty: true });
-    const keys = await keysPerPartition(ring, opts);
+    const keys = await keysPerPartition(ring, opts, request.headers.authorization);
     const transfers = plan.report.transfers.map((t) => ({ ...t, keys: keys.get(t.partition) ?? null }));
     const keysMoving = transfers.reduce((sum, t) => sum + (t.keys ?? 0), 0);
     return { ringVersion: ringVersionOf(ring), claimant: ring.claimant, ...plan.report, transfers, keysMoving };
   });
 
-  app.get('/admin/transfers', { schema: transfersSchema }, async () => transfersView(opts));
+  app.get('/admin/transfers', { schema: transfersSchema }, async (request) => transfersView(opts, request.headers.authorization));
   app.get('/admin/transfers/local', { schema: localTransfersSchema }, async () => ({
     node: opts.self,
     limits: opts.transfers.currentLimits(),
@@ -120,14 +120,18 @@ function etaSecondsOf(t: { state: string; keys: number; keysPerSecond: number },
   return Math.ceil(Math.max(0, keysTotal - t.keys) / t.keysPerSecond);
 }
 
-/** GETs a JSON route of every member that is still in the cluster (best effort, bounded by a timeout). */
-async function fromMembers<T>(ring: RingState, path: string, tls: TlsIdentity | undefined): Promise<Map<NodeId, T>> {
+/**
+ * GETs a JSON route of every member that is still in the cluster (best effort, bounded by a timeout),
+ * with the caller's Authorization (an admin token, when the members run with --auth-file).
+ */
+async function fromMembers<T>(ring: RingState, path: string, tls: TlsIdentity | undefined, authorization: string | undefined): Promise<Map<NodeId, T>> {
   const members = ring.members.filter((m) => m.status !== 'removed' && !m.url.startsWith('inprocess:'));
   const answers = await Promise.all(
     members.map(async (m): Promise<[NodeId, T] | undefined> => {
       try {
         const dispatcher = tls && m.url.startsWith('https:') ? tls.agent() : undefined;
-        const res = await httpRequest(`${m.url}${path}`, { dispatcher, headersTimeout: backgroundRpcTimeoutMs, bodyTimeout: backgroundRpcTimeoutMs });
+        const headers = authorization === undefined ? {} : { authorization };
+        const res = await httpRequest(`${m.url}${path}`, { dispatcher, headers, headersTimeout: backgroundRpcTimeoutMs, bodyTimeout: backgroundRpcTimeoutMs });
         return res.statusCode === 200 ? [m.id, (await res.body.json()) as T] : (await res.body.dump(), undefined);
       } catch {
         return undefined;
@@ -138,8 +142,8 @@ async function fromMembers<T>(ring: RingState, path: string, tls: TlsIdentity | 
 }
 
 /** Keys per partition, the largest count any replica reports. */
-async function keysPerPartition(ring: RingState, opts: MembershipRoutesOptions): Promise<Map<number, number>> {
-  const answers = await fromMembers<{ keys: Record<string, number> }>(ring, '/admin/partition-keys', opts.tls);
+async function keysPerPartition(ring: RingState, opts: MembershipRoutesOptions, authorization: string | undefined): Promise<Map<number, number>> {
+  const answers = await fromMembers<{ keys: Record<string, number> }>(ring, '/admin/partition-keys', opts.tls, authorization);
   const keys = new Map<number, number>();
   for (const { keys: counts } of answers.values()) for (const [p, count] of Object.entries(counts)) keys.set(Number(p), Math.max(keys.get(Number(p)) ?? 0, count));
   for (let p = 0; p < ring.partitions; p++) if (!keys.has(p) && opts.keysIn(p) !== undefined) keys.set(p, opts.keysIn(p)!);
@@ -152,9 +156,12 @@ type LocalTransfers = { transfers: TransferView[] };
  * Every moving partition with each receiver's progress, gathered from the receivers; `keysTotal`
  * is the partition's key count (as in the plan), `etaSeconds` the time left at the rate so far.
  */
-async function transfersView(opts: MembershipRoutesOptions) {
+async function transfersView(opts: MembershipRoutesOptions, authorization: string | undefined) {
   const ring = opts.membership.state();
-  const [reports, keyCounts] = await Promise.all([fromMembers<LocalTransfers>(ring, '/admin/transfers/local', opts.tls), keysPerPartition(ring, opts)]);
+  const [reports, keyCounts] = await Promise.all([
+    fromMembers<LocalTransfers>(ring, '/admin/transfers/local', opts.tls, authorization),
+    keysPerPartition(ring, opts, authorization),
+  ]);
   const transfers = movingPartitions(ring).flatMap((p) =>
     ring.target[p]!.filter((id) => !ring.replicas[p]!.includes(id)).map((to) => {
       const progress = reports.get(to)?.transfers.find((t) => t.partition === p);

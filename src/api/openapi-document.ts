@@ -1,6 +1,7 @@
 // The OpenAPI document without a running node, for `npm run openapi` (scripts/openapi.mjs): the
 // app of buildApp with inert parts. Building it registers every route and never calls a handler,
 // so none of these parts is used; one that is throws, naming itself.
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp, type AppOptions } from './app.js';
 import { documentText } from './openapi.js';
@@ -10,8 +11,8 @@ function inert<T>(name: string): T {
   return new Proxy({}, { get: (_target, property) => { throw new Error(`openapi-document: ${name}.${String(property)} used while only building the document`); } }) as T;
 }
 
-/** The text of the document GET /openapi.json serves, built from the code alone. */
-export async function openApiDocumentText(): Promise<string> {
+/** buildApp's app with inert parts: every route registered (at ready()), none runnable. Also what tests list the routes of. */
+export function buildInertApp(): FastifyInstance {
   const options: AppOptions = {
     logger: pino({ level: 'silent' }),
     stopping: () => false,
@@ -34,7 +35,12 @@ export async function openApiDocumentText(): Promise<string> {
     rpc: inert('rpc'),
     secret: undefined,
   };
-  const app = buildApp(options);
+  return buildApp(options);
+}
+
+/** The text of the document GET /openapi.json serves, built from the code alone. */
+export async function openApiDocumentText(): Promise<string> {
+  const app = buildInertApp();
   try {
     await app.ready();
     return documentText(app);

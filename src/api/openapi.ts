@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
-import { keyParams, nodeHeaderDoc, sharedSchemas, tagDocs } from './openapi-schemas.js';
+import { ruleOf } from './auth-rules.js';
+import { errorResponses, keyParams, nodeHeaderDoc, sharedSchemas, tagDocs } from './openapi-schemas.js';
 
 export const openApiPath = '/openapi.json';
 export const docsPath = '/docs';
@@ -30,7 +31,21 @@ const apiDescription = [
   'The reference, with what this document cannot say (causal contexts, siblings, quorums), is docs/api.md. Every answer carries `X-Kvorum-Node`.',
   'Every error is the `Error` body; besides the statuses listed per route, any request can get `408 request_timeout`,',
   '`417 expectation_failed` or `431 headers_too_large` when its HTTP is malformed. Node-to-node RPC (`/internal/...`) is not described here.',
+  '',
+  'A node started with `--auth-file` takes a client token on every route but `/health` (and `/metrics` unless `--metrics-access admin`):',
+  '`Authorization: Bearer TOKEN`; `401 unauthorized` without a valid one, `403 forbidden` when its role or key prefix does not allow the request',
+  '(docs/api.md, "Authentication and roles"). A node without `--auth-file` takes none.',
 ].join('\n');
+
+/** The scheme of client tokens, and a requirement any route but the open ones has: a token, or none when the node has no --auth-file. */
+const bearerScheme = 'bearerToken';
+const tokenOptional: Record<string, string[]>[] = [{ [bearerScheme]: [] }, {}];
+
+/** 401 and 403 (a route that may need a token answers them): taken from the catalog's entries. */
+const authResponses = (() => {
+  const all = errorResponses(['unauthorized', 'forbidden']);
+  return { 401: all[401]!, 403: all[403]! };
+})();
 
 /** A copy of `value` with every object's keys sorted: the document's text does not depend on the order routes were registered in. */
 export function sortKeys(value: unknown): unknown {
@@ -41,7 +56,7 @@ export function sortKeys(value: unknown): unknown {
   return sorted;
 }
 
-type DocSchema = FastifySchema & { hide?: boolean; docBody?: unknown; body?: unknown; docHeaders?: unknown; headers?: unknown };
+type DocSchema = FastifySchema & { hide?: boolean; docBody?: unknown; body?: unknown; docHeaders?: unknown; headers?: unknown; security?: unknown };
 
 /**
  * A route as the document shows it: internal routes hidden, wildcard key routes named `{key}`,
@@ -58,6 +73,8 @@ export function documentedRoute({ schema, url }: { schema?: FastifySchema; url: 
     doc.headers = doc.docHeaders;
     delete doc.docHeaders;
   }
+  if (ruleOf('GET', url) === 'open') doc.security = [];
+  else if (doc.response !== undefined) doc.response = { ...authResponses, ...(doc.response as object) };
   if (doc.response !== undefined) doc.response = withNodeHeader(doc.response as Record<string, DocResponse>);
   if (url.endsWith('/kv/*')) return { schema: { ...doc, params: keyParams }, url: url.replace(/\*$/, '{key}') };
   return { schema: doc, url };
@@ -87,8 +104,13 @@ export function registerOpenApi(app: FastifyInstance): void {
       },
       // Relative: the node serving the document (any node of the cluster answers every route).
       servers: [{ url: '/', description: 'The node serving this document: any node of the cluster takes every route.' }],
-      // Client, admin and membership routes take no credential (only internal RPC does, and it is not described).
-      security: [],
+      // A client token when the node runs with --auth-file (documented per route: /health takes none).
+      security: tokenOptional,
+      components: {
+        securitySchemes: {
+          [bearerScheme]: { type: 'http', scheme: 'bearer', description: 'A client token of `kvorum token create` (`kvt_...`), when the node runs with --auth-file.' },
+        },
+      },
       tags: tagDocs,
     },
     // Shared schemas keep their $id as their name under components/schemas (`Error`).

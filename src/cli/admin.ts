@@ -3,16 +3,20 @@
 import { parseArgs } from 'node:util';
 import { statusRequestTimeoutMs } from '../core/limits.js';
 import { ConfigError } from '../node/config.js';
+import { tokenFrom } from './data.js';
 
 const commitWaitMsDefault = 3_600_000;
 const pollIntervalMs = 1000;
 
 type Json = Record<string, unknown>;
 
+/** An admin token for nodes with --auth-file (--token, or env KVORUM_TOKEN), sent with every call. */
+let authorization: Record<string, string> = {};
+
 async function call(url: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: Json): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${url.replace(/\/+$/, '')}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? { ...authorization } : { ...authorization, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(statusRequestTimeoutMs * 4),
   });
@@ -110,8 +114,11 @@ export async function admin(args: string[]): Promise<number> {
       'wait-ms': { type: 'string', default: String(commitWaitMsDefault) },
       concurrency: { type: 'string' },
       'bytes-per-second': { type: 'string' },
+      token: { type: 'string' },
     },
   });
+  const token = tokenFrom(values.token);
+  authorization = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const [sub, ...rest] = positionals;
   const url = values.url;
   const need = (count: number, usage: string) => {
@@ -145,7 +152,7 @@ export async function admin(args: string[]): Promise<number> {
       return report(await call(url, 'PUT', '/admin/transfer-limits', body), (j) => `${String(j['node'])}: ${JSON.stringify(j['limits'])}`);
     }
     default:
-      throw new ConfigError('usage: kvorum admin join|leave|replace|remove|plan|commit [--wait]|clear|transfers|cancel [PARTITION]|limits [--url URL]');
+      throw new ConfigError('usage: kvorum admin join|leave|replace|remove|plan|commit [--wait]|clear|transfers|cancel [PARTITION]|limits [--url URL] [--token T]');
   }
 }
 

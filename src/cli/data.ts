@@ -27,15 +27,16 @@ const options = {
   prefix: { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean', default: false },
+  token: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>>['values'];
 
 const usageOf: Record<DataCommand, string> = {
-  get: 'kvorum get KEY [--url URL]... [--json]',
-  put: 'kvorum put KEY [VALUE] [--url URL]... [--content-type T] [--ttl SECONDS] [--context C] [--json]',
-  del: 'kvorum del KEY [--url URL]... [--context C] [--json]',
-  ls: 'kvorum ls [--prefix P] [--limit L] [--url URL]... [--json]',
+  get: 'kvorum get KEY [--url URL]... [--token T] [--json]',
+  put: 'kvorum put KEY [VALUE] [--url URL]... [--token T] [--content-type T] [--ttl SECONDS] [--context C] [--json]',
+  del: 'kvorum del KEY [--url URL]... [--token T] [--context C] [--json]',
+  ls: 'kvorum ls [--prefix P] [--limit L] [--url URL]... [--token T] [--json]',
 };
 
 const write = (stream: NodeJS.WriteStream, data: string | Buffer) => new Promise<void>((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
@@ -46,10 +47,16 @@ function positiveInteger(raw: string | undefined, flag: string): number | undefi
   return Number(raw);
 }
 
+/** The client token: --token, else env KVORUM_TOKEN (better: argv is visible to anyone running ps), else none. */
+export function tokenFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = flag ?? env['KVORUM_TOKEN'];
+  return token === undefined || token === '' ? undefined : token;
+}
+
 function clientFor(values: Values): KvorumClient {
   const nodes = (values.url ?? [urlDefault]).flatMap((u) => u.split(',')).map((u) => u.trim()).filter((u) => u !== '');
   try {
-    return new KvorumClient({ nodes });
+    return new KvorumClient({ nodes, token: tokenFrom(values.token) });
   } catch (err) {
     throw new ConfigError(`--url: ${(err as Error).message}`);
   }

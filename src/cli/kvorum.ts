@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `kvorum` command: start | cluster | status | admin | get | put | del | ls (docs/api.md section 1).
+// The `kvorum` command: start | cluster | status | admin | token | get | put | del | ls (docs/api.md section 1).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig } from '../node/config.js';
 import { clusterNodesMax, portMax, portMin, startFlagOptions } from '../node/knobs.js';
@@ -7,8 +7,9 @@ import { createLogger } from '../node/logger.js';
 import { startNode } from '../node/node.js';
 import { admin } from './admin.js';
 import { runCluster } from './cluster.js';
-import { dataCommand, type DataCommand } from './data.js';
+import { dataCommand, tokenFrom, type DataCommand } from './data.js';
 import { printStatus } from './status.js';
+import { token } from './token.js';
 import { usage as usageText } from './usage.js';
 
 const usage = usageText();
@@ -74,8 +75,8 @@ async function cluster(args: string[]): Promise<number> {
 }
 
 async function status(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { url: { type: 'string', default: 'http://127.0.0.1:7001' } } });
-  return printStatus(values.url);
+  const { values } = parseArgs({ args, options: { url: { type: 'string', default: 'http://127.0.0.1:7001' }, token: { type: 'string' } } });
+  return printStatus(values.url, tokenFrom(values.token));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -90,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
         return await status(rest);
       case 'admin':
         return await admin(rest);
+      case 'token':
+        return token(rest);
       case 'get':
       case 'put':
       case 'del':

@@ -4,16 +4,21 @@
 import type { ClusterView } from '../api/views.js';
 import { statusRequestTimeoutMs } from '../core/limits.js';
 
-async function fetchCluster(url: string): Promise<ClusterView> {
-  const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { signal: AbortSignal.timeout(statusRequestTimeoutMs) });
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+async function fetchCluster(url: string, token: string | undefined): Promise<ClusterView> {
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { headers, signal: AbortSignal.timeout(statusRequestTimeoutMs) });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: unknown };
+    throw new Error(`HTTP ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`);
+  }
   return (await res.json()) as ClusterView;
 }
 
-export async function printStatus(url: string): Promise<number> {
+/** `token`: an admin token, for nodes with --auth-file. */
+export async function printStatus(url: string, token?: string): Promise<number> {
   let view: ClusterView;
   try {
-    view = await fetchCluster(url);
+    view = await fetchCluster(url, token);
   } catch (err) {
     console.error(`kvorum status: cannot read ${url}/cluster: ${(err as Error).message}`);
     return 1;
@@ -29,7 +34,7 @@ export async function printStatus(url: string): Promise<number> {
   }
   // Hints for a member are held by the other nodes: ask each of them.
   const hints = new Map<string, number>();
-  const views = await Promise.all(view.members.map((m) => (m.url ? fetchCluster(m.url).catch(() => undefined) : undefined)));
+  const views = await Promise.all(view.members.map((m) => (m.url ? fetchCluster(m.url, token).catch(() => undefined) : undefined)));
   const unreachable = view.members.filter((_, i) => views[i] === undefined).map((m) => m.id);
   for (const v of views) for (const m of v?.members ?? []) hints.set(m.id, (hints.get(m.id) ?? 0) + m.hintsPending);
 

@@ -1,6 +1,7 @@
 // The `kvorum` usage text; the `kvorum start` part is generated from the knob table.
 import { defaultText, knobs, type Knob } from '../node/knobs.js';
 import { dataUsage, urlDefault } from './data.js';
+import { tokenUsage } from './token.js';
 
 const flagColumn = 34;
 
@@ -28,12 +29,14 @@ export function usage(): string {
   return `usage:
   kvorum start --id ID [flags below]
   kvorum cluster [--nodes K] [--base-port P] [--data-dir D] [--host H] [-- extra start flags]
-  kvorum status --url URL
+  kvorum status --url URL [--token T]
+${tokenUsage.map((u) => `  ${u}`).join('\n')}
 ${dataUsage()}
 
   start    run one node in the foreground (SIGINT/SIGTERM stop it cleanly)
   cluster  run K local nodes as child processes on ports P..P+K-1 (default 3 nodes, 7001, ./data)
   status   print the cluster as the node at URL sees it
+  token    create a client token (printed once; the auth file keeps its hash), revoke one, list them
   get      print KEY's value (raw bytes on stdout; content type and context on stderr), or its siblings
   put      write VALUE (or stdin when no VALUE is given) to KEY; prints the new context on stderr
   del      delete KEY; prints the context of the delete on stderr
@@ -41,6 +44,8 @@ ${dataUsage()}
   data commands: --url may be repeated or comma-separated (default ${urlDefault}; the client fails
   over to the next URL), --json prints one JSON object on stdout instead; exit 0 done,
   1 not found, 2 usage error, 3 an error answer or no node reachable
+  a client token (nodes with --auth-file): env KVORUM_TOKEN (preferred: argv is visible in ps)
+  or --token T, for the data commands, status and admin
 
 ${startUsage()}`;
 }

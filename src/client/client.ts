@@ -55,7 +55,7 @@ export class KvorumClient {
   private readonly nodes: NodeList;
 
   constructor(opts: ClientOptions) {
-    this.nodes = new NodeList(opts.nodes, opts.timeoutMs ?? attemptTimeoutMsDefault);
+    this.nodes = new NodeList(opts.nodes, opts.timeoutMs ?? attemptTimeoutMsDefault, opts.token);
   }
 
   /** The node requests go to first: the first of the list until a failover moves on. */

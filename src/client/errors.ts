@@ -60,6 +60,16 @@ export class TooManySiblingsError extends KvorumError {
   override name = 'TooManySiblingsError';
 }
 
+/** 401 unauthorized: no token was sent, or it is malformed, unknown, revoked or expired (the message says which). */
+export class UnauthorizedError extends KvorumError {
+  override name = 'UnauthorizedError';
+}
+
+/** 403 forbidden: the token is valid but its role or key prefix does not allow the request; nothing was done. */
+export class ForbiddenError extends KvorumError {
+  override name = 'ForbiddenError';
+}
+
 /** One node's failure, as recorded by UnreachableError. */
 export interface NodeFailure {
   readonly node: string;
@@ -83,6 +93,8 @@ const subclasses: Partial<Record<KvorumErrorCode, typeof KvorumError>> = {
   precondition_failed: PreconditionFailedError,
   quorum_unavailable: QuorumUnavailableError,
   too_many_siblings: TooManySiblingsError,
+  unauthorized: UnauthorizedError,
+  forbidden: ForbiddenError,
 };
 
 /** The error a server's JSON error body (or a body that is not one) stands for. */

@@ -3,7 +3,8 @@
 // fetch, failing over between nodes. See the README, "Using the TypeScript client".
 export { KvorumClient } from './client.js';
 export {
-  KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnreachableError, errorFromAnswer,
+  ForbiddenError, KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnauthorizedError, UnreachableError,
+  errorFromAnswer,
 } from './errors.js';
 export type { ClientErrorCode, KvorumErrorCode, NodeFailure, ServerErrorCode } from './errors.js';
 export { UnresolvedSiblingsError } from './update.js';

@@ -399,7 +399,7 @@ export interface components {
              * @description The catalog code.
              * @enum {string}
              */
-            error: "invalid_key" | "invalid_quorum" | "invalid_context" | "invalid_timeout" | "value_too_large" | "quorum_unavailable" | "not_found" | "invalid_ttl" | "invalid_limit" | "invalid_cursor" | "invalid_precondition" | "invalid_batch" | "precondition_failed" | "too_many_siblings" | "invalid_content_type" | "bad_request" | "request_timeout" | "expectation_failed" | "headers_too_large" | "unauthorized" | "shutting_down" | "overloaded" | "membership_refused" | "claimant_unreachable" | "not_replica" | "internal_error";
+            error: "invalid_key" | "invalid_quorum" | "invalid_context" | "invalid_timeout" | "value_too_large" | "quorum_unavailable" | "not_found" | "invalid_ttl" | "invalid_limit" | "invalid_cursor" | "invalid_precondition" | "invalid_batch" | "precondition_failed" | "too_many_siblings" | "invalid_content_type" | "bad_request" | "request_timeout" | "expectation_failed" | "headers_too_large" | "unauthorized" | "forbidden" | "shutting_down" | "peer_certificate_required" | "overloaded" | "membership_refused" | "claimant_unreachable" | "not_replica" | "internal_error";
             /** @description For people; may change between versions. */
             message: string;
         } & {
@@ -451,6 +451,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -536,6 +558,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -632,6 +676,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `membership_refused`: The membership change cannot be made as asked; nothing was changed. */
             409: {
                 headers: {
@@ -719,6 +785,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `membership_refused`: The membership change cannot be made as asked; nothing was changed. */
             409: {
                 headers: {
@@ -786,6 +874,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -875,6 +985,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `membership_refused`: The membership change cannot be made as asked; nothing was changed. */
             409: {
                 headers: {
@@ -950,6 +1082,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -1047,6 +1201,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `membership_refused`: The membership change cannot be made as asked; nothing was changed. */
             409: {
                 headers: {
@@ -1121,6 +1297,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -1205,6 +1403,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `internal_error`: The node failed unexpectedly; the request may or may not have been applied. */
             500: {
                 headers: {
@@ -1269,6 +1489,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -1357,6 +1599,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -1468,6 +1732,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `value_too_large`: The value is larger than valueBytesMax. */
             413: {
                 headers: {
@@ -1557,6 +1843,28 @@ export interface operations {
             };
             /** @description `bad_request`: The request is not well-formed HTTP for this route. */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -1712,6 +2020,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `internal_error`: The node failed unexpectedly; the request may or may not have been applied. */
             500: {
                 headers: {
@@ -1836,6 +2166,28 @@ export interface operations {
              *     `bad_request`: The request is not well-formed HTTP for this route.
              */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;
@@ -2007,6 +2359,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `too_many_siblings`: The key has too many siblings: read it, resolve them and write with the context read. */
             409: {
                 headers: {
@@ -2130,6 +2504,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `too_many_siblings`: The key has too many siblings: read it, resolve them and write with the context read. */
             409: {
                 headers: {
@@ -2213,6 +2609,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `internal_error`: The node failed unexpectedly; the request may or may not have been applied. */
             500: {
                 headers: {
@@ -2281,6 +2699,28 @@ export interface operations {
              *     `bad_request`: The request is not well-formed HTTP for this route.
              */
             400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;

@@ -10,7 +10,8 @@
 //   sent, or the attempt timed out. Reads change nothing, so asking another node is safe.
 // A write (PUT, DELETE, a batch with a put or delete) whose connection broke or timed out after it
 // was sent may have been applied: it is never sent again, and fails with OutcomeUnknownError. Any
-// other answer, errors included (503 quorum_unavailable too), is the request's answer. When every
+// other answer, errors included (503 quorum_unavailable too, 401 and 403: every node of a cluster
+// shares the auth file), is the request's answer. When every
 // node failed, UnreachableError lists why. An AbortSignal's abort ends the request at once with the
 // signal's reason, wherever it is, and is not a node failure.
 import { KvorumError, OutcomeUnknownError, UnreachableError, type NodeFailure } from './errors.js';
@@ -124,10 +125,16 @@ export class NodeList {
   private current = 0;
   readonly urls: readonly string[];
 
+  /** Headers of every request (the token's Authorization), or undefined. */
+  private readonly common: Readonly<Record<string, string>> | undefined;
+
   constructor(
     urls: readonly string[],
     private readonly timeoutMs: number,
+    token?: string,
   ) {
+    if (token !== undefined && (token === '' || /[\r\n]/.test(token))) throw new TypeError('token must be a non-empty string without line breaks.');
+    this.common = token === undefined ? undefined : { authorization: `Bearer ${token}` };
     if (urls.length === 0) throw new TypeError('KvorumClient needs at least one node URL.');
     this.urls = urls.map((u) => {
       const url = new URL(u); // throws on a malformed URL
@@ -174,7 +181,7 @@ export class NodeList {
     try {
       const res = await fetch(node + req.path, {
         method: req.method,
-        headers: req.headers,
+        headers: this.common === undefined ? req.headers : { ...req.headers, ...this.common },
         body: req.body,
         redirect: 'manual',
         signal: deadline.signal,

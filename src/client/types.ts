@@ -15,6 +15,11 @@ export interface ClientOptions {
    * plus 1000 ms when that is longer, so the client never gives up before the server answers.
    */
   readonly timeoutMs?: number;
+  /**
+   * A client token (`kvorum token create`), sent as `Authorization: Bearer TOKEN` on every request:
+   * needed when the nodes run with --auth-file. A 401 or 403 is never failed over to another node.
+   */
+  readonly token?: string;
 }
 
 interface Common {

@@ -17,13 +17,14 @@ export const errorCatalog = {
   invalid_batch: { status: 400, message: 'The batch is not a JSON object {"ops": [...]} of 1..100 well-formed operations.' },
   precondition_failed: { status: 412, message: 'The condition of the request does not hold; nothing was changed.' },
   too_many_siblings: { status: 409, message: 'The key has too many siblings: read it, resolve them and write with the context read.' },
-  // Beyond the client contract: malformed HTTP, internal RPC without the cluster credential, our own bugs.
+  // Beyond the client contract: malformed HTTP, missing or insufficient credentials, our own bugs.
   invalid_content_type: { status: 400, message: 'Content-Type must be sent once and be at most 1024 bytes.' },
   bad_request: { status: 400, message: 'The request is not well-formed HTTP for this route.' },
   request_timeout: { status: 408, message: 'The request was not received completely in time.' },
   expectation_failed: { status: 417, message: 'Only "Expect: 100-continue" is supported.' },
   headers_too_large: { status: 431, message: 'The request headers are larger than 80 KiB.' },
-  unauthorized: { status: 401, message: 'Internal RPC needs the cluster credential.' },
+  unauthorized: { status: 401, message: 'The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC.' },
+  forbidden: { status: 403, message: 'The token is valid but its role or key prefix does not allow this request; nothing was done.' },
   shutting_down: { status: 503, message: 'This node is shutting down; retry on another node.' },
   // TLS (issue 15): with --tls-peer-auth, internal RPC only over a connection with a certificate the CA signed.
   peer_certificate_required: { status: 403, message: 'Internal RPC needs a client certificate signed by the cluster CA.' },

@@ -237,3 +237,21 @@ export const httpRequestTimeoutMsDefault = 120_000;
 export const httpKeepAliveTimeoutMsDefault = 10_000;
 /** How often the server checks its connections against the header and request timeouts (Node's default is 30 s). */
 export const httpTimeoutCheckIntervalMs = 1000;
+// Client authentication (--auth-file, issue 15).
+/** Random bytes of a token's secret: 256 bits, so guessing one is out of reach and a fast hash is enough. */
+export const tokenSecretBytes = 32;
+/** Random bytes of a token's id (the part that finds its entry in the auth file). */
+export const tokenIdBytes = 8;
+/** Random bytes of the salt stored with each token's hash. */
+export const tokenSaltBytes = 16;
+/** An Authorization header longer than this is refused (401) before it is parsed: a real one is ~70 characters. */
+export const authorizationCharsMax = 256;
+/** How often a node checks its --auth-file for changes (a stat; an edit applies within about this long). */
+export const authFileCheckIntervalMs = 1000;
+/** `kvorum token create --expires-in` at most: ten years. */
+export const tokenExpiresInSecondsMax = 10 * 365 * 86_400;
+/** Tokens one auth file may hold, and the largest file read: it is read whole on every change. */
+export const authTokensMax = 10_000;
+export const authFileBytesMax = 8 * 1024 * 1024;
+/** A token's note (free text for people) at most. */
+export const tokenNoteCharsMax = 200;

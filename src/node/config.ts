@@ -34,6 +34,9 @@ export interface NodeConfig {
   readonly tls: TlsSettings | undefined;
   /** Overload protection and HTTP timeouts (issue 15). */
   readonly server: ServerLimits;
+  /** --auth-file: the client tokens; undefined: the client and admin API are open. */
+  readonly authFile: string | undefined;
+  readonly metricsAccess: 'open' | 'admin';
 }
 
 export class ConfigError extends Error {
@@ -275,5 +278,7 @@ export function loadNodeConfig(
       requestTimeoutMs: int('httpRequestTimeoutMs'),
       keepAliveTimeoutMs: int('httpKeepAliveTimeoutMs'),
     },
+    authFile: simple('authFile', merged['authFile']) as string | undefined,
+    metricsAccess: simple('metricsAccess', merged['metricsAccess']) as 'open' | 'admin',
   };
 }

@@ -135,6 +135,15 @@ export const knobs = [
     key: 'httpKeepAliveTimeoutMs', flag: 'http-keep-alive-timeout-ms', arg: 'MS', kind: 'integer', min: 100, max: 600_000, unit: 'ms',
     default: limits.httpKeepAliveTimeoutMsDefault, help: 'an idle keep-alive connection is closed after this long',
   },
+  // Client authentication (issue 15)
+  {
+    key: 'authFile', flag: 'auth-file', arg: 'FILE', kind: 'text', defaultText: 'none',
+    help: 'client tokens (kvorum token create): every client and admin request then needs one; reread when it changes',
+  },
+  {
+    key: 'metricsAccess', flag: 'metrics-access', arg: 'open|admin', kind: 'enum', values: ['open', 'admin'], default: 'open',
+    help: 'with --auth-file, whether /metrics is open to anyone or needs an admin token',
+  },
 ] as const satisfies readonly Knob[];
 
 export type KnobKey = (typeof knobs)[number]['key'];

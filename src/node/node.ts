@@ -1,6 +1,7 @@
 // One kvorum node: storage + transport + the core's services + HTTP server, started and stopped together.
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../api/app.js';
+import { AuthStore } from '../auth/auth-store.js';
 import { createMetrics, type NodeMetrics } from '../api/metrics.js';
 import { shutdownGraceMs } from '../core/limits.js';
 import { FailureLog } from '../core/failure-log.js';
@@ -25,7 +26,7 @@ export interface RunningNode {
   stop(): Promise<void>;
   /** Resolves when the node stopped itself: it was removed from the cluster (after leaving). */
   readonly removed: Promise<void>;
-  /** SIGHUP: reads again what can change without a restart (the TLS files); logs each part's outcome, never throws. */
+  /** SIGHUP: reads again what can change without a restart (the TLS files, --auth-file); logs each part's outcome, never throws. */
   reload(): void;
 }
 
@@ -66,7 +67,21 @@ async function handOff(core: NodeCore, log: FastifyBaseLogger): Promise<void> {
 
 const urlsOf = (ring: RingState): Map<NodeId, string> => new Map(ring.members.filter((m) => m.status !== 'removed').map((m) => [m.id, m.url]));
 
+/** The --auth-file's tokens (a bad file stops the start: ConfigError), or a warning that there are none. */
+function openAuth(config: NodeConfig, log: FastifyBaseLogger): AuthStore | undefined {
+  if (config.authFile === undefined) {
+    log.warn('no --auth-file: the client and admin API are open to anyone who can reach this port');
+    return undefined;
+  }
+  const auth = AuthStore.open(config.authFile, log);
+  // Watched from the read on: a change made while the node starts is not missed.
+  auth.watch();
+  log.info({ authFile: config.authFile, tokens: auth.tokens.size, metricsAccess: config.metricsAccess }, 'client tokens loaded');
+  return auth;
+}
+
 export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
+  const auth = openAuth(config, log);
   const storage = SqliteStorage.open({
     dir: config.dataDir,
     sync: config.sync,
@@ -97,7 +112,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
     settings: config.convergence,
   });
   const state = { ready: false, stopping: false };
-  const app = buildNodeApp(config, core, storage, metrics, log, state, tls);
+  const app = buildNodeApp(config, core, storage, metrics, log, state, tls, auth);
   const reloadable: Reloadable[] = tls ? [tlsReloadable(tls, app.server as unknown as HttpsServer)] : [];
   if (config.secret === undefined) log.warn('no --secret: internal RPC is open to anyone who can reach this port');
 
@@ -120,8 +135,12 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   return {
     url,
     removed,
-    reload: () => reloadAll(reloadable, log),
+    reload: () => {
+      reloadAll(reloadable, log);
+      auth?.reload(); // logs its own outcome; a refused file leaves the tokens in force
+    },
     async stop() {
+      auth?.stop();
       state.ready = false;
       state.stopping = true;
       core.stop();
@@ -170,6 +189,7 @@ function buildNodeApp(
   log: FastifyBaseLogger,
   state: { ready: boolean; stopping: boolean },
   tls: TlsIdentity | undefined,
+  auth: AuthStore | undefined,
 ) {
   return buildApp({
     logger: log,
@@ -194,5 +214,6 @@ function buildNodeApp(
     secret: config.secret,
     ...(tls ? { tls } : {}),
     server: config.server,
+    auth: { tokens: auth === undefined ? undefined : () => auth.tokens, metricsAccess: config.metricsAccess },
   });
 }

@@ -55,7 +55,7 @@ function headerFor(variant: Variant, tokens: FuzzTokens, prng: Prng): string | u
 }
 
 const pathOf = (shape: HttpShape): string => (typeof shape.target === 'string' ? shape.target : shape.target.toString('latin1')).split('?')[0]!;
-const openPaths = new Set(['/health', '/metrics']);
+const openPaths = new Set(['/health', '/metrics', '/openapi.json']);
 const readRoute = (shape: HttpShape) => (shape.method === 'GET' || shape.method === 'HEAD') && /^\/kv(\/|$)/.test(pathOf(shape));
 
 /** The expectation of a request that the token alone may refuse with `code`. */
