@@ -80,14 +80,18 @@ function openAuth(config: NodeConfig, log: FastifyBaseLogger): AuthStore | undef
   return auth;
 }
 
-export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
-  const auth = openAuth(config, log);
-  const storage = SqliteStorage.open({
+function openStorage(config: NodeConfig, log: FastifyBaseLogger): SqliteStorage {
+  return SqliteStorage.open({
     dir: config.dataDir,
     sync: config.sync,
     log: (message) => log.info(message),
     checkpoints: { onProblem: (message) => log.warn(message) },
   });
+}
+
+export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
+  const auth = openAuth(config, log);
+  const storage = openStorage(config, log);
   const tls = config.tls === undefined ? undefined : new TlsIdentity(config.tls);
   const url = `${tls ? 'https' : 'http'}://${config.host}:${config.port}`;
   const startRing = await initialRing(config, storage, url, log, tls).catch(async (err: unknown) => {
