@@ -2,7 +2,7 @@
 // healthy again; every canary reads back byte for byte with its Content-Type through every node.
 import { http } from '../kit/http.js';
 import type { TestCluster, TestNode } from '../kit/test-cluster.js';
-import { checkCanaries, type Canary } from './canaries.js';
+import { checkCanaries, type Canary, type Own } from './canaries.js';
 import { deathCause } from './crash-monitor.js';
 import type { Findings } from './findings.js';
 
@@ -24,23 +24,23 @@ function clusterFinding(findings: Findings, check: string, node: TestNode | unde
 
 const tail = (node: TestNode) => node.logs().split('\n').slice(-logLinesKept).join('\n');
 
-async function healthOf(node: TestNode): Promise<string | undefined> {
+async function healthOf(node: TestNode, own: Own): Promise<string | undefined> {
   try {
-    const res = await http('GET', `${node.url}/health`, { timeoutMs: healthTimeoutMs });
+    const res = await http('GET', `${node.url}/health`, { timeoutMs: healthTimeoutMs, ...(own.dispatcher ? { dispatcher: own.dispatcher } : {}) });
     return res.status === 200 ? undefined : `${res.status} ${res.text().slice(0, 200)}`;
   } catch (err) {
     return (err as Error).message;
   }
 }
 
-export async function finalChecks(cluster: TestCluster, canaries: readonly Canary[], findings: Findings, log: (line: string) => void): Promise<void> {
+export async function finalChecks(cluster: TestCluster, canaries: readonly Canary[], findings: Findings, log: (line: string) => void, own: Own = {}): Promise<void> {
   log('final checks: health, SIGTERM, restart, canaries');
   for (const node of cluster.nodes) {
     if (!node.running()) {
       clusterFinding(findings, 'down-at-end', node, `${node.id} is not running after the fuzzing`, 'see the node-crash finding', tail(node));
       continue;
     }
-    const bad = await healthOf(node);
+    const bad = await healthOf(node, own);
     if (bad) clusterFinding(findings, 'unhealthy-after-fuzz', node, `${node.id} /health after the fuzzing: ${bad.slice(0, 80)}`, bad, tail(node));
   }
 
@@ -72,11 +72,11 @@ export async function finalChecks(cluster: TestCluster, canaries: readonly Canar
   );
   const up = cluster.nodes.filter((n) => n.running());
   for (const node of up) {
-    const bad = await healthOf(node);
+    const bad = await healthOf(node, own);
     if (bad) clusterFinding(findings, 'unhealthy-after-restart', node, `${node.id} /health after the restart: ${bad.slice(0, 80)}`, bad, tail(node));
   }
   if (up.length !== cluster.nodes.length) return;
-  const problems = await checkCanaries(up, canaries);
+  const problems = await checkCanaries(up, canaries, own);
   for (const p of problems) clusterFinding(findings, 'canary-damaged', undefined, `canary damaged: ${p.replace(/canary-[0-9a-f]+ via n[0-9]+: /, '').slice(0, 100)}`, p);
   log(`final checks: ${canaries.length} canaries read through ${up.length} nodes, ${problems.length} problem(s)`);
 }

@@ -7,9 +7,11 @@ import { generateClientCase } from './gen-client.js';
 import { generateRawCase } from './gen-raw.js';
 import { generateRpcCase, type RpcGenConfig } from './gen-rpc.js';
 import { weighted } from './gen-util.js';
+import { withTokens, type FuzzTokens } from './gen-auth.js';
 import type { Family, FuzzCase } from './types.js';
 
-export type GeneratorConfig = RpcGenConfig;
+/** With `tokens`, the cluster runs with --auth-file and client and admin requests carry them. */
+export type GeneratorConfig = RpcGenConfig & { readonly tokens?: FuzzTokens };
 
 /** How often each family is drawn. */
 export const familyWeights: readonly (readonly [number, Family])[] = [
@@ -21,6 +23,11 @@ export const familyWeights: readonly (readonly [number, Family])[] = [
 
 export function generate(seed: number, worker: number, index: number, config: GeneratorConfig): FuzzCase {
   const prng = new Prng(seed).fork(`case/${worker}/${index}`);
+  const fuzzCase = generateFamily(prng, config);
+  return config.tokens ? withTokens(fuzzCase, prng.fork('auth'), config.tokens) : fuzzCase;
+}
+
+function generateFamily(prng: Prng, config: GeneratorConfig): FuzzCase {
   switch (weighted(prng, familyWeights)) {
     case 'client':
       return generateClientCase(prng, config);

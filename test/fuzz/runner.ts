@@ -10,6 +10,7 @@ import { Findings, Stats, type Finding } from './findings.js';
 import { generate, type GeneratorConfig } from './generator.js';
 import { Journal } from './journal.js';
 import { sendCase, type SendContext } from './send-case.js';
+import { ownRequestOptions, type FuzzSecurity } from './secure.js';
 import type { CaseId } from './types.js';
 
 export const fuzzSecret = 'fuzz-secret';
@@ -30,8 +31,9 @@ const maxRestarts = 20;
 export const fuzzNodeArgs = ['--tombstone-grace-ms', '2000', '--anti-entropy-interval-ms', '500'] as const;
 
 /** The fuzzed cluster; `nodeExecArgs` are Node's own flags for each node (the planted-bug test uses them). */
-export function startFuzzCluster(nodeExecArgs: readonly string[] = []): Promise<TestCluster> {
-  return startCluster({ nodes: fuzzNodes, secret: fuzzSecret, extraArgs: [...fuzzNodeArgs], nodeExecArgs });
+export function startFuzzCluster(nodeExecArgs: readonly string[] = [], security?: FuzzSecurity): Promise<TestCluster> {
+  const extraArgs = [...fuzzNodeArgs, ...(security?.args ?? [])];
+  return startCluster({ nodes: fuzzNodes, secret: fuzzSecret, extraArgs, nodeExecArgs, ...(security ? { https: { ca: security.ca } } : {}) });
 }
 
 export interface FuzzOptions {
@@ -45,6 +47,8 @@ export interface FuzzOptions {
   /** Send exactly these cases, one after the other, instead of fuzzing for a time. */
   readonly replay?: readonly { readonly worker: number; readonly index: number }[];
   readonly log?: (line: string) => void;
+  /** The cluster was started with these TLS files and tokens (startFuzzCluster). */
+  readonly security?: FuzzSecurity;
 }
 
 export interface FuzzReport {
@@ -62,13 +66,15 @@ export async function runFuzz(cluster: TestCluster, opts: FuzzOptions): Promise<
   const startedAt = opts.startedAt ?? Date.now();
   const log = opts.log ?? (() => undefined);
   const workers = opts.workers ?? workersDefault;
-  const config: GeneratorConfig = { nodes: cluster.nodes.length, valueBytesMax, secret: fuzzSecret };
+  const security = opts.security;
+  const config: GeneratorConfig = { nodes: cluster.nodes.length, valueBytesMax, secret: fuzzSecret, ...(security ? { tokens: security.tokens } : {}) };
+  const own = ownRequestOptions(security);
   const findings = new Findings();
   const stats = new Stats();
   const journal = new Journal();
 
   const canaries = makeCanaries(opts.seed);
-  await writeCanaries(cluster.nodes, canaries);
+  await writeCanaries(cluster.nodes, canaries, own);
   log(`${canaries.length} canaries written`);
 
   const monitor = new CrashMonitor(cluster.nodes, findings, journal, maxRestarts);
@@ -78,6 +84,7 @@ export async function runFuzz(cluster: TestCluster, opts: FuzzOptions): Promise<
     findings,
     stats,
     journal,
+    ...(security ? { tls: security.tls, authorization: security.authorization } : {}),
   };
   const fuzzEnd = Math.max(startedAt + opts.seconds * 1000 - finalReserveMs, Date.now() + fuzzPhaseMinMs);
   let stoppedEarly = false;
@@ -111,7 +118,7 @@ export async function runFuzz(cluster: TestCluster, opts: FuzzOptions): Promise<
     await monitor.stop(crashObservationMs);
   }
   log(`sent ${stats.totalCases()} cases (${stats.totalRequests()} requests)`);
-  await finalChecks(cluster, canaries, findings, log);
+  await finalChecks(cluster, canaries, findings, log, own);
   return {
     seed: opts.seed,
     elapsedMs: Date.now() - startedAt,
