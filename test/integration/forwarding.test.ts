@@ -6,6 +6,7 @@ import type { ClusterView } from '../../src/api/views.js';
 import { createRing, partitionOf } from '../../src/core/ring.js';
 import type { NodeId } from '../../src/core/types.js';
 import { http } from '../kit/http.js';
+import { waitAllUp } from '../helpers/convergence.js';
 import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 
 let cluster: TestCluster | undefined;
@@ -29,6 +30,8 @@ describe('forwarding (4 nodes, N=2)', () => {
 
   before(async () => {
     cluster = await startCluster({ nodes: 4, n: 2 });
+    // A member not yet seen up is skipped for a fallback: w=2 could then be met by a hint, not both primaries.
+    await waitAllUp(cluster);
     receiver = cluster.nodes[0]!;
     view = (await http('GET', `${receiver.url}/cluster`)).json<ClusterView>();
   });
