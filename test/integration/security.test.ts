@@ -4,23 +4,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeRpc, rpcContentType } from '../../src/transport/codec.js';
 import type { RpcRequest } from '../../src/core/rpc.js';
-import type { ActorId, VersionedObject } from '../../src/core/types.js';
 import { http, type HttpResponse } from '../kit/http.js';
 import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
+import { replicate } from '../helpers/evil-rpc.js';
 
 const secret = 's3cret';
 let cluster: TestCluster | undefined;
 const test = (name: string, fn: () => Promise<void>) => it(name, () => withLogs(() => cluster?.logs() ?? '', fn));
 
-function evilObject(): VersionedObject {
-  const actor = 'evil.1' as ActorId;
-  return {
-    context: { vv: [[actor, 1]], cloud: [] },
-    siblings: [{ dot: [actor, 1], value: { kind: 'value', data: Buffer.from('evil'), contentType: 'text/plain' } }],
-  };
-}
-
-const replicate = (key: string): Buffer => encodeRpc([{ type: 'replicate', key, object: evilObject() } satisfies RpcRequest]);
 
 function assertUnauthorized(res: HttpResponse, what: string): void {
   assert.equal(res.status, 401, `${what}: expected 401, got ${res.status}: ${res.text().slice(0, 200)}`);

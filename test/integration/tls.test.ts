@@ -8,9 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import type { RpcRequest } from '../../src/core/rpc.js';
-import type { ActorId, VersionedObject } from '../../src/core/types.js';
-import { encodeRpc, rpcContentType } from '../../src/transport/codec.js';
+import { rpcContentType } from '../../src/transport/codec.js';
 import { encodeFrame, frameKind } from '../../src/transport/frames.js';
 import { issueCert, makeCa, tlsArgs, type DevCa, type NodeCert } from '../kit/certs.js';
 import { Agent } from 'undici';
@@ -21,6 +19,7 @@ import { forgetTempDir, Proc, registerTempDir } from '../kit/proc.js';
 import { runNode } from '../kit/run-node.js';
 import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
 import { waitFor } from '../kit/wait.js';
+import { replicate } from '../helpers/evil-rpc.js';
 
 const secret = 'tls-s3cret';
 const root = mkdtempSync(join(tmpdir(), 'kvorum-tls-'));
@@ -103,15 +102,6 @@ function rawTls(port: number, request: Buffer, client: NodeCert | undefined): Pr
   });
 }
 
-function evilObject(): VersionedObject {
-  const actor = 'evil.1' as ActorId;
-  return {
-    context: { vv: [[actor, 1]], cloud: [] },
-    siblings: [{ dot: [actor, 1], value: { kind: 'value', data: Buffer.from('evil'), contentType: 'text/plain' } }],
-  };
-}
-
-const replicate = (key: string): Buffer => encodeRpc([{ type: 'replicate', key, object: evilObject() } satisfies RpcRequest]);
 
 function rpcPost(key: string): Buffer {
   const body = replicate(key);
