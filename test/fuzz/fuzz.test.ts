@@ -36,6 +36,7 @@ async function fuzzOnce(seconds: number, security: FuzzSecurity | undefined): Pr
     );
   } finally {
     await cluster.stop();
+    await security?.dispose();
   }
 }
 

@@ -3,16 +3,15 @@
 // create` makes them). The fuzzer then speaks TLS, presenting a certificate the CA signed (so its
 // internal RPC cases still reach the RPC code), and puts tokens on client and admin requests
 // (gen-auth.ts), an admin token on its own checks.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { writeAuthFile } from '../../src/auth/token-file.js';
 import { createToken } from '../../src/auth/tokens.js';
 import { issueCert, makeCa, tlsArgs } from '../kit/certs.js';
-import { registerTempDir } from '../kit/proc.js';
+import { forgetTempDir, registerTempDir } from '../kit/proc.js';
 import type { FuzzTokens } from './gen-auth.js';
 
 export interface FuzzSecurity {
@@ -26,6 +25,8 @@ export interface FuzzSecurity {
   readonly tokens: FuzzTokens;
   /** What the fuzzer's own requests carry. */
   readonly authorization: string;
+  /** Closes the dispatcher and removes the certificates and the auth file. */
+  dispose(): Promise<void>;
 }
 
 export function makeFuzzSecurity(): FuzzSecurity {
@@ -42,13 +43,19 @@ export function makeFuzzSecurity(): FuzzSecurity {
   writeAuthFile(authFile, { version: 1, tokens: [admin.entry, read.entry, expired.entry] });
   const caPem = readFileSync(ca.certFile);
   const client = { ca: caPem, cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) };
+  const dispatcher = new Agent({ connect: client });
   return {
     args: [...tlsArgs(cert, ca, true), '--auth-file', authFile],
     ca: caPem,
     tls: client,
-    dispatcher: new Agent({ connect: client }),
+    dispatcher,
     tokens: { admin: admin.token, read: read.token, revoked: revoked.token, expired: expired.token },
     authorization: `Bearer ${admin.token}`,
+    async dispose() {
+      await dispatcher.close();
+      rmSync(dir, { recursive: true, force: true });
+      forgetTempDir(dir);
+    },
   };
 }
 
