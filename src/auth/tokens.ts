@@ -54,7 +54,11 @@ export function createToken(spec: TokenSpec, nowMs: number): NewToken {
 export function parseToken(text: string): { id: string; secret: Buffer } | undefined {
   if (text.length > authorizationCharsMax) return undefined;
   const m = tokenPattern.exec(text);
-  return m ? { id: m[1]!, secret: Buffer.from(m[2]!, 'base64url') } : undefined;
+  if (!m) return undefined;
+  const secret = Buffer.from(m[2]!, 'base64url');
+  // The last of 43 characters carries 2 unused bits: only the canonical spelling is the token, so
+  // one token has one text (a flipped unused bit would otherwise decode to the same secret).
+  return secret.toString('base64url') === m[2] ? { id: m[1]!, secret } : undefined;
 }
 
 /** What a request's token is allowed, once verified. */

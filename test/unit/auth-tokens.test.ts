@@ -16,6 +16,12 @@ import { appRoutes } from '../kit/app-routes.js';
 const nowMs = Date.parse('2026-01-01T00:00:00Z');
 const fileOf = (...entries: AuthFile['tokens']): AuthFile => ({ version: 1, tokens: entries });
 
+/** The token with one character of its secret changed: a different secret, still a canonical spelling. */
+function oneSecretCharOff(token: string): string {
+  const i = token.length - 5;
+  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+}
+
 describe('tokens', () => {
   it('a new token is kvt_<id>_<secret>; the entry holds its salted HMAC, never the secret', () => {
     const { token, entry } = createToken({ role: 'write', prefix: 'a/' }, nowMs);
@@ -32,10 +38,13 @@ describe('tokens', () => {
     const { token, entry } = createToken({ role: 'read', prefix: 'p' }, nowMs);
     const table = new TokenTable(fileOf(entry));
     assert.deepEqual(table.verify(token, nowMs), { ok: true, grant: { id: entry.id, role: 'read', prefix: 'p' } });
-    const last = token.at(-1) === 'A' ? 'B' : 'A';
-    assert.deepEqual(table.verify(token.slice(0, -1) + last, nowMs), { ok: false, why: 'unknown' }, 'same length, one character off');
+    assert.deepEqual(table.verify(oneSecretCharOff(token), nowMs), { ok: false, why: 'unknown' }, 'same length, one character off');
     const other = createToken({ role: 'read' }, nowMs).token;
     assert.deepEqual(table.verify(other, nowMs), { ok: false, why: 'unknown' });
+    const last4 = 'AEIMQUYcgkosw048'.indexOf(token.at(-1)!); // the characters whose 2 unused bits are 0
+    assert.ok(last4 >= 0, 'a canonical token ends in a character with its unused bits 0');
+    const aliased = token.slice(0, -1) + String.fromCharCode(token.charCodeAt(token.length - 1) + 1);
+    assert.deepEqual(table.verify(aliased, nowMs), { ok: false, why: 'malformed' }, 'a non-canonical spelling of the same secret');
     for (const bad of ['', 'kvt_', token.slice(0, -1), `${token}A`, token.replace('kvt_', 'kvx_'), 'x'.repeat(70_000), token.toUpperCase()]) {
       assert.equal(table.verify(bad, nowMs).ok, false, JSON.stringify(bad.slice(0, 40)));
     }
@@ -46,14 +55,14 @@ describe('tokens', () => {
     const table = new TokenTable(fileOf(entry));
     assert.equal(table.verify(token, nowMs + 999).ok, true);
     assert.deepEqual(table.verify(token, nowMs + 1000), { ok: false, why: 'expired', expiredAt: '2026-01-01T00:00:01.000Z' });
-    const wrong = token.slice(0, -1) + (token.at(-1) === 'A' ? 'B' : 'A');
+    const wrong = oneSecretCharOff(token);
     assert.deepEqual(table.verify(wrong, nowMs + 5000), { ok: false, why: 'unknown' }, 'a wrong secret learns nothing about expiry');
   });
 
   it('both paths refuse a wrong secret: the HMAC before the token was first verified, the remembered secret after', () => {
     const { token, entry } = createToken({ role: 'read' }, nowMs);
     const table = new TokenTable(fileOf(entry));
-    const wrong = token.slice(0, -1) + (token.at(-1) === 'A' ? 'B' : 'A');
+    const wrong = oneSecretCharOff(token);
     assert.equal(table.verify(wrong, nowMs).ok, false, 'HMAC path');
     assert.equal(table.verify(token, nowMs).ok, true);
     assert.equal(table.verify(wrong, nowMs).ok, false, 'remembered-secret path');
