@@ -17,6 +17,8 @@ RUN npm ci
 COPY tsconfig.json ./
 COPY config ./config
 COPY src ./src
+# The build copies the web console's static files (src/ui) to dist/ui with this script.
+COPY scripts/copy-ui.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: the compiled program, production dependencies, no compiler ----

@@ -213,6 +213,7 @@ function buildNodeApp(
     memberStatus: (id) => core.detector.statusOf(id),
     memberPhi: (id) => core.detector.phi(id),
     hintCounts: () => storage.hintCounts(),
+    antiEntropyExchanges: () => core.antiEntropy.exchangesByPeer(),
     ready: () => state.ready,
     stopping: () => state.stopping,
     secret: config.secret,
