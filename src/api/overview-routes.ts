@@ -11,7 +11,7 @@ import { asPartitionId, type NodeId } from '../core/types.js';
 import { fromMembers, ringVersionOf, transfersView, type MembershipRoutesOptions } from './membership-routes.js';
 import type { NodeMetrics } from './metrics.js';
 import { localOverviewSchema, overviewSchema } from './overview-schemas.js';
-import { phiView } from './views.js';
+import { phiView, type LocalOverviewView, type OverviewMemberView, type OverviewView, type RequestTotalsView } from './views.js';
 
 export interface OverviewRoutesOptions extends MembershipRoutesOptions {
   readonly metrics: NodeMetrics;
@@ -25,15 +25,7 @@ export interface OverviewRoutesOptions extends MembershipRoutesOptions {
 /** The routes whose requests the overview counts: client data requests, not the console's own polls nor node-to-node RPC. */
 const clientRoutes = new Set(['/kv', '/kv/*', '/batch']);
 
-/** Client requests served since start: count, latency sum and the cumulative latency histogram (from kvorum_http_request_duration_seconds). */
-export interface RequestTotals {
-  readonly count: number;
-  readonly latencySecondsSum: number;
-  /** Cumulative counts: requests that took at most `le` seconds (the last `le` is null: all of them). */
-  readonly buckets: ReadonlyArray<{ readonly le: number | null; readonly count: number }>;
-}
-
-async function requestTotals(metrics: NodeMetrics): Promise<RequestTotals> {
+async function requestTotals(metrics: NodeMetrics): Promise<RequestTotalsView> {
   const { values } = await metrics.latency.get();
   let count = 0;
   let latencySecondsSum = 0;
@@ -53,18 +45,8 @@ async function requestTotals(metrics: NodeMetrics): Promise<RequestTotals> {
   return { count, latencySecondsSum, buckets };
 }
 
-/** What one member says of itself: GET /admin/overview/local. */
-export interface LocalOverview {
-  readonly node: string;
-  readonly ringVersion: number;
-  readonly uptimeSeconds: number;
-  /** Hints this node holds, by the member they are for. */
-  readonly hintsHeld: Readonly<Record<string, number>>;
-  readonly antiEntropy: ReadonlyArray<Omit<PeerExchangeRecord, 'lastAtMs'> & { readonly peer: string; readonly sinceLastMs: number }>;
-  readonly requests: RequestTotals;
-}
-
-async function localOverview(opts: OverviewRoutesOptions): Promise<LocalOverview> {
+/** What this node says of itself: GET /admin/overview/local. */
+async function localOverview(opts: OverviewRoutesOptions): Promise<LocalOverviewView> {
   return {
     node: opts.self,
     ringVersion: ringVersionOf(opts.membership.state()),
@@ -77,7 +59,7 @@ async function localOverview(opts: OverviewRoutesOptions): Promise<LocalOverview
 }
 
 /** One member's anti-entropy summary: lag is the time since its most recent completed exchange with any peer. */
-function antiEntropySummary(local: LocalOverview) {
+function antiEntropySummary(local: LocalOverviewView): OverviewMemberView['antiEntropy'] {
   const peers = local.antiEntropy;
   return {
     sinceLastMs: peers.length === 0 ? null : Math.min(...peers.map((p) => p.sinceLastMs)),
@@ -87,15 +69,15 @@ function antiEntropySummary(local: LocalOverview) {
   };
 }
 
-async function overview(opts: OverviewRoutesOptions, authorization: string | undefined) {
+async function overview(opts: OverviewRoutesOptions, authorization: string | undefined): Promise<OverviewView> {
   const state = opts.membership.state();
   const ring = opts.membership.ring();
   const [locals, transfers] = await Promise.all([
-    fromMembers<LocalOverview>(state, '/admin/overview/local', opts.tls, authorization, overviewMemberTimeoutMs),
+    fromMembers<LocalOverviewView>(state, '/admin/overview/local', opts.tls, authorization, overviewMemberTimeoutMs),
     transfersView(opts, authorization, overviewMemberTimeoutMs),
   ]);
   const hintsFor = (id: string) => [...locals.values()].reduce((n, l) => n + (l.hintsHeld[id] ?? 0), 0);
-  const members = state.members.filter((m) => m.status !== 'removed').map((m) => {
+  const members = state.members.filter((m) => m.status !== 'removed').map((m): OverviewMemberView => {
     const local = locals.get(m.id);
     return {
       id: m.id,
@@ -123,8 +105,6 @@ async function overview(opts: OverviewRoutesOptions, authorization: string | und
     transfers,
   };
 }
-
-export type OverviewView = Awaited<ReturnType<typeof overview>>;
 
 export async function overviewRoutes(app: FastifyInstance, opts: OverviewRoutesOptions): Promise<void> {
   app.get('/admin/overview', { schema: overviewSchema }, (request) => overview(opts, request.headers.authorization));
