@@ -2,7 +2,7 @@
 // CHROMIUM_PATH, default /usr/bin/chromium) on n1 of a 3-node cluster. It lists the three members
 // up and draws one ring sector per partition; n3 SIGSTOPped (SIGCONT in finally) is shown down.
 // The page loads nothing from another origin and logs no error. The screenshot goes to a temp dir
-// (path printed) and to docs/img/console.png (the README's). With --auth-file, the page without a
+// (path printed), and to docs/img/console.png (the README's) with KVORUM_UPDATE_SCREENSHOT=1. With --auth-file, the page without a
 // token shows the 401, and with an admin token it works.
 // Without Chromium the test fails under CI=true and is skipped elsewhere (as docs-ui.test.ts).
 import assert from 'node:assert/strict';
@@ -17,6 +17,7 @@ import { runNode } from '../kit/run-node.js';
 import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 import { waitFor } from '../kit/wait.js';
 import { http } from '../kit/http.js';
+import type { OverviewView } from '../../src/api/views.js';
 
 const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const inCi = process.env['CI'] === 'true';
@@ -86,6 +87,8 @@ async function screenshot(page: Page): Promise<string> {
   const path = join(dir, 'console.png');
   await page.screenshot({ path, fullPage: true });
   console.log(`console screenshot: ${path}`);
+  // The README's copy is refreshed only when asked (as docs-ui.test.ts), so a test run leaves the tree clean.
+  if (process.env['KVORUM_UPDATE_SCREENSHOT'] !== '1') return path;
   await mkdir(join(repoRoot, 'docs', 'img'), { recursive: true });
   await copyFile(path, join(repoRoot, 'docs', 'img', 'console.png'));
   console.log('console screenshot copied to docs/img/console.png');
@@ -133,6 +136,7 @@ describe('/ui in a browser (3 nodes)', () => {
           { timeoutMs: renderDeadlineMs, intervalMs: 200, what: 'eight points on the rate sparkline' });
         assert.ok((await load.stop()) > 0, 'writes were acknowledged with n3 paused');
         await screenshot(tab);
+        await checkOverview(n1.url);
         assert.deepEqual(foreign, [], 'no request to another origin');
         assert.deepEqual(failures, [], 'no page or console error');
       });
@@ -144,6 +148,27 @@ describe('/ui in a browser (3 nodes)', () => {
     }
   });
 });
+
+/** GET /admin/overview and `kvorum status` on n1 with n3 paused and writes made meanwhile. */
+async function checkOverview(url: string): Promise<void> {
+  const res = await http('GET', `${url}/admin/overview`, { timeoutMs: 10_000 });
+  assert.equal(res.status, 200);
+  const view = res.json<OverviewView>();
+  const byId = new Map(view.members.map((m) => [m.id, m]));
+  const [m1, m3] = [byId.get('n1')!, byId.get('n3')!];
+  assert.deepEqual([m3.reachable, m3.ringVersion, m3.hintsHeld, m3.antiEntropy, m3.requests], [false, null, null, null, null], 'n3: unreachable, nothing it says');
+  assert.ok(m3.hintsFor > 0, 'n1 and n2 hold hints for the paused n3');
+  assert.equal(m1.reachable, true);
+  assert.equal(m1.ringVersion, view.ringVersion);
+  assert.ok(m1.requests!.count > 0 && m1.requests!.buckets.at(-1)!.le === null, 'n1 counts the client writes, last bucket is +Inf');
+  assert.ok(m1.antiEntropy !== null && m1.antiEntropy.exchanges > 0 && m1.antiEntropy.sinceLastMs !== null, 'n1 completed an anti-entropy exchange');
+  assert.equal(view.ring.length, view.partitions);
+  const status = await runNode([cliPath, 'status', '--url', url], { deadlineMs: 30_000 });
+  assert.equal(status.code, 0, status.stderr);
+  const text = status.stdout.toString('utf8');
+  assert.match(text, /HINTS_PENDING\s+RING_VERSION\s+HINTS_HELD\s+AE_LAG_S/);
+  assert.match(text, /\(n3 did not answer n1/);
+}
 
 /** Chromium with a watched page on `url`'s origin. */
 async function openBrowser(url: string): Promise<{ browser: Browser; page: Page; failures: string[]; foreign: string[] }> {
