@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { uiFileBytesMax } from '../core/limits.js';
 import { sendError } from './errors.js';
-import { tagNames } from './openapi-schemas.js';
+import { errorResponses, tagNames } from './openapi-schemas.js';
 
 export const uiPath = '/ui';
 
@@ -39,13 +39,15 @@ function readUiFiles(): Map<string, Buffer> {
   return files;
 }
 
-const pageSchema = (operationId: string, summary: string, description: string, extra: object = {}) => ({
+const text = { schema: { type: 'string' } };
+
+const pageSchema = (operationId: string, summary: string, description: string, types: readonly string[], extra: object = {}) => ({
   operationId,
   summary,
   description,
   tags: [tagNames.admin],
   ...extra,
-  response: { 200: { description: 'The file.', content: { 'text/html': { schema: { type: 'string' } } } } },
+  response: { 200: { description: 'The file.', content: Object.fromEntries(types.map((type) => [type, text])) }, ...errorResponses(types.length > 1 ? ['not_found'] : []) },
 });
 
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
@@ -62,9 +64,9 @@ export async function uiRoutes(app: FastifyInstance): Promise<void> {
       .send(body);
   };
   const pageDoc = 'The console\'s page (no data: it polls GET /admin/overview with the token it asks for).';
-  app.get(uiPath, { schema: pageSchema('console', 'Web console', pageDoc) }, (_request, reply) => send(reply, 'index.html'));
+  app.get(uiPath, { schema: pageSchema('console', 'Web console', pageDoc, ['text/html']) }, (_request, reply) => send(reply, 'index.html'));
   const fileParams = { params: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] } };
-  app.get(`${uiPath}/:file`, { schema: pageSchema('consoleFile', 'Web console file', 'A script or style sheet of the console.', fileParams) }, (request, reply) => {
+  app.get(`${uiPath}/:file`, { schema: pageSchema('consoleFile', 'Web console file', 'A script or style sheet of the console (`console.js`, `render.js`, `console.css`).', ['text/javascript', 'text/css'], fileParams) }, (request, reply) => {
     const { file } = request.params as { file: string };
     return send(reply, Object.hasOwn(uiFiles, file) ? file : '');
   });
