@@ -66,8 +66,9 @@ export async function uiRoutes(app: FastifyInstance): Promise<void> {
   const pageDoc = 'The console\'s page (no data: it polls GET /admin/overview with the token it asks for).';
   app.get(uiPath, { schema: pageSchema('console', 'Web console', pageDoc, ['text/html']) }, (_request, reply) => send(reply, 'index.html'));
   const fileParams = { params: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] } };
-  app.get(`${uiPath}/:file`, { schema: pageSchema('consoleFile', 'Web console file', 'A script or style sheet of the console (`console.js`, `render.js`, `console.css`).', ['text/javascript', 'text/css'], fileParams) }, (request, reply) => {
+  app.get(`${uiPath}/:file`, { schema: pageSchema('consoleFile', 'Web console file', 'A script or style sheet of the console (`console.js`, `render.js`, `console.css`); `/ui/` is the page.', ['text/javascript', 'text/css', 'text/html'], fileParams) }, (request, reply) => {
     const { file } = request.params as { file: string };
-    return send(reply, Object.hasOwn(uiFiles, file) ? file : '');
+    // `/ui/` is the page too (people add the slash); a name not in the list is not found.
+    return send(reply, file === '' ? 'index.html' : Object.hasOwn(uiFiles, file) ? file : '');
   });
 }

@@ -458,7 +458,7 @@ export interface paths {
         };
         /**
          * Web console file
-         * @description A script or style sheet of the console (`console.js`, `render.js`, `console.css`).
+         * @description A script or style sheet of the console (`console.js`, `render.js`, `console.css`); `/ui/` is the page.
          */
         get: operations["consoleFile"];
         put?: never;
@@ -3183,6 +3183,7 @@ export interface operations {
                 };
                 content: {
                     "text/css": string;
+                    "text/html": string;
                     "text/javascript": string;
                 };
             };

@@ -241,7 +241,7 @@ export class AntiEntropy {
   /** The exchanges this node completed, by peer, with the time since the last one (anti-entropy's lag with that peer). */
   exchangesByPeer(): Array<PeerExchangeRecord & { readonly peer: NodeId; readonly sinceLastMs: number }> {
     const now = this.deps.runtime.now();
-    return [...this.byPeer].map(([peer, record]) => ({ peer, ...record, sinceLastMs: Math.max(0, now - record.lastAtMs) }));
+    return [...this.byPeer].map(([peer, record]) => ({ peer, ...record, sinceLastMs: Math.round(Math.max(0, now - record.lastAtMs)) }));
   }
 
   private reportExchange(report: ExchangeReport): void {

@@ -100,6 +100,7 @@ describe('OpenAPI document (1 node)', () => {
     assert.equal((await check('GET', '/replica/kv/never', { template: '/replica/kv/{key}' })).status, 404);
     assert.equal((await check('GET', '/ui')).status, 200);
     assert.equal((await check('GET', '/ui/console.js', { template: '/ui/{file}' })).status, 200);
+    assert.match((await check('GET', '/ui/', { template: '/ui/{file}' })).text(), /<title>kvorum console<\/title>/, '/ui/ is the page too');
     assert.equal((await check('GET', '/ui/console.css', { template: '/ui/{file}' })).status, 200);
     assert.equal((await check('GET', '/ui/..%2Fpackage.json', { template: '/ui/{file}' })).status, 404, 'only the console\'s own files');
     assert.equal((await check('PUT', '/admin/transfer-limits', { body: { concurrency: 2 } })).status, 200);
