@@ -180,16 +180,21 @@ describe('/ui with --auth-file', () => {
   let dir = '';
   let authFile = '';
   let adminToken = '';
+  let readToken = '';
+  const create = async (role: string) => {
+    const run = await runNode([cliPath, 'token', 'create', '--role', role, '--auth-file', authFile], { deadlineMs: 30_000 });
+    assert.equal(run.code, 0, run.stderr);
+    return run.stdout.toString('utf8').trim();
+  };
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kvorum-console-auth-'));
     authFile = join(dir, 'auth.json');
-    const run = await runNode([cliPath, 'token', 'create', '--role', 'admin', '--auth-file', authFile], { deadlineMs: 30_000 });
-    assert.equal(run.code, 0, run.stderr);
-    adminToken = run.stdout.toString('utf8').trim();
+    adminToken = await create('admin');
+    readToken = await create('read');
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it('without a token the page shows the 401; with an admin token it shows the members', async (t) => {
+  it('without a token the page shows the 401, with a read token the 403; with an admin token it shows the members', async (t) => {
     if (skipWithoutChromium(t)) return;
     let cluster: TestCluster | undefined;
     let browser: Browser | undefined;
@@ -201,11 +206,15 @@ describe('/ui with --auth-file', () => {
         browser = opened.browser;
         const { page } = opened;
         await page.goto(`${n1.url}/ui`, { waitUntil: 'load', timeout: renderDeadlineMs });
-        const problem = await waitFor(async () => {
+        const problemShown = (status: string) => waitFor(async () => {
           const text = (await page.evaluate(`document.getElementById('auth').hidden ? '' : document.getElementById('problem').textContent`)) as string;
-          return text.includes('401') ? text : undefined;
-        }, { timeoutMs: renderDeadlineMs, intervalMs: 100, what: 'the page to show the 401 and ask for a token' });
-        assert.match(problem, /401 unauthorized/);
+          return text.includes(status) ? text : undefined;
+        }, { timeoutMs: renderDeadlineMs, intervalMs: 100, what: `the page to show the ${status} and ask for a token` });
+        assert.match(await problemShown('401'), /401 unauthorized: this node needs an admin token/);
+        await page.type('#token', readToken);
+        await page.click('#auth button[type=submit]');
+        assert.match(await problemShown('403'), /403 forbidden: the token is not an admin token/);
+        assert.equal((await memberRows(page)).length, 0, 'nothing shown without an admin token');
         await page.type('#token', adminToken);
         await page.click('#auth button[type=submit]');
         await waitFor(async () => ((await memberRows(page)).filter((r) => r.status === 'up').length === 3 ? true : undefined), {
