@@ -5,7 +5,7 @@
 // (`.ci/run` installs it) and are skipped elsewhere. (test/integration/observability.test.ts checks
 // the metric names against a real node.)
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -85,6 +85,14 @@ describe('Prometheus rules (deploy/prometheus)', () => {
     const expressions = [...rules().map((r) => ({ where: r.alert ?? r.record!, expr: r.expr })), ...dashboardExpressions()];
     for (const { where, expr } of expressions) {
       for (const name of metricNamesIn(expr).filter((n) => n.includes(':'))) assert.ok(recorded.has(name), `${where} reads ${name}, which no rule records`);
+    }
+  });
+
+  it('docs/operations-monitoring.md lists every alert with its severity, and every recording rule', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'operations-monitoring.md'), 'utf8');
+    for (const rule of rules()) {
+      const row = rule.alert === undefined ? `| \`${rule.record}\` |` : `| \`${rule.alert}\` | ${rule.labels?.['severity']} |`;
+      assert.ok(doc.includes(row), `docs/operations-monitoring.md lacks the row ${row}`);
     }
   });
 
