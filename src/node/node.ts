@@ -89,6 +89,17 @@ function openStorage(config: NodeConfig, log: FastifyBaseLogger): SqliteStorage 
   });
 }
 
+/** The node's metrics; their gauges read the core (made after them, so reached through `core`) at each scrape. */
+function nodeMetrics(config: NodeConfig, storage: SqliteStorage, core: () => NodeCore): NodeMetrics {
+  return createMetrics(config.id, {
+    hintCounts: () => storage.hintCounts(),
+    transferStates: () => core().transfers.progress().map((t) => t.state),
+    partitionsMoving: () => movingPartitions(core().membership.state()).length,
+    peerStatuses: () => new Map(core().membership.peers().map((id) => [id, core().detector.statusOf(id)])),
+    dataDir: config.dataDir,
+  });
+}
+
 export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
   const auth = openAuth(config, log);
   const storage = openStorage(config, log);
@@ -100,11 +111,7 @@ export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Pro
   });
   const transport = new PeerTransport(urlsOf(startRing), config.secret, tls, tlsFailureLog(log));
   warnOnUrlChange(startRing, config.id, url, log);
-  const metrics = createMetrics(config.id, {
-    hintCounts: () => storage.hintCounts(),
-    transferStates: () => core.transfers.progress().map((t) => t.state),
-    partitionsMoving: () => movingPartitions(core.membership.state()).length,
-  });
+  const metrics = nodeMetrics(config, storage, () => core);
   const core = createNodeCore({
     self: config.id,
     runtime: realRuntime,
