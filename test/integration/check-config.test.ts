@@ -60,10 +60,16 @@ describe('kvorum start --check-config', () => {
     assert.deepEqual(JSON.parse(fromFile.stdout).config.secret, { redacted: true, from: `--secret-file ${secretFile}` });
     const fromEnv = check(['--id', 'n1'], { KVORUM_SECRET: secret });
     assert.deepEqual(JSON.parse(fromEnv.stdout).config.secret, { redacted: true, from: 'KVORUM_SECRET' });
+    const fromEnvFile = check(['--id', 'n1'], { KVORUM_SECRET_FILE: secretFile });
+    assert.deepEqual(JSON.parse(fromEnvFile.stdout).config.secret, { redacted: true, from: `KVORUM_SECRET_FILE ${secretFile}` });
+    const config = join(dir, 'with-secret.json');
+    writeFileSync(config, JSON.stringify({ secretFile }));
+    const fromConfig = check(['--id', 'n1', '--config', config], { KVORUM_SECRET: 'ignored-env-secret' });
+    assert.deepEqual(JSON.parse(fromConfig.stdout).config.secret, { redacted: true, from: `secretFile ${secretFile} (config file ${config})` });
     const onCommandLine = check(['--id', 'n1', '--secret', secret]);
     assert.equal(onCommandLine.status, 0);
     assert.match(JSON.parse(onCommandLine.stdout).warnings.join(' '), /visible to every user/);
-    for (const result of [fromFile, fromEnv, onCommandLine]) assert.ok(!`${result.stdout}${result.stderr}`.includes(secret));
+    for (const result of [fromFile, fromEnv, fromEnvFile, fromConfig, onCommandLine]) assert.ok(!`${result.stdout}${result.stderr}`.includes(secret));
   });
 
   it('the auth file is read (a bad one refused); only its token count is shown', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from './paths.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+/** A parsed YAML document: its shape is what the tests check. */
 export type Doc = any;
 
 export const k8sDir = join(repoRoot, 'deploy', 'k8s');

@@ -5,7 +5,7 @@
 // for the compose nodes and StatefulSet ordinals 0..3 (3 joins). Mutated copies prove it can fail.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -172,9 +172,14 @@ describe('docker-compose.yml', () => {
   it('docker compose config accepts it (skipped where no compose plugin is installed)', (t) => {
     const probe = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
     if (probe.status !== 0) return t.skip('no `docker compose` here');
-    const secretsDir = join(repoRoot, 'secrets');
-    const result = spawnSync('docker', ['compose', '-f', join(repoRoot, 'docker-compose.yml'), 'config', '-q'], { encoding: 'utf8' });
-    assert.equal(result.status, 0, `${result.stderr} (secrets dir ${secretsDir})`);
+    // A copy with the secret file it names (not in git) and the build context's Dockerfile.
+    const project = join(tmp, 'compose-project');
+    mkdirSync(join(project, 'secrets'), { recursive: true });
+    writeFileSync(join(project, 'secrets', 'kvorum-secret'), 'x\n');
+    cpSync(join(repoRoot, 'Dockerfile'), join(project, 'Dockerfile'));
+    cpSync(join(repoRoot, 'docker-compose.yml'), join(project, 'docker-compose.yml'));
+    const result = spawnSync('docker', ['compose', '-f', join(project, 'docker-compose.yml'), 'config', '-q'], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
   });
 });
 
