@@ -139,8 +139,23 @@ describe('deploy/k8s manifests', () => {
     for (const volume of pod.volumes as Doc[]) {
       assert.ok([...mounts.values()].includes(volume.name), `volume ${volume.name} is mounted`);
       if (volume.configMap) one('ConfigMap', objects.filter((o) => o.metadata.name === volume.configMap.name));
-      if (volume.secret) one('Secret', objects.filter((o) => o.metadata.name === volume.secret.secretName));
+      if (volume.secret) {
+        one('Secret', objects.filter((o) => o.metadata.name === volume.secret.secretName));
+        assert.equal(volume.secret.defaultMode, 0o440, 'the secret: readable by the fsGroup, by no one else');
+      }
     }
+  });
+
+  it('kubectl kustomize builds it, with every object (skipped without kubectl)', (t) => {
+    if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status !== 0) return t.skip('no kubectl here');
+    const built = spawnSync('kubectl', ['kustomize', k8sDir], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const names = (list: readonly Doc[]) => list.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    const rendered = yamlDocs(built.stdout);
+    assert.deepEqual(names(rendered), names(objects));
+    const renderedSts = one('StatefulSet', rendered);
+    assert.equal(renderedSts.spec.template.spec.volumes.find((v: Doc) => v.secret).secret.defaultMode, 0o440);
+    assert.deepEqual(renderedSts.spec.template.spec.containers[0].args, container.args, 'kustomize leaves the node\'s flags alone');
   });
 });
 
