@@ -156,6 +156,8 @@ export type KnobKey = (typeof knobs)[number]['key'];
 export const extraStartFlags = {
   config: { type: 'string' },
   join: { type: 'string' },
+  // Validate and print the effective configuration, start nothing (src/cli/check-config.ts).
+  'check-config': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
