@@ -6,7 +6,10 @@
 // rewrites when a node joins. Nodes can join later (`addJoiner`, started with --join) and leave
 // for good (`retire`, or stopping themselves once removed: state `gone`, never restarted).
 // It kills, pauses, wipes and restarts only the pids it started, and stops all of them (SIGCONT
-// first) on stop(), on process exit and on SIGINT/SIGTERM. Node processes, ports and the health
+// first) on stop(), on process exit and on SIGINT/SIGTERM.
+// With --netns (netns.ts) there are no proxies and no hook: every node runs in its own network
+// namespace under `ip netns exec`, on port 7070 of its own address, and links are cut by packet
+// filters there (setLink); the caller owns the namespaces. Node processes, ports and the health
 // wait are the test kit's (test/kit/), as for the tests' clusters.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -207,16 +210,18 @@ export class ProcessCluster {
    */
   async addJoiner(id: string, through: ClusterNode): Promise<ClusterNode> {
     if (this.stopped) throw new Error('cluster stopped');
-    if (this.opts.netns) throw new Error('joining nodes are not supported with --netns');
+    const netns = this.opts.netns;
+    // With --netns a joiner needs a namespace of its own, made with the others (Netns.create).
+    if (netns && !netns.has(id)) throw new Error(`no namespace for joining node ${id}`);
     let node = this.nodes.find((n) => n.id === id);
     if (node === undefined) {
-      const [port] = await freePorts(1);
+      const [port] = netns ? [netnsPort] : await freePorts(1);
       node = this.newNode(id, port!, through.url);
       this.nodes.push(node);
     }
     node.joinUrl = through.url;
     node.state = 'killed';
-    await this.wire(node);
+    if (!netns) await this.wire(node);
     this.writeLinks();
     try {
       await this.startNode(node);

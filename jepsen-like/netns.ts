@@ -116,6 +116,8 @@ function untrack(net: Netns): void {
   if (live.size === 0) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
 }
 
+let created = 0;
+
 export class Netns {
   private readonly hosts = new Map<string, Host>();
   private destroyed = false;
@@ -133,7 +135,8 @@ export class Netns {
 
   /** Creates the bridge and one namespace per id (addresses .1, .2, ...); cleans up after itself if a step fails. */
   static create(ids: readonly string[]): Netns {
-    const tag = `kv${process.pid}`;
+    // pid + a letter per network of this process: unique on the machine, short enough for a link name (15 bytes).
+    const tag = `kv${process.pid}${String.fromCharCode(97 + (created++ % 26))}`;
     const net = new Netns(`${tag}br`, freePrefix());
     refuseCollisions([net.bridge, ...ids.map((_, i) => `${tag}h${i + 1}`)], ids.map((id) => `${tag}-${id}`));
     track(net);
@@ -159,6 +162,10 @@ export class Netns {
     run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
     run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     this.writeRules(host);
+  }
+
+  has(id: string): boolean {
+    return this.hosts.has(id);
   }
 
   host(id: string): Host {

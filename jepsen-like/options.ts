@@ -43,8 +43,9 @@ to settle and the replicas to converge, reads everything back and checks the his
   --nodes K            nodes (default 5)
   --time S             seconds of workload and faults (default 60)
   --workload W         set | register (default set)
-  --nemesis LIST       comma-separated: kill,pause,partition,wipe,membership; "none" for no
-                       faults (default kill,pause,partition). membership: one change at a time
+  --nemesis LIST       comma-separated: kill,pause,partition,wipe,membership, and with --netns
+                       loss,bandwidth,latency,link-down; "none" for no faults (default
+                       kill,pause,partition). membership: one change at a time
                        (join/leave/replace/remove, staged and committed through the admin routes,
                        spare nodes n6, n7, ... started with --join) while the other faults go on;
                        at least N and at most nodes+2 valid members

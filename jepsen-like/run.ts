@@ -18,6 +18,7 @@ import { openNetwork, type Network } from './network.js';
 import { summary } from './summary.js';
 import { describePlan, planFaults, ProcessNemesis, retarget, type PlannedFault } from './nemesis.js';
 import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
+import type { NemesisKind } from './nemesis.js';
 import { Prng } from './prng.js';
 import { KvClient, Recorder, type NodeRef, type Workload } from './workloads/client.js';
 import { registerWorkload } from './workloads/register.js';
@@ -144,6 +145,12 @@ async function membersRunning(cluster: ProcessCluster): Promise<NodeRef[]> {
   return running.map((n) => ({ id: n.id, url: n.url }));
 }
 
+/** The fault plan a run of these options draws, over these kinds (its own fork of the seed). */
+export function planOf(o: RunOptions, kinds: readonly NemesisKind[]): PlannedFault[] {
+  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  return planFaults(new Prng(o.seed).fork('nemesis'), { ids, kinds, maxDown: o.maxDown, faultMs: o.faultMs, quietMs: o.quietMs });
+}
+
 /** The run directory with run.json, the log, and the fault plan (drawn from its own fork of the seed). */
 function prepare(o: RunOptions, network: Network | undefined): Prepared {
   const dir = resolve(o.out ?? join(repoRoot, 'jepsen-like', 'store', `${stamp()}-seed${o.seed}`));
@@ -157,8 +164,7 @@ function prepare(o: RunOptions, network: Network | undefined): Prepared {
     client: o.client, startedAt: new Date().toISOString(), ...(network ? { network: network.description } : {}),
   };
   const prng = new Prng(o.seed);
-  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-  const plan = planFaults(prng.fork('nemesis'), { ids, kinds: network?.kinds ?? o.nemeses, maxDown: o.maxDown, faultMs: o.faultMs, quietMs: o.quietMs });
+  const plan = planOf(o, network?.kinds ?? o.nemeses);
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ info, options: o, plannedFaults: describePlan(plan.slice(0, 30)) }, null, 2));
   if (network) log(network.description);
   log(`run ${dir}: ${o.nodes} nodes, ${o.workload} workload (${o.client} client), nemesis ${o.nemeses.join(',') || 'none'}, seed ${o.seed}`);
