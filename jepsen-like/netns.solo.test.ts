@@ -1,7 +1,8 @@
 // --netns for real (root, Linux): nodes in their own network namespaces on a bridge, each on its
 // own address. First three nodes and a joiner: /cluster lists the advertised namespace addresses, the nodes run
-// in another network namespace than this process, nothing answers on 127.0.0.1:7070 here, and a
-// partition rule really cuts one link (refuse: reset; drop: silence) and not the others. Then a
+// in another network namespace than this process, nothing answers on 127.0.0.1:7070 here, a
+// partition rule really cuts one link (refuse: reset; drop: silence) and not the others, 100% loss
+// silences it, a bandwidth limit is a tbf qdisc, a link down is unreachable, and healing undoes all. Then a
 // short run with every packet-level fault this kernel has plus kill/pause: nothing acknowledged is
 // lost, every available kind was applied, and the run says which kinds were unavailable.
 // Skips (saying why) without root or where `ip netns add` is not permitted; under CI=true a missing
@@ -31,6 +32,26 @@ function probeFrom(netns: Netns, id: string, host: string, port: number, waitMs:
     `s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',(e)=>{console.log(e.code);process.exit(0)});`;
   const [cmd, ...args] = [...netns.execPrefix(id), process.execPath, '-e', script];
   return spawnSync(cmd!, args, { encoding: 'utf8', timeout: waitMs + 5000 }).stdout.trim();
+}
+
+/** Partitions (refuse: reset; drop: silence) and 100% loss really cut n1's packets to n2, and only those. */
+function cutLinks(netns: Netns): void {
+  const n2 = netns.address('n2');
+  netns.setLink('n1', 'n2', 'refuse');
+  assert.match(probeFrom(netns, 'n1', n2, netnsPort, 2000), /ECONNRESET|ECONNREFUSED/, 'refuse: a reset');
+  netns.setLink('n1', 'n2', 'drop');
+  assert.equal(probeFrom(netns, 'n1', n2, netnsPort, 1000), 'silence', 'drop: silence');
+  assert.equal(probeFrom(netns, 'n1', netns.address('n3'), netnsPort, 2000), 'open', 'the other link still passes');
+  netns.setLink('n1', 'n2', 'pass');
+  assert.equal(probeFrom(netns, 'n1', n2, netnsPort, 2000), 'open', 'the cut is healed by deleting the rule');
+  netns.setLoss('n1', 100);
+  assert.equal(probeFrom(netns, 'n1', n2, netnsPort, 1000), 'silence', 'loss 100%: nothing gets through');
+  netns.setLoss('n1', 0);
+}
+
+function qdiscOf(netns: Netns, id: string): string {
+  const [cmd, ...args] = [...netns.execPrefix(id), 'tc', 'qdisc', 'show', 'dev', 'eth0'];
+  return spawnSync(cmd!, args, { encoding: 'utf8' }).stdout;
 }
 
 /** A TCP connect from this (the root) namespace: "open" or the error code. */
@@ -74,14 +95,14 @@ describe('jepsen --netns', { skip }, () => {
       }
       assert.notEqual(await probeHere('127.0.0.1', netnsPort), 'open', `nothing listens on 127.0.0.1:${netnsPort} here`);
       assert.equal(probeFrom(netns, 'n1', netns.address('n2'), netnsPort, 2000), 'open');
-      netns.setLink('n1', 'n2', 'refuse');
-      assert.match(probeFrom(netns, 'n1', netns.address('n2'), netnsPort, 2000), /ECONNRESET|ECONNREFUSED/, 'refuse: a reset');
-      netns.setLink('n1', 'n2', 'drop');
-      assert.equal(probeFrom(netns, 'n1', netns.address('n2'), netnsPort, 1000), 'silence', 'drop: silence');
-      assert.equal(probeFrom(netns, 'n1', netns.address('n3'), netnsPort, 2000), 'open', 'the other link still passes');
+      if (detectCapabilities().nft) cutLinks(netns);
+      else console.log('# nftables missing: partition and loss not checked');
+      netns.setBandwidth('n2', 128);
+      assert.match(qdiscOf(netns, 'n2'), /tbf .*rate 128Kbit/, 'bandwidth: a tbf qdisc on the link');
       netns.setLinkDown('n3', true);
       assert.equal(await probeHere(netns.address('n3'), netnsPort), 'silence', 'link down: unreachable from the bridge');
       netns.healAll();
+      assert.doesNotMatch(qdiscOf(netns, 'n2'), /tbf/, 'healed: no tbf');
       assert.equal(probeFrom(netns, 'n1', netns.address('n2'), netnsPort, 2000), 'open', 'healed');
       assert.equal(await probeHere(netns.address('n3'), netnsPort), 'open', 'link up again');
     } finally {

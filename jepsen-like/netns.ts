@@ -194,6 +194,7 @@ export class Netns {
 
   /** Drops `percent`% of the packets id sends and receives at random (0: none). */
   setLoss(id: string, percent: number): void {
+    if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw new NetnsError(`loss must be 0..100 %, got ${percent}`);
     const host = this.host(id);
     host.lossPercent = percent;
     this.writeRules(host);
@@ -246,7 +247,8 @@ export class Netns {
     const cuts = [...host.cuts].flatMap(([dest, mode]) =>
       // refuse: a TCP reset (callers fail at once); anything else to it is dropped.
       mode === 'refuse' ? [`ip daddr ${dest} meta l4proto tcp reject with tcp reset`, `ip daddr ${dest} drop`] : [`ip daddr ${dest} drop`]);
-    const loss = host.lossPercent > 0 ? [`numgen random mod 100 < ${host.lossPercent} drop`] : [];
+    // numgen's `mod 100` draws 0..99: `< 100` is out of its range, so 100% is a plain drop.
+    const loss = host.lossPercent >= 100 ? ['drop'] : host.lossPercent > 0 ? [`numgen random mod 100 < ${host.lossPercent} drop`] : [];
     const chain = (hook: string, dev: string, rules: string[]) =>
       `  chain ${hook} {\n    type filter hook ${hook} priority 0; policy accept;\n${rules.map((r) => `    ${dev} "eth0" ${r}\n`).join('')}  }\n`;
     // Declaring the table first makes the delete valid when it does not exist yet.
