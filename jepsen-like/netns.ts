@@ -126,6 +126,8 @@ export class Netns {
     readonly bridge: string,
     /** The first three octets of the /24, e.g. "10.213.47". */
     readonly prefix: string,
+    /** Namespaces and links of runs whose process is dead (SIGKILLed harness), removed before this one. */
+    readonly reaped: readonly string[] = [],
   ) {}
 
   /** The address the bridge has in the root namespace: the harness reaches the nodes through it. */
@@ -137,7 +139,8 @@ export class Netns {
   static create(ids: readonly string[]): Netns {
     // pid + a letter per network of this process: unique on the machine, short enough for a link name (15 bytes).
     const tag = `kv${process.pid}${String.fromCharCode(97 + (created++ % 26))}`;
-    const net = new Netns(`${tag}br`, freePrefix());
+    const reaped = reapStale();
+    const net = new Netns(`${tag}br`, freePrefix(), reaped);
     refuseCollisions([net.bridge, ...ids.map((_, i) => `${tag}h${i + 1}`)], ids.map((id) => `${tag}-${id}`));
     track(net);
     try {
@@ -283,6 +286,37 @@ function freePrefix(): string {
     if (!used.includes(`${prefix}.`) && !/(^|\s)10\.0\.0\.0\/8|default via 10\./.test(used)) return prefix;
   }
   throw new NetnsError('no free 10.2xx.y.0/24 found for the run');
+}
+
+const ourName = /^kv([0-9]+)[a-z](-n[0-9]+|br|h[0-9]+)$/;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+};
+
+/** Removes namespaces and links named like ours whose run's pid is gone (its harness was SIGKILLed); returns their names. */
+function reapStale(): string[] {
+  const namespaces = run('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0] ?? '');
+  const links = run('ip', ['-o', 'link', 'show']).split('\n').map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
+  const stale = (name: string) => {
+    const m = ourName.exec(name);
+    return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+  };
+  const reaped: string[] = [];
+  for (const ns of namespaces.filter(stale)) {
+    quietly('ip', ['netns', 'del', ns]);
+    reaped.push(ns);
+  }
+  for (const link of links.filter(stale)) {
+    quietly('ip', ['link', 'del', link]);
+    reaped.push(link);
+  }
+  return reaped;
 }
 
 /** Refuses to start when a namespace or link of these names exists (a run of the same pid left it, or someone else's). */

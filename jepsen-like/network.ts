@@ -24,7 +24,10 @@ const mechanism: Readonly<Record<string, string>> = {
 function missing(kind: string, c: NetCapabilities): string | undefined {
   if ((kind === 'partition' || kind === 'loss') && !c.nft) return `nftables: ${c.nftProblem ?? 'unavailable'}`;
   if (kind === 'bandwidth' && !c.tbf) return 'tc tbf failed';
-  if (kind === 'latency' && !c.netem) return `tc netem: ${c.netemProblem ?? 'unavailable'} (the kernel lacks sch_netem)`;
+  if (kind === 'latency' && !c.netem) {
+    const answer = c.netemProblem ?? 'unavailable';
+    return `tc netem: ${answer}${/unknown/i.test(answer) ? ' (the kernel lacks sch_netem)' : ''}`;
+  }
   return undefined;
 }
 
@@ -42,7 +45,8 @@ export function openNetwork(nodes: number, requested: readonly NemesisKind[]): N
   const netns = Netns.create(Array.from({ length: nodes }, (_, i) => `n${i + 1}`));
   const real = kinds.map((k) => `${k} (${mechanism[k] ?? k})`).join(', ') || 'none';
   const absent = [...unavailable].map(([k, why]) => `${k} (${why})`).join(', ') || 'none';
+  const stale = netns.reaped.length > 0 ? `; removed what dead runs left: ${netns.reaped.join(' ')}` : '';
   const description = `netns: nodes at ${netns.prefix}.1-${nodes} in namespaces on bridge ${netns.bridge} (${netns.bridgeAddress}); ` +
-    `faults real: ${real}; unavailable: ${absent}`;
+    `faults real: ${real}; unavailable: ${absent}${stale}`;
   return { netns, kinds, unavailable, capabilities, description };
 }
