@@ -15,6 +15,7 @@ import { finalReads, replicaCopies, tombstonesReaped, waitConvergence } from './
 import type { FaultWindow, FinalRead, MembershipEvent, MembershipSummary, Op, ReplicaVersion, RunInfo } from './history.js';
 import { MembershipNemesis } from './membership.js';
 import { openNetwork, type Network } from './network.js';
+import { NetnsError } from './netns.js';
 import { summary } from './summary.js';
 import { describePlan, planFaults, ProcessNemesis, retarget, type PlannedFault } from './nemesis.js';
 import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
@@ -312,7 +313,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`harness error: ${(err as Error).stack ?? String(err)}\n`);
+      // --netns that cannot run here (not root, no `ip`, names taken): the reason, no stack.
+      process.stderr.write(err instanceof NetnsError ? `${err.message}\n` : `harness error: ${(err as Error).stack ?? String(err)}\n`);
       process.exit(2);
     },
   );
