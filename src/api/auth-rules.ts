@@ -37,6 +37,7 @@ const byUrl: Readonly<Record<string, AuthRule>> = {
   '/admin/transfers/local': 'admin',
   '/admin/transfer-limits': 'admin',
   '/admin/partition-keys': 'admin',
+  '/admin/backup': 'admin',
 };
 
 /** The rule of a request to route `url` (fastify's pattern; undefined: no route matched), or undefined when the route has none. */
