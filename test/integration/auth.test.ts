@@ -68,7 +68,7 @@ function needOf(route: AppRoute): Need | undefined {
   if (url === '/kv/') return 'any';
   if (url === '/batch') return 'batch';
   const admin = ['/cluster', '/replica/kv/*', '/admin/join', '/admin/leave', '/admin/replace', '/admin/remove', '/admin/clear', '/admin/commit',
-    '/admin/plan', '/admin/transfers', '/admin/transfers/cancel', '/admin/transfers/local', '/admin/transfer-limits', '/admin/partition-keys'];
+    '/admin/plan', '/admin/transfers', '/admin/transfers/cancel', '/admin/transfers/local', '/admin/transfer-limits', '/admin/partition-keys', '/admin/backup'];
   return admin.includes(url) ? 'admin' : undefined;
 }
 
