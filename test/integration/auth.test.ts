@@ -248,6 +248,13 @@ describe('client tokens (--auth-file; n2 with --metrics-access admin)', () => {
     const refused = await cli(['admin', 'plan', '--url', n1.url], { ...process.env, KVORUM_TOKEN: tokens.write });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /forbidden/);
+    const backupOut = join(dir, 'auth-backup.db');
+    const backup = await cli(['admin', 'backup', '--url', n1.url, '--out', backupOut], { ...process.env, KVORUM_TOKEN: tokens.admin });
+    assert.equal(backup.code, 0, backup.stderr);
+    const noBackup = await cli(['admin', 'backup', '--url', n1.url, '--out', join(dir, 'refused.db'), '--token', tokens.write]);
+    assert.equal(noBackup.code, 1);
+    assert.match(noBackup.stderr, /forbidden/);
+    await rm(backupOut, { force: true });
   });
 
   test('revoked while the node runs: refused within a bounded wait; a bad file is refused and the old tokens stay', async () => {
