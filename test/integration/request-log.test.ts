@@ -67,6 +67,15 @@ describe('request ids and the access log (2 nodes, N=1)', () => {
     await http('GET', `${n1.url}/nope`, { headers: { 'x-request-id': 'trace-404' } });
     const missing = await waitFor(() => accessLines(n1).find((l) => l['requestId'] === 'trace-404'), { what: 'the access-log line of the 404' });
     assert.deepEqual([missing['status'], missing['route'], missing['coordinator']], [404, null, 'n1']);
+    const ops = [{ op: 'put', key: 'batched-a', value: 'dGhlLXZhbHVlLWl0c2VsZg==' }, { op: 'get', key: 'batched-b' }];
+    const batch = await http('POST', `${n1.url}/batch`, { body: JSON.stringify({ ops }), headers: { 'x-request-id': 'trace-batch', 'content-type': 'application/json' } });
+    assert.equal(batch.status, 200, batch.text());
+    // The batch's line and one per op, under the batch's id.
+    const batchLines = await waitFor(() => {
+      const lines = accessLines(n1).filter((l) => l['requestId'] === 'trace-batch');
+      return lines.length === 3 ? lines : undefined;
+    }, { what: 'three access-log lines of the batch' });
+    assert.deepEqual(batchLines.map((l) => `${String(l['method'])} ${String(l['route'])} ${String(l['path'])}`).sort(), ['GET /kv/* /kv/batched-b', 'POST /batch /batch', 'PUT /kv/* /kv/batched-a']);
     assert.doesNotMatch(n1.logs(), /sekrit|the-value-itself/);
   });
 
