@@ -161,5 +161,12 @@ describe('backup and restore (3 nodes, N=3, writes with w=2)', () => {
       const wrongNode = await cli(['restore', '--from', good, '--data-dir', target, '--id', 'n1']);
       assert.equal(wrongNode.code, 1);
       assert.match(wrongNode.stderr, /of node n3, not n1/);
+      assert.equal((await cli(['restore', '--from', good, '--data-dir', target])).code, 0);
+      await writeFile(join(target, 'kvorum.db-wal'), 'a stale WAL of the database replaced');
+      assert.equal((await cli(['restore', '--from', good, '--data-dir', target])).code, 1, 'not empty now');
+      const forced = await cli(['restore', '--from', good, '--data-dir', target, '--force']);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.deepEqual(await readdir(target), ['kvorum.db'], 'the stale WAL is gone');
+      assert.ok(inspectBackup(join(target, 'kvorum.db')).ok);
     }));
 });
