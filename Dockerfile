@@ -1,9 +1,12 @@
-# kvorum: one node per container.
+# kvorum: one node per container. docker-compose.yml runs three; deploy/k8s/ a StatefulSet.
 #   docker build -t kvorum .
 #   docker run -p 7001:7001 -v kvorum-n1:/data -e KVORUM_ID=n1 kvorum
+# The node binds 0.0.0.0:7001 inside the container; the URL it gives out to peers and clients is
+# --advertise (or env KVORUM_ADVERTISE), else its --peers entry, else the container's host name.
 # Extra `kvorum start` flags go after the image name, e.g. for one node of a three-node cluster:
-#   docker run ... -e KVORUM_ID=n1 -e KVORUM_SECRET=... kvorum \
+#   docker run ... -e KVORUM_ID=n1 -e KVORUM_ADVERTISE=http://kv1:7001 -e KVORUM_SECRET_FILE=/run/secrets/s kvorum \
 #     --peers n1=http://kv1:7001,n2=http://kv2:7001,n3=http://kv3:7001
+# Check a command line without starting anything: append --check-config (prints the configuration, exit 0/1).
 
 # ---- build: compile TypeScript and the native better-sqlite3 binding ----
 FROM node:20-bookworm AS build
@@ -17,6 +20,8 @@ RUN npm ci
 COPY tsconfig.json ./
 COPY config ./config
 COPY src ./src
+# The build copies the web console's static files (src/ui) to dist/ui with this script.
+COPY scripts/copy-ui.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: the compiled program, production dependencies, no compiler ----
@@ -36,6 +41,7 @@ EXPOSE 7001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:7001/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # exec: node becomes PID 1 and receives SIGTERM from `docker stop` (graceful shutdown).
-# Flags given to `docker run` come after the defaults and win over them.
+# Flags given to `docker run` come after the defaults and win over them (keep --listen's port 7001:
+# the HEALTHCHECK and EXPOSE use it).
 ENTRYPOINT ["sh", "-c", "exec node dist/cli/kvorum.js start --id \"$KVORUM_ID\" --listen 0.0.0.0:7001 --data-dir /data \"$@\"", "kvorum"]
 CMD []

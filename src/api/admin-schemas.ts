@@ -30,7 +30,7 @@ export const healthSchema = {
   },
 } as const;
 
-const memberView = obj({
+export const memberView = obj({
   id: str,
   url: { type: ['string', 'null'] },
   membership: { ...str, description: 'Its part in the ring: joining, valid, leaving (or exiting).' },
@@ -170,7 +170,7 @@ const progressFields = {
   error: { type: ['string', 'null'] },
 };
 
-const transfersView = obj({
+export const transfersView = obj({
   ringVersion: int,
   partitionsMoving: int,
   keysLeft: int,

@@ -22,6 +22,8 @@ import { clientRoutes, nodeHeader, type ClientRoutesOptions } from './client-rou
 import { listRoutes, type ListRoutesOptions } from './list-routes.js';
 import { OverloadGuard, type OverloadSettings } from './overload.js';
 import { registerOpenApi } from './openapi.js';
+import { overviewRoutes, type OverviewRoutesOptions } from './overview-routes.js';
+import { uiRoutes } from './ui-routes.js';
 import { rpcRoutes, type RpcRoutesOptions } from './rpc-routes.js';
 import type { TlsIdentity } from '../transport/tls-identity.js';
 
@@ -30,6 +32,7 @@ export type AppOptions = ClientRoutesOptions &
   AdminRoutesOptions &
   BackupRouteOptions &
   MembershipRoutesOptions &
+  OverviewRoutesOptions &
   RpcRoutesOptions & {
     readonly logger: FastifyBaseLogger;
     readonly stopping: () => boolean;
@@ -123,6 +126,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.register(batchRoutes, opts);
   app.register(listRoutes, opts);
   app.register(rpcRoutes, opts);
+  app.register(overviewRoutes, opts);
+  app.register(uiRoutes);
   return app;
 }
 

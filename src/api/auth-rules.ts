@@ -5,7 +5,7 @@ import type { Grant } from '../auth/tokens.js';
 import type { Role } from '../auth/token-file.js';
 
 /**
- * - open: no token (health; the API's documentation, which holds no node's data and is published);
+ * - open: no token (health; the API's documentation and the web console's files, which hold no node's data and are published);
  * - internal: node-to-node RPC, guarded by the cluster secret instead (rpc-routes.ts);
  * - metrics: open, or admin with --metrics-access admin;
  * - any: any valid token (an unmatched route then gets its 404; `/kv/` its invalid_key);
@@ -37,6 +37,8 @@ const byUrl: Readonly<Record<string, AuthRule>> = {
   '/admin/transfers/local': 'admin',
   '/admin/transfer-limits': 'admin',
   '/admin/partition-keys': 'admin',
+  '/admin/overview': 'admin',
+  '/admin/overview/local': 'admin',
   '/admin/backup': 'admin',
 };
 
@@ -47,6 +49,8 @@ export function ruleOf(method: string, url: string | undefined): AuthRule | unde
   if (url.startsWith('/internal/')) return 'internal';
   // Swagger UI's page and its static files (@fastify/swagger-ui registers several routes under it).
   if (url === '/docs' || url.startsWith('/docs/')) return 'open';
+  // The web console's page, scripts and styles: no data (the page asks /admin/overview with the user's token).
+  if (url === '/ui' || url === '/ui/:file') return 'open';
   return byUrl[url];
 }
 

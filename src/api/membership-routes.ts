@@ -124,14 +124,20 @@ function etaSecondsOf(t: { state: string; keys: number; keysPerSecond: number },
  * GETs a JSON route of every member that is still in the cluster (best effort, bounded by a timeout),
  * with the caller's Authorization (an admin token, when the members run with --auth-file).
  */
-async function fromMembers<T>(ring: RingState, path: string, tls: TlsIdentity | undefined, authorization: string | undefined): Promise<Map<NodeId, T>> {
+export async function fromMembers<T>(
+  ring: RingState,
+  path: string,
+  tls: TlsIdentity | undefined,
+  authorization: string | undefined,
+  timeoutMs = backgroundRpcTimeoutMs,
+): Promise<Map<NodeId, T>> {
   const members = ring.members.filter((m) => m.status !== 'removed' && !m.url.startsWith('inprocess:'));
   const answers = await Promise.all(
     members.map(async (m): Promise<[NodeId, T] | undefined> => {
       try {
         const dispatcher = tls && m.url.startsWith('https:') ? tls.agent() : undefined;
         const headers = authorization === undefined ? {} : { authorization };
-        const res = await httpRequest(`${m.url}${path}`, { dispatcher, headers, headersTimeout: backgroundRpcTimeoutMs, bodyTimeout: backgroundRpcTimeoutMs });
+        const res = await httpRequest(`${m.url}${path}`, { dispatcher, headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
         return res.statusCode === 200 ? [m.id, (await res.body.json()) as T] : (await res.body.dump(), undefined);
       } catch {
         return undefined;
@@ -142,8 +148,8 @@ async function fromMembers<T>(ring: RingState, path: string, tls: TlsIdentity | 
 }
 
 /** Keys per partition, the largest count any replica reports. */
-async function keysPerPartition(ring: RingState, opts: MembershipRoutesOptions, authorization: string | undefined): Promise<Map<number, number>> {
-  const answers = await fromMembers<{ keys: Record<string, number> }>(ring, '/admin/partition-keys', opts.tls, authorization);
+async function keysPerPartition(ring: RingState, opts: MembershipRoutesOptions, authorization: string | undefined, timeoutMs?: number): Promise<Map<number, number>> {
+  const answers = await fromMembers<{ keys: Record<string, number> }>(ring, '/admin/partition-keys', opts.tls, authorization, timeoutMs);
   const keys = new Map<number, number>();
   for (const { keys: counts } of answers.values()) for (const [p, count] of Object.entries(counts)) keys.set(Number(p), Math.max(keys.get(Number(p)) ?? 0, count));
   for (let p = 0; p < ring.partitions; p++) if (!keys.has(p) && opts.keysIn(p) !== undefined) keys.set(p, opts.keysIn(p)!);
@@ -156,11 +162,11 @@ type LocalTransfers = { transfers: TransferView[] };
  * Every moving partition with each receiver's progress, gathered from the receivers; `keysTotal`
  * is the partition's key count (as in the plan), `etaSeconds` the time left at the rate so far.
  */
-async function transfersView(opts: MembershipRoutesOptions, authorization: string | undefined) {
+export async function transfersView(opts: MembershipRoutesOptions, authorization: string | undefined, timeoutMs?: number) {
   const ring = opts.membership.state();
   const [reports, keyCounts] = await Promise.all([
-    fromMembers<LocalTransfers>(ring, '/admin/transfers/local', opts.tls, authorization),
-    keysPerPartition(ring, opts, authorization),
+    fromMembers<LocalTransfers>(ring, '/admin/transfers/local', opts.tls, authorization, timeoutMs),
+    keysPerPartition(ring, opts, authorization, timeoutMs),
   ]);
   const transfers = movingPartitions(ring).flatMap((p) =>
     ring.target[p]!.filter((id) => !ring.replicas[p]!.includes(id)).map((to) => {

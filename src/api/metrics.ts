@@ -1,6 +1,7 @@
 // Prometheus metrics for one node (its own registry, so several nodes in one process never mix).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CoreCounter, CoreMetrics } from '../core/metrics.js';
+import { hostGauges, type HostGaugeSources } from './metrics-host.js';
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -104,7 +105,7 @@ function coreIncrements(registry: Registry): Map<string, (by: number) => void> {
 }
 
 /** What the gauges read at each scrape. */
-export interface GaugeSources {
+export interface GaugeSources extends HostGaugeSources {
   readonly hintCounts: () => ReadonlyMap<string, number>;
   /** Transfers this node is receiving, by state. */
   readonly transferStates: () => readonly string[];
@@ -141,6 +142,7 @@ export function createMetrics(nodeId: string, sources: GaugeSources): NodeMetric
   collectDefaultMetrics({ register: registry });
   const increments = coreIncrements(registry);
   membershipGauges(registry, sources);
+  hostGauges(registry, sources);
   new Gauge({
     name: 'kvorum_hints_pending',
     help: 'Hints this node holds, by the peer they are for.',

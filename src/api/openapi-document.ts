@@ -30,6 +30,7 @@ export function buildInertApp(): FastifyInstance {
     memberStatus: inert('memberStatus'),
     memberPhi: inert('memberPhi'),
     hintCounts: inert('hintCounts'),
+    antiEntropyExchanges: inert('antiEntropyExchanges'),
     ready: () => false,
     replica: inert('replica'),
     rpc: inert('rpc'),

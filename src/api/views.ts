@@ -27,6 +27,80 @@ export interface MemberView {
   readonly hintsPending: number;
 }
 
+/** One receiver's progress in `GET /admin/transfers` (and the overview's `transfers`). */
+export interface TransferView {
+  readonly partition: number;
+  readonly to: string;
+  readonly leaving: readonly string[];
+  readonly from: string | null;
+  readonly state: string;
+  readonly keys: number;
+  readonly bytes: number;
+  readonly keysPerSecond: number;
+  readonly bytesPerSecond: number;
+  readonly error: string | null;
+  readonly keysTotal: number | null;
+  readonly etaSeconds: number | null;
+}
+
+/** `GET /admin/transfers`. */
+export interface TransfersView {
+  readonly ringVersion: number;
+  readonly partitionsMoving: number;
+  readonly keysLeft: number;
+  readonly etaSeconds: number | null;
+  readonly transfers: readonly TransferView[];
+}
+
+/** A member's last completed anti-entropy exchange with one peer, as the member measured it. */
+export interface PeerExchangeView {
+  readonly peer: string;
+  readonly sinceLastMs: number;
+  readonly lastKeysRepaired: number;
+  readonly lastPartitionsDiffering: number;
+  readonly exchanges: number;
+  readonly keysRepaired: number;
+}
+
+/** Client requests (/kv, /kv/{key}, /batch) a node served since it started. */
+export interface RequestTotalsView {
+  readonly count: number;
+  readonly latencySecondsSum: number;
+  /** Cumulative counts: requests that took at most `le` seconds (the last `le` is null: all of them). */
+  readonly buckets: ReadonlyArray<{ readonly le: number | null; readonly count: number }>;
+}
+
+/** `GET /admin/overview/local`: what one member says of itself. */
+export interface LocalOverviewView {
+  readonly node: string;
+  readonly ringVersion: number;
+  readonly uptimeSeconds: number;
+  /** Hints this node holds, by the member they are for. */
+  readonly hintsHeld: Readonly<Record<string, number>>;
+  readonly antiEntropy: readonly PeerExchangeView[];
+  readonly requests: RequestTotalsView;
+}
+
+/** A member in `GET /admin/overview`: status and phi as the asked node sees them; the rest as the member said (null: it did not answer). */
+export interface OverviewMemberView extends Omit<MemberView, 'hintsPending'> {
+  readonly reachable: boolean;
+  readonly ringVersion: number | null;
+  readonly uptimeSeconds: number | null;
+  /** Hints the member holds for others. */
+  readonly hintsHeld: number | null;
+  /** Hints the reachable members hold for this one. */
+  readonly hintsFor: number;
+  /** sinceLastMs: its anti-entropy lag (since its latest completed exchange with any peer; null: none yet). */
+  readonly antiEntropy: { readonly sinceLastMs: number | null; readonly exchanges: number; readonly keysRepaired: number; readonly peers: readonly PeerExchangeView[] } | null;
+  readonly requests: RequestTotalsView | null;
+}
+
+/** `GET /admin/overview`: the whole cluster as one node gathers it, for the web console and `kvorum status`. */
+export interface OverviewView extends Omit<ClusterView, 'members'> {
+  readonly members: readonly OverviewMemberView[];
+  readonly transfers: TransfersView;
+}
+
 /** `GET /replica/kv/{key}`: one node's own copy of a key. */
 export interface ReplicaCopyView {
   readonly key: string;

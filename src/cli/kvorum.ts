@@ -6,6 +6,7 @@ import { clusterNodesMax, portMax, portMin, startFlagOptions } from '../node/kno
 import { createLogger } from '../node/logger.js';
 import { startNode } from '../node/node.js';
 import { admin } from './admin.js';
+import { checkConfig } from './check-config.js';
 import { restore } from './backup.js';
 import { runCluster } from './cluster.js';
 import { dataCommand, tokenFrom, type DataCommand } from './data.js';
@@ -15,7 +16,21 @@ import { usage as usageText } from './usage.js';
 
 const usage = usageText();
 
+/** `kvorum start --check-config`: every problem, an unknown flag included, exits 1 (not 2) with the reason on stderr. */
+function checkStart(args: string[]): number {
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args, options: startFlagOptions(), strict: true }).values;
+  } catch (err) {
+    if (!(err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw err;
+    console.error(`kvorum: invalid configuration: ${(err as Error).message}`);
+    return 1;
+  }
+  return checkConfig(values, process.env);
+}
+
 async function start(args: string[]): Promise<number> {
+  if (args.includes('--check-config')) return checkStart(args);
   const { values } = parseArgs({ args, options: startFlagOptions(), strict: true });
   if (values['help']) {
     console.log(usage);

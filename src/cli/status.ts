@@ -1,28 +1,21 @@
-// `kvorum status`: a human-readable view of the cluster: members, their state and phi (failure
-// suspicion) as the asked node sees them, partitions owned, and hints pending for each member
-// (summed over every reachable node).
-import type { ClusterView } from '../api/views.js';
+// `kvorum status`: a human-readable view of the cluster from one GET /admin/overview: members,
+// their state and phi (failure suspicion) as the asked node sees them, partitions owned, hints
+// pending for each member (summed over every reachable node), the ring version each member holds,
+// the hints it holds for others, its anti-entropy lag, and the transfers in progress.
+import type { OverviewView } from '../api/views.js';
 import { statusRequestTimeoutMs } from '../core/limits.js';
 
-async function fetchCluster(url: string, token: string | undefined): Promise<ClusterView> {
+async function fetchOverview(url: string, token: string | undefined): Promise<OverviewView> {
   const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-  const res = await fetch(`${url.replace(/\/+$/, '')}/cluster`, { headers, signal: AbortSignal.timeout(statusRequestTimeoutMs) });
+  const res = await fetch(`${url.replace(/\/+$/, '')}/admin/overview`, { headers, signal: AbortSignal.timeout(statusRequestTimeoutMs) });
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: unknown };
     throw new Error(`HTTP ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`);
   }
-  return (await res.json()) as ClusterView;
+  return (await res.json()) as OverviewView;
 }
 
-/** `token`: an admin token, for nodes with --auth-file. */
-export async function printStatus(url: string, token?: string): Promise<number> {
-  let view: ClusterView;
-  try {
-    view = await fetchCluster(url, token);
-  } catch (err) {
-    console.error(`kvorum status: cannot read ${url}/cluster: ${(err as Error).message}`);
-    return 1;
-  }
+function ownedBy(view: OverviewView): Map<string, { primary: number; replica: number }> {
   const owned = new Map<string, { primary: number; replica: number }>();
   for (const { owners } of view.ring) {
     owners.forEach((id, i) => {
@@ -32,13 +25,19 @@ export async function printStatus(url: string, token?: string): Promise<number> 
       owned.set(id, o);
     });
   }
-  // Hints for a member are held by the other nodes: ask each of them.
-  const hints = new Map<string, number>();
-  const views = await Promise.all(view.members.map((m) => (m.url ? fetchCluster(m.url, token).catch(() => undefined) : undefined)));
-  const unreachable = view.members.filter((_, i) => views[i] === undefined).map((m) => m.id);
-  for (const v of views) for (const m of v?.members ?? []) hints.set(m.id, (hints.get(m.id) ?? 0) + m.hintsPending);
+  return owned;
+}
 
-  console.log(`cluster as seen by ${view.node}: ${view.members.length} members, N=${view.n}, ${view.partitions} partitions, ring version ${view.ringVersion}, claimant ${view.claimant}`);
+/** Seconds with one decimal, `-` for none. */
+const secondsText = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : (ms / 1000).toFixed(1));
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+function printMembers(view: OverviewView): void {
+  const owned = ownedBy(view);
   const rows = view.members.map((m) => [
     m.id,
     m.membership,
@@ -47,13 +46,37 @@ export async function printStatus(url: string, token?: string): Promise<number> 
     m.url ?? '-',
     String(owned.get(m.id)?.primary ?? 0),
     String(owned.get(m.id)?.replica ?? 0),
-    String(hints.get(m.id) ?? 0),
+    String(m.hintsFor),
+    m.ringVersion === null ? '-' : String(m.ringVersion),
+    m.hintsHeld === null ? '-' : String(m.hintsHeld),
+    m.antiEntropy === null ? '-' : secondsText(m.antiEntropy.sinceLastMs),
   ]);
-  const header = ['MEMBER', 'MEMBERSHIP', 'STATUS', 'PHI', 'URL', 'PARTITIONS', 'REPLICAS', 'HINTS_PENDING'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  printTable(['MEMBER', 'MEMBERSHIP', 'STATUS', 'PHI', 'URL', 'PARTITIONS', 'REPLICAS', 'HINTS_PENDING', 'RING_VERSION', 'HINTS_HELD', 'AE_LAG_S'], rows);
+}
+
+function printTransfers(view: OverviewView): void {
+  const { transfers } = view;
   const moving = view.ring.filter((p) => p.pending.length > 0).length;
-  if (moving > 0) console.log(`${moving} partitions moving: "kvorum admin transfers" shows their progress`);
-  if (unreachable.length > 0) console.log(`(hints held by ${unreachable.join(', ')} not counted: unreachable)`);
+  if (moving === 0 && transfers.transfers.length === 0) return;
+  const eta = transfers.etaSeconds === null ? 'unknown' : `${transfers.etaSeconds} s`;
+  console.log(`${moving} partitions moving, ${transfers.keysLeft} keys left, ETA ${eta}:`);
+  const rows = transfers.transfers.map((t) => [String(t.partition), t.leaving.join(',') || '-', t.to, t.state, `${t.keys}/${t.keysTotal ?? '?'}`, String(t.bytes)]);
+  printTable(['PARTITION', 'FROM', 'TO', 'STATE', 'KEYS', 'BYTES'], rows);
+}
+
+/** `token`: an admin token, for nodes with --auth-file. */
+export async function printStatus(url: string, token?: string): Promise<number> {
+  let view: OverviewView;
+  try {
+    view = await fetchOverview(url, token);
+  } catch (err) {
+    console.error(`kvorum status: cannot read ${url}/admin/overview: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log(`cluster as seen by ${view.node}: ${view.members.length} members, N=${view.n}, ${view.partitions} partitions, ring version ${view.ringVersion}, claimant ${view.claimant}`);
+  printMembers(view);
+  printTransfers(view);
+  const unreachable = view.members.filter((m) => !m.reachable).map((m) => m.id);
+  if (unreachable.length > 0) console.log(`(${unreachable.join(', ')} did not answer ${view.node}: their ring version, hints and anti-entropy are unknown, and hints they hold are not counted)`);
   return 0;
 }

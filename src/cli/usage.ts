@@ -19,6 +19,7 @@ function knobLine(knob: Knob): string {
 function startUsage(): string {
   const lines = (knobs as readonly Knob[]).map(knobLine);
   lines.push(`${'  --config FILE'.padEnd(flagColumn)} a JSON config file with any of the keys above`);
+  lines.push(`${'  --check-config'.padEnd(flagColumn)} validate the configuration, print it (JSON, no secrets), start nothing; exit 0 valid, 1 not`);
   lines.push(`${'  -h, --help'.padEnd(flagColumn)} print this usage`);
   return `kvorum start flags, each with [config-file key; default; bounds].
 Flags win over --config FILE, which wins over config/default.json:

@@ -101,6 +101,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole cluster in one call
+         * @description What the web console (/ui) and `kvorum status` show: the ring, each member's status and phi as this node sees them, and what each member says of itself (ring version, hints, anti-entropy, client request totals); the transfers as /admin/transfers gives them. A member that does not answer within 1 s is `reachable: false`.
+         */
+        get: operations["overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/overview/local": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What this node says of itself for /admin/overview
+         * @description Its ring version, the hints it holds per member, its anti-entropy exchanges per peer, and its client request totals.
+         */
+        get: operations["localOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/partition-keys": {
         parameters: {
             query?: never;
@@ -401,6 +441,46 @@ export interface paths {
          * @description No quorum, no repair: for checking convergence. The key is encoded as for /kv/{key} (1..512 bytes of UTF-8).
          */
         get: operations["replicaCopy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Web console
+         * @description The console's page (no data: it polls GET /admin/overview with the token it asks for).
+         */
+        get: operations["console"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Web console file
+         * @description A script or style sheet of the console (`console.js`, `render.js`, `console.css`); `/ui/` is the page.
+         */
+        get: operations["consoleFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -954,6 +1034,269 @@ export interface operations {
              *
              *     `shutting_down`: This node is shutting down; retry on another node.
              */
+            503: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cluster as this node gathers it. */
+            200: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        claimant: string;
+                        members: {
+                            antiEntropy: {
+                                exchanges: number;
+                                keysRepaired: number;
+                                peers: {
+                                    /** @description Exchanges this node started and completed with the peer since it started. */
+                                    exchanges: number;
+                                    keysRepaired: number;
+                                    lastKeysRepaired: number;
+                                    lastPartitionsDiffering: number;
+                                    peer: string;
+                                    /** @description Milliseconds since this node last completed an exchange with the peer (measured by this node). */
+                                    sinceLastMs: number;
+                                }[];
+                                /** @description Anti-entropy lag: milliseconds since the member last completed an exchange with any peer; null: none yet. */
+                                sinceLastMs: number | null;
+                            } | null;
+                            /** @description Hints the reachable members hold for this member. */
+                            hintsFor: number;
+                            /** @description Hints the member holds for others. */
+                            hintsHeld: number | null;
+                            id: string;
+                            /** @description Its part in the ring: joining, valid, leaving (or exiting). */
+                            membership: string;
+                            /** @description The failure detector's suspicion, 2 decimals; null for this node and a member never heard from. */
+                            phi: number | null;
+                            /** @description Whether the member answered the asked node within the timeout; the fields below are null when not. */
+                            reachable: boolean;
+                            requests: {
+                                /** @description Cumulative: requests that took at most `le` seconds; the last `le` is null (all of them). Differences between two polls give the rate and latency of the interval. */
+                                buckets: {
+                                    count: number;
+                                    le: number | null;
+                                }[];
+                                /** @description Client requests (/kv, /kv/{key}, /batch) served since the node started. */
+                                count: number;
+                                latencySecondsSum: number;
+                            } | null;
+                            /** @description The ring version the member holds. */
+                            ringVersion: number | null;
+                            /**
+                             * @description As this node's failure detector sees it.
+                             * @enum {string}
+                             */
+                            status: "up" | "down" | "unknown";
+                            uptimeSeconds: number | null;
+                            url: string | null;
+                        }[];
+                        n: number;
+                        node: string;
+                        partitions: number;
+                        ring: {
+                            owners: string[];
+                            partition: number;
+                            pending: string[];
+                        }[];
+                        /** @description The asked node's ring version. */
+                        ringVersion: number;
+                        transfers: {
+                            etaSeconds: number | null;
+                            keysLeft: number;
+                            partitionsMoving: number;
+                            ringVersion: number;
+                            transfers: {
+                                bytes: number;
+                                bytesPerSecond: number;
+                                error: string | null;
+                                etaSeconds: number | null;
+                                from: string | null;
+                                keys: number;
+                                keysPerSecond: number;
+                                keysTotal: number | null;
+                                leaving: string[];
+                                partition: number;
+                                /** @enum {string} */
+                                state: "queued" | "streaming" | "verifying" | "done" | "failed" | "unknown";
+                                to: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description `bad_request`: The request is not well-formed HTTP for this route. */
+            400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: The node failed unexpectedly; the request may or may not have been applied. */
+            500: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `shutting_down`: This node is shutting down; retry on another node. */
+            503: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    localOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This node's part of the overview. */
+            200: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        antiEntropy: {
+                            /** @description Exchanges this node started and completed with the peer since it started. */
+                            exchanges: number;
+                            keysRepaired: number;
+                            lastKeysRepaired: number;
+                            lastPartitionsDiffering: number;
+                            peer: string;
+                            /** @description Milliseconds since this node last completed an exchange with the peer (measured by this node). */
+                            sinceLastMs: number;
+                        }[];
+                        /** @description Hints this node holds, by the member they are for. */
+                        hintsHeld: {
+                            [key: string]: number;
+                        };
+                        node: string;
+                        requests: {
+                            /** @description Cumulative: requests that took at most `le` seconds; the last `le` is null (all of them). Differences between two polls give the rate and latency of the interval. */
+                            buckets: {
+                                count: number;
+                                le: number | null;
+                            }[];
+                            /** @description Client requests (/kv, /kv/{key}, /batch) served since the node started. */
+                            count: number;
+                            latencySecondsSum: number;
+                        };
+                        ringVersion: number;
+                        uptimeSeconds: number;
+                    };
+                };
+            };
+            /** @description `bad_request`: The request is not well-formed HTTP for this route. */
+            400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: The request needs a valid credential: a client token (Authorization: Bearer TOKEN) when the node has --auth-file, the cluster credential for internal RPC. */
+            401: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
+            403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: The node failed unexpectedly; the request may or may not have been applied. */
+            500: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `shutting_down`: This node is shutting down; retry on another node. */
             503: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
@@ -2841,6 +3184,131 @@ export interface operations {
             };
             /** @description `forbidden`: The token is valid but its role or key prefix does not allow this request; nothing was done. */
             403: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: No live value for this key. */
+            404: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: The node failed unexpectedly; the request may or may not have been applied. */
+            500: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `shutting_down`: This node is shutting down; retry on another node. */
+            503: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    console: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description `bad_request`: The request is not well-formed HTTP for this route. */
+            400: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: The node failed unexpectedly; the request may or may not have been applied. */
+            500: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `shutting_down`: This node is shutting down; retry on another node. */
+            503: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    consoleFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
+                    "X-Kvorum-Node"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                    "text/html": string;
+                    "text/javascript": string;
+                };
+            };
+            /** @description `bad_request`: The request is not well-formed HTTP for this route. */
+            400: {
                 headers: {
                     /** @description The node that answered (on every answer; on /kv routes, the node that coordinated the request). */
                     "X-Kvorum-Node"?: string;

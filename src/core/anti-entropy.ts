@@ -44,6 +44,16 @@ export interface ExchangeReport {
   readonly payloadBytes: number;
 }
 
+/** The last exchange this node completed with one peer (for /admin/overview): when, on the runtime's clock, and what it did. */
+export interface PeerExchangeRecord {
+  readonly lastAtMs: number;
+  readonly lastKeysRepaired: number;
+  readonly lastPartitionsDiffering: number;
+  /** Exchanges completed with the peer, and keys they repaired, since this node started. */
+  readonly exchanges: number;
+  readonly keysRepaired: number;
+}
+
 /** What repairing one key did: the payload it moved, whether either copy changed, and whether the local one did. */
 interface Repair {
   readonly bytes: number;
@@ -78,6 +88,8 @@ export class AntiEntropy {
   private readonly trees = new Map<PartitionId, object>();
   private readonly periodic: Periodic;
   private nextPeer = 0;
+  /** Exchanges this node started and completed, by peer (the peer's side is not counted here). */
+  private readonly byPeer = new Map<NodeId, PeerExchangeRecord>();
 
   constructor(private readonly deps: AntiEntropyDeps) {
     this.periodic = new Periodic({ name: 'anti-entropy exchange', runtime: deps.runtime, log: deps.log, intervalMs: deps.intervalMs, task: () => this.tick() });
@@ -226,7 +238,21 @@ export class AntiEntropy {
     };
   }
 
+  /** The exchanges this node completed, by peer, with the time since the last one (anti-entropy's lag with that peer). */
+  exchangesByPeer(): Array<PeerExchangeRecord & { readonly peer: NodeId; readonly sinceLastMs: number }> {
+    const now = this.deps.runtime.now();
+    return [...this.byPeer].map(([peer, record]) => ({ peer, ...record, sinceLastMs: Math.round(Math.max(0, now - record.lastAtMs)) }));
+  }
+
   private reportExchange(report: ExchangeReport): void {
+    const before = this.byPeer.get(report.peer);
+    this.byPeer.set(report.peer, {
+      lastAtMs: this.deps.runtime.now(),
+      lastKeysRepaired: report.keysRepaired,
+      lastPartitionsDiffering: report.partitionsDiffering,
+      exchanges: (before?.exchanges ?? 0) + 1,
+      keysRepaired: (before?.keysRepaired ?? 0) + report.keysRepaired,
+    });
     this.deps.metrics.inc('ae_exchanges');
     this.deps.metrics.inc('ae_keys_repaired', report.keysRepaired);
     this.deps.metrics.inc('ae_payload_bytes', report.payloadBytes);

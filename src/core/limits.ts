@@ -255,6 +255,13 @@ export const authTokensMax = 10_000;
 export const authFileBytesMax = 8 * 1024 * 1024;
 /** A token's note (free text for people) at most. */
 export const tokenNoteCharsMax = 200;
+
+// ---- issue 16, web console and `kvorum status` (GET /admin/overview) ----
+/** GET /admin/overview gives each member this long to answer; a slower one is reported unreachable. Short: the console asks about every second. */
+export const overviewMemberTimeoutMs = 1000;
+/** GET /ui's files larger than this are refused at start (they are read into memory once). */
+export const uiFileBytesMax = 1024 * 1024;
+
 // Backups and operator logs (issue 16, points 6 and 7).
 /** Pages one step of an online backup copies before it yields to the event loop (4 KiB pages: 1 MiB). */
 export const backupStepPages = 256;

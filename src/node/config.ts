@@ -1,6 +1,7 @@
 // Node configuration: knob defaults < config/default.json < --config FILE < command-line flags
 // (docs/api.md section 1). What each knob is, its bounds and default, is in knobs.ts.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseQuorum } from '../core/quorum.js';
 import type { ServerLimits } from '../api/app.js';
 import type { ConvergenceSettings } from '../core/node-core.js';
@@ -16,6 +17,8 @@ export interface NodeConfig {
   readonly id: NodeId;
   readonly host: string;
   readonly port: number;
+  /** The URL this node gives out (ring, join, /cluster): --advertise, else its --peers entry, else from --listen. */
+  readonly advertiseUrl: string;
   readonly dataDir: string;
   /** A new cluster's members (with --peers), or just this node (with --join). Ignored once the data directory holds a ring. */
   readonly peers: ReadonlyMap<NodeId, string>;
@@ -155,6 +158,50 @@ function parsePeers(value: unknown): Map<NodeId, string> {
   return peers;
 }
 
+/** Hosts that bind every interface: a URL made of them reaches nothing. */
+const wildcardHosts = new Set(['0.0.0.0', '::', '[::]']);
+
+/** --advertise checked: an http(s) origin (no path, query or credentials), trailing slash dropped. */
+function parseAdvertise(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--advertise must be an http(s) URL such as http://10.0.0.1:7001, got ${JSON.stringify(value)}`);
+  }
+  const plain = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !plain || wildcardHosts.has(url.hostname)) {
+    throw new ConfigError(`--advertise must be an http(s) URL with a reachable host and no path, such as http://10.0.0.1:7001, got ${JSON.stringify(value)}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * The URL this node gives out. --advertise wins and must agree with the node's own --peers entry;
+ * without it, that entry; without --peers, the --listen address, or this machine's host name when
+ * --listen binds every address (what a container's single node needs; a warning says so).
+ */
+function advertiseUrlOf(
+  merged: Readonly<Record<string, unknown>>,
+  self: { id: NodeId; host: string; port: number; tls: boolean },
+  peers: ReadonlyMap<NodeId, string> | undefined,
+  warn: (message: string) => void,
+): string {
+  const given = simple('advertise', merged['advertise']) as string | undefined;
+  const own = peers?.get(self.id);
+  if (given !== undefined) {
+    const url = parseAdvertise(given);
+    if (own !== undefined && own !== url) throw new ConfigError(`--advertise ${url} differs from this node's --peers entry ${own}: give the same URL`);
+    return url;
+  }
+  if (own !== undefined) return own;
+  const scheme = self.tls ? 'https' : 'http';
+  if (!wildcardHosts.has(self.host)) return `${scheme}://${self.host}:${self.port}`;
+  const url = `${scheme}://${hostname()}:${self.port}`;
+  warn(`--listen ${self.host}:${self.port} binds every address and no --advertise was given: advertising ${url} (this machine's host name); give --advertise URL if peers reach this node by another name`);
+  return url;
+}
+
 function parseJoin(join: unknown, peers: unknown): string | undefined {
   if (join === undefined) return undefined;
   if (peers !== undefined) throw new ConfigError('--join and --peers exclude each other: --peers starts a new cluster, --join enters an existing one');
@@ -242,8 +289,10 @@ export function loadNodeConfig(
     }
   };
   const tls = parseTls(merged);
-  const peers = merged['peers'] === undefined ? new Map([[asNodeId(id), `${tls ? 'https' : 'http'}://${host}:${port}`]]) : parsePeers(merged['peers']);
-  if (!peers.has(asNodeId(id))) throw new ConfigError(`peers must include this node (${id})`);
+  const listed = merged['peers'] === undefined ? undefined : parsePeers(merged['peers']);
+  if (listed !== undefined && !listed.has(asNodeId(id))) throw new ConfigError(`peers must include this node (${id})`);
+  const advertiseUrl = advertiseUrlOf(merged, { id: asNodeId(id), host, port, tls: tls !== undefined }, listed, warn);
+  const peers = listed ?? new Map([[asNodeId(id), advertiseUrl]]);
   const join = parseJoin(flags['join'], merged['peers']);
   checkSchemes(tls, peers, join);
   const int = (key: KnobKey) => simple(key, merged[key]) as number;
@@ -251,6 +300,7 @@ export function loadNodeConfig(
     id: asNodeId(id),
     host,
     port,
+    advertiseUrl,
     dataDir: (simple('dataDir', merged['dataDir']) as string | undefined) ?? `./data/${id}`,
     peers,
     join,

@@ -47,6 +47,10 @@ export type Knob = KnobBase &
 export const knobs = [
   { key: 'id', flag: 'id', arg: 'ID', kind: 'text', pattern: nodeIdPattern, patternText: nodeIdPatternText, defaultText: 'required', help: 'node id' },
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', kind: 'listen', default: '127.0.0.1:7001', help: 'where this node serves HTTP (client, admin, RPC)' },
+  {
+    key: 'advertise', flag: 'advertise', arg: 'URL', kind: 'text', env: 'KVORUM_ADVERTISE', defaultText: 'the --peers URL, else from --listen',
+    help: 'the URL peers and clients are told to reach this node at (needed when --listen binds 0.0.0.0)',
+  },
   { key: 'dataDir', flag: 'data-dir', arg: 'DIR', kind: 'text', defaultText: './data/<id>', help: 'where this node keeps its SQLite files' },
   { key: 'peers', flag: 'peers', arg: 'id=URL,...', kind: 'peers', defaultText: 'this node alone', help: 'all cluster members, this node included' },
   { key: 'n', flag: 'n', arg: 'N', kind: 'integer', min: 1, max: limits.replicationFactorMax, unit: 'replicas', default: limits.replicationFactorDefault, help: 'replication factor' },
@@ -157,6 +161,8 @@ export type KnobKey = (typeof knobs)[number]['key'];
 export const extraStartFlags = {
   config: { type: 'string' },
   join: { type: 'string' },
+  // Validate and print the effective configuration, start nothing (src/cli/check-config.ts).
+  'check-config': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

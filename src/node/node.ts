@@ -91,22 +91,29 @@ function openStorage(config: NodeConfig, log: FastifyBaseLogger): SqliteStorage 
   });
 }
 
+/** The node's metrics; their gauges read the core (made after them, so reached through `core`) at each scrape. */
+function nodeMetrics(config: NodeConfig, storage: SqliteStorage, core: () => NodeCore): NodeMetrics {
+  return createMetrics(config.id, {
+    hintCounts: () => storage.hintCounts(),
+    transferStates: () => core().transfers.progress().map((t) => t.state),
+    partitionsMoving: () => movingPartitions(core().membership.state()).length,
+    peerStatuses: () => new Map(core().membership.peers().map((id) => [id, core().detector.statusOf(id)])),
+    dataDir: config.dataDir,
+  });
+}
+
 export async function startNode(config: NodeConfig, log: FastifyBaseLogger): Promise<RunningNode> {
   const auth = openAuth(config, log);
   const storage = openStorage(config, log);
   const tls = config.tls === undefined ? undefined : new TlsIdentity(config.tls);
-  const url = `${tls ? 'https' : 'http'}://${config.host}:${config.port}`;
+  const url = config.advertiseUrl;
   const startRing = await initialRing(config, storage, url, log, tls).catch(async (err: unknown) => {
     await storage.close();
     throw err;
   });
   const transport = new PeerTransport(urlsOf(startRing), config.secret, tls, tlsFailureLog(log));
-  warnOnSchemeChange(startRing, config.id, url, log);
-  const metrics = createMetrics(config.id, {
-    hintCounts: () => storage.hintCounts(),
-    transferStates: () => core.transfers.progress().map((t) => t.state),
-    partitionsMoving: () => movingPartitions(core.membership.state()).length,
-  });
+  warnOnUrlChange(startRing, config.id, url, log);
+  const metrics = nodeMetrics(config, storage, () => core);
   const core = createNodeCore({
     self: config.id,
     runtime: realRuntime,
@@ -167,11 +174,15 @@ function tlsFailureLog(log: FastifyBaseLogger): (peer: NodeId, problem: string) 
   return (peer, problem) => failures.report('peer_unreachable', `TLS with peer ${peer} failed`, { peer, problem });
 }
 
-/** A node of an http cluster restarted with TLS (or the reverse) keeps its old URL in the ring: say so. */
-function warnOnSchemeChange(ring: RingState, self: NodeId, url: string, log: FastifyBaseLogger): void {
+/**
+ * A member's URL is fixed in the ring when it joins: a node restarted with another --advertise (or
+ * with TLS switched) is still reached at the old one. Say so.
+ */
+function warnOnUrlChange(ring: RingState, self: NodeId, url: string, log: FastifyBaseLogger): void {
   const ringUrl = ring.members.find((m) => m.id === self)?.url;
-  if (ringUrl === undefined || ringUrl.startsWith('inprocess:') || new URL(ringUrl).protocol === new URL(url).protocol) return;
-  log.warn({ ringUrl, url }, 'the ring gives this node a URL of another scheme than it serves: peers cannot reach it (TLS is set when a cluster is created)');
+  if (ringUrl === undefined || ringUrl.startsWith('inprocess:') || ringUrl === url) return;
+  const why = new URL(ringUrl).protocol === new URL(url).protocol ? 'peers and clients still reach it at the ring\'s URL' : 'peers cannot reach it (TLS is set when a cluster is created)';
+  log.warn({ ringUrl, url }, `the ring gives this node another URL than it advertises: ${why}; a member's URL is fixed when it joins`);
 }
 
 /** The TLS files read again: the server's context replaced (new connections get it), outbound connections opened later use them. */
@@ -215,6 +226,7 @@ function buildNodeApp(
     memberStatus: (id) => core.detector.statusOf(id),
     memberPhi: (id) => core.detector.phi(id),
     hintCounts: () => storage.hintCounts(),
+    antiEntropyExchanges: () => core.antiEntropy.exchangesByPeer(),
     ready: () => state.ready,
     stopping: () => state.stopping,
     secret: config.secret,

@@ -61,6 +61,7 @@ type Need = 'open' | 'internal' | 'metrics' | 'any' | 'read' | 'write' | 'list' 
 function needOf(route: AppRoute): Need | undefined {
   const { method, url } = route;
   if (url === '/health' || url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/')) return 'open';
+  if (url === '/ui' || url === '/ui/:file') return 'open';
   if (url === '/internal/rpc') return 'internal';
   if (url === '/metrics') return 'metrics';
   if (url === '/kv/*') return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
@@ -68,7 +69,8 @@ function needOf(route: AppRoute): Need | undefined {
   if (url === '/kv/') return 'any';
   if (url === '/batch') return 'batch';
   const admin = ['/cluster', '/replica/kv/*', '/admin/join', '/admin/leave', '/admin/replace', '/admin/remove', '/admin/clear', '/admin/commit',
-    '/admin/plan', '/admin/transfers', '/admin/transfers/cancel', '/admin/transfers/local', '/admin/transfer-limits', '/admin/partition-keys', '/admin/backup'];
+    '/admin/plan', '/admin/transfers', '/admin/transfers/cancel', '/admin/transfers/local', '/admin/transfer-limits', '/admin/partition-keys',
+    '/admin/overview', '/admin/overview/local', '/admin/backup'];
   return admin.includes(url) ? 'admin' : undefined;
 }
 
@@ -91,7 +93,7 @@ function samplesOf(route: AppRoute): { inside: Sample; outside?: Sample } {
     const batch = (key: string) => ({ path: '/batch', headers: json, body: JSON.stringify({ ops: [{ op: 'get', key }] }) });
     return { inside: batch(`${prefix}k`), outside: batch('other-k') };
   }
-  const path = route.url.replace('/docs/static/*', '/docs/static/index.html').replace('/replica/kv/*', `/replica/kv/${prefix}k`);
+  const path = route.url.replace('/docs/static/*', '/docs/static/index.html').replace('/replica/kv/*', `/replica/kv/${prefix}k`).replace('/ui/:file', '/ui/console.js');
   if (route.url === '/internal/rpc') return { inside: { path, body: 'not msgpack' } };
   return { inside: withBody ? { path, body: '{}', headers: json } : { path } };
 }

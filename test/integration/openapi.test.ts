@@ -92,12 +92,17 @@ describe('OpenAPI document (1 node)', () => {
       return res;
     };
     await http('PUT', `${url()}/kv/doc-b`, { body: 'b' });
-    for (const path of ['/health', '/cluster', '/metrics', '/admin/transfers', '/admin/transfers/local', '/admin/partition-keys']) {
+    for (const path of ['/health', '/cluster', '/metrics', '/admin/transfers', '/admin/transfers/local', '/admin/partition-keys', '/admin/overview', '/admin/overview/local']) {
       assert.equal((await check('GET', path)).status, 200, path);
     }
     assert.equal((await check('GET', '/admin/plan')).status, 409, 'one member of N=3: no plan can be valid');
     assert.equal((await check('GET', '/replica/kv/doc-b', { template: '/replica/kv/{key}' })).status, 200);
     assert.equal((await check('GET', '/replica/kv/never', { template: '/replica/kv/{key}' })).status, 404);
+    assert.equal((await check('GET', '/ui')).status, 200);
+    assert.equal((await check('GET', '/ui/console.js', { template: '/ui/{file}' })).status, 200);
+    assert.match((await check('GET', '/ui/', { template: '/ui/{file}' })).text(), /<title>kvorum console<\/title>/, '/ui/ is the page too');
+    assert.equal((await check('GET', '/ui/console.css', { template: '/ui/{file}' })).status, 200);
+    assert.equal((await check('GET', '/ui/..%2Fpackage.json', { template: '/ui/{file}' })).status, 404, 'only the console\'s own files');
     assert.equal((await check('PUT', '/admin/transfer-limits', { body: { concurrency: 2 } })).status, 200);
     assert.equal((await check('POST', '/admin/commit', { body: {} })).status, 409, 'nothing staged');
     assert.equal((await check('POST', '/admin/join', { body: { node: 'Not An Id' } })).status, 400);

@@ -151,6 +151,7 @@ describe('HTTPS nodes (--tls-cert, --tls-key, --tls-ca)', () => {
     const status = await runNode([cliPath, 'status', '--url', url], { deadlineMs: 20_000, env });
     assert.equal(status.code, 0, `kvorum status: ${status.stderr}`);
     assert.match(status.stdout.toString('utf8'), new RegExp(`n1 .*${cluster!.nodes[0]!.url.replace(/[.]/g, '\\.')}`));
+    assert.doesNotMatch(status.stdout.toString('utf8'), /did not answer/, 'the asked node reached every https member for /admin/overview');
     const put = await runNode([cliPath, 'put', 'tls-cli', 'by the cli', '--url', url], { deadlineMs: 20_000, env });
     assert.equal(put.code, 0, `kvorum put: ${put.stderr}`);
     const get = await runNode([cliPath, 'get', 'tls-cli', '--url', cluster!.nodes[2]!.url], { deadlineMs: 20_000, env });

@@ -4,9 +4,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadNodeConfig } from '../../src/node/config.js';
+import { asNodeId } from '../../src/core/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvorum-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +45,23 @@ describe('loadNodeConfig', () => {
     assert.equal(load({ id: 'a', join: 'http://127.0.0.1:7001/' }).config.join, 'http://127.0.0.1:7001');
     assert.throws(() => load({ id: 'a', join: 'http://127.0.0.1:7001', peers: 'a=http://127.0.0.1:7002' }), /--join and --peers exclude each other/);
     assert.throws(() => load({ id: 'a', join: 'ftp://x' }), /--join must be a member's http URL/);
+  });
+
+  it('--advertise: the URL given out; it must agree with --peers; a wildcard --listen without it advertises the host name', () => {
+    const peers = 'a=http://10.0.0.1:7001,b=http://10.0.0.2:7001';
+    assert.equal(load({ id: 'a', listen: '0.0.0.0:7001', peers }).config.advertiseUrl, 'http://10.0.0.1:7001', 'the --peers entry');
+    const given = load({ id: 'a', listen: '0.0.0.0:7001', advertise: 'http://10.0.0.1:7001/', peers }).config;
+    assert.deepEqual([given.host, given.advertiseUrl, given.peers.get(asNodeId('a'))], ['0.0.0.0', 'http://10.0.0.1:7001', 'http://10.0.0.1:7001']);
+    refused({ id: 'a', advertise: 'http://10.0.0.9:7001', peers }, /--advertise http:\/\/10.0.0.9:7001 differs from this node's --peers entry http:\/\/10.0.0.1:7001/);
+    const joining = load({ id: 'd', listen: '0.0.0.0:7004', join: 'http://10.0.0.1:7001' }, { KVORUM_ADVERTISE: 'http://kv-3.kv:7004' }).config;
+    assert.deepEqual([...joining.peers], [['d', 'http://kv-3.kv:7004']], 'from the environment, with --join');
+    for (const bad of ['10.0.0.1:7001', 'ftp://x:1', 'http://0.0.0.0:7001', 'http://h:7001/path', 'http://u:p@h:7001', 'http://h:7001?q=1']) {
+      refused({ id: 'a', advertise: bad }, /--advertise must be an http\(s\) URL/);
+    }
+    const { config: wild, warnings } = load({ id: 'a', listen: '0.0.0.0:7005' });
+    assert.equal(wild.advertiseUrl, `http://${hostname()}:7005`);
+    assert.match(warnings.join('\n'), /binds every address and no --advertise was given/);
+    assert.equal(load({ id: 'a', listen: '127.0.0.1:7006' }).config.advertiseUrl, 'http://127.0.0.1:7006');
   });
 
   it('flags win over the file, the file over the defaults', () => {
