@@ -1,7 +1,8 @@
 // `kvorum admin backup` (download a node's online backup, atomically, and check it) and `kvorum
 // restore` (put a checked backup in place as a node's database). docs/api.md section 3, Backups.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, rmSync, copyFileSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, createWriteStream, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -160,10 +161,46 @@ function putInPlace(from: string, dir: string): void {
   }
 }
 
+/**
+ * A raw copy of a data directory (a volume snapshot: kvorum.db with its kvorum.db-wal) is folded into
+ * one file first, in a temp directory: SQLite recovers the WAL when it opens the copy. Without its
+ * WAL the database file alone may miss commits or be half checkpointed. Backups need no folding.
+ */
+function folded(from: string): { path: string; cleanup: () => void } {
+  if (!existsSync(`${from}-wal`)) return { path: from, cleanup: () => {} };
+  const temp = mkdtempSync(join(tmpdir(), 'kvorum-restore-'));
+  const path = join(temp, 'kvorum.db');
+  copyFileSync(from, path);
+  copyFileSync(`${from}-wal`, `${path}-wal`);
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
+  }
+  return { path, cleanup: () => rmSync(temp, { recursive: true, force: true }) };
+}
+
 /** `kvorum restore`: exit 0 restored, 1 refused (nothing changed), 2 usage. */
 export function restore(args: string[]): number {
   const opts = parseRestore(args);
-  const checked = inspectBackup(opts.from);
+  let source: { path: string; cleanup: () => void };
+  try {
+    source = folded(opts.from);
+  } catch (err) {
+    console.error(`kvorum restore: ${opts.from} with its -wal cannot be recovered: ${(err as Error).message}`);
+    return 1;
+  }
+  try {
+    return restoreFrom(source.path, opts);
+  } finally {
+    source.cleanup();
+  }
+}
+
+function restoreFrom(from: string, opts: RestoreOptions): number {
+  const checked = inspectBackup(from);
   if (!checked.ok) {
     console.error(`kvorum restore: ${opts.from} is not a sound backup: ${checked.problem}`);
     return 1;
@@ -173,9 +210,9 @@ export function restore(args: string[]): number {
     console.error(`kvorum restore: refused: ${problem}; nothing was changed`);
     return 1;
   }
-  putInPlace(opts.from, opts.dataDir);
+  putInPlace(from, opts.dataDir);
   const node = checked.summary.node ?? 'ID';
-  console.log(`restored ${opts.from} into ${opts.dataDir}: ${describe(checked.summary, statSync(opts.from).size)}`);
+  console.log(`restored ${opts.from} into ${opts.dataDir}: ${describe(checked.summary, statSync(from).size)}`);
   console.log(`next: start the node with the same id and data directory, e.g. kvorum start --id ${node} --data-dir ${opts.dataDir} (and its usual flags).`);
   console.log('It rejoins with the ring it had stored; hints, read repair and anti-entropy bring it up to date. Restore one node at a time and let it converge first.');
   return 0;

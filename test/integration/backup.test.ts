@@ -4,7 +4,7 @@
 // after the backup included. Also: one backup at a time (409), the temp file removed after a
 // download and after an abandoned one, a corrupted file and a non-empty directory refused.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -168,5 +168,24 @@ describe('backup and restore (3 nodes, N=3, writes with w=2)', () => {
       assert.equal(forced.code, 0, forced.stderr);
       assert.deepEqual(await readdir(target), ['kvorum.db'], 'the stale WAL is gone');
       assert.ok(inspectBackup(join(target, 'kvorum.db')).ok);
+
+      // A snapshot of a running node's directory: the database with a -wal that holds recent commits.
+      const live = join(dir, 'live');
+      await mkdir(live);
+      await copyFile(good, join(live, 'kvorum.db'));
+      const open = new Database(join(live, 'kvorum.db'));
+      open.pragma('journal_mode = WAL');
+      open.pragma('wal_autocheckpoint = 0');
+      open.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('only_in_the_wal', 'yes')").run();
+      const snapshot = join(dir, 'snapshot');
+      await mkdir(snapshot);
+      await copyFile(join(live, 'kvorum.db'), join(snapshot, 'kvorum.db'));
+      await copyFile(join(live, 'kvorum.db-wal'), join(snapshot, 'kvorum.db-wal'));
+      open.close();
+      const fromSnapshot = join(dir, 'from-snapshot');
+      const snap = await cli(['restore', '--from', join(snapshot, 'kvorum.db'), '--data-dir', fromSnapshot]);
+      assert.equal(snap.code, 0, snap.stderr);
+      assert.equal(metaOf(join(fromSnapshot, 'kvorum.db'), 'only_in_the_wal'), 'yes', 'the WAL was folded in');
+      assert.deepEqual(await readdir(fromSnapshot), ['kvorum.db']);
     }));
 });
