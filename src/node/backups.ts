@@ -42,7 +42,14 @@ export interface BackupDeps {
 export class NodeBackups {
   private running = false;
 
-  constructor(private readonly deps: BackupDeps) {}
+  /** Removes a temp copy a killed node left behind at once: it may be as large as the database. */
+  constructor(private readonly deps: BackupDeps) {
+    try {
+      this.removeLeftovers();
+    } catch (err) {
+      deps.log.warn({ err }, 'could not remove a backup temp file left in the data directory');
+    }
+  }
 
   /** Takes a copy, unless one is running (backup_in_progress) or it cannot be taken (backup_failed). */
   async take(): Promise<BackupOutcome> {
