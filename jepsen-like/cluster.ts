@@ -6,7 +6,10 @@
 // rewrites when a node joins. Nodes can join later (`addJoiner`, started with --join) and leave
 // for good (`retire`, or stopping themselves once removed: state `gone`, never restarted).
 // It kills, pauses, wipes and restarts only the pids it started, and stops all of them (SIGCONT
-// first) on stop(), on process exit and on SIGINT/SIGTERM. Node processes, ports and the health
+// first) on stop(), on process exit and on SIGINT/SIGTERM.
+// With --netns (netns.ts) there are no proxies and no hook: every node runs in its own network
+// namespace under `ip netns exec`, on port 7070 of its own address, and links are cut by packet
+// filters there (setLink); the caller owns the namespaces. Node processes, ports and the health
 // wait are the test kit's (test/kit/), as for the tests' clusters.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,6 +21,7 @@ import { kvorumStartArgs } from '../test/kit/node-args.js';
 import { freePorts } from '../test/kit/ports.js';
 import { forgetTempDir, Proc, registerTempDir } from '../test/kit/proc.js';
 import { sleep, within } from '../test/kit/wait.js';
+import type { Netns } from './netns.js';
 import { LinkProxy, pass, type LinkMode } from './proxy.js';
 
 const linkHook = fileURLToPath(new URL('./link-hook.mjs', import.meta.url));
@@ -30,7 +34,16 @@ export interface ProcessClusterOptions {
   /** Flags appended to every node's command line (convergence knobs, log level). */
   readonly extraArgs: readonly string[];
   readonly healthDeadlineMs?: number;
+  /**
+   * --netns: each node runs in its namespace (`ip netns exec`), listens on 0.0.0.0:netnsPort there
+   * and advertises its namespace address; links are cut by the namespaces' packet filters, not by
+   * proxies. The caller creates and destroys it.
+   */
+  readonly netns?: Netns;
 }
+
+/** Every node's port with --netns: the same on each, as on separate hosts. */
+export const netnsPort = 7070;
 
 /** `gone`: out of the cluster for good (removed and stopped itself, or retired): never restarted. */
 export type NodeState = 'up' | 'killed' | 'paused' | 'gone';
@@ -86,7 +99,8 @@ export class ProcessCluster {
   }
 
   private newNode(id: string, port: number, joinUrl: string | undefined): ClusterNode {
-    return { id, port, url: `http://127.0.0.1:${port}`, dataDir: join(this.root, id), joinUrl, state: 'killed', proc: undefined };
+    const host = this.opts.netns?.address(id) ?? '127.0.0.1';
+    return { id, port, url: `http://${host}:${port}`, dataDir: join(this.root, id), joinUrl, state: 'killed', proc: undefined };
   }
 
   static async start(opts: ProcessClusterOptions): Promise<ProcessCluster> {
@@ -94,10 +108,11 @@ export class ProcessCluster {
     for (let attempt = 1; ; attempt++) {
       const root = await mkdtemp(join(tmpdir(), 'kvorum-jepsen-'));
       registerTempDir(root);
-      const cluster = new ProcessCluster(opts, root, await freePorts(opts.nodes));
+      const ports = opts.netns ? new Array<number>(opts.nodes).fill(netnsPort) : await freePorts(opts.nodes);
+      const cluster = new ProcessCluster(opts, root, ports);
       track(cluster);
       try {
-        for (const node of cluster.nodes) await cluster.wire(node);
+        if (!opts.netns) for (const node of cluster.nodes) await cluster.wire(node);
         cluster.writeLinks();
         await Promise.all(cluster.nodes.map((node) => cluster.startNode(node)));
         return cluster;
@@ -138,6 +153,12 @@ export class ProcessCluster {
     }
   }
 
+  /** The namespaces of a --netns run (packet-level faults need them). */
+  requireNetns(): Netns {
+    if (!this.opts.netns) throw new Error('packet-level faults (loss, bandwidth, latency, link-down) need --netns');
+    return this.opts.netns;
+  }
+
   node(id: string): ClusterNode {
     const found = this.nodes.find((n) => n.id === id);
     if (!found) throw new Error(`no node ${id}`);
@@ -165,12 +186,17 @@ export class ProcessCluster {
   }
 
   setLink(from: string, to: string, mode: LinkMode): void {
-    this.link(from, to).setMode(mode);
+    const netns = this.opts.netns;
+    if (netns) netns.setLink(from, to, mode.kind === 'pass' ? 'pass' : mode.kind === 'refuse' ? 'refuse' : 'drop');
+    else this.link(from, to).setMode(mode);
   }
 
   private argsFor(node: ClusterNode): string[] {
     const membership = node.joinUrl === undefined ? { peers: this.peers } : { join: node.joinUrl };
-    return kvorumStartArgs({ id: node.id, port: node.port, dataDir: node.dataDir, ...membership, n: this.opts.n, extraArgs: this.opts.extraArgs, execArgs: ['--import', linkHook] });
+    const common = { id: node.id, port: node.port, dataDir: node.dataDir, ...membership, n: this.opts.n, extraArgs: this.opts.extraArgs };
+    // In its namespace a node binds every address there and gives out its namespace address.
+    if (this.opts.netns) return kvorumStartArgs({ ...common, host: '0.0.0.0', advertise: node.url });
+    return kvorumStartArgs({ ...common, execArgs: ['--import', linkHook] });
   }
 
   private logFile(node: ClusterNode): string {
@@ -184,15 +210,18 @@ export class ProcessCluster {
    */
   async addJoiner(id: string, through: ClusterNode): Promise<ClusterNode> {
     if (this.stopped) throw new Error('cluster stopped');
+    const netns = this.opts.netns;
+    // With --netns a joiner needs a namespace of its own, made with the others (Netns.create).
+    if (netns && !netns.has(id)) throw new Error(`no namespace for joining node ${id}`);
     let node = this.nodes.find((n) => n.id === id);
     if (node === undefined) {
-      const [port] = await freePorts(1);
+      const [port] = netns ? [netnsPort] : await freePorts(1);
       node = this.newNode(id, port!, through.url);
       this.nodes.push(node);
     }
     node.joinUrl = through.url;
     node.state = 'killed';
-    await this.wire(node);
+    if (!netns) await this.wire(node);
     this.writeLinks();
     try {
       await this.startNode(node);
@@ -211,7 +240,10 @@ export class ProcessCluster {
     if (node.proc?.running && node.state !== 'killed') throw new Error(`${node.id} is still running`);
     const log = this.logFile(node);
     appendFileSync(log, `\n=== harness: starting ${node.id} at ${new Date().toISOString()}\n`);
-    const proc = new Proc(node.id, this.argsFor(node), { logFile: log, env: { KVORUM_JEPSEN_LINKS: this.linksFile(node) } });
+    const netns = this.opts.netns;
+    const proc = new Proc(node.id, this.argsFor(node), netns
+      ? { logFile: log, prefix: netns.execPrefix(node.id) }
+      : { logFile: log, env: { KVORUM_JEPSEN_LINKS: this.linksFile(node) } });
     node.proc = proc;
     node.state = 'up';
     void proc.exited.then(({ code, signal }) => {
@@ -304,6 +336,7 @@ export class ProcessCluster {
   /** Every link back to pass, every paused node resumed, every killed node restarted (gone ones stay gone). */
   async healAll(): Promise<void> {
     for (const proxy of this.proxies.values()) proxy.setMode(pass);
+    this.opts.netns?.healAll();
     for (const node of this.nodes) if (node.state === 'paused') await this.resume(node.id);
     await Promise.all(this.nodes.filter((n) => n.state === 'killed').map((n) => this.restart(n.id)));
   }

@@ -33,7 +33,8 @@ export interface Op {
 
 /** A fault the nemesis injected, as a window of time (end undefined while still active at the end). */
 export interface FaultWindow {
-  readonly kind: 'kill' | 'pause' | 'partition' | 'wipe';
+  /** loss, bandwidth, latency, link-down: packet-level faults of --netns runs. */
+  readonly kind: 'kill' | 'pause' | 'partition' | 'wipe' | 'loss' | 'bandwidth' | 'latency' | 'link-down';
   /** Human-readable: which nodes, which partition shape. */
   readonly description: string;
   readonly nodes: readonly string[];
@@ -67,6 +68,8 @@ export interface RunInfo {
   readonly nemeses: readonly string[];
   readonly client: 'safe' | 'unsafe';
   readonly startedAt: string;
+  /** --netns runs: where the nodes are and which fault kinds were real and which unavailable. */
+  readonly network?: string;
 }
 
 /** A membership change the membership nemesis attempts: kinds as the admin routes name them. */

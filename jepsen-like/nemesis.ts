@@ -7,12 +7,15 @@
 import type { ProcessCluster } from './cluster.js';
 import type { FaultWindow } from './history.js';
 import { describeMode, pass, type LinkMode } from './proxy.js';
+import { applyNetFault, healNetFault } from './net-faults.js';
 import type { Prng } from './prng.js';
+import { netFaultKinds, planNetFault, type NetFaultKind, type NetFaultParams } from './net-faults.js';
 
 /** Process and network faults (planned here), and `membership` (membership.ts, concurrent with them). */
 export type NemesisKind = FaultWindow['kind'] | 'membership';
-export const nemesisKinds: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'wipe', 'membership'];
+export const nemesisKinds: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'wipe', 'membership', ...netFaultKinds];
 type FaultKind = FaultWindow['kind'];
+const isNetFault = (kind: FaultKind): kind is NetFaultKind => (netFaultKinds as readonly string[]).includes(kind);
 
 export interface LinkCut {
   readonly from: string;
@@ -28,6 +31,8 @@ export interface PlannedFault {
   readonly nodes: readonly string[];
   readonly description: string;
   readonly links: readonly LinkCut[];
+  /** Packet-level faults (--netns): how much loss, bandwidth, delay. */
+  readonly net?: NetFaultParams;
 }
 
 export interface PlanOptions {
@@ -77,6 +82,7 @@ function planPartition(prng: Prng, ids: readonly string[]): Omit<PlannedFault, '
 /** One fault of `kind` over `ids`; a process fault takes 1..maxDown of them (a wipe one). */
 function planOne(prng: Prng, kind: FaultKind, ids: readonly string[], maxDown: number): Omit<PlannedFault, 'quietMs' | 'durationMs'> {
   if (kind === 'partition') return planPartition(prng, ids);
+  if (isNetFault(kind)) return planNetFault(prng, kind, ids, maxDown);
   // A wiped node must be rebuilt by anti-entropy before another copy goes: one at a time.
   const count = kind === 'wipe' ? 1 : prng.int(1, maxDown);
   const nodes = prng.shuffle(ids).slice(0, count).sort();
@@ -199,6 +205,8 @@ export class ProcessNemesis {
       case 'partition':
         for (const l of fault.links) c.setLink(l.from, l.to, l.mode);
         break;
+      default:
+        for (const id of fault.nodes) applyNetFault(c.requireNetns(), fault.kind, id, fault.net ?? {});
     }
   }
 
@@ -215,6 +223,8 @@ export class ProcessNemesis {
       case 'partition':
         for (const l of fault.links) c.setLink(l.from, l.to, pass);
         break;
+      default:
+        for (const id of fault.nodes) healNetFault(c.requireNetns(), fault.kind, id);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Command-line options of the runner, with defaults and validation.
 import { parseArgs } from 'node:util';
 import { nemesisKinds, type NemesisKind } from './nemesis.js';
+import { netFaultKinds } from './net-faults.js';
 
 export interface RunOptions {
   readonly nodes: number;
@@ -28,6 +29,8 @@ export interface RunOptions {
   readonly membershipMs: readonly [number, number];
   /** Print progress and the log to stdout (the CLI); tests keep quiet. */
   readonly verbose: boolean;
+  /** Every node in its own network namespace on a bridge, with packet-level faults (root, Linux). */
+  readonly netns: boolean;
 }
 
 export const usage = `usage: npm run jepsen -- [options]
@@ -40,8 +43,9 @@ to settle and the replicas to converge, reads everything back and checks the his
   --nodes K            nodes (default 5)
   --time S             seconds of workload and faults (default 60)
   --workload W         set | register (default set)
-  --nemesis LIST       comma-separated: kill,pause,partition,wipe,membership; "none" for no
-                       faults (default kill,pause,partition). membership: one change at a time
+  --nemesis LIST       comma-separated: kill,pause,partition,wipe,membership, and with --netns
+                       loss,bandwidth,latency,link-down; "none" for no faults (default
+                       kill,pause,partition). membership: one change at a time
                        (join/leave/replace/remove, staged and committed through the admin routes,
                        spare nodes n6, n7, ... started with --join) while the other faults go on;
                        at least N and at most nodes+2 valid members
@@ -60,6 +64,16 @@ to settle and the replicas to converge, reads everything back and checks the his
   --quiet-ms LO-HI     quiet time between faults, ms (default 1500-3000)
   --membership-ms LO-HI  quiet time before each membership change, ms (default 10000-20000)
   --out DIR            run directory (default jepsen-like/store/<timestamp>-seed<S>/)
+  --netns              (root, Linux) every node in its own network namespace with its own
+                       address on a bridge the run creates (a random 10.2xx.y.0/24; the harness
+                       reaches the nodes through the bridge's .254), listening on 0.0.0.0:7070
+                       there with --advertise http://<its address>:7070; partitions become
+                       nftables drop/reject rules instead of proxies, and the nemesis gains
+                       packet-level faults: loss (random drops, nftables numgen), bandwidth (tbf),
+                       latency (tc netem: only if the kernel has sch_netem, else left out and said
+                       so) and link-down. Default nemesis then: kill,pause,partition,loss,
+                       bandwidth,latency,link-down. No membership nemesis. Everything the run
+                       creates is removed at its end (also on SIGINT/SIGTERM)
   -h, --help           this help
 
 Exit code: 0 valid, 1 invalid (a checker found a violation), 2 harness error.`;
@@ -86,6 +100,20 @@ function range(value: string | undefined, name: string, fallback: [number, numbe
   return [Number(m[1]), Number(m[2])];
 }
 
+const netFaultNames: readonly string[] = netFaultKinds;
+
+/** --nemesis checked; packet-level kinds only with --netns (its default adds them), no membership there. */
+function nemesesOf(value: string | undefined, netns: boolean): NemesisKind[] {
+  const fallback = netns ? `kill,pause,partition,${netFaultKinds.join(',')}` : 'kill,pause,partition';
+  const list = (value ?? fallback).split(',').map((x) => x.trim()).filter((x) => x && x !== 'none');
+  for (const k of list) {
+    if (!(nemesisKinds as readonly string[]).includes(k)) throw new UsageError(`unknown nemesis ${JSON.stringify(k)}; known: ${nemesisKinds.join(', ')}`);
+    if (!netns && netFaultNames.includes(k)) throw new UsageError(`nemesis ${k} is a packet-level fault: it needs --netns`);
+    if (netns && k === 'membership') throw new UsageError('the membership nemesis does not run with --netns (joining nodes would need namespaces of their own)');
+  }
+  return [...new Set(list)] as NemesisKind[];
+}
+
 export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -97,7 +125,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
         seed: { type: 'string' }, keys: { type: 'string' }, 'churn-keys': { type: 'string' }, concurrency: { type: 'string' }, 'max-down': { type: 'string' },
         client: { type: 'string' }, n: { type: 'string' }, partitions: { type: 'string' }, out: { type: 'string' }, 'tombstone-grace-ms': { type: 'string' },
         'fault-ms': { type: 'string' }, 'quiet-ms': { type: 'string' }, 'membership-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        netns: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (err) {
@@ -110,16 +138,14 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   if (workload !== 'set' && workload !== 'register') throw new UsageError(`--workload must be set or register, got ${workload}`);
   const client = s('client') ?? 'safe';
   if (client !== 'safe' && client !== 'unsafe') throw new UsageError(`--client must be safe or unsafe, got ${client}`);
-  const nemesisList = (s('nemesis') ?? 'kill,pause,partition').split(',').map((x) => x.trim()).filter((x) => x && x !== 'none');
-  for (const k of nemesisList) {
-    if (!(nemesisKinds as readonly string[]).includes(k)) throw new UsageError(`unknown nemesis ${JSON.stringify(k)}; known: ${nemesisKinds.join(', ')}`);
-  }
+  const netns = values['netns'] === true;
+  const nemesisList = nemesesOf(s('nemesis'), netns);
   const out = s('out');
   return {
     nodes,
     timeSec: int(s('time'), 'time', 60, 1, 24 * 3600),
     workload,
-    nemeses: [...new Set(nemesisList)] as NemesisKind[],
+    nemeses: nemesisList,
     seed: int(s('seed'), 'seed', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
     keys: int(s('keys'), 'keys', 5, 1, 10_000),
     churnKeys: int(s('churn-keys'), 'churn-keys', 50, 0, 10_000),
@@ -133,6 +159,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     quietMs: range(s('quiet-ms'), 'quiet-ms', [1500, 3000]),
     membershipMs: range(s('membership-ms'), 'membership-ms', [10_000, 20_000]),
     verbose: true,
+    netns,
     ...(out === undefined ? {} : { out }),
   };
 }

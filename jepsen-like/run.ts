@@ -14,8 +14,12 @@ import { clusterView } from './ring-watch.js';
 import { finalReads, replicaCopies, tombstonesReaped, waitConvergence } from './converge.js';
 import type { FaultWindow, FinalRead, MembershipEvent, MembershipSummary, Op, ReplicaVersion, RunInfo } from './history.js';
 import { MembershipNemesis } from './membership.js';
+import { openNetwork, type Network } from './network.js';
+import { NetnsError } from './netns.js';
+import { summary } from './summary.js';
 import { describePlan, planFaults, ProcessNemesis, retarget, type PlannedFault } from './nemesis.js';
 import { parseOptions, usage, UsageError, type RunOptions } from './options.js';
+import type { NemesisKind } from './nemesis.js';
 import { Prng } from './prng.js';
 import { KvClient, Recorder, type NodeRef, type Workload } from './workloads/client.js';
 import { registerWorkload } from './workloads/register.js';
@@ -77,13 +81,23 @@ interface Prepared {
 
 export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunOutcome> {
   const o = defaultOptions(options);
-  const { dir, log, info, prng, plan } = prepare(o);
+  // --netns: the namespaces exist before the plan (which leaves out what the kernel cannot do), and outlive the nodes.
+  const network = o.netns ? openNetwork(o.nodes, o.nemeses) : undefined;
+  try {
+    return await runPrepared(o, network);
+  } finally {
+    network?.netns.destroy();
+  }
+}
+
+async function runPrepared(o: RunOptions, network: Network | undefined): Promise<RunOutcome> {
+  const { dir, log, info, prng, plan } = prepare(o, network);
   const workload = workloadFor(o);
   const kv = new KvClient();
   let cluster: ProcessCluster | undefined;
   let recorded: Recorder | undefined; // for the post-mortem of a harness error
   try {
-    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o), healthDeadlineMs });
+    cluster = await ProcessCluster.start({ nodes: o.nodes, n: o.n, logDir: join(dir, 'logs'), extraArgs: nodeArgs(o), healthDeadlineMs, ...(network ? { netns: network.netns } : {}) });
     const nodes: NodeRef[] = cluster.nodes.map((n) => ({ id: n.id, url: n.url }));
     await settle(nodes);
     log(`cluster up: ${nodes.map((n) => `${n.id}=${n.url}`).join(' ')}`);
@@ -99,6 +113,7 @@ export async function runJepsen(options: Partial<RunOptions> = {}): Promise<RunO
     writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2));
     await writeReportSafely(dir, { info, history: history.ops, faults, results, membershipEvents: membership?.events ?? [] }, log);
     log(verdict(info, history.ops, faults, results));
+    log(summary(history.ops, faults, results, network));
     return { dir, results };
   } catch (err) {
     // A harness error: keep what was recorded, for the post-mortem.
@@ -131,8 +146,14 @@ async function membersRunning(cluster: ProcessCluster): Promise<NodeRef[]> {
   return running.map((n) => ({ id: n.id, url: n.url }));
 }
 
+/** The fault plan a run of these options draws, over these kinds (its own fork of the seed). */
+export function planOf(o: RunOptions, kinds: readonly NemesisKind[]): PlannedFault[] {
+  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  return planFaults(new Prng(o.seed).fork('nemesis'), { ids, kinds, maxDown: o.maxDown, faultMs: o.faultMs, quietMs: o.quietMs });
+}
+
 /** The run directory with run.json, the log, and the fault plan (drawn from its own fork of the seed). */
-function prepare(o: RunOptions): Prepared {
+function prepare(o: RunOptions, network: Network | undefined): Prepared {
   const dir = resolve(o.out ?? join(repoRoot, 'jepsen-like', 'store', `${stamp()}-seed${o.seed}`));
   mkdirSync(dir, { recursive: true });
   const log = (line: string) => {
@@ -141,12 +162,12 @@ function prepare(o: RunOptions): Prepared {
   };
   const info: RunInfo = {
     seed: o.seed, nodes: o.nodes, n: o.n, timeSec: o.timeSec, workload: o.workload, nemeses: o.nemeses,
-    client: o.client, startedAt: new Date().toISOString(),
+    client: o.client, startedAt: new Date().toISOString(), ...(network ? { network: network.description } : {}),
   };
   const prng = new Prng(o.seed);
-  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-  const plan = planFaults(prng.fork('nemesis'), { ids, kinds: o.nemeses, maxDown: o.maxDown, faultMs: o.faultMs, quietMs: o.quietMs });
+  const plan = planOf(o, network?.kinds ?? o.nemeses);
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ info, options: o, plannedFaults: describePlan(plan.slice(0, 30)) }, null, 2));
+  if (network) log(network.description);
   log(`run ${dir}: ${o.nodes} nodes, ${o.workload} workload (${o.client} client), nemesis ${o.nemeses.join(',') || 'none'}, seed ${o.seed}`);
   return { dir, log, info, prng, plan };
 }
@@ -292,7 +313,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`harness error: ${(err as Error).stack ?? String(err)}\n`);
+      // --netns that cannot run here (not root, no `ip`, names taken): the reason, no stack.
+      process.stderr.write(err instanceof NetnsError ? `${err.message}\n` : `harness error: ${(err as Error).stack ?? String(err)}\n`);
       process.exit(2);
     },
   );

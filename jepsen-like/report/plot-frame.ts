@@ -9,6 +9,10 @@ export const FAULT_COLOURS: Record<FaultWindow['kind'], string> = {
   kill: '#c0392b',
   pause: '#d4a017',
   wipe: '#6d4c41',
+  loss: '#1e88e5',
+  bandwidth: '#43a047',
+  latency: '#3949ab',
+  'link-down': '#e65100',
 };
 
 /** Membership changes: a dashed line at each commit. */

@@ -17,6 +17,7 @@ export function header(info: RunInfo, results: Results, history: readonly Op[], 
     ['time', `${info.timeSec} s`],
     ['started', info.startedAt],
     ['operations', `${fmtInt(pairs.length)} (${fmtInt(history.length)} history events)`],
+    ...(info.network === undefined ? [] : [['network', info.network] as [string, string]]),
   ];
   const reasons =
     results.reasons.length > 0

@@ -8,6 +8,10 @@ export interface KvorumStartSpec {
   readonly id: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The address --listen binds (default 127.0.0.1). */
+  readonly host?: string;
+  /** --advertise URL, when given. */
+  readonly advertise?: string;
   /** The --peers value: `id=url,...` for every node, this one included (a new cluster's node)... */
   readonly peers?: string;
   /** ...or the --join URL of a member (a node joining an existing cluster). */
@@ -20,9 +24,10 @@ export interface KvorumStartSpec {
   readonly execArgs?: readonly string[];
 }
 
-/** The node arguments of one `kvorum start` process listening on 127.0.0.1:`port`. */
+/** The node arguments of one `kvorum start` process listening on 127.0.0.1:`port` (or `host`:`port`). */
 export function kvorumStartArgs(spec: KvorumStartSpec): string[] {
-  const args = [...(spec.execArgs ?? []), cliPath, 'start', '--id', spec.id, '--listen', `127.0.0.1:${spec.port}`, '--data-dir', spec.dataDir];
+  const args = [...(spec.execArgs ?? []), cliPath, 'start', '--id', spec.id, '--listen', `${spec.host ?? '127.0.0.1'}:${spec.port}`, '--data-dir', spec.dataDir];
+  if (spec.advertise !== undefined) args.push('--advertise', spec.advertise);
   if (spec.peers !== undefined) args.push('--peers', spec.peers);
   if (spec.join !== undefined) args.push('--join', spec.join);
   if (spec.n !== undefined) args.push('--n', String(spec.n));

@@ -43,6 +43,8 @@ export interface ProcOptions {
   readonly onLine?: (line: string, stream: 'out' | 'err') => void;
   /** Variables added to the child's environment (jepsen-like's link hook reads its map's path there). */
   readonly env?: Readonly<Record<string, string>>;
+  /** A command that runs node for us and execs it (jepsen-like's `ip netns exec NS`): the pid stays node's. */
+  readonly prefix?: readonly string[];
 }
 
 /** A child process (node running `args`) with its output kept and its exit observable with a deadline. */
@@ -63,7 +65,8 @@ export class Proc {
     delete env['KVORUM_SECRET']; // a secret comes from the flags a harness passes, never from the environment
     const fd = opts.logFile === undefined ? undefined : openSync(opts.logFile, 'a');
     try {
-      this.child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'], env });
+      const [command, ...prefixArgs] = [...(opts.prefix ?? []), process.execPath];
+      this.child = spawn(command!, [...prefixArgs, ...args], { cwd: repoRoot, stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'], env });
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
