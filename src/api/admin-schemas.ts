@@ -232,3 +232,24 @@ export const partitionKeysSchema = {
     ...errorResponses([]),
   },
 } as const;
+
+// ---- backups ----
+
+const backupHeaderDocs = {
+  'X-Kvorum-Backup-Sha256': { type: 'string', description: 'SHA-256 of the body, hex: the CLI checks the download against it.' },
+  'X-Kvorum-Backup-Pages': { type: 'integer', description: 'SQLite pages the online backup copied.' },
+  'X-Kvorum-Backup-Taken-At-Ms': { type: 'integer', description: 'When the copy began (ms since the epoch); the copy holds every write acknowledged before it, and more.' },
+  'X-Kvorum-Ring-Version': { type: 'integer', description: 'The ring version this node held when the copy began.' },
+} as const;
+
+export const backupSchema = {
+  operationId: 'backup',
+  summary: 'An online backup of this node\'s database',
+  description:
+    'Copies this node\'s SQLite database with SQLite\'s online backup API while it keeps serving, and streams the copy: one self-contained SQLite file (the node\'s keys, hints, and the ring it last saw). One backup at a time per node. Restore it with `kvorum restore` (docs/api.md section 3, Backups).',
+  tags: [tagNames.admin],
+  response: {
+    200: { description: 'The database file.', headers: backupHeaderDocs, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+    ...errorResponses(['backup_in_progress', 'backup_failed']),
+  },
+} as const;

@@ -13,6 +13,8 @@ import {
 import { ConnectionErrors } from './connection-errors.js';
 import { errorHandler, sendError } from './errors.js';
 import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
+import { accessLogLine, requestIdHeader, requestIdOf } from './request-log.js';
+import { backupRoute, type BackupRouteOptions } from './backup-route.js';
 import { installAuth, type AuthOptions } from './auth-hook.js';
 import { batchRoutes, rewriteUrl } from './batch-routes.js';
 import { membershipRoutes, type MembershipRoutesOptions } from './membership-routes.js';
@@ -28,6 +30,7 @@ import type { TlsIdentity } from '../transport/tls-identity.js';
 export type AppOptions = ClientRoutesOptions &
   ListRoutesOptions &
   AdminRoutesOptions &
+  BackupRouteOptions &
   MembershipRoutesOptions &
   OverviewRoutesOptions &
   RpcRoutesOptions & {
@@ -39,6 +42,8 @@ export type AppOptions = ClientRoutesOptions &
     readonly server?: ServerLimits;
     /** Client tokens (--auth-file) and who may read /metrics; absent: every client and admin route open. */
     readonly auth?: AuthOptions;
+    /** --access-log: one info line per answered request (request-log.ts). */
+    readonly accessLog?: boolean;
   };
 
 /** Overload protection and the HTTP server's timeouts (docs/api.md, Overload); absent: no shedding, default timeouts. */
@@ -81,6 +86,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     // No child logger per request (it costs an object and a bindings copy each): the only
     // request-time log line, an unhandled error, names its route and method itself.
     childLoggerFactory: (logger) => logger,
+    // X-Request-Id: the client's when it is well-formed, else a new one (request-log.ts); echoed in onSend.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Keys are parsed from the raw URL (api/key.ts); the router must not reject them first.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: routeParamCharsMax },
     // A POST /batch op's URL as built (batch-routes.ts); every other request's URL is left as it came.
@@ -91,6 +99,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     // The router refuses URLs it cannot decode (e.g. /kv/%FF) before any route runs.
     frameworkErrors: (error, request, reply) => {
       reply.header(nodeHeader, opts.self); // hooks do not run for these
+      reply.header(requestIdHeader, request.id);
       if (/^(\/replica)?\/kv\//.test(request.url)) return sendError(reply, 'invalid_key', 'Invalid key: bad percent-encoding or not valid UTF-8.');
       return sendError(reply, 'bad_request', error.message);
     },
@@ -111,6 +120,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   registerOpenApi(app);
   app.register(adminRoutes, opts);
+  app.register(backupRoute, opts);
   app.register(membershipRoutes, opts);
   app.register(clientRoutes, opts);
   app.register(batchRoutes, opts);
@@ -150,14 +160,16 @@ function addHooks(app: FastifyInstance, opts: AppOptions, guard: OverloadGuard |
   });
   // After the checks above (a stopping node answers shutting_down to anyone), before every route.
   installAuth(app, opts.auth ?? { tokens: undefined, metricsAccess: 'open' });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (!reply.hasHeader(nodeHeader)) reply.header(nodeHeader, opts.self);
+    reply.header(requestIdHeader, request.id);
     // While stopping, let no keep-alive connection outlive its last response: close would wait for it.
     if (opts.stopping()) reply.header('connection', 'close');
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
     opts.metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    if (opts.accessLog) opts.logger.info(accessLogLine(request, reply), 'request');
     done();
   });
 }

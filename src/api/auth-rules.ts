@@ -39,6 +39,7 @@ const byUrl: Readonly<Record<string, AuthRule>> = {
   '/admin/partition-keys': 'admin',
   '/admin/overview': 'admin',
   '/admin/overview/local': 'admin',
+  '/admin/backup': 'admin',
 };
 
 /** The rule of a request to route `url` (fastify's pattern; undefined: no route matched), or undefined when the route has none. */

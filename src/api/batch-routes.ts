@@ -13,6 +13,7 @@ import { batchSchema } from './client-schemas.js';
 import { planBatch, type BatchRules, type PlannedOp } from './batch-ops.js';
 import { batchRefusal, refuse } from './auth-hook.js';
 import { errorHandler, sendError } from './errors.js';
+import { requestIdHeader } from './request-log.js';
 
 export type BatchRoutesOptions = BatchRules;
 
@@ -56,7 +57,7 @@ export async function batchRoutes(app: FastifyInstance, opts: BatchRoutesOptions
     // With --auth-file: every op is allowed to the token, or none runs (its ops skip the per-request check).
     const refused = batchRefusal(request.grant, ops);
     if (refused !== undefined) return refuse(reply, 403, refused);
-    const results = await runInKeyOrder(ops, (op) => runOp(app, op));
+    const results = await runInKeyOrder(ops, (op) => runOp(app, op, request.id));
     return reply.type('application/json; charset=utf-8').send(Readable.from(serialise(results)));
   });
 }
@@ -81,10 +82,12 @@ export async function runInKeyOrder<T>(ops: readonly PlannedOp[], run: (op: Plan
   return results;
 }
 
-async function runOp(app: FastifyInstance, op: PlannedOp): Promise<BatchResult> {
+/** Runs one op as its own request, under the batch's request id (so the access log ties them together). */
+async function runOp(app: FastifyInstance, op: PlannedOp, requestId: string): Promise<BatchResult> {
   let res: LightMyRequestResponse;
   try {
-    res = await app.inject({ method: op.method, url: op.url, headers: { ...op.headers, [opUrlHeader]: op.url }, payload: op.body });
+    const headers = { ...op.headers, [opUrlHeader]: op.url, [requestIdHeader]: requestId };
+    res = await app.inject({ method: op.method, url: op.url, headers, payload: op.body });
   } catch (err) {
     // The only refusal inject makes is the server closing: what the op alone would get then.
     app.log.debug({ err }, 'batch op not run: the server is closing');

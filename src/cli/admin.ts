@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { statusRequestTimeoutMs } from '../core/limits.js';
 import { ConfigError } from '../node/config.js';
 import { tokenFrom } from './data.js';
+import { adminBackup } from './backup.js';
 
 const commitWaitMsDefault = 3_600_000;
 const pollIntervalMs = 1000;
@@ -115,6 +116,7 @@ export async function admin(args: string[]): Promise<number> {
       concurrency: { type: 'string' },
       'bytes-per-second': { type: 'string' },
       token: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   const token = tokenFrom(values.token);
@@ -151,8 +153,10 @@ export async function admin(args: string[]): Promise<number> {
       if (values['bytes-per-second'] !== undefined) body['bytesPerSecond'] = Number(values['bytes-per-second']);
       return report(await call(url, 'PUT', '/admin/transfer-limits', body), (j) => `${String(j['node'])}: ${JSON.stringify(j['limits'])}`);
     }
+    case 'backup':
+      return adminBackup(url, values.out, authorization);
     default:
-      throw new ConfigError('usage: kvorum admin join|leave|replace|remove|plan|commit [--wait]|clear|transfers|cancel [PARTITION]|limits [--url URL] [--token T]');
+      throw new ConfigError('usage: kvorum admin join|leave|replace|remove|plan|commit [--wait]|clear|transfers|cancel [PARTITION]|limits|backup --out FILE [--url URL] [--token T]');
   }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `kvorum` command: start | cluster | status | admin | token | get | put | del | ls (docs/api.md section 1).
+// The `kvorum` command: start | cluster | status | admin | restore | token | get | put | del | ls (docs/api.md section 1).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig } from '../node/config.js';
 import { clusterNodesMax, portMax, portMin, startFlagOptions } from '../node/knobs.js';
@@ -7,6 +7,7 @@ import { createLogger } from '../node/logger.js';
 import { startNode } from '../node/node.js';
 import { admin } from './admin.js';
 import { checkConfig } from './check-config.js';
+import { restore } from './backup.js';
 import { runCluster } from './cluster.js';
 import { dataCommand, tokenFrom, type DataCommand } from './data.js';
 import { printStatus } from './status.js';
@@ -108,6 +109,8 @@ async function main(argv: string[]): Promise<number> {
         return await admin(rest);
       case 'token':
         return token(rest);
+      case 'restore':
+        return restore(rest);
       case 'get':
       case 'put':
       case 'del':

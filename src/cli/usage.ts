@@ -31,12 +31,16 @@ export function usage(): string {
   kvorum start --id ID [flags below]
   kvorum cluster [--nodes K] [--base-port P] [--data-dir D] [--host H] [-- extra start flags]
   kvorum status --url URL [--token T]
+  kvorum admin backup --url URL --out FILE [--token T]
+  kvorum restore --from FILE --data-dir DIR [--id ID] [--force] [--tombstone-grace-ms MS] [--allow-older-than-grace]
 ${tokenUsage.map((u) => `  ${u}`).join('\n')}
 ${dataUsage()}
 
   start    run one node in the foreground (SIGINT/SIGTERM stop it cleanly)
   cluster  run K local nodes as child processes on ports P..P+K-1 (default 3 nodes, 7001, ./data)
   status   print the cluster as the node at URL sees it
+  backup   (kvorum admin backup) download an online copy of the node's database to FILE, checked
+  restore  put a backup in place as a stopped node's database (checks it first; see docs/api.md, Backups)
   token    create a client token (printed once; the auth file keeps its hash), revoke one, list them
   get      print KEY's value (raw bytes on stdout; content type and context on stderr), or its siblings
   put      write VALUE (or stdin when no VALUE is given) to KEY; prints the new context on stderr

@@ -34,6 +34,9 @@ export const errorCatalog = {
   membership_refused: { status: 409, message: 'The membership change cannot be made as asked; nothing was changed.' },
   claimant_unreachable: { status: 503, message: 'The claimant, the one member that changes the ring, cannot be reached; nothing was changed.' },
   not_replica: { status: 421, message: 'This node does not hold the partition of this key (its ring changed).' },
+  // Backups (docs/api.md section 3, Backups).
+  backup_in_progress: { status: 409, message: 'A backup of this node is already being taken; try again once it ends.' },
+  backup_failed: { status: 503, message: 'The backup could not be taken (see the message and the node\'s log); nothing was changed.' },
   internal_error: { status: 500, message: 'The node failed unexpectedly; the request may or may not have been applied.' },
 } as const;
 

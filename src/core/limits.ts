@@ -261,3 +261,15 @@ export const tokenNoteCharsMax = 200;
 export const overviewMemberTimeoutMs = 1000;
 /** GET /ui's files larger than this are refused at start (they are read into memory once). */
 export const uiFileBytesMax = 1024 * 1024;
+
+// Backups and operator logs (issue 16, points 6 and 7).
+/** Pages one step of an online backup copies before it yields to the event loop (4 KiB pages: 1 MiB). */
+export const backupStepPages = 256;
+/** A backup (copy, checksum and download together) is abandoned after this long and its temp file removed. */
+export const backupDurationMsMax = 3_600_000;
+/** Free space the data directory must keep beyond the copy's size, or a backup is refused. */
+export const backupFreeBytesMargin = 64 * 1024 * 1024;
+/** An X-Request-Id longer than this (or not of the safe characters) is replaced by a new one. */
+export const requestIdCharsMax = 128;
+/** The URL path an access-log line carries at most (keys can be 512 bytes, percent-encoded three times as long). */
+export const accessLogUrlCharsMax = 256;

@@ -40,6 +40,8 @@ export interface NodeConfig {
   /** --auth-file: the client tokens; undefined: the client and admin API are open. */
   readonly authFile: string | undefined;
   readonly metricsAccess: 'open' | 'admin';
+  /** --access-log: one info log line per answered request. */
+  readonly accessLog: boolean;
 }
 
 export class ConfigError extends Error {
@@ -330,5 +332,6 @@ export function loadNodeConfig(
     },
     authFile: simple('authFile', merged['authFile']) as string | undefined,
     metricsAccess: simple('metricsAccess', merged['metricsAccess']) as 'open' | 'admin',
+    accessLog: simple('accessLog', merged['accessLog']) as boolean,
   };
 }

@@ -148,6 +148,11 @@ export const knobs = [
     key: 'metricsAccess', flag: 'metrics-access', arg: 'open|admin', kind: 'enum', values: ['open', 'admin'], default: 'open',
     help: 'with --auth-file, whether /metrics is open to anyone or needs an admin token',
   },
+  // Operator logs (issue 16, point 7)
+  {
+    key: 'accessLog', flag: 'access-log', arg: '', kind: 'boolean', default: false,
+    help: 'log one line per answered request (method, route, status, latency, coordinator, request id) at info',
+  },
 ] as const satisfies readonly Knob[];
 
 export type KnobKey = (typeof knobs)[number]['key'];

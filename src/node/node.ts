@@ -19,6 +19,8 @@ import { TlsIdentity } from '../transport/tls-identity.js';
 import { joinCluster } from './join.js';
 import { reloadAll, type Reloadable } from './reload.js';
 import { realRuntime } from './real-runtime.js';
+import { NodeBackups } from './backups.js';
+import { ringVersionOf } from '../api/membership-routes.js';
 
 export interface RunningNode {
   readonly url: string;
@@ -231,5 +233,7 @@ function buildNodeApp(
     ...(tls ? { tls } : {}),
     server: config.server,
     auth: { tokens: auth === undefined ? undefined : () => auth.tokens, metricsAccess: config.metricsAccess },
+    backups: new NodeBackups({ self: config.id, dataDir: config.dataDir, storage, ringVersion: () => ringVersionOf(core.membership.state()), log }),
+    accessLog: config.accessLog,
   });
 }

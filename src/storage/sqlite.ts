@@ -16,6 +16,7 @@ import { countCommittedHints, firstKeysWithStaged, moveHintCount, stageHintIn, t
 import { GroupCommit } from './sqlite-commits.js';
 import { openDatabase, pageSize, Tables, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
 import { WalSync } from './wal-sync.js';
+import { copyDatabase } from './sqlite-backup.js';
 
 export class SqliteStorage implements Storage {
   private closed = false;
@@ -27,6 +28,8 @@ export class SqliteStorage implements Storage {
   private readonly quarantineListeners: Array<(row: QuarantinedRow) => void> = [];
   private checkpointer: Checkpointer | undefined;
   private readonly commits: GroupCommit;
+  /** The online backup being copied, if any: close() stops it and waits for it. */
+  private copying: { readonly stop: AbortController; readonly done: Promise<unknown> } | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -280,10 +283,37 @@ export class SqliteStorage implements Storage {
     return this.tables.trees.hashOf(key, partition);
   }
 
+  /** The database file's size: pages times page size. */
+  sizeBytes(): number {
+    this.checkOpen();
+    return (this.db.pragma('page_count', { simple: true }) as number) * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
+  /**
+   * Copies the database online to `path` (sqlite-backup.ts), one copy at a time; writes go on
+   * meanwhile and the copy holds every write committed before its last step. `signal`, or close(),
+   * stops it (the promise then rejects and `path` may hold a partial copy).
+   */
+  async backup(path: string, signal: AbortSignal): Promise<{ pages: number }> {
+    this.checkOpen();
+    if (this.copying) throw new Error('storage: a backup is already being copied');
+    const stop = new AbortController();
+    const done = copyDatabase(this.db, path, AbortSignal.any([signal, stop.signal]));
+    this.copying = { stop, done: done.catch(() => {}) };
+    try {
+      return await done;
+    } finally {
+      this.copying = undefined;
+    }
+  }
+
   /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const copying = this.copying;
+    copying?.stop.abort(new Error('storage: closing'));
+    await copying?.done;
     await this.commits.close();
     // The worker's connection closes first: the last one to close checkpoints the WAL away.
     await this.checkpointer?.stop();

@@ -70,7 +70,7 @@ function needOf(route: AppRoute): Need | undefined {
   if (url === '/batch') return 'batch';
   const admin = ['/cluster', '/replica/kv/*', '/admin/join', '/admin/leave', '/admin/replace', '/admin/remove', '/admin/clear', '/admin/commit',
     '/admin/plan', '/admin/transfers', '/admin/transfers/cancel', '/admin/transfers/local', '/admin/transfer-limits', '/admin/partition-keys',
-    '/admin/overview', '/admin/overview/local'];
+    '/admin/overview', '/admin/overview/local', '/admin/backup'];
   return admin.includes(url) ? 'admin' : undefined;
 }
 
@@ -250,6 +250,13 @@ describe('client tokens (--auth-file; n2 with --metrics-access admin)', () => {
     const refused = await cli(['admin', 'plan', '--url', n1.url], { ...process.env, KVORUM_TOKEN: tokens.write });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /forbidden/);
+    const backupOut = join(dir, 'auth-backup.db');
+    const backup = await cli(['admin', 'backup', '--url', n1.url, '--out', backupOut], { ...process.env, KVORUM_TOKEN: tokens.admin });
+    assert.equal(backup.code, 0, backup.stderr);
+    const noBackup = await cli(['admin', 'backup', '--url', n1.url, '--out', join(dir, 'refused.db'), '--token', tokens.write]);
+    assert.equal(noBackup.code, 1);
+    assert.match(noBackup.stderr, /forbidden/);
+    await rm(backupOut, { force: true });
   });
 
   test('revoked while the node runs: refused within a bounded wait; a bad file is refused and the old tokens stay', async () => {

@@ -159,6 +159,9 @@ describe('HTTPS nodes (--tls-cert, --tls-key, --tls-ca)', () => {
     assert.equal(get.stdout.toString('utf8'), 'by the cli');
     const untrusted = await runNode([cliPath, 'get', 'tls-cli', '--url', url], { deadlineMs: 20_000, env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
     assert.equal(untrusted.code, 3, `without the CA the node is not trusted: ${untrusted.stderr}`);
+    const backup = await runNode([cliPath, 'admin', 'backup', '--url', url, '--out', join(root, 'tls-backup.db')], { deadlineMs: 30_000, env });
+    assert.equal(backup.code, 0, `kvorum admin backup: ${backup.stderr}`);
+    assert.match(backup.stdout.toString('utf8'), /integrity ok/);
   });
 
   test('SIGHUP reloads the certificate; a reload of garbage keeps the old one and the node serving', async () => {
