@@ -2,13 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import { encodeContext } from '../core/context-token.js';
 import type { LocalReplica } from '../core/replica.js';
-import { partitionOf, preferenceList, type Ring } from '../core/ring.js';
+import { partitionOf, type Ring } from '../core/ring.js';
 import { clusterSchema, healthSchema, metricsSchema, replicaSchema } from './admin-schemas.js';
 import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
-import { asPartitionId, type NodeId } from '../core/types.js';
+import type { NodeId } from '../core/types.js';
 import type { NodeMetrics } from './metrics.js';
-import { phiView, siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
+import { phiView, ringView, siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
 
 import type { PeerStatus } from '../core/failure-detector.js';
 import type { Membership } from '../core/membership.js';
@@ -51,11 +51,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         phi: phiView(opts.memberPhi(m.id)),
         hintsPending: opts.hintCounts().get(m.id) ?? 0,
       })),
-      ring: Array.from({ length: ring.partitions }, (_, p) => ({
-        partition: p,
-        owners: preferenceList(ring, asPartitionId(p)).primaries,
-        pending: ring.pending[p]!,
-      })),
+      ring: ringView(ring),
     };
   });
 

@@ -6,12 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import type { PeerExchangeRecord } from '../core/anti-entropy.js';
 import type { PeerStatus } from '../core/failure-detector.js';
 import { overviewMemberTimeoutMs } from '../core/limits.js';
-import { preferenceList } from '../core/ring.js';
-import { asPartitionId, type NodeId } from '../core/types.js';
+import type { NodeId } from '../core/types.js';
 import { fromMembers, ringVersionOf, transfersView, type MembershipRoutesOptions } from './membership-routes.js';
 import type { NodeMetrics } from './metrics.js';
 import { localOverviewSchema, overviewSchema } from './overview-schemas.js';
-import { phiView, type LocalOverviewView, type OverviewMemberView, type OverviewView, type RequestTotalsView } from './views.js';
+import { phiView, ringView, type LocalOverviewView, type OverviewMemberView, type OverviewView, type RequestTotalsView } from './views.js';
 
 export interface OverviewRoutesOptions extends MembershipRoutesOptions {
   readonly metrics: NodeMetrics;
@@ -101,7 +100,7 @@ async function overview(opts: OverviewRoutesOptions, authorization: string | und
     ringVersion: ringVersionOf(state),
     claimant: state.claimant,
     members,
-    ring: Array.from({ length: ring.partitions }, (_, p) => ({ partition: p, owners: preferenceList(ring, asPartitionId(p)).primaries, pending: ring.pending[p]! })),
+    ring: ringView(ring),
     transfers,
   };
 }

@@ -1,7 +1,8 @@
 // The JSON views of the admin API (docs/api.md section 3), declared once: the routes build them,
 // and `kvorum status`, the tests, the fault-injection harness and the simulator read them.
 import type { PeerStatus } from '../core/failure-detector.js';
-import type { Dot, VersionedObject } from '../core/types.js';
+import { preferenceList, type Ring } from '../core/ring.js';
+import { asPartitionId, type Dot, type VersionedObject } from '../core/types.js';
 
 /** `GET /cluster`: one node's view of the members and the ring. */
 export interface ClusterView {
@@ -120,6 +121,11 @@ export interface ReplicaSiblingView {
 }
 
 /** phi as /cluster shows it: rounded to 2 decimals, null when there is none. */
+/** Each partition's primaries and the nodes it is moving to, as /cluster and /admin/overview give them. */
+export function ringView(ring: Ring): ClusterView['ring'] {
+  return Array.from({ length: ring.partitions }, (_, p) => ({ partition: p, owners: preferenceList(ring, asPartitionId(p)).primaries, pending: ring.pending[p]! }));
+}
+
 export function phiView(phi: number | undefined): number | null {
   return phi === undefined ? null : Math.round(phi * 100) / 100;
 }

@@ -6,24 +6,19 @@
 // token shows the 401, and with an admin token it works.
 // Without Chromium the test fails under CI=true and is skipped elsewhere (as docs-ui.test.ts).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { cliPath, repoRoot } from '../kit/paths.js';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchChromium, screenshot, skipWithoutChromium } from '../kit/browser.js';
+import { cliPath } from '../kit/paths.js';
 import { runNode } from '../kit/run-node.js';
 import { startCluster, withLogs, type TestCluster, type TestNode } from '../kit/test-cluster.js';
 import { waitFor } from '../kit/wait.js';
 import { http } from '../kit/http.js';
 import type { OverviewView } from '../../src/api/views.js';
 
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const inCi = process.env['CI'] === 'true';
-const missing =
-  `Chromium not found at ${chromiumPath}: the /ui browser test needs it. ` +
-  '`.ci/run` installs it (apt-get install -y chromium); elsewhere install it or set CHROMIUM_PATH.';
 const renderDeadlineMs = 30_000;
 /** A paused node is shown down within this: the failure detector's suspicion, plus a poll. */
 const downDeadlineMs = 15_000;
@@ -55,16 +50,6 @@ function writeLoad(urls: readonly string[]): { stop: () => Promise<number> } {
 
 const statusOf = async (page: Page, id: string) => (await memberRows(page)).find((r) => r.id === id)?.status;
 
-async function launch(): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    // Root in a container: no user namespace for Chromium's sandbox.
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-    timeout: renderDeadlineMs,
-  });
-}
-
 /** A page that records page errors, console errors and every request to another origin than `origin`. */
 async function watchedPage(browser: Browser, origin: string): Promise<{ page: Page; failures: string[]; foreign: string[] }> {
   const page = await browser.newPage();
@@ -82,29 +67,9 @@ async function watchedPage(browser: Browser, origin: string): Promise<{ page: Pa
   return { page, failures, foreign };
 }
 
-async function screenshot(page: Page): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'kvorum-console-ui-'));
-  const path = join(dir, 'console.png');
-  await page.screenshot({ path, fullPage: true });
-  console.log(`console screenshot: ${path}`);
-  // The README's copy is refreshed only when asked (as docs-ui.test.ts), so a test run leaves the tree clean.
-  if (process.env['KVORUM_UPDATE_SCREENSHOT'] !== '1') return path;
-  await mkdir(join(repoRoot, 'docs', 'img'), { recursive: true });
-  await copyFile(path, join(repoRoot, 'docs', 'img', 'console.png'));
-  console.log('console screenshot copied to docs/img/console.png');
-  return path;
-}
-
-const skipWithoutChromium = (t: { skip: (message: string) => void }): boolean => {
-  if (existsSync(chromiumPath)) return false;
-  if (inCi) assert.fail(missing);
-  t.skip(missing);
-  return true;
-};
-
 describe('/ui in a browser (3 nodes)', () => {
   it('lists the members up, draws every partition, shows a paused n3 down', async (t) => {
-    if (skipWithoutChromium(t)) return;
+    if (skipWithoutChromium(t, '/ui')) return;
     let cluster: TestCluster | undefined;
     let browser: Browser | undefined;
     let paused: number | undefined;
@@ -135,7 +100,7 @@ describe('/ui in a browser (3 nodes)', () => {
         await waitFor(async () => ((await tab.evaluate(`document.querySelector('#rate-spark polyline')?.getAttribute('points')?.split(' ').length ?? 0`)) as number) >= 8 || undefined,
           { timeoutMs: renderDeadlineMs, intervalMs: 200, what: 'eight points on the rate sparkline' });
         assert.ok((await load.stop()) > 0, 'writes were acknowledged with n3 paused');
-        await screenshot(tab);
+        await screenshot(tab, 'console.png', true);
         await checkOverview(n1.url);
         assert.deepEqual(foreign, [], 'no request to another origin');
         assert.deepEqual(failures, [], 'no page or console error');
@@ -172,7 +137,7 @@ async function checkOverview(url: string): Promise<void> {
 
 /** Chromium with a watched page on `url`'s origin. */
 async function openBrowser(url: string): Promise<{ browser: Browser; page: Page; failures: string[]; foreign: string[] }> {
-  const browser = await launch();
+  const browser = await launchChromium(renderDeadlineMs);
   return { browser, ...(await watchedPage(browser, new URL(url).origin)) };
 }
 
@@ -195,7 +160,7 @@ describe('/ui with --auth-file', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('without a token the page shows the 401, with a read token the 403; with an admin token it shows the members', async (t) => {
-    if (skipWithoutChromium(t)) return;
+    if (skipWithoutChromium(t, '/ui')) return;
     let cluster: TestCluster | undefined;
     let browser: Browser | undefined;
     try {

@@ -4,21 +4,12 @@
 // KVORUM_UPDATE_SCREENSHOT=1.
 // Without Chromium the test fails under CI=true (`.ci/run` installs it) and is skipped elsewhere.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { repoRoot } from '../kit/paths.js';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchChromium, screenshot, skipWithoutChromium } from '../kit/browser.js';
 import { startCluster, withLogs, type TestCluster } from '../kit/test-cluster.js';
 import { waitFor } from '../kit/wait.js';
 
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const inCi = process.env['CI'] === 'true';
-const missing =
-  `Chromium not found at ${chromiumPath}: the /docs browser test needs it. ` +
-  '`.ci/run` installs it (apt-get install -y chromium); elsewhere install it or set CHROMIUM_PATH.';
 const renderDeadlineMs = 30_000;
 
 interface Operation {
@@ -34,39 +25,16 @@ async function renderedOperations(page: Page): Promise<Operation[]> {
   }))`)) as Operation[];
 }
 
-async function screenshot(page: Page): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'kvorum-docs-ui-'));
-  const path = join(dir, 'docs-ui.png');
-  await page.screenshot({ path, fullPage: false });
-  console.log(`docs-ui screenshot: ${path}`);
-  // The README's copy is refreshed only when asked, so a test run leaves the tree clean.
-  if (process.env['KVORUM_UPDATE_SCREENSHOT'] !== '1') return path;
-  await mkdir(join(repoRoot, 'docs', 'img'), { recursive: true });
-  await copyFile(path, join(repoRoot, 'docs', 'img', 'docs-ui.png'));
-  console.log('docs-ui screenshot copied to docs/img/docs-ui.png');
-  return path;
-}
-
 describe('/docs in a browser (1 node)', () => {
   it('Swagger UI renders the document and lists GET, PUT and DELETE /kv/{key}, the listing and batches', async (t) => {
-    if (!existsSync(chromiumPath)) {
-      if (inCi) assert.fail(missing);
-      t.skip(missing);
-      return;
-    }
+    if (skipWithoutChromium(t, '/docs')) return;
     let cluster: TestCluster | undefined;
     let browser: Browser | undefined;
     try {
       cluster = await startCluster({ nodes: 1 });
       const node = cluster.nodes[0]!;
       await withLogs(cluster.logs, async () => {
-        browser = await puppeteer.launch({
-          executablePath: chromiumPath,
-          headless: true,
-          // Root in a container: no user namespace for Chromium's sandbox.
-          args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-          timeout: renderDeadlineMs,
-        });
+        browser = await launchChromium(renderDeadlineMs);
         const page = await browser.newPage();
         await page.setViewport({ width: 1280, height: 1100 });
         const failures: string[] = [];
@@ -86,7 +54,7 @@ describe('/docs in a browser (1 node)', () => {
         assert.deepEqual(kv, ['DELETE', 'GET', 'PUT']);
         for (const path of ['/kv', '/batch', '/health', '/cluster', '/admin/plan']) assert.ok(operations.some((o) => o.path === path), `${path} listed`);
         assert.ok(!operations.some((o) => o.path.startsWith('/internal')), 'no internal RPC route');
-        await screenshot(page);
+        await screenshot(page, 'docs-ui.png', false);
         assert.deepEqual(failures, [], 'no page error, no failed request');
       });
     } finally {
