@@ -70,6 +70,15 @@ export class ForbiddenError extends KvorumError {
   override name = 'ForbiddenError';
 }
 
+/**
+ * 503 overloaded: every node the client tried refused the request before running it, at least one
+ * because it already works on as many client requests as it takes (or its event loop is late).
+ * Nothing was done: retry after a pause (nodes answer it with `Retry-After: 1`, in seconds).
+ */
+export class OverloadedError extends KvorumError {
+  override name = 'OverloadedError';
+}
+
 /** One node's failure, as recorded by UnreachableError. */
 export interface NodeFailure {
   readonly node: string;
@@ -95,6 +104,7 @@ const subclasses: Partial<Record<KvorumErrorCode, typeof KvorumError>> = {
   too_many_siblings: TooManySiblingsError,
   unauthorized: UnauthorizedError,
   forbidden: ForbiddenError,
+  overloaded: OverloadedError,
 };
 
 /** The error a server's JSON error body (or a body that is not one) stands for. */

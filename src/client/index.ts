@@ -3,7 +3,7 @@
 // fetch, failing over between nodes. See the README, "Using the TypeScript client".
 export { KvorumClient } from './client.js';
 export {
-  ForbiddenError, KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnauthorizedError, UnreachableError,
+  ForbiddenError, KvorumError, OutcomeUnknownError, OverloadedError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnauthorizedError, UnreachableError,
   errorFromAnswer,
 } from './errors.js';
 export type { ClientErrorCode, KvorumErrorCode, NodeFailure, ServerErrorCode } from './errors.js';

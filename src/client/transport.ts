@@ -5,14 +5,16 @@
 // the node that answered, when:
 // - the request did not reach the node: connection refused, DNS failure, host or network
 //   unreachable, connect timeout (any request, writes included: nothing was sent);
-// - the node answered 503 shutting_down (any request: the node says it did not apply it);
+// - the node answered 503 shutting_down or 503 overloaded (any request: the node refused it
+//   before running it);
 // - for a read only (GET, listing, a batch of gets): the connection broke after the request was
 //   sent, or the attempt timed out. Reads change nothing, so asking another node is safe.
 // A write (PUT, DELETE, a batch with a put or delete) whose connection broke or timed out after it
 // was sent may have been applied: it is never sent again, and fails with OutcomeUnknownError. Any
 // other answer, errors included (503 quorum_unavailable too, 401 and 403: every node of a cluster
-// shares the auth file), is the request's answer. When every
-// node failed, UnreachableError lists why. An AbortSignal's abort ends the request at once with the
+// shares the auth file), is the request's answer. When every node failed, UnreachableError lists
+// why, unless one answered 503 overloaded: that answer is then the request's (the cluster is
+// reachable but busy: back off, the node's Retry-After says how long). An AbortSignal's abort ends the request at once with the
 // signal's reason, wherever it is, and is not a node failure.
 import { KvorumError, OutcomeUnknownError, UnreachableError, type NodeFailure } from './errors.js';
 
@@ -111,12 +113,14 @@ function classify(err: unknown, timedOut: boolean): AttemptFailure {
   return { kind: 'lost', reason: (err as Error).message ?? String(err), error: err };
 }
 
-function isShuttingDown(status: number, body: Buffer): boolean {
-  if (status !== 503) return false;
+/** The code of a 503 that refused the request before running it (another node may take it), else undefined. */
+function refusalOf(status: number, body: Buffer): 'shutting_down' | 'overloaded' | undefined {
+  if (status !== 503) return undefined;
   try {
-    return (JSON.parse(body.toString('utf8')) as { error?: unknown }).error === 'shutting_down';
+    const code = (JSON.parse(body.toString('utf8')) as { error?: unknown }).error;
+    return code === 'shutting_down' || code === 'overloaded' ? code : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -151,17 +155,20 @@ export class NodeList {
   async send(req: HttpRequest): Promise<HttpAnswer> {
     const failures: NodeFailure[] = [];
     let lastError: unknown;
+    let overloaded: HttpAnswer | undefined;
     for (let i = 0; i < this.urls.length; i++) {
       req.signal?.throwIfAborted();
       const index = (this.current + i) % this.urls.length;
       const node = this.urls[index]!;
       const outcome = await this.attempt(node, req);
       if ('status' in outcome) {
-        if (!isShuttingDown(outcome.status, outcome.body)) {
+        const refusal = refusalOf(outcome.status, outcome.body);
+        if (refusal === undefined) {
           this.current = index;
           return outcome;
         }
-        failures.push({ node, reason: '503 shutting_down' });
+        if (refusal === 'overloaded') overloaded = outcome;
+        failures.push({ node, reason: `503 ${refusal}` });
         continue;
       }
       if (outcome.kind !== 'notSent' && !req.readOnly) {
@@ -172,6 +179,7 @@ export class NodeList {
       failures.push({ node, reason: outcome.reason });
       lastError = outcome.error;
     }
+    if (overloaded !== undefined) return overloaded;
     throw new UnreachableError(failures, { cause: lastError });
   }
 

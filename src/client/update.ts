@@ -2,7 +2,7 @@
 // backoff) when the attempt failed in a way a fresh read can cure. It never writes without the
 // context of a read, so it never makes a sibling of the value it read.
 import {
-  KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, UnreachableError,
+  KvorumError, OutcomeUnknownError, OverloadedError, PreconditionFailedError, QuorumUnavailableError, UnreachableError,
 } from './errors.js';
 import type { ReadOutcome } from './decode.js';
 import { pause } from './transport.js';
@@ -47,12 +47,18 @@ export function normalise(value: UpdateValue, fallback: string | undefined): Cur
 
 /**
  * Failures a fresh read can cure: no quorum, no node reachable (a node restarting or shutting
- * down), a write that timed out or lost its connection (then the next read may or may not see
+ * down), every node overloaded (nothing was run; the backoff gives them time), a write that timed out or lost its connection (then the next read may or may not see
  * it: if it does not, the two attempts become siblings, which a later resolve merges; nothing is
  * lost), and a condition that no longer held (conditional mode).
  */
 export function retryable(err: unknown): boolean {
-  return err instanceof QuorumUnavailableError || err instanceof UnreachableError || err instanceof OutcomeUnknownError || err instanceof PreconditionFailedError;
+  return (
+    err instanceof QuorumUnavailableError ||
+    err instanceof UnreachableError ||
+    err instanceof OverloadedError ||
+    err instanceof OutcomeUnknownError ||
+    err instanceof PreconditionFailedError
+  );
 }
 
 /** Full-jitter exponential backoff: a random pause in [0, min(max, base * 2^attempt)). */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, describe, it } from 'node:test';
 import {
-  KvorumClient, KvorumError, OutcomeUnknownError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnreachableError,
+  KvorumClient, KvorumError, OutcomeUnknownError, OverloadedError, PreconditionFailedError, QuorumUnavailableError, TooManySiblingsError, UnreachableError,
   errorFromAnswer, type ClientErrorCode, type ServerErrorCode,
 } from '../../src/client/index.js';
 import { attemptSignal, pause } from '../../src/client/transport.js';
@@ -58,6 +58,7 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 const writtenTo = (res: ServerResponse) => res.writeHead(204, { 'x-kvorum-context': 'ctx-new', 'x-kvorum-node': 'stub' }).end();
 const written: Handler = (_req, res) => writtenTo(res);
 const shuttingDown = (_req: Seen, res: ServerResponse) => json(res, 503, { error: 'shutting_down', message: 'stopping' });
+const overloaded = (_req: Seen, res: ServerResponse) => json(res, 503, { error: 'overloaded', message: 'busy' }, { 'retry-after': '1' });
 const resetting = (_req: Seen, res: ServerResponse) => res.socket?.resetAndDestroy();
 const silent = () => undefined;
 const refusedUrl = async () => `http://127.0.0.1:${(await freePorts(1))[0]}`;
@@ -122,6 +123,42 @@ describe('client: failover', () => {
     const client = new KvorumClient({ nodes: [stopping.url, live.url] });
     await client.put('k', 'v');
     assert.deepEqual([stopping.seen.length, live.seen.length], [1, 1]);
+  });
+
+  it('moves to the next node on 503 overloaded, for writes and batches too (the node ran nothing), and stays there', async () => {
+    const busy = await stub(overloaded);
+    const live = await stub(written);
+    const client = new KvorumClient({ nodes: [busy.url, live.url] });
+    assert.deepEqual(await client.put('k', 'v'), { context: 'ctx-new' });
+    assert.equal(client.nodeUrl, live.url);
+    await client.delete('k');
+    assert.deepEqual([busy.seen.length, live.seen.length], [1, 2]);
+  });
+
+  it('every node refusing, one of them overloaded: OverloadedError (503, nothing done), not UnreachableError', async () => {
+    const busy = await stub(overloaded);
+    const stopping = await stub(shuttingDown);
+    const client = new KvorumClient({ nodes: [stopping.url, busy.url, await refusedUrl()] });
+    await assert.rejects(client.put('k', 'v'), (e: unknown) => {
+      assert.ok(e instanceof OverloadedError, String(e));
+      assert.deepEqual([e.status, e.code], [503, 'overloaded']);
+      return true;
+    });
+    assert.deepEqual([stopping.seen.length, busy.seen.length], [1, 1], 'each node tried once');
+  });
+
+  it('update() retries while every node is overloaded, then succeeds', async () => {
+    let refusals = 2;
+    const node = await stub((req, res) => {
+      if (refusals > 0) {
+        refusals--;
+        return overloaded(req, res);
+      }
+      return req.method === 'GET' ? res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"no"}') : writtenTo(res);
+    });
+    const client = new KvorumClient({ nodes: [node.url] });
+    assert.equal((await client.update('k', () => 'v')).value.toString(), 'v');
+    assert.equal(refusals, 0);
   });
 
   it('a write whose connection broke after it was sent is never sent again: OutcomeUnknownError', async () => {
