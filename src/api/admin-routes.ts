@@ -8,11 +8,10 @@ import { sendError } from './errors.js';
 import { keyFromUrl } from './key.js';
 import type { NodeId } from '../core/types.js';
 import type { NodeMetrics } from './metrics.js';
-import { phiView, ringView, siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
+import { clusterHeadView, phiView, siblingViews, type ClusterView, type ReplicaCopyView } from './views.js';
 
 import type { PeerStatus } from '../core/failure-detector.js';
 import type { Membership } from '../core/membership.js';
-import { ringVersionOf } from './membership-routes.js';
 
 export interface AdminRoutesOptions {
   readonly self: NodeId;
@@ -38,11 +37,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     const ring = opts.ring();
     const state = opts.membership.state();
     return {
-      node: opts.self,
-      n: ring.n,
-      partitions: ring.partitions,
-      ringVersion: ringVersionOf(state),
-      claimant: state.claimant,
+      ...clusterHeadView(opts.self, state, ring),
       members: state.members.filter((m) => m.status !== 'removed').map((m) => ({
         id: m.id,
         url: m.url,
@@ -51,7 +46,6 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         phi: phiView(opts.memberPhi(m.id)),
         hintsPending: opts.hintCounts().get(m.id) ?? 0,
       })),
-      ring: ringView(ring),
     };
   });
 

@@ -2,6 +2,7 @@
 // streamed as it lies in a temp file (node/backups.ts), which is removed once the answer ends.
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { NodeId } from '../core/types.js';
 import { backupSchema } from './admin-schemas.js';
 import { sendError } from './errors.js';
 
@@ -13,18 +14,26 @@ export const backupHeaders = {
   ringVersion: 'x-kvorum-ring-version',
 } as const;
 
+/** A copy ready to stream. `release` removes it and lets the next backup begin (idempotent). */
+export interface TakenBackup {
+  readonly path: string;
+  readonly bytes: number;
+  readonly pages: number;
+  readonly sha256: string;
+  readonly node: NodeId;
+  readonly ringVersion: number;
+  readonly takenAtMs: number;
+  readonly copyMs: number;
+  /** Aborted when the backup ran out of time: the route stops streaming. */
+  readonly signal: AbortSignal;
+  release(): void;
+}
+
+export type BackupOutcome = { ok: true; backup: TakenBackup } | { ok: false; code: 'backup_in_progress' | 'backup_failed'; message: string };
+
 /** What the route needs of node/backups.ts (NodeBackups). */
 export interface BackupSource {
-  take(): Promise<
-    | {
-        ok: true;
-        backup: {
-          readonly path: string; readonly bytes: number; readonly pages: number; readonly sha256: string;
-          readonly ringVersion: number; readonly takenAtMs: number; readonly signal: AbortSignal; release(): void;
-        };
-      }
-    | { ok: false; code: 'backup_in_progress' | 'backup_failed'; message: string }
-  >;
+  take(): Promise<BackupOutcome>;
 }
 
 export interface BackupRouteOptions {

@@ -19,6 +19,7 @@ import {
 } from './admin-schemas.js';
 import type { TlsIdentity } from '../transport/tls-identity.js';
 import { sendError } from './errors.js';
+import { ringVersionOf } from './views.js';
 
 export interface MembershipRoutesOptions {
   readonly self: NodeId;
@@ -41,9 +42,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   if (!parsed.success) throw new KvError('bad_request', `Invalid body: ${parsed.error.issues[0]?.message ?? 'not accepted'}.`);
   return parsed.data;
 }
-
-/** A ring's version as one number for people: how many changes it was made after. */
-export const ringVersionOf = (ring: RingState): number => ring.version.reduce((sum, [, count]) => sum + count, 0);
 
 export async function membershipRoutes(app: FastifyInstance, opts: MembershipRoutesOptions): Promise<void> {
   const run = async (reply: FastifyReply, op: AdminOp) => answer(reply, await opts.membership.admin(op));

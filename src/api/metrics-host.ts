@@ -26,7 +26,7 @@ function memberUpGauge(registry: Registry, peerStatuses: HostGaugeSources['peerS
 }
 
 /** The filesystem of `dir`: bytes available to the node (bavail, not bfree) and its size; undefined if statfs fails. */
-function filesystemBytes(dir: string): { freeBytes: number; sizeBytes: number } | undefined {
+export function filesystemBytes(dir: string): { freeBytes: number; sizeBytes: number } | undefined {
   try {
     const fs = statfsSync(dir);
     return { freeBytes: fs.bavail * fs.bsize, sizeBytes: fs.blocks * fs.bsize };

@@ -3,14 +3,13 @@
 // what each member says of itself (GET /admin/overview/local) and the transfers /admin/transfers
 // computes; a member that does not answer within overviewMemberTimeoutMs is reported unreachable.
 import type { FastifyInstance } from 'fastify';
-import type { PeerExchangeRecord } from '../core/anti-entropy.js';
 import type { PeerStatus } from '../core/failure-detector.js';
 import { overviewMemberTimeoutMs } from '../core/limits.js';
 import type { NodeId } from '../core/types.js';
-import { fromMembers, ringVersionOf, transfersView, type MembershipRoutesOptions } from './membership-routes.js';
+import { fromMembers, transfersView, type MembershipRoutesOptions } from './membership-routes.js';
 import type { NodeMetrics } from './metrics.js';
 import { localOverviewSchema, overviewSchema } from './overview-schemas.js';
-import { phiView, ringView, type LocalOverviewView, type OverviewMemberView, type OverviewView, type RequestTotalsView } from './views.js';
+import { clusterHeadView, phiView, ringVersionOf, type LocalOverviewView, type PeerExchangeView, type OverviewMemberView, type OverviewView, type RequestTotalsView } from './views.js';
 
 export interface OverviewRoutesOptions extends MembershipRoutesOptions {
   readonly metrics: NodeMetrics;
@@ -18,7 +17,7 @@ export interface OverviewRoutesOptions extends MembershipRoutesOptions {
   readonly memberPhi: (id: NodeId) => number | undefined;
   readonly hintCounts: () => ReadonlyMap<NodeId, number>;
   /** Anti-entropy exchanges this node completed, by peer (core/anti-entropy.ts). */
-  readonly antiEntropyExchanges: () => ReadonlyArray<PeerExchangeRecord & { readonly peer: NodeId; readonly sinceLastMs: number }>;
+  readonly antiEntropyExchanges: () => readonly PeerExchangeView[];
 }
 
 /** The routes whose requests the overview counts: client data requests, not the console's own polls nor node-to-node RPC. */
@@ -51,8 +50,7 @@ async function localOverview(opts: OverviewRoutesOptions): Promise<LocalOverview
     ringVersion: ringVersionOf(opts.membership.state()),
     uptimeSeconds: Math.round(process.uptime()),
     hintsHeld: Object.fromEntries(opts.hintCounts()),
-    // lastAtMs is on this node's monotonic clock: meaningless elsewhere, so only sinceLastMs goes out.
-    antiEntropy: opts.antiEntropyExchanges().map(({ lastAtMs: _lastAtMs, ...record }) => record),
+    antiEntropy: opts.antiEntropyExchanges(),
     requests: await requestTotals(opts.metrics),
   };
 }
@@ -93,16 +91,7 @@ async function overview(opts: OverviewRoutesOptions, authorization: string | und
       requests: local?.requests ?? null,
     };
   });
-  return {
-    node: opts.self,
-    n: ring.n,
-    partitions: ring.partitions,
-    ringVersion: ringVersionOf(state),
-    claimant: state.claimant,
-    members,
-    ring: ringView(ring),
-    transfers,
-  };
+  return { ...clusterHeadView(opts.self, state, ring), members, transfers };
 }
 
 export async function overviewRoutes(app: FastifyInstance, opts: OverviewRoutesOptions): Promise<void> {

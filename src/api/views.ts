@@ -2,6 +2,7 @@
 // and `kvorum status`, the tests, the fault-injection harness and the simulator read them.
 import type { PeerStatus } from '../core/failure-detector.js';
 import { preferenceList, type Ring } from '../core/ring.js';
+import type { RingState } from '../core/ring-state.js';
 import { asPartitionId, type Dot, type VersionedObject } from '../core/types.js';
 
 /** `GET /cluster`: one node's view of the members and the ring. */
@@ -120,12 +121,22 @@ export interface ReplicaSiblingView {
   readonly deletedAt?: string;
 }
 
-/** phi as /cluster shows it: rounded to 2 decimals, null when there is none. */
-/** Each partition's primaries and the nodes it is moving to, as /cluster and /admin/overview give them. */
-export function ringView(ring: Ring): ClusterView['ring'] {
-  return Array.from({ length: ring.partitions }, (_, p) => ({ partition: p, owners: preferenceList(ring, asPartitionId(p)).primaries, pending: ring.pending[p]! }));
+/** A ring's version as one number for people: how many changes it was made after. */
+export const ringVersionOf = (ring: RingState): number => ring.version.reduce((sum, [, count]) => sum + count, 0);
+
+/** What /cluster and /admin/overview say of the cluster besides its members: sizes, ring version, claimant, and each partition's primaries and the nodes it is moving to. */
+export function clusterHeadView(self: string, state: RingState, ring: Ring): Omit<ClusterView, 'members'> {
+  return {
+    node: self,
+    n: ring.n,
+    partitions: ring.partitions,
+    ringVersion: ringVersionOf(state),
+    claimant: state.claimant,
+    ring: Array.from({ length: ring.partitions }, (_, p) => ({ partition: p, owners: preferenceList(ring, asPartitionId(p)).primaries, pending: ring.pending[p]! })),
+  };
 }
 
+/** phi as /cluster shows it: rounded to 2 decimals, null when there is none. */
 export function phiView(phi: number | undefined): number | null {
   return phi === undefined ? null : Math.round(phi * 100) / 100;
 }

@@ -9,10 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { backupDurationMsMax, tombstoneGraceMsDefault } from '../core/limits.js';
-import { inspectBackup, type BackupSummary } from '../storage/sqlite-backup.js';
+import { inspectBackup, renewIdentity, type BackupSummary } from '../storage/sqlite-backup.js';
 import { ConfigError } from '../node/config.js';
-
-const sha256Header = 'x-kvorum-backup-sha256';
+import { backupHeaders } from '../api/backup-route.js';
 
 /** fsyncs a file or a directory (a rename is durable once its directory is synced). */
 function syncPath(path: string): void {
@@ -62,7 +61,7 @@ export async function adminBackup(url: string, out: string | undefined, authoriz
       return 1;
     }
     const { sha256, bytes } = await download(res.body, partial);
-    if (sha256 !== res.headers.get(sha256Header)) throw new Error(`the download's SHA-256 ${sha256} is not the node's ${String(res.headers.get(sha256Header))}`);
+    if (sha256 !== res.headers.get(backupHeaders.sha256)) throw new Error(`the download's SHA-256 ${sha256} is not the node's ${String(res.headers.get(backupHeaders.sha256))}`);
     const checked = inspectBackup(partial);
     if (!checked.ok) throw new Error(`the downloaded file is not a sound backup: ${checked.problem}`);
     renameSync(partial, out);
@@ -143,14 +142,8 @@ function putInPlace(from: string, dir: string): void {
   const temp = join(dir, `kvorum-restore-${randomBytes(6).toString('hex')}.tmp`);
   try {
     copyFileSync(from, temp);
-    const db = new Database(temp, { fileMustExist: true });
-    try {
-      // A new DVV actor for this directory (as stampCopy gives every copy): never the incarnation of another directory.
-      db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('incarnation', ?)").run(randomBytes(8).toString('hex'));
-      db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('restored_at_ms', ?)").run(String(Date.now()));
-    } finally {
-      db.close();
-    }
+    // A new DVV actor for this directory (as every backup copy gets): never the incarnation of another directory.
+    renewIdentity(temp, { restored_at_ms: String(Date.now()) });
     syncPath(temp);
     // The old database's WAL must not be applied to the new file.
     for (const suffix of ['-wal', '-shm', '-journal']) rmSync(join(dir, `kvorum.db${suffix}`), { force: true });

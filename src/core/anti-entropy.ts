@@ -238,10 +238,13 @@ export class AntiEntropy {
     };
   }
 
-  /** The exchanges this node completed, by peer, with the time since the last one (anti-entropy's lag with that peer). */
-  exchangesByPeer(): Array<PeerExchangeRecord & { readonly peer: NodeId; readonly sinceLastMs: number }> {
+  /**
+   * The exchanges this node completed, by peer, with the time since the last one (anti-entropy's lag
+   * with that peer). Only that age goes out: lastAtMs is on this node's clock, meaningless elsewhere.
+   */
+  exchangesByPeer(): Array<Omit<PeerExchangeRecord, 'lastAtMs'> & { readonly peer: NodeId; readonly sinceLastMs: number }> {
     const now = this.deps.runtime.now();
-    return [...this.byPeer].map(([peer, record]) => ({ peer, ...record, sinceLastMs: Math.round(Math.max(0, now - record.lastAtMs)) }));
+    return [...this.byPeer].map(([peer, { lastAtMs, ...record }]) => ({ peer, ...record, sinceLastMs: Math.round(Math.max(0, now - lastAtMs)) }));
   }
 
   private reportExchange(report: ExchangeReport): void {

@@ -2,34 +2,19 @@
 // online into a temp file in the data directory, checksummed, handed to the route to stream, and
 // removed once streamed, failed or abandoned (backupDurationMsMax after it began).
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { backupDurationMsMax, backupFreeBytesMargin } from '../core/limits.js';
 import type { NodeId } from '../core/types.js';
+import type { BackupOutcome, BackupSource, TakenBackup } from '../api/backup-route.js';
+import { filesystemBytes } from '../api/metrics-host.js';
 import { stampCopy } from '../storage/sqlite-backup.js';
 import type { SqliteStorage } from '../storage/sqlite.js';
 
 const tempPrefix = 'kvorum-backup-';
 const tempSuffix = '.tmp';
-
-/** A copy ready to stream. `release` removes it and lets the next backup begin (idempotent). */
-export interface TakenBackup {
-  readonly path: string;
-  readonly bytes: number;
-  readonly pages: number;
-  readonly sha256: string;
-  readonly node: NodeId;
-  readonly ringVersion: number;
-  readonly takenAtMs: number;
-  readonly copyMs: number;
-  /** Aborted when the backup ran out of time: the route stops streaming. */
-  readonly signal: AbortSignal;
-  release(): void;
-}
-
-export type BackupOutcome = { ok: true; backup: TakenBackup } | { ok: false; code: 'backup_in_progress' | 'backup_failed'; message: string };
 
 export interface BackupDeps {
   readonly self: NodeId;
@@ -39,7 +24,7 @@ export interface BackupDeps {
   readonly log: FastifyBaseLogger;
 }
 
-export class NodeBackups {
+export class NodeBackups implements BackupSource {
   private running = false;
 
   /** Removes a temp copy a killed node left behind at once: it may be as large as the database. */
@@ -103,8 +88,8 @@ export class NodeBackups {
   /** Refuses a copy the disk has no room for (with a margin): a full disk would stop the node's own writes. */
   private checkRoom(): void {
     const needed = this.deps.storage.sizeBytes() + backupFreeBytesMargin;
-    const fs = statfsSync(this.deps.dataDir);
-    const free = fs.bavail * fs.bsize;
+    const free = filesystemBytes(this.deps.dataDir)?.freeBytes;
+    if (free === undefined) throw new Error(`the free space of ${this.deps.dataDir} cannot be read`);
     if (free < needed) throw new Error(`the data directory has ${free} bytes free, the copy needs ${needed} (its size plus a ${backupFreeBytesMargin}-byte margin)`);
   }
 }

@@ -20,7 +20,7 @@ import { joinCluster } from './join.js';
 import { reloadAll, type Reloadable } from './reload.js';
 import { realRuntime } from './real-runtime.js';
 import { NodeBackups } from './backups.js';
-import { ringVersionOf } from '../api/membership-routes.js';
+import { ringVersionOf } from '../api/views.js';
 
 export interface RunningNode {
   readonly url: string;

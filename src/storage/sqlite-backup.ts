@@ -20,37 +20,59 @@ export interface BackupStamp {
   readonly ringVersion: number;
 }
 
-/** Copies `db` to `path` (a file that must not exist), step by step; `signal` stops it between steps. */
-export async function copyDatabase(db: Database.Database, path: string, signal: AbortSignal): Promise<{ pages: number }> {
-  const progress = await db.backup(path, {
-    progress: () => {
-      signal.throwIfAborted();
-      return backupStepPages;
-    },
-  });
-  return { pages: progress.totalPages };
+/** The one online copy of a database at a time (SqliteStorage.backup); stop() ends it and waits for it (a closing database). */
+export class OnlineCopy {
+  private copying: { readonly stop: AbortController; readonly done: Promise<unknown> } | undefined;
+
+  /** Copies `db` to `path` (a file that must not exist), step by step; `signal` or stop() ends it between steps (it then rejects). */
+  async run(db: Database.Database, path: string, signal: AbortSignal): Promise<{ pages: number }> {
+    if (this.copying) throw new Error('storage: a backup is already being copied');
+    const stop = new AbortController();
+    const either = AbortSignal.any([signal, stop.signal]);
+    const done = db.backup(path, {
+      progress: () => {
+        either.throwIfAborted();
+        return backupStepPages;
+      },
+    });
+    this.copying = { stop, done: done.catch(() => {}) };
+    try {
+      return { pages: (await done).totalPages };
+    } finally {
+      this.copying = undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const copying = this.copying;
+    copying?.stop.abort(new Error('storage: closing'));
+    await copying?.done;
+  }
 }
 
 /**
- * Makes the copy self-contained and self-describing: one file (rollback journal, no -wal to lose),
- * the stamp in its `meta` table, and a NEW incarnation. The incarnation names this directory's DVV
- * actor: a copy restored under the old one would stamp again, for writes made after the backup,
- * dots the cluster already holds for other values, and those writes would be lost.
+ * Writes `rows` into the `meta` table of the database at `path`, with a NEW incarnation, in
+ * rollback-journal mode (one self-contained file, no -wal to lose). The incarnation names a data
+ * directory's DVV actor: a copy put back under the old one would stamp again, for writes made after
+ * the copy, dots the cluster already holds for other values, and those writes would be lost.
  */
-export function stampCopy(path: string, stamp: BackupStamp): void {
+export function renewIdentity(path: string, rows: Readonly<Record<string, string>>): void {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma('journal_mode = DELETE');
     const set = db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)');
     db.transaction(() => {
-      set.run(backupMeta.node, stamp.node);
-      set.run(backupMeta.takenAtMs, String(stamp.takenAtMs));
-      set.run(backupMeta.ringVersion, String(stamp.ringVersion));
+      for (const [name, value] of Object.entries(rows)) set.run(name, value);
       set.run('incarnation', randomBytes(8).toString('hex'));
     })();
   } finally {
     db.close();
   }
+}
+
+/** Makes a backup copy self-describing (the stamp in its `meta` table) and gives it its own incarnation. */
+export function stampCopy(path: string, stamp: BackupStamp): void {
+  renewIdentity(path, { [backupMeta.node]: stamp.node, [backupMeta.takenAtMs]: String(stamp.takenAtMs), [backupMeta.ringVersion]: String(stamp.ringVersion) });
 }
 
 export interface BackupSummary {

@@ -16,7 +16,7 @@ import { countCommittedHints, firstKeysWithStaged, moveHintCount, stageHintIn, t
 import { GroupCommit } from './sqlite-commits.js';
 import { openDatabase, pageSize, Tables, type HintRow, type RawHintRow, type RawObjectRow } from './sqlite-tables.js';
 import { WalSync } from './wal-sync.js';
-import { copyDatabase } from './sqlite-backup.js';
+import { OnlineCopy } from './sqlite-backup.js';
 
 export class SqliteStorage implements Storage {
   private closed = false;
@@ -29,7 +29,7 @@ export class SqliteStorage implements Storage {
   private checkpointer: Checkpointer | undefined;
   private readonly commits: GroupCommit;
   /** The online backup being copied, if any: close() stops it and waits for it. */
-  private copying: { readonly stop: AbortController; readonly done: Promise<unknown> } | undefined;
+  private readonly copy = new OnlineCopy();
 
   private constructor(
     private readonly db: Database.Database,
@@ -296,24 +296,14 @@ export class SqliteStorage implements Storage {
    */
   async backup(path: string, signal: AbortSignal): Promise<{ pages: number }> {
     this.checkOpen();
-    if (this.copying) throw new Error('storage: a backup is already being copied');
-    const stop = new AbortController();
-    const done = copyDatabase(this.db, path, AbortSignal.any([signal, stop.signal]));
-    this.copying = { stop, done: done.catch(() => {}) };
-    try {
-      return await done;
-    } finally {
-      this.copying = undefined;
-    }
+    return this.copy.run(this.db, path, signal);
   }
 
   /** Commits staged writes, then closes. Later calls reject; closing again is a no-op. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const copying = this.copying;
-    copying?.stop.abort(new Error('storage: closing'));
-    await copying?.done;
+    await this.copy.stop();
     await this.commits.close();
     // The worker's connection closes first: the last one to close checkpoints the WAL away.
     await this.checkpointer?.stop();

@@ -20,7 +20,7 @@ describe('anti-entropy lag per peer', () => {
 
     await ae.exchange(b);
     await c.time.advance(5000);
-    assert.deepEqual(ae.exchangesByPeer(), [{ peer: b, lastAtMs: ae.exchangesByPeer()[0]!.lastAtMs, lastKeysRepaired: 0, lastPartitionsDiffering: 0, exchanges: 1, keysRepaired: 0, sinceLastMs: 5000 }]);
+    assert.deepEqual(ae.exchangesByPeer(), [{ peer: b, lastKeysRepaired: 0, lastPartitionsDiffering: 0, exchanges: 1, keysRepaired: 0, sinceLastMs: 5000 }]);
 
     // A write only `a` took (b down, the hint dropped): the next exchange repairs it.
     c.network.setNode(b, { kind: 'down' });
